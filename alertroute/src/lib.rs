@@ -1,0 +1,1 @@
+//! alertroute (work in progress).

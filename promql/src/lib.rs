@@ -1,0 +1,1 @@
+//! promql (work in progress).

@@ -1,0 +1,1 @@
+//! tsdb (work in progress).
