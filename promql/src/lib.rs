@@ -1,1 +1,10 @@
 //! promql (work in progress).
+
+pub mod ast;
+pub mod error;
+pub mod parser;
+pub mod signatures;
+
+pub use ast::{Expr, ValueType};
+pub use error::{ParseError, ParseErrorKind};
+pub use parser::{parse, parse_with, ParseOptions};
