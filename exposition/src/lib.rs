@@ -1,14 +1,58 @@
 //! The Prometheus exposition formats and the data model shared by every crate here.
 //!
-//! Module map:
-//! - [`labels`]: `Labels`, the sorted, unique label set that identifies a series.
-//! - [`matcher`]: `Matcher` (`=`, `!=`, `=~`, `!~`), with anchored RE2 regexes and fast paths.
-//! - [`error`]: the typed errors.
+//! This crate reads and writes what a `/metrics` endpoint serves, Prometheus text 0.0.4
+//! and OpenMetrics 1.0, and owns the label model ([`Labels`], [`Matcher`]) that the tsdb,
+//! the PromQL engine and the alert router build on. Use it to scrape (parse a response into
+//! borrowed entries without allocating per sample), to expose (encode families), or just
+//! for the label and matcher types. It has no I/O, no threads and no clock.
+//!
+//! Module map (module → the question it answers):
+//! - [`labels`]: how is a series identified? `Labels`, the sorted, unique label set.
+//! - [`matcher`]: does a label value match `=`, `!=`, `=~`, `!~`? Anchored RE2 regexes with
+//!   fast paths for literals, prefixes and alternations.
+//! - [`types`]: what does a parser yield? [`Entry`], [`Sample`], [`Exemplar`], [`MetricType`].
+//! - [`text`]: how do I read or write text 0.0.4? [`text::TextParser`], [`text::encode`].
+//! - [`openmetrics`]: how do I read (strictly) or write OpenMetrics 1.0?
+//!   [`openmetrics::OpenMetricsParser`], [`openmetrics::encode`].
+//! - [`content_type`]: which parser does this `Content-Type` call for? [`Format`], [`Parser`].
+//! - [`family`]: what are the families of a scrape? [`MetricFamily`] grouped from entries.
+//! - [`error`]: what went wrong and where? [`ParseError`] (`line:column: reason`).
+//!
+//! The main path, parsing a scrape by its Content-Type:
+//!
+//! ```
+//! use exposition::{Entry, Parser};
+//!
+//! let body = b"# HELP up Whether the target is up.\n# TYPE up gauge\nup{job=\"node\"} 1\n";
+//! let mut samples = 0;
+//! for entry in Parser::for_content_type(Some("text/plain; version=0.0.4"), body) {
+//!     match entry.expect("valid exposition") {
+//!         Entry::Sample(s) => {
+//!             assert_eq!(s.name, "up");
+//!             assert_eq!(s.labels.get("job").as_deref(), Some("node"));
+//!             assert_eq!(s.value, 1.0);
+//!             samples += 1;
+//!         }
+//!         _ => {}
+//!     }
+//! }
+//! assert_eq!(samples, 1);
+//! ```
 
+pub mod content_type;
+mod encode;
 pub mod error;
+pub mod family;
 pub mod labels;
+mod lex;
 pub mod matcher;
+pub mod openmetrics;
+pub mod text;
+pub mod types;
 
-pub use error::{LabelError, MatcherError};
+pub use content_type::{Format, Parser};
+pub use error::{LabelError, MatcherError, ParseError, ParseErrorKind};
+pub use family::{FamilyExemplar, FamilySample, MetricFamily};
 pub use labels::{Label, Labels, LabelsBuilder, METRIC_NAME};
 pub use matcher::{matches_all, FastRegex, MatchOp, Matcher};
+pub use types::{Entry, Exemplar, LabelIter, LabelsRef, MetricType, Sample};

@@ -1,0 +1,116 @@
+//! Picking the parser from an HTTP `Content-Type` header, as a scraper must.
+
+use crate::error::ParseError;
+use crate::openmetrics::OpenMetricsParser;
+use crate::text::TextParser;
+use crate::types::Entry;
+
+/// An exposition format this crate reads and writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// Prometheus text format 0.0.4 (`text/plain; version=0.0.4`).
+    Text,
+    /// OpenMetrics 1.0 text (`application/openmetrics-text`).
+    OpenMetrics,
+}
+
+impl Format {
+    /// The format a `Content-Type` header names, or `None` for a media type this crate does
+    /// not parse (for example protobuf) or a header that is not a media type.
+    ///
+    /// `text/plain` (any version parameter) is text 0.0.4; `application/openmetrics-text`
+    /// with version `1.0.0`, `0.0.1` or none is OpenMetrics. Matching ignores case and
+    /// parameter order.
+    ///
+    /// ```
+    /// use exposition::Format;
+    /// assert_eq!(
+    ///     Format::from_content_type("application/openmetrics-text; version=1.0.0; charset=utf-8"),
+    ///     Some(Format::OpenMetrics)
+    /// );
+    /// assert_eq!(Format::from_content_type("text/plain; version=0.0.4"), Some(Format::Text));
+    /// assert_eq!(Format::from_content_type("application/vnd.google.protobuf"), None);
+    /// ```
+    pub fn from_content_type(header: &str) -> Option<Format> {
+        let mut parts = header.split(';');
+        let media = parts.next()?.trim().to_ascii_lowercase();
+        let version = parts.find_map(|p| {
+            let (k, v) = p.split_once('=')?;
+            k.trim()
+                .eq_ignore_ascii_case("version")
+                .then(|| v.trim().trim_matches('"').to_string())
+        });
+        match media.as_str() {
+            "text/plain" => Some(Format::Text),
+            "application/openmetrics-text" => match version.as_deref() {
+                None | Some("1.0.0" | "0.0.1") => Some(Format::OpenMetrics),
+                Some(_) => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// The `Content-Type` to serve this format with.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Text => crate::text::CONTENT_TYPE,
+            Format::OpenMetrics => crate::openmetrics::CONTENT_TYPE,
+        }
+    }
+
+    /// The `Accept` header a scraper sends to prefer OpenMetrics and fall back to text.
+    pub const ACCEPT: &'static str =
+        "application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+}
+
+/// Either pull parser behind one [`Iterator`].
+pub enum Parser<'a> {
+    /// Text 0.0.4.
+    Text(TextParser<'a>),
+    /// OpenMetrics 1.0 (strict).
+    OpenMetrics(OpenMetricsParser<'a>),
+}
+
+impl<'a> Parser<'a> {
+    /// A parser for `format`.
+    pub fn new(format: Format, input: &'a [u8]) -> Parser<'a> {
+        match format {
+            Format::Text => Parser::Text(TextParser::new(input)),
+            Format::OpenMetrics => Parser::OpenMetrics(OpenMetricsParser::new(input)),
+        }
+    }
+
+    /// The parser a scrape response calls for. A missing or unrecognised header falls back
+    /// to text 0.0.4, as Prometheus 2.x does.
+    ///
+    /// ```
+    /// use exposition::{Entry, Parser};
+    /// let p = Parser::for_content_type(Some("application/openmetrics-text"), b"a 1\n# EOF\n");
+    /// assert_eq!(p.filter(|e| matches!(e, Ok(Entry::Sample(_)))).count(), 1);
+    /// ```
+    pub fn for_content_type(header: Option<&str>, input: &'a [u8]) -> Parser<'a> {
+        let format = header
+            .and_then(Format::from_content_type)
+            .unwrap_or(Format::Text);
+        Parser::new(format, input)
+    }
+
+    /// The format being parsed.
+    pub fn format(&self) -> Format {
+        match self {
+            Parser::Text(_) => Format::Text,
+            Parser::OpenMetrics(_) => Format::OpenMetrics,
+        }
+    }
+}
+
+impl<'a> Iterator for Parser<'a> {
+    type Item = Result<Entry<'a>, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Parser::Text(p) => p.next(),
+            Parser::OpenMetrics(p) => p.next(),
+        }
+    }
+}

@@ -1,0 +1,591 @@
+//! The text 0.0.4 pull parser.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use crate::error::{ParseError, ParseErrorKind};
+use crate::lex::{self, Escapes, FxBuild, LexError};
+use crate::types::{Entry, LabelsRef, MetricType, Sample};
+
+/// A pull parser for the Prometheus text format 0.0.4.
+///
+/// It is an [`Iterator`] of `Result<Entry, ParseError>` borrowing from the input; after the
+/// first error it yields nothing more. Besides the syntax it checks what Prometheus's
+/// reference parser (`expfmt`) checks: no duplicate HELP or TYPE per family, no TYPE after the
+/// family's samples, known type names, parseable `quantile`/`le` labels on summaries and
+/// histograms, no `__name__` or duplicate label names, only the `\\`, `\"` and `\n` escapes in
+/// label values, and a line feed at the end of every sample line.
+///
+/// Accepted beyond the legacy grammar: the Prometheus 3.x quoted form for UTF-8 names,
+/// `{"my.metric", "label.name"="v"}`.
+///
+/// ```
+/// use exposition::{text::TextParser, Entry};
+///
+/// let mut n = 0;
+/// for e in TextParser::new(b"# TYPE up gauge\nup{job=\"a\"} 1 1700000000000\n") {
+///     if let Entry::Sample(s) = e.unwrap() {
+///         assert_eq!(s.labels.get("job").as_deref(), Some("a"));
+///         assert_eq!(s.timestamp, Some(1_700_000_000_000));
+///         n += 1;
+///     }
+/// }
+/// assert_eq!(n, 1);
+/// ```
+pub struct TextParser<'a> {
+    input: &'a [u8],
+    /// The longest valid UTF-8 prefix of `input`; all scanning happens on it.
+    s: &'a str,
+    b: &'a [u8],
+    pos: usize,
+    done: bool,
+    help_seen: HashSet<&'a str, FxBuild>,
+    types: HashMap<&'a str, MetricType, FxBuild>,
+    sampled: HashSet<&'a str, FxBuild>,
+    last_name: &'a str,
+    check_quantile: bool,
+    check_le: bool,
+}
+
+impl<'a> TextParser<'a> {
+    /// A parser over `input`.
+    pub fn new(input: &'a [u8]) -> TextParser<'a> {
+        let s = match std::str::from_utf8(input) {
+            Ok(s) => s,
+            Err(e) => std::str::from_utf8(&input[..e.valid_up_to()]).unwrap_or(""),
+        };
+        TextParser {
+            input,
+            s,
+            b: s.as_bytes(),
+            pos: 0,
+            done: false,
+            help_seen: HashSet::default(),
+            types: HashMap::default(),
+            sampled: HashSet::default(),
+            last_name: "",
+            check_quantile: false,
+            check_le: false,
+        }
+    }
+
+    /// Byte offset of the next unread line.
+    pub fn offset(&self) -> usize {
+        self.pos
+    }
+
+    fn error(&self, (off, kind): LexError) -> ParseError {
+        let kind = if off >= self.b.len() && self.b.len() < self.input.len() {
+            ParseErrorKind::InvalidUtf8
+        } else {
+            kind
+        };
+        ParseError::at(self.input, off.min(self.input.len()), kind)
+    }
+
+    fn next_entry(&mut self) -> Result<Option<Entry<'a>>, LexError> {
+        let b = self.b;
+        loop {
+            let p = lex::skip_blanks(b, self.pos);
+            if p >= b.len() {
+                self.pos = p;
+                if b.len() < self.input.len() {
+                    return Err((p, ParseErrorKind::InvalidUtf8));
+                }
+                return Ok(None);
+            }
+            match b[p] {
+                b'\n' => self.pos = p + 1,
+                b'#' => return self.comment(p).map(Some),
+                _ => return self.sample(p).map(Some),
+            }
+        }
+    }
+
+    fn comment(&mut self, hash: usize) -> Result<Entry<'a>, LexError> {
+        let (b, s) = (self.b, self.s);
+        let eol = lex::line_end(b, hash);
+        if eol == b.len() && b.len() < self.input.len() {
+            return Err((eol, ParseErrorKind::InvalidUtf8));
+        }
+        self.pos = (eol + 1).min(b.len());
+        let comment = Entry::Comment(&s[hash + 1..eol]);
+        let p = lex::skip_blanks(b, hash + 1);
+        let tok_end = lex::token_end(b, p).min(eol);
+        let is_help = match &b[p..tok_end] {
+            b"HELP" => true,
+            b"TYPE" => false,
+            _ => return Ok(comment),
+        };
+        let p = lex::skip_blanks(b, tok_end);
+        if p >= eol {
+            return Ok(comment);
+        }
+        let (name, raw, name_end) = self.metadata_name(p)?;
+        if name_end >= eol {
+            // `# HELP name` with nothing after the name: expfmt ignores the line.
+            return Ok(comment);
+        }
+        if !matches!(b[name_end], b' ' | b'\t') {
+            return Err(lex::unexpected(b, name_end, "blank after the metric name"));
+        }
+        let p = lex::skip_blanks(b, name_end);
+        if is_help {
+            if !self.help_seen.insert(raw) {
+                return Err((
+                    hash,
+                    ParseErrorKind::DuplicateMetadata {
+                        kind: "HELP",
+                        family: name.into_owned(),
+                    },
+                ));
+            }
+            let text = &s[p.min(eol)..eol];
+            let help = if text.contains('\\') {
+                Cow::Owned(unescape_help(text))
+            } else {
+                Cow::Borrowed(text)
+            };
+            return Ok(Entry::Help { name, help });
+        }
+        let t_end = lex::token_end(b, p).min(eol);
+        let ty = MetricType::from_text(&s[p..t_end])
+            .ok_or_else(|| (p, ParseErrorKind::InvalidType(s[p..t_end].to_string())))?;
+        let rest = lex::skip_blanks(b, t_end);
+        if rest < eol {
+            return Err(lex::unexpected(b, rest, "end of line after the type"));
+        }
+        if self.sampled.contains(raw) {
+            return Err((
+                hash,
+                ParseErrorKind::MetadataAfterSamples {
+                    kind: "TYPE",
+                    family: name.into_owned(),
+                },
+            ));
+        }
+        if self.types.insert(raw, ty).is_some() {
+            return Err((
+                hash,
+                ParseErrorKind::DuplicateMetadata {
+                    kind: "TYPE",
+                    family: name.into_owned(),
+                },
+            ));
+        }
+        if raw == self.last_name {
+            self.last_name = "";
+        }
+        Ok(Entry::Type { name, ty })
+    }
+
+    /// A metric name in a HELP/TYPE line: legacy, or quoted UTF-8.
+    fn metadata_name(&self, p: usize) -> Result<(Cow<'a, str>, &'a str, usize), LexError> {
+        let (b, s) = (self.b, self.s);
+        if b[p] == b'"' {
+            let (q, esc) = lex::quoted_end(b, p, Escapes::Strict)?;
+            let raw = &s[p + 1..q];
+            if raw.is_empty() {
+                return Err((p, ParseErrorKind::InvalidMetricName(String::new())));
+            }
+            return Ok((decode(raw, esc), raw, q + 1));
+        }
+        let end = lex::metric_name_end(b, p);
+        if end == p {
+            return Err((
+                p,
+                ParseErrorKind::InvalidMetricName(s[p..lex::token_end(b, p)].to_string()),
+            ));
+        }
+        Ok((Cow::Borrowed(&s[p..end]), &s[p..end], end))
+    }
+
+    fn sample(&mut self, start: usize) -> Result<Entry<'a>, LexError> {
+        let (b, s) = (self.b, self.s);
+        let mut p = start;
+        let name_end = lex::metric_name_end(b, p);
+        let mut name: Option<(Cow<'a, str>, &'a str)> = None;
+        if name_end > p {
+            name = Some((Cow::Borrowed(&s[p..name_end]), &s[p..name_end]));
+            p = name_end;
+        } else if b[p] != b'{' {
+            return Err((
+                p,
+                ParseErrorKind::InvalidMetricName(s[p..lex::token_end(b, p)].to_string()),
+            ));
+        }
+        p = lex::skip_blanks(b, p);
+        let mut labels = LabelsRef::default();
+        if p < b.len() && b[p] == b'{' {
+            let (end, quoted) = self.labels(p + 1, name.is_none())?;
+            labels = LabelsRef::from_validated(&s[p + 1..end - 1]);
+            if let Some(q) = quoted {
+                name = Some(q);
+            }
+            p = lex::skip_blanks(b, end);
+        } else if p == name_end {
+            return Err(lex::unexpected(
+                b,
+                p,
+                "'{' or a blank after the metric name",
+            ));
+        }
+        let Some((name, raw_name)) = name else {
+            return Err((start, ParseErrorKind::InvalidMetricName(String::new())));
+        };
+        let v_end = lex::token_end(b, p);
+        if v_end == p {
+            return Err(lex::unexpected(b, p, "a sample value"));
+        }
+        let value = lex::parse_value(&s[p..v_end])
+            .ok_or_else(|| (p, ParseErrorKind::InvalidValue(s[p..v_end].to_string())))?;
+        p = lex::skip_blanks(b, v_end);
+        let mut timestamp = None;
+        if p < b.len() && b[p] != b'\n' {
+            let t_end = lex::token_end(b, p);
+            timestamp = Some(
+                s[p..t_end]
+                    .parse::<i64>()
+                    .map_err(|_| (p, ParseErrorKind::InvalidTimestamp(s[p..t_end].to_string())))?,
+            );
+            p = lex::skip_blanks(b, t_end);
+        }
+        if p >= b.len() {
+            return Err((
+                p,
+                ParseErrorKind::UnexpectedEof("a sample line must end with a line feed"),
+            ));
+        }
+        if b[p] != b'\n' {
+            return Err(lex::unexpected(b, p, "end of line after the sample"));
+        }
+        self.pos = p + 1;
+
+        if raw_name != self.last_name {
+            self.last_name = raw_name;
+            self.sampled.insert(raw_name);
+            if self.types.is_empty() {
+                self.check_quantile = false;
+                self.check_le = false;
+            } else {
+                self.check_quantile = self.types.get(raw_name) == Some(&MetricType::Summary);
+                self.check_le = raw_name
+                    .strip_suffix("_bucket")
+                    .is_some_and(|base| self.types.get(base) == Some(&MetricType::Histogram));
+            }
+        }
+        if self.check_quantile {
+            if let Some(q) = labels.get("quantile") {
+                if lex::parse_value(&q).is_none() {
+                    return Err(type_label_error(start, "quantile", &name, "not a number"));
+                }
+            }
+        }
+        if self.check_le {
+            match labels.get("le") {
+                Some(le) if lex::parse_value(&le).is_some() => {}
+                Some(_) => return Err(type_label_error(start, "le", &name, "not a number")),
+                None => return Err(type_label_error(start, "le", &name, "missing")),
+            }
+        }
+        Ok(Entry::Sample(Sample {
+            name,
+            labels,
+            value,
+            timestamp,
+            exemplar: None,
+        }))
+    }
+
+    /// Scans a label set after its `{`; returns the position after `}` and a quoted metric
+    /// name if one was found inside the braces.
+    #[allow(clippy::type_complexity)]
+    fn labels(
+        &self,
+        mut p: usize,
+        name_allowed: bool,
+    ) -> Result<(usize, Option<(Cow<'a, str>, &'a str)>), LexError> {
+        let (b, s) = (self.b, self.s);
+        let mut seen: [&str; 16] = [""; 16];
+        let mut n_seen = 0usize;
+        let mut more: Vec<&str> = Vec::new();
+        let mut quoted_name = None;
+        let mut first = true;
+        loop {
+            p = lex::skip_blanks(b, p);
+            if p >= b.len() {
+                return Err((
+                    p,
+                    ParseErrorKind::UnexpectedEof("'}' closing the label set"),
+                ));
+            }
+            if b[p] == b'}' {
+                return Ok((p + 1, quoted_name));
+            }
+            let (lname, quoted, after) = if b[p] == b'"' {
+                let (q, _) = lex::quoted_end(b, p, Escapes::Strict)?;
+                (&s[p + 1..q], true, q + 1)
+            } else {
+                let end = lex::label_name_end(b, p);
+                if end == p {
+                    return Err((
+                        p,
+                        ParseErrorKind::InvalidLabelName(
+                            s[p..lex::token_end(b, p).max(p + 1).min(b.len())]
+                                .chars()
+                                .take(1)
+                                .collect(),
+                        ),
+                    ));
+                }
+                (&s[p..end], false, end)
+            };
+            let was_first = first;
+            first = false;
+            p = lex::skip_blanks(b, after);
+            if quoted && p < b.len() && (b[p] == b',' || b[p] == b'}') {
+                if !(was_first && name_allowed) {
+                    return Err(lex::unexpected(b, p, "'=' after the label name"));
+                }
+                let esc = lname.contains('\\');
+                quoted_name = Some((decode(lname, esc), lname));
+                if b[p] == b',' {
+                    p += 1;
+                }
+                continue;
+            }
+            if lname.is_empty() || lname == "__name__" {
+                return Err((
+                    after - lname.len() - usize::from(quoted) * 2,
+                    ParseErrorKind::InvalidLabelName(lname.to_string()),
+                ));
+            }
+            if p >= b.len() || b[p] != b'=' {
+                return Err(lex::unexpected(b, p, "'=' after the label name"));
+            }
+            p = lex::skip_blanks(b, p + 1);
+            if p >= b.len() || b[p] != b'"' {
+                return Err(lex::unexpected(b, p, "'\"' opening the label value"));
+            }
+            let (q, _) = lex::quoted_end(b, p, Escapes::Strict)?;
+            // Duplicate names.
+            if seen[..n_seen].contains(&lname) || more.contains(&lname) {
+                return Err((p, ParseErrorKind::DuplicateLabel(lname.to_string())));
+            }
+            if n_seen < seen.len() {
+                seen[n_seen] = lname;
+                n_seen += 1;
+            } else {
+                more.push(lname);
+            }
+            p = lex::skip_blanks(b, q + 1);
+            if p < b.len() && b[p] == b',' {
+                p += 1;
+            } else if p >= b.len() || b[p] != b'}' {
+                return Err(lex::unexpected(b, p, "',' or '}' after the label value"));
+            }
+        }
+    }
+}
+
+fn type_label_error(at: usize, label: &str, metric: &str, reason: &'static str) -> LexError {
+    (
+        at,
+        ParseErrorKind::InvalidTypeLabel {
+            label: label.to_string(),
+            metric: metric.to_string(),
+            reason,
+        },
+    )
+}
+
+fn decode(raw: &str, escaped: bool) -> Cow<'_, str> {
+    if escaped {
+        Cow::Owned(crate::types::unescape(raw))
+    } else {
+        Cow::Borrowed(raw)
+    }
+}
+
+/// HELP text in 0.0.4 knows `\\` and `\n`; any other backslash is kept as written.
+fn unescape_help(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut it = raw.chars().peekable();
+    while let Some(c) = it.next() {
+        if c == '\\' {
+            match it.peek() {
+                Some('\\') => {
+                    out.push('\\');
+                    it.next();
+                }
+                Some('n') => {
+                    out.push('\n');
+                    it.next();
+                }
+                _ => out.push('\\'),
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+impl<'a> Iterator for TextParser<'a> {
+    type Item = Result<Entry<'a>, ParseError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.done {
+            return None;
+        }
+        match self.next_entry() {
+            Ok(Some(e)) => Some(Ok(e)),
+            Ok(None) => {
+                self.done = true;
+                None
+            }
+            Err(e) => {
+                self.done = true;
+                Some(Err(self.error(e)))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(s: &str) -> Result<Vec<Entry<'_>>, ParseError> {
+        TextParser::new(s.as_bytes()).collect()
+    }
+
+    type Row = (String, Vec<(String, String)>, f64, Option<i64>);
+
+    fn samples(s: &str) -> Vec<Row> {
+        parse(s)
+            .unwrap()
+            .into_iter()
+            .filter_map(|e| match e {
+                Entry::Sample(s) => Some((
+                    s.name.to_string(),
+                    s.labels
+                        .iter()
+                        .map(|(a, b)| (a.into_owned(), b.into_owned()))
+                        .collect(),
+                    s.value,
+                    s.timestamp,
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn basic_lines() {
+        let got = samples(
+            "# HELP a help\n# TYPE a counter\na{b=\"c\",d=\"e\\\"f\"} 1.5 123\n  b 2\nc{} -Inf\n",
+        );
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].0, "a");
+        assert_eq!(
+            got[0].1,
+            vec![("b".into(), "c".into()), ("d".into(), "e\"f".into())]
+        );
+        assert_eq!(got[0].2, 1.5);
+        assert_eq!(got[0].3, Some(123));
+        assert_eq!(got[2].2, f64::NEG_INFINITY);
+    }
+
+    #[test]
+    fn lenient_whitespace_like_expfmt() {
+        let got = samples("name2{ labelname = \"val1\" , }-Inf\nname {a=\"b\"}\t0.23\t12 \n");
+        assert_eq!(got[0].1, vec![("labelname".into(), "val1".into())]);
+        assert_eq!(got[1].3, Some(12));
+    }
+
+    #[test]
+    fn help_and_type_entries() {
+        let e = parse("# HELP x a\\nb\\\\c\\d\n# TYPE x gauge\n# other\n").unwrap();
+        assert_eq!(
+            e[0],
+            Entry::Help {
+                name: "x".into(),
+                help: "a\nb\\c\\d".into()
+            }
+        );
+        assert_eq!(
+            e[1],
+            Entry::Type {
+                name: "x".into(),
+                ty: MetricType::Gauge
+            }
+        );
+        assert_eq!(e[2], Entry::Comment(" other"));
+    }
+
+    #[test]
+    fn quoted_utf8_names() {
+        let got = samples("{\"my.metric\", \"a.b\"=\"c\"} 1\n");
+        assert_eq!(got[0].0, "my.metric");
+        assert_eq!(got[0].1, vec![("a.b".into(), "c".into())]);
+        let e = parse("# TYPE \"my.metric\" gauge\n").unwrap();
+        assert_eq!(
+            e[0],
+            Entry::Type {
+                name: "my.metric".into(),
+                ty: MetricType::Gauge
+            }
+        );
+    }
+
+    #[test]
+    fn errors_have_positions() {
+        let e = parse("a 1\nb{c=\"d\"} x\n").unwrap_err();
+        assert_eq!((e.line, e.column), (2, 10));
+        assert!(matches!(e.kind, ParseErrorKind::InvalidValue(_)));
+        assert_eq!(e.to_string(), "2:10: invalid sample value \"x\"");
+    }
+
+    #[test]
+    fn rejects() {
+        for bad in [
+            "a 1",
+            "a{b=\"\\t\"} 1\n",
+            "a{b=\"x\ny\"} 1\n",
+            "a{@=\"x\"} 1\n",
+            "a{__name__=\"x\"} 1\n",
+            "a{b+=\"x\"} 1\n",
+            "a{b=x} 1\n",
+            "a{b=\"x\"+} 1\n",
+            "a 1 2.5\n",
+            "a 1 2 3\n",
+            "a blubb\n",
+            "# HELP a x\n# HELP a y\n",
+            "# TYPE a counter\n# TYPE a gauge\n",
+            "a 1\n# TYPE a counter\n",
+            "# TYPE a bla\n",
+            "# TYPE met-ric gauge\n",
+            "@a 1\n",
+            "{b=\"c\"} 1\n",
+            "# TYPE a summary\na{quantile=\"x\"} 1\n",
+            "# TYPE a histogram\na_bucket{le=\"x\"} 1\n",
+            "# TYPE a histogram\na_bucket 1\n",
+            "a{b=\"1\",b=\"2\"} 1\n",
+            "a 0x1\n",
+            "a 1_2\n",
+            "a1\n",
+            "a{b=\"c\",,d=\"e\"} 1\n",
+        ] {
+            assert!(parse(bad).is_err(), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_utf8_is_an_error_not_a_panic() {
+        let e: Result<Vec<_>, _> = TextParser::new(b"a 1\nb{c=\"\xff\"} 1\n").collect();
+        let e = e.unwrap_err();
+        assert_eq!(e.kind, ParseErrorKind::InvalidUtf8);
+        assert_eq!(e.line, 2);
+    }
+}
