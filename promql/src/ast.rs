@@ -267,6 +267,10 @@ pub enum BinaryOp {
     Or,
     /// `unless`
     Unless,
+    /// `</` (experimental): trims the upper part of native histograms above the given bound.
+    TrimUpper,
+    /// `>/` (experimental): trims the lower part of native histograms below the given bound.
+    TrimLower,
 }
 
 impl BinaryOp {
@@ -289,11 +293,13 @@ impl BinaryOp {
             BinaryOp::And => "and",
             BinaryOp::Or => "or",
             BinaryOp::Unless => "unless",
+            BinaryOp::TrimUpper => "</",
+            BinaryOp::TrimLower => ">/",
         }
     }
 
     /// Binding strength: higher binds tighter (`or` 1, `and`/`unless` 2, comparisons 3,
-    /// `+ -` 4, `* / % atan2` 5, `^` 6).
+    /// `+ -` 4, `* / % atan2 </ >/` 5, `^` 6).
     pub fn precedence(self) -> u8 {
         match self {
             BinaryOp::Or => 1,
@@ -305,7 +311,12 @@ impl BinaryOp {
             | BinaryOp::Gte
             | BinaryOp::Lte => 3,
             BinaryOp::Add | BinaryOp::Sub => 4,
-            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod | BinaryOp::Atan2 => 5,
+            BinaryOp::Mul
+            | BinaryOp::Div
+            | BinaryOp::Mod
+            | BinaryOp::Atan2
+            | BinaryOp::TrimUpper
+            | BinaryOp::TrimLower => 5,
             BinaryOp::Pow => 6,
         }
     }
@@ -341,9 +352,10 @@ impl fmt::Display for BinaryOp {
 }
 
 /// How the series of the two sides of a vector/vector operation are paired.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum Cardinality {
     /// The default for arithmetic and comparisons.
+    #[default]
     OneToOne,
     /// `group_left`: many series on the left per series on the right.
     ManyToOne,

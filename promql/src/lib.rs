@@ -2,7 +2,9 @@
 
 pub mod ast;
 pub mod error;
+pub mod lexer;
 pub mod parser;
+pub mod printer;
 pub mod signatures;
 
 pub use ast::{Expr, ValueType};
