@@ -91,6 +91,10 @@ impl<'a> OpenMetricsParser<'a> {
                 p,
                 ParseErrorKind::InvalidLine("blank lines are not allowed"),
             )),
+            b' ' | b'\t' => Err((
+                p,
+                ParseErrorKind::InvalidLine("leading whitespace is not allowed"),
+            )),
             _ => self.sample(p),
         }
     }
