@@ -1,1 +1,55 @@
-//! tsdb (work in progress).
+//! An embeddable, Prometheus-style time-series database: Gorilla-compressed chunks, an
+//! in-memory head indexed by roaring postings, a querier, and a crash-safe write-ahead log.
+//!
+//! Use it to store float samples keyed by label sets and to read them back by label
+//! matchers and time range. It runs no threads and reads no clock: time is an argument.
+//!
+//! # Module map
+//!
+//! | module | the question it answers |
+//! |---|---|
+//! | [`chunk`] | how is a run of samples stored compactly, and read back? |
+//! | [`head`] | where do new samples live, and which series has which labels? |
+//! | [`query`] | which series match these matchers, and what are their samples in a range? |
+//! | [`storage`] | what do other crates program against (appender, queryable)? |
+//! | [`error`] | what went wrong? |
+//!
+//! # Example
+//!
+//! ```
+//! use exposition::{Labels, Matcher};
+//! use tsdb::chunk::SampleIterator;
+//! use tsdb::{Head, Queryable, SelectHints};
+//!
+//! let mut head = Head::default();
+//! let mut app = head.appender();
+//! let up = Labels::from_pairs(&[("__name__", "up"), ("job", "node")]);
+//! let r = app.append(&up, 1_000, 1.0).unwrap();
+//! app.append_ref(r, 16_000, 0.0).unwrap();
+//! app.commit();
+//!
+//! let q = head.querier(0, 20_000).unwrap();
+//! let mut set = q.select(&[Matcher::equal("job", "node")], &SelectHints::default()).unwrap();
+//! let series = set.next().unwrap();
+//! let mut it = series.iter();
+//! assert!(it.next());
+//! assert_eq!(it.at(), (1_000, 1.0));
+//! ```
+#![warn(missing_docs)]
+
+pub mod chunk;
+pub mod db;
+pub mod dir;
+pub mod error;
+pub mod head;
+pub mod query;
+pub mod storage;
+pub mod wal;
+
+pub use db::{Db, DbAppender, DbOptions, TruncateReport};
+pub use dir::{Dir, FsDir, MemDir};
+pub use error::{CorruptionKind, Error, Result};
+pub use head::{Head, HeadAppender, HeadOptions};
+pub use query::{Querier, Series, SeriesSet};
+pub use storage::{Appender, Queryable, SelectHints, SeriesRef};
+pub use wal::{ReplayReport, SyncPolicy, WalOptions};

@@ -1,0 +1,206 @@
+//! Bit streams: the writer and reader under the Gorilla chunk encoding.
+//!
+//! Bits are packed most-significant first. The reader never fails: reading past the end
+//! yields zero bits and sets [`BitReader::overrun`], so a damaged chunk decodes to garbage
+//! values instead of panicking (checksums catch damage before decoding).
+
+/// Appends bits to a byte vector, most-significant bit first.
+#[derive(Debug, Clone, Default)]
+pub struct BitWriter {
+    buf: Vec<u8>,
+    /// Bits still free in the last byte of `buf` (0 = start a new byte).
+    free: u8,
+}
+
+impl BitWriter {
+    /// A writer over `buf`, continuing at its end (byte aligned).
+    pub fn from_vec(buf: Vec<u8>) -> BitWriter {
+        BitWriter { buf, free: 0 }
+    }
+
+    /// Resumes a writer over `buf` whose last byte has `free` unused low bits.
+    pub fn resume(buf: Vec<u8>, free: u8) -> BitWriter {
+        debug_assert!(free < 8);
+        BitWriter { buf, free }
+    }
+
+    /// Writes one bit.
+    #[inline]
+    pub fn write_bit(&mut self, bit: bool) {
+        if self.free == 0 {
+            self.buf.push(0);
+            self.free = 8;
+        }
+        self.free -= 1;
+        if bit {
+            let last = self.buf.len() - 1;
+            self.buf[last] |= 1 << self.free;
+        }
+    }
+
+    /// Writes the low `n` bits of `v` (`n` in 0..=64), most-significant first.
+    #[inline]
+    pub fn write_bits(&mut self, v: u64, mut n: u32) {
+        if n == 0 {
+            return;
+        }
+        let mut v = if n == 64 { v } else { v & ((1u64 << n) - 1) };
+        // Fill the partial byte first.
+        if self.free > 0 {
+            let free = u32::from(self.free);
+            let last = self.buf.len() - 1;
+            if n <= free {
+                self.buf[last] |= (v << (free - n)) as u8;
+                self.free -= n as u8;
+                return;
+            }
+            self.buf[last] |= (v >> (n - free)) as u8;
+            n -= free;
+            v &= if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+            self.free = 0;
+        }
+        // Whole bytes.
+        while n >= 8 {
+            n -= 8;
+            self.buf.push((v >> n) as u8);
+        }
+        if n > 0 {
+            self.buf.push((v << (8 - n)) as u8);
+            self.free = (8 - n) as u8;
+        }
+    }
+
+    /// Heap bytes reserved by the buffer.
+    pub fn capacity(&self) -> usize {
+        self.buf.capacity()
+    }
+
+    /// Bits still free in the last byte.
+    pub fn free_bits(&self) -> u8 {
+        self.free
+    }
+
+    /// The bytes written so far (the last byte may be partial).
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf
+    }
+
+    /// Mutable access to the bytes (used to patch a header).
+    pub fn bytes_mut(&mut self) -> &mut [u8] {
+        &mut self.buf
+    }
+
+    /// Gives the buffer back.
+    pub fn into_vec(self) -> Vec<u8> {
+        self.buf
+    }
+}
+
+/// Reads bits from a byte slice, most-significant bit first.
+#[derive(Debug, Clone, Copy)]
+pub struct BitReader<'a> {
+    data: &'a [u8],
+    /// Position in bits.
+    pos: usize,
+}
+
+impl<'a> BitReader<'a> {
+    /// A reader at the start of `data`.
+    pub fn new(data: &'a [u8]) -> BitReader<'a> {
+        BitReader { data, pos: 0 }
+    }
+
+    /// Whether a read went past the end of the data.
+    pub fn overrun(&self) -> bool {
+        self.pos > self.data.len() * 8
+    }
+
+    /// Bits consumed so far.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    #[inline]
+    fn word_at(&self, byte: usize) -> u64 {
+        if let Some(s) = self.data.get(byte..byte + 8) {
+            u64::from_be_bytes(s.try_into().unwrap_or([0; 8]))
+        } else {
+            let mut w = [0u8; 8];
+            if byte < self.data.len() {
+                let rest = &self.data[byte..];
+                w[..rest.len()].copy_from_slice(rest);
+            }
+            u64::from_be_bytes(w)
+        }
+    }
+
+    /// Reads one bit (zero past the end).
+    #[inline]
+    pub fn read_bit(&mut self) -> bool {
+        let byte = self.pos >> 3;
+        let bit = match self.data.get(byte) {
+            Some(b) => (b >> (7 - (self.pos & 7))) & 1 == 1,
+            None => false,
+        };
+        self.pos += 1;
+        bit
+    }
+
+    /// Reads `n` bits (`n` in 0..=64) as an unsigned integer.
+    #[inline]
+    pub fn read_bits(&mut self, n: u32) -> u64 {
+        if n == 0 {
+            return 0;
+        }
+        if n > 56 {
+            let hi = self.read_bits(n - 32);
+            let lo = self.read_bits(32);
+            return (hi << 32) | lo;
+        }
+        let w = self.word_at(self.pos >> 3) << (self.pos & 7);
+        self.pos += n as usize;
+        w >> (64 - n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_round_trip() {
+        let mut w = BitWriter::default();
+        let items: Vec<(u64, u32)> = vec![
+            (1, 1),
+            (0, 1),
+            (0b101, 3),
+            (u64::MAX, 64),
+            (0x1234, 14),
+            (0, 0),
+            (7, 64),
+            (0xdead_beef, 32),
+            (1, 57),
+        ];
+        for &(v, n) in &items {
+            w.write_bits(v, n);
+        }
+        w.write_bit(true);
+        let bytes = w.into_vec();
+        let mut r = BitReader::new(&bytes);
+        for &(v, n) in &items {
+            let mask = if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
+            assert_eq!(r.read_bits(n), v & mask, "n={n}");
+        }
+        assert!(r.read_bit());
+        assert!(!r.overrun());
+    }
+
+    #[test]
+    fn reading_past_end_is_zero_and_flags_overrun() {
+        let mut r = BitReader::new(&[0xff]);
+        assert_eq!(r.read_bits(4), 0xf);
+        assert_eq!(r.read_bits(8), 0xf0);
+        assert!(r.overrun());
+        assert_eq!(r.read_bits(64), 0);
+    }
+}

@@ -1,0 +1,207 @@
+//! Chunks: how a run of samples is stored compactly, and how it is read back.
+//!
+//! ```text
+//! samples ──► XorAppender ──► bytes (header + bit stream) ──► XorIter (next / seek / at)
+//! ```
+//!
+//! [`xor`] is the Gorilla encoding (delta-of-delta timestamps, XOR floats) over the bit
+//! streams of [`bstream`]. Iterators implement [`SampleIterator`], the shape every sample
+//! source in the crate shares.
+
+pub mod bstream;
+pub mod xor;
+
+pub use xor::{validate, ChunkMeta, XorAppender, XorIter};
+
+/// Default target number of samples per chunk (as in Prometheus).
+pub const SAMPLES_PER_CHUNK: usize = 120;
+
+/// A forward iterator over samples in increasing time order.
+///
+/// After construction the iterator sits before the first sample: call [`next`] or
+/// [`seek`] before [`at`]. Checksums are verified when bytes are loaded, so iteration
+/// itself cannot fail.
+///
+/// [`next`]: SampleIterator::next
+/// [`seek`]: SampleIterator::seek
+/// [`at`]: SampleIterator::at
+pub trait SampleIterator {
+    /// Moves to the next sample; `false` when there is none.
+    fn next(&mut self) -> bool;
+    /// Moves to the first sample with timestamp `>= t`, never backwards: when the current
+    /// sample already qualifies it stays. `false` when there is none.
+    fn seek(&mut self, t: i64) -> bool;
+    /// The current sample `(timestamp ms, value)`. Only meaningful after `next` or `seek`
+    /// returned `true`.
+    fn at(&self) -> (i64, f64);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Prometheus's staleness marker.
+    const STALE: u64 = 0x7ff0_0000_0000_0002;
+
+    fn encode(samples: &[(i64, f64)]) -> Box<[u8]> {
+        let mut a = XorAppender::default();
+        for &(t, v) in samples {
+            a.append(t, v);
+        }
+        a.finish()
+    }
+
+    fn decode(bytes: &[u8]) -> Vec<(i64, u64)> {
+        let mut it = XorIter::new(bytes);
+        let mut out = Vec::new();
+        while it.next() {
+            let (t, v) = it.at();
+            out.push((t, v.to_bits()));
+        }
+        out
+    }
+
+    #[test]
+    fn special_floats_keep_their_bits() {
+        let vals = [
+            f64::from_bits(STALE),
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            -0.0,
+            0.0,
+            f64::from_bits(STALE),
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            1.5,
+        ];
+        let samples: Vec<(i64, f64)> = vals
+            .iter()
+            .enumerate()
+            .map(|(i, &v)| (1000 * i as i64, v))
+            .collect();
+        let got = decode(&encode(&samples));
+        let want: Vec<(i64, u64)> = samples.iter().map(|&(t, v)| (t, v.to_bits())).collect();
+        assert_eq!(got, want);
+        assert_ne!(
+            got[0].1,
+            f64::NAN.to_bits(),
+            "stale marker must differ from NaN"
+        );
+    }
+
+    #[test]
+    fn all_timestamp_buckets_round_trip() {
+        let mut t = -5_000_000_000i64;
+        let mut samples = vec![];
+        for d in [
+            1,
+            15_000,
+            15_000,
+            15_001,
+            14_000,
+            30_000,
+            200_000,
+            1_000_000,
+            5,
+            1 << 40,
+            1,
+            7,
+        ] {
+            t += d;
+            samples.push((t, t as f64));
+        }
+        let got = decode(&encode(&samples));
+        assert_eq!(got.len(), samples.len());
+        for (g, s) in got.iter().zip(&samples) {
+            assert_eq!(g.0, s.0);
+        }
+    }
+
+    #[test]
+    fn seek_moves_forward_only() {
+        let samples: Vec<(i64, f64)> = (0..100).map(|i| (i * 10, i as f64)).collect();
+        let bytes = encode(&samples);
+        let mut it = XorIter::new(&bytes);
+        assert!(it.seek(55));
+        assert_eq!(it.at(), (60, 6.0));
+        assert!(it.seek(10), "seek backwards stays put");
+        assert_eq!(it.at().0, 60);
+        assert!(it.seek(990));
+        assert_eq!(it.at().0, 990);
+        assert!(!it.seek(991));
+        assert!(!it.next());
+    }
+
+    #[test]
+    fn reset_reuses_iterator() {
+        let a = encode(&[(1, 1.0), (2, 2.0)]);
+        let b = encode(&[(7, 7.0)]);
+        let mut it = XorIter::new(&a);
+        assert!(it.next());
+        it.reset(&b);
+        assert!(it.next());
+        assert_eq!(it.at(), (7, 7.0));
+        assert!(!it.next());
+    }
+
+    #[test]
+    fn validate_rejects_garbage() {
+        assert!(validate(&[]).is_err());
+        assert!(validate(&[0, 0]).is_err());
+        assert!(validate(&[0, 200, 1]).is_err());
+        let ok = encode(&[(1, 1.0), (5, 2.0), (9, 3.0)]);
+        let m = validate(&ok).unwrap();
+        assert_eq!((m.num_samples, m.min_t, m.max_t), (3, 1, 9));
+    }
+
+    fn sorted_series() -> impl Strategy<Value = Vec<(i64, u64)>> {
+        (
+            any::<i64>(),
+            prop::collection::vec(
+                (
+                    prop_oneof![1i64..100, 1i64..100_000, 1i64..i64::MAX / 512],
+                    prop_oneof![
+                        any::<u64>(),
+                        Just(STALE),
+                        Just(f64::NAN.to_bits()),
+                        Just((-0.0f64).to_bits()),
+                        (0u32..1000).prop_map(|x| f64::from(x).to_bits()),
+                    ],
+                ),
+                1..300,
+            ),
+        )
+            .prop_map(|(start, steps)| {
+                let mut t = start / 4;
+                steps
+                    .into_iter()
+                    .map(|(d, v)| {
+                        t = t.saturating_add(d);
+                        (t, v)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .prop_filter("strictly increasing", |s| {
+                s.windows(2).all(|w| w[0].0 < w[1].0)
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn any_sorted_series_round_trips(s in sorted_series()) {
+            let samples: Vec<(i64, f64)> = s.iter().map(|&(t, v)| (t, f64::from_bits(v))).collect();
+            let bytes = encode(&samples);
+            prop_assert_eq!(decode(&bytes), s.clone());
+            let m = validate(&bytes).unwrap();
+            prop_assert_eq!(m.num_samples, s.len());
+        }
+
+        #[test]
+        fn decoding_garbage_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..200)) {
+            let _ = validate(&bytes);
+            let _ = decode(&bytes);
+        }
+    }
+}

@@ -1,0 +1,363 @@
+//! The database: a head plus (optionally) a WAL in a directory the caller chooses.
+//!
+//! ```text
+//! Db::open(dir) ──► wal::replay ──► Head        Db::appender ──► DbAppender::commit
+//!                                                    └─► WAL records (durable) ──► head (visible)
+//! Db::truncate(mint) ──► Head::truncate (GC) ──► cut segment ──► checkpoint ──► delete old segments
+//! ```
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use exposition::Labels;
+
+use crate::dir::{Dir, FsDir};
+use crate::error::Result;
+use crate::head::{Head, HeadAppender, HeadOptions};
+use crate::query::Querier;
+use crate::storage::{Appender, Queryable, SeriesRef};
+use crate::wal::record::{self, RefSample};
+use crate::wal::{self, Record, ReplayReport, Wal, WalOptions};
+
+/// Options of a [`Db`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DbOptions {
+    /// Head tunables.
+    pub head: HeadOptions,
+    /// WAL tunables (ignored in memory-only mode).
+    pub wal: WalOptions,
+}
+
+/// What a [`Db::truncate`] did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TruncateReport {
+    /// Series garbage-collected.
+    pub series_removed: usize,
+    /// WAL files deleted after checkpointing.
+    pub files_deleted: usize,
+}
+
+/// A head with a WAL (or without, in memory-only mode). One writer at a time: an appender
+/// borrows the database mutably until it commits or rolls back.
+#[derive(Debug)]
+pub struct Db {
+    head: Head,
+    wal: Option<Wal>,
+    report: ReplayReport,
+}
+
+impl Db {
+    /// A database with no WAL: nothing survives the process.
+    pub fn in_memory(opts: HeadOptions) -> Db {
+        Db {
+            head: Head::new(opts),
+            wal: None,
+            report: ReplayReport::default(),
+        }
+    }
+
+    /// Opens (creating if needed) a database whose WAL lives in the directory at `path`.
+    pub fn open_path(path: impl AsRef<Path>, opts: DbOptions) -> Result<Db> {
+        Db::open(Box::new(FsDir::open(path)?), opts)
+    }
+
+    /// Opens a database over `dir`, replaying its WAL into a fresh head. A torn final
+    /// record is cut off and reported in [`Db::replay_report`]; corruption elsewhere is
+    /// [`Error::Corruption`] unless `opts.wal.repair` is set.
+    pub fn open(dir: Box<dyn Dir>, opts: DbOptions) -> Result<Db> {
+        let mut head = Head::new(opts.head);
+        let mut remap: HashMap<u64, u32> = HashMap::new();
+        let (report, next_seg) = wal::replay(&*dir, &opts.wal, |rec| {
+            replay_record(&mut head, &mut remap, rec);
+            Ok(())
+        })?;
+        let wal = Wal::create(dir, opts.wal, next_seg)?;
+        Ok(Db {
+            head,
+            wal: Some(wal),
+            report,
+        })
+    }
+
+    /// What the WAL replay at open found.
+    pub fn replay_report(&self) -> &ReplayReport {
+        &self.report
+    }
+
+    /// The head.
+    pub fn head(&self) -> &Head {
+        &self.head
+    }
+
+    /// The WAL, when there is one.
+    pub fn wal(&self) -> Option<&Wal> {
+        self.wal.as_ref()
+    }
+
+    /// Starts a write transaction.
+    pub fn appender(&mut self) -> DbAppender<'_> {
+        DbAppender {
+            app: self.head.appender(),
+            wal: self.wal.as_mut(),
+            new_series: Vec::new(),
+        }
+    }
+
+    /// Fsyncs the WAL now.
+    pub fn sync(&mut self) -> Result<()> {
+        match &mut self.wal {
+            Some(w) => w.sync(),
+            None => Ok(()),
+        }
+    }
+
+    /// Drives time-based work with the caller's clock: the interval fsync policy.
+    pub fn tick(&mut self, now_ms: i64) -> Result<()> {
+        match &mut self.wal {
+            Some(w) => w.tick(now_ms),
+            None => Ok(()),
+        }
+    }
+
+    /// Drops data before `mint` from the head (garbage-collecting empty series) and
+    /// rewrites the WAL so far into a checkpoint holding only live series and samples at or
+    /// after `mint`, then deletes the segments it replaces.
+    pub fn truncate(&mut self, mint: i64) -> Result<TruncateReport> {
+        let series_removed = self.head.truncate(mint);
+        let mut rep = TruncateReport {
+            series_removed,
+            files_deleted: 0,
+        };
+        let Some(wal) = &mut self.wal else {
+            return Ok(rep);
+        };
+        let upto = wal.cut()?;
+        let head = &mut self.head;
+        let mut cp = wal.checkpoint(upto)?;
+        cp.add(|b| record::encode_truncation(b, head.min_time()))?;
+        let refs: Vec<u32> = head.live_refs().map(|(r, _)| r).collect();
+        for batch in refs.chunks(1000) {
+            cp.add(|b| {
+                record::encode_series(
+                    b,
+                    batch
+                        .iter()
+                        .filter_map(|&r| {
+                            let s = head.series[r as usize].as_deref()?;
+                            Some((u64::from(r), &s.labels))
+                        })
+                        .collect::<Vec<_>>()
+                        .into_iter(),
+                )
+            })?;
+        }
+        let mint = head.min_time();
+        let mut samples: Vec<RefSample> = Vec::with_capacity(10_000);
+        for &r in &refs {
+            let Some(s) = head.series[r as usize].as_deref() else {
+                continue;
+            };
+            let mut it = s.iter(mint, i64::MAX);
+            while crate::chunk::SampleIterator::next(&mut it) {
+                let (t, v) = crate::chunk::SampleIterator::at(&it);
+                samples.push(RefSample {
+                    r: u64::from(r),
+                    t,
+                    v: v.to_bits(),
+                });
+                if samples.len() == 10_000 {
+                    cp.add(|b| record::encode_samples(b, samples.iter().copied()))?;
+                    samples.clear();
+                }
+            }
+        }
+        if !samples.is_empty() {
+            cp.add(|b| record::encode_samples(b, samples.iter().copied()))?;
+        }
+        rep.files_deleted = cp.finish()?;
+        for &r in &refs {
+            if let Some(s) = head.series_mut(r) {
+                s.logged = true;
+            }
+        }
+        Ok(rep)
+    }
+}
+
+fn replay_record(head: &mut Head, remap: &mut HashMap<u64, u32>, rec: Record) {
+    match rec {
+        Record::Series(series) => {
+            for (r, labels) in series {
+                let Ok(want) = u32::try_from(r) else { continue };
+                let got = head.create_with_ref(want, labels);
+                if let Some(s) = head.series_mut(got) {
+                    s.logged = true;
+                }
+                if got != want {
+                    remap.insert(r, got);
+                } else {
+                    remap.remove(&r);
+                }
+            }
+        }
+        Record::Samples(samples) => {
+            let (range, per) = (head.opts.chunk_range_ms, head.opts.samples_per_chunk);
+            let min_valid = head.min_valid_t;
+            let mut max_t = head.max_t;
+            for s in samples {
+                let r = match remap.get(&s.r) {
+                    Some(&r) => r,
+                    None => match u32::try_from(s.r) {
+                        Ok(r) => r,
+                        Err(_) => continue,
+                    },
+                };
+                if s.t < min_valid {
+                    continue;
+                }
+                if let Some(ms) = head.series_mut(r) {
+                    if ms.last_t == i64::MIN || s.t > ms.last_t {
+                        ms.append(s.t, s.v, range, per);
+                        max_t = max_t.max(s.t);
+                    }
+                }
+            }
+            head.max_t = max_t;
+        }
+        Record::Tombstones(_) => {
+            // Deletion is not implemented in the head yet; tombstones are read and ignored.
+        }
+        Record::Truncation { mint } => {
+            head.min_valid_t = head.min_valid_t.max(mint);
+        }
+    }
+}
+
+impl Queryable for Db {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Querier<'_>> {
+        Ok(Querier::new(&self.head, mint, maxt))
+    }
+}
+
+/// A write transaction on a [`Db`]: validated like a [`HeadAppender`], and at commit the
+/// new series and the samples are written to the WAL (one write, synced per the policy)
+/// before they become visible. If the WAL write fails, nothing becomes visible.
+#[derive(Debug)]
+pub struct DbAppender<'a> {
+    app: HeadAppender<'a>,
+    wal: Option<&'a mut Wal>,
+    new_series: Vec<u32>,
+}
+
+impl DbAppender<'_> {
+    /// Appends by labels, creating the series if needed; returns its ref.
+    pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<SeriesRef> {
+        self.app.append(labels, t, v)
+    }
+
+    /// Appends to a known series: the allocation-free hot path.
+    #[inline]
+    pub fn append_ref(&mut self, r: SeriesRef, t: i64, v: f64) -> Result<()> {
+        self.app.append_ref(r, t, v)
+    }
+
+    /// Samples accepted so far.
+    pub fn len(&self) -> usize {
+        self.app.pending().len()
+    }
+
+    /// Whether nothing was accepted.
+    pub fn is_empty(&self) -> bool {
+        self.app.pending().is_empty()
+    }
+
+    /// Writes the batch to the WAL, then makes it visible. On a WAL error the batch is
+    /// rolled back and the error returned.
+    pub fn commit(mut self) -> Result<()> {
+        let Some(wal) = self.wal.take() else {
+            self.app.apply();
+            return Ok(());
+        };
+        if self.app.pending().is_empty() {
+            self.app.apply();
+            return Ok(());
+        }
+        // Series not yet in the WAL are logged with this commit.
+        self.new_series.clear();
+        {
+            let head = &mut *self.app.head;
+            for p in &self.app.samples {
+                if let Some(s) = head.series_mut(p.r) {
+                    if !s.logged {
+                        s.logged = true;
+                        self.new_series.push(p.r);
+                    }
+                }
+            }
+        }
+        let head: &Head = self.app.head;
+        let new_series = &self.new_series;
+        let samples = &self.app.samples;
+        let res = wal.log_with(|b| {
+            if !new_series.is_empty() {
+                let list: Vec<(u64, &Labels)> = new_series
+                    .iter()
+                    .filter_map(|&r| {
+                        Some((u64::from(r), &head.series[r as usize].as_deref()?.labels))
+                    })
+                    .collect();
+                record::frame(b, |b| record::encode_series(b, list.into_iter()));
+            }
+            record::frame(b, |b| {
+                record::encode_samples(
+                    b,
+                    samples.iter().map(|p| RefSample {
+                        r: u64::from(p.r),
+                        t: p.t,
+                        v: p.v,
+                    }),
+                )
+            });
+        });
+        match res {
+            Ok(()) => {
+                self.app.apply();
+                Ok(())
+            }
+            Err(e) => {
+                for &r in &self.new_series {
+                    if let Some(s) = self.app.head.series_mut(r) {
+                        s.logged = false;
+                    }
+                }
+                self.app.discard();
+                Err(e)
+            }
+        }
+    }
+
+    /// Drops the batch.
+    pub fn rollback(mut self) {
+        self.app.discard();
+    }
+}
+
+impl Appender for DbAppender<'_> {
+    fn append(
+        &mut self,
+        r: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        v: f64,
+    ) -> Result<SeriesRef> {
+        Appender::append(&mut self.app, r, labels, t, v)
+    }
+
+    fn commit(self) -> Result<()> {
+        DbAppender::commit(self)
+    }
+
+    fn rollback(self) {
+        DbAppender::rollback(self)
+    }
+}

@@ -1,0 +1,116 @@
+//! Errors of the tsdb crate: one enum, each variant named for the condition.
+
+use std::path::PathBuf;
+
+use thiserror::Error;
+
+/// Everything that can go wrong in the tsdb.
+///
+/// Ingest conditions (`OutOfOrderSample`, `DuplicateSample`, `OutOfBounds`, `InvalidLabels`)
+/// reject one sample and leave the rest of an appender's batch untouched. `Corruption` names
+/// the WAL segment (or checkpoint) and byte offset; `Io` names the path.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The sample's timestamp is older than the newest sample of its series.
+    #[error("out of order sample: t={t} is before the series' last t={last_t}")]
+    OutOfOrderSample {
+        /// The rejected timestamp.
+        t: i64,
+        /// The series' newest timestamp.
+        last_t: i64,
+    },
+    /// A second sample for a timestamp that already has a different value.
+    #[error("duplicate sample for timestamp {t} with a different value")]
+    DuplicateSample {
+        /// The timestamp.
+        t: i64,
+    },
+    /// The sample is older than the head accepts (before its appendable window).
+    #[error("out of bounds: t={t} is before the head's minimum valid time {min_valid_t}")]
+    OutOfBounds {
+        /// The rejected timestamp.
+        t: i64,
+        /// The oldest timestamp the head accepts right now.
+        min_valid_t: i64,
+    },
+    /// The label set breaks Prometheus's rules.
+    #[error("invalid labels: {0}")]
+    InvalidLabels(#[from] exposition::LabelError),
+    /// The label set is empty.
+    #[error("invalid labels: empty label set")]
+    EmptyLabels,
+    /// A series reference that the head does not know.
+    #[error("unknown series reference {0}")]
+    UnknownSeries(u64),
+    /// A WAL segment or checkpoint is damaged somewhere other than its torn tail.
+    #[error("corruption in {segment} at byte offset {offset}: {reason}")]
+    Corruption {
+        /// File name of the segment or checkpoint, relative to the WAL directory.
+        segment: String,
+        /// Byte offset of the first bad record.
+        offset: u64,
+        /// What is wrong there.
+        reason: CorruptionKind,
+    },
+    /// A chunk whose bytes do not decode.
+    #[error("invalid chunk: {0}")]
+    InvalidChunk(&'static str),
+    /// An I/O failure, with the path it concerned.
+    #[error("i/o error on {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// Why a WAL record was judged corrupt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CorruptionKind {
+    /// The stored checksum does not match the payload.
+    #[error("checksum mismatch")]
+    Checksum,
+    /// The length field runs past the end of the file.
+    #[error("record length past end of file")]
+    Length,
+    /// The payload does not decode as a record.
+    #[error("undecodable record payload")]
+    Payload,
+    /// An unknown record type byte.
+    #[error("unknown record type")]
+    RecordType,
+    /// A segment is missing from the middle of the sequence.
+    #[error("segment missing")]
+    MissingSegment,
+}
+
+impl Error {
+    /// Builds an [`Error::Io`].
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// Whether this error rejects a single sample (the batch continues), as opposed to a
+    /// storage failure.
+    pub fn is_sample_rejection(&self) -> bool {
+        matches!(
+            self,
+            Error::OutOfOrderSample { .. }
+                | Error::DuplicateSample { .. }
+                | Error::OutOfBounds { .. }
+                | Error::InvalidLabels(_)
+                | Error::EmptyLabels
+                | Error::UnknownSeries(_)
+        )
+    }
+}
+
+/// Result alias for the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

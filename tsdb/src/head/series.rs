@@ -1,0 +1,273 @@
+//! One series in memory: its labels, its closed chunks and the open chunk being appended.
+
+use exposition::Labels;
+
+use crate::chunk::{SampleIterator, XorAppender, XorIter};
+
+/// A finished, immutable chunk.
+#[derive(Debug, Clone)]
+pub struct ClosedChunk {
+    /// First timestamp.
+    pub min_t: i64,
+    /// Last timestamp.
+    pub max_t: i64,
+    /// Encoded XOR chunk.
+    pub data: Box<[u8]>,
+}
+
+/// Initial byte capacity of an open chunk (about 120 samples of typical data).
+const OPEN_CHUNK_CAPACITY: usize = 128;
+
+/// A series held by the head.
+#[derive(Debug)]
+pub struct MemSeries {
+    pub(crate) labels: Labels,
+    pub(crate) closed: Vec<ClosedChunk>,
+    pub(crate) open: XorAppender,
+    /// When the open chunk must be cut (time-aligned to the chunk range).
+    pub(crate) next_at: i64,
+    /// Last committed sample (`i64::MIN` when none).
+    pub(crate) last_t: i64,
+    pub(crate) last_v: u64,
+    /// Last sample accepted by the open appender, not yet committed (`i64::MIN` when none).
+    pub(crate) txn_t: i64,
+    pub(crate) txn_v: u64,
+    /// Whether the WAL already holds this series' record.
+    pub(crate) logged: bool,
+}
+
+impl MemSeries {
+    pub(crate) fn new(labels: Labels) -> MemSeries {
+        MemSeries {
+            labels,
+            closed: Vec::new(),
+            open: XorAppender::with_capacity(0),
+            next_at: i64::MIN,
+            last_t: i64::MIN,
+            last_v: 0,
+            txn_t: i64::MIN,
+            txn_v: 0,
+            logged: false,
+        }
+    }
+
+    /// The series' labels.
+    pub fn labels(&self) -> &Labels {
+        &self.labels
+    }
+
+    /// Whether the series holds no samples.
+    pub fn is_empty(&self) -> bool {
+        self.closed.is_empty() && self.open.is_empty()
+    }
+
+    /// Newest committed timestamp, if any.
+    pub fn max_time(&self) -> Option<i64> {
+        (self.last_t != i64::MIN).then_some(self.last_t)
+    }
+
+    /// Oldest timestamp held, if any.
+    pub fn min_time(&self) -> Option<i64> {
+        match self.closed.first() {
+            Some(c) => Some(c.min_t),
+            None => (!self.open.is_empty()).then(|| self.open.min_t()),
+        }
+    }
+
+    /// Number of samples held.
+    pub fn num_samples(&self) -> usize {
+        self.closed
+            .iter()
+            .map(|c| crate::chunk::xor::num_samples(&c.data))
+            .sum::<usize>()
+            + self.open.num_samples()
+    }
+
+    /// Appends a committed sample, cutting a new chunk when the open one is full or
+    /// crosses the next aligned boundary of `chunk_range`.
+    #[inline]
+    pub(crate) fn append(&mut self, t: i64, v: u64, chunk_range: i64, per_chunk: usize) {
+        if self.open.is_empty() {
+            self.next_at = range_end(t, chunk_range);
+        } else if t >= self.next_at
+            || self.open.num_samples() >= 2 * per_chunk
+            || self.open.is_full()
+        {
+            self.cut();
+            self.next_at = range_end(t, chunk_range);
+        }
+        if self.open.is_empty() && self.open.capacity() < OPEN_CHUNK_CAPACITY {
+            self.open = XorAppender::with_capacity(OPEN_CHUNK_CAPACITY);
+        }
+        self.open.append(t, f64::from_bits(v));
+        if self.open.num_samples() == per_chunk / 4 {
+            self.next_at = chunk_end_time(self.open.min_t(), self.open.max_t(), self.next_at, 4);
+        }
+        self.last_t = t;
+        self.last_v = v;
+    }
+
+    fn cut(&mut self) {
+        let open = std::mem::replace(
+            &mut self.open,
+            XorAppender::with_capacity(OPEN_CHUNK_CAPACITY),
+        );
+        let (min_t, max_t) = (open.min_t(), open.max_t());
+        self.closed.push(ClosedChunk {
+            min_t,
+            max_t,
+            data: open.finish(),
+        });
+    }
+
+    /// Drops closed chunks that end before `mint`. Returns whether the series is left
+    /// with no samples at or after `mint` (and so can be garbage collected).
+    pub(crate) fn truncate_before(&mut self, mint: i64) -> bool {
+        let keep_from = self.closed.partition_point(|c| c.max_t < mint);
+        if keep_from > 0 {
+            self.closed.drain(..keep_from);
+        }
+        self.closed.is_empty() && (self.open.is_empty() || self.open.max_t() < mint)
+    }
+
+    /// Heap bytes used by the series' chunks (the samples themselves).
+    pub(crate) fn chunk_bytes(&self) -> usize {
+        self.closed.iter().map(|c| c.data.len()).sum::<usize>() + self.open.bytes().len()
+    }
+
+    /// An iterator over samples in `[mint, maxt]`.
+    pub fn iter(&self, mint: i64, maxt: i64) -> SeriesIter<'_> {
+        let mut it = SeriesIter::empty();
+        it.reset(self, mint, maxt);
+        it
+    }
+}
+
+/// End of the aligned range of width `range` that contains `t`.
+fn range_end(t: i64, range: i64) -> i64 {
+    t.div_euclid(range)
+        .saturating_mul(range)
+        .saturating_add(range)
+}
+
+/// Prometheus's estimate of when to cut a chunk so the chunks up to `max_t` hold about the
+/// same number of samples: called once the chunk is `1/ratio` full.
+fn chunk_end_time(start: i64, cur: i64, max_t: i64, ratio: i64) -> i64 {
+    let n = (max_t as f64 - start as f64) / ((cur as f64 - start as f64 + 1.0) * ratio as f64);
+    if n <= 1.0 {
+        return max_t;
+    }
+    (start as f64 + (max_t as f64 - start as f64) / n.floor()) as i64
+}
+
+/// Iterates one series' samples in `[mint, maxt]` across its chunks without allocating;
+/// [`SeriesIter::reset`] points it at another series.
+#[derive(Debug, Clone)]
+pub struct SeriesIter<'a> {
+    closed: &'a [ClosedChunk],
+    open: Option<&'a [u8]>,
+    cur: XorIter<'a>,
+    mint: i64,
+    maxt: i64,
+    done: bool,
+}
+
+impl<'a> SeriesIter<'a> {
+    /// An iterator with nothing to yield.
+    pub fn empty() -> SeriesIter<'a> {
+        SeriesIter {
+            closed: &[],
+            open: None,
+            cur: XorIter::new(&[]),
+            mint: 0,
+            maxt: -1,
+            done: true,
+        }
+    }
+
+    /// Re-targets the iterator at `s` over `[mint, maxt]`.
+    pub fn reset(&mut self, s: &'a MemSeries, mint: i64, maxt: i64) {
+        let first = s.closed.partition_point(|c| c.max_t < mint);
+        self.closed = &s.closed[first..];
+        self.open = (!s.open.is_empty()).then(|| s.open.bytes());
+        self.cur = XorIter::new(&[]);
+        self.mint = mint;
+        self.maxt = maxt;
+        self.done = mint > maxt;
+    }
+
+    fn next_chunk(&mut self) -> bool {
+        if let Some((c, rest)) = self.closed.split_first() {
+            self.closed = rest;
+            if c.min_t > self.maxt {
+                self.closed = &[];
+                self.open = None;
+                return false;
+            }
+            self.cur.reset(&c.data);
+            return true;
+        }
+        if let Some(o) = self.open.take() {
+            self.cur.reset(o);
+            return true;
+        }
+        false
+    }
+}
+
+impl SampleIterator for SeriesIter<'_> {
+    #[inline]
+    fn next(&mut self) -> bool {
+        if self.done {
+            return false;
+        }
+        loop {
+            if self.cur.next() {
+                let t = self.cur.at().0;
+                if t < self.mint {
+                    continue;
+                }
+                if t > self.maxt {
+                    self.done = true;
+                    return false;
+                }
+                return true;
+            }
+            if !self.next_chunk() {
+                self.done = true;
+                return false;
+            }
+        }
+    }
+
+    fn seek(&mut self, t: i64) -> bool {
+        if self.done {
+            return false;
+        }
+        let t = t.max(self.mint);
+        // Skip whole chunks that end before t.
+        let skip = self.closed.partition_point(|c| c.max_t < t);
+        if skip > 0 {
+            self.closed = &self.closed[skip..];
+            self.cur = XorIter::new(&[]);
+        }
+        loop {
+            if self.cur.seek(t) {
+                if self.cur.at().0 > self.maxt {
+                    self.done = true;
+                    return false;
+                }
+                return true;
+            }
+            if !self.next_chunk() {
+                self.done = true;
+                return false;
+            }
+        }
+    }
+
+    #[inline]
+    fn at(&self) -> (i64, f64) {
+        self.cur.at()
+    }
+}

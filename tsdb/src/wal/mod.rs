@@ -1,0 +1,399 @@
+//! The write-ahead log: committed samples reach a file before `commit()` returns, and
+//! reopening the directory replays them.
+//!
+//! ```text
+//! commit ──► records (series, samples) ──► framed + xxh64 ──► segment 00000007 (append)
+//! truncate ──► cut segment ──► checkpoint.00000007 (live series + kept samples) ──► delete ≤ 7
+//! open ──► checkpoint.N ──► segments N+1.. ──► records ──► head
+//! ```
+//!
+//! Segments are files named by an 8-digit sequence number; a record never spans two
+//! segments. A new segment is started on every open, so only the newest segment can have a
+//! torn tail. The byte layout is in `docs/format/wal.md`.
+
+pub mod reader;
+pub mod record;
+
+use crate::dir::{Dir, DirFile};
+use crate::error::{Error, Result};
+pub use reader::{read_records, FileEnd};
+pub use record::{Record, RefSample, Tombstone};
+
+/// When committed data is fsynced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SyncPolicy {
+    /// Fsync before every commit returns: a commit survives a power loss. Costs one
+    /// fsync per commit (milliseconds on many disks).
+    EveryCommit,
+    /// Fsync when the caller's clock passes `ms` since the last sync
+    /// (see [`crate::Db::tick`]). A commit survives a process crash at once (the bytes are
+    /// in the OS page cache) but a power loss may lose the last `ms` of commits.
+    Interval {
+        /// Milliseconds between syncs.
+        ms: i64,
+    },
+    /// Never fsync on its own; only [`crate::Db::sync`] does.
+    Manual,
+}
+
+/// WAL tunables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WalOptions {
+    /// A segment is cut when the next write would make it bigger than this.
+    pub segment_size: u64,
+    /// The fsync policy.
+    pub sync: SyncPolicy,
+    /// On corruption in the middle of the log, keep everything before the bad record,
+    /// delete the rest and go on (instead of returning [`Error::Corruption`]).
+    pub repair: bool,
+}
+
+impl Default for WalOptions {
+    fn default() -> Self {
+        WalOptions {
+            segment_size: 64 << 20,
+            sync: SyncPolicy::EveryCommit,
+            repair: false,
+        }
+    }
+}
+
+/// What a replay found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayReport {
+    /// The checkpoint loaded, if any.
+    pub checkpoint: Option<String>,
+    /// Segments read.
+    pub segments: usize,
+    /// Records read.
+    pub records: usize,
+    /// Samples read.
+    pub samples: usize,
+    /// A torn final record that was cut off: (segment, offset).
+    pub torn_tail: Option<(String, u64)>,
+    /// Corruption that `repair` cut off: (segment, offset, segments deleted after it).
+    pub repaired: Option<(String, u64, usize)>,
+}
+
+/// File name of segment `n`.
+pub fn segment_name(n: u64) -> String {
+    format!("{n:08}")
+}
+
+/// File name of the checkpoint covering segments up to `n`.
+pub fn checkpoint_name(n: u64) -> String {
+    format!("checkpoint.{n:08}")
+}
+
+fn parse_segment(name: &str) -> Option<u64> {
+    (name.len() == 8 && name.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| name.parse().ok())
+        .flatten()
+}
+
+fn parse_checkpoint(name: &str) -> Option<u64> {
+    parse_segment(name.strip_prefix("checkpoint.")?)
+}
+
+/// Replays the WAL in `dir`: the newest checkpoint, then every later segment, handing each
+/// record to `f`. Cuts a torn tail off the newest segment; with `opts.repair`, cuts the log
+/// at the first corrupt record. Leftovers of an interrupted checkpoint are removed.
+/// Returns the report and the number the next segment should get.
+pub fn replay(
+    dir: &dyn Dir,
+    opts: &WalOptions,
+    mut f: impl FnMut(Record) -> Result<()>,
+) -> Result<(ReplayReport, u64)> {
+    let mut report = ReplayReport::default();
+    let names = dir.list()?;
+    for n in names.iter().filter(|n| n.ends_with(".tmp")) {
+        dir.remove(n)?;
+    }
+    let checkpoint = names.iter().filter_map(|n| parse_checkpoint(n)).max();
+    let mut segments: Vec<u64> = names.iter().filter_map(|n| parse_segment(n)).collect();
+    segments.sort_unstable();
+    if let Some(c) = checkpoint {
+        // Segments the checkpoint covers, left behind by a crash before their deletion.
+        for &s in segments.iter().filter(|&&s| s <= c) {
+            dir.remove(&segment_name(s))?;
+        }
+        for n in names
+            .iter()
+            .filter(|n| parse_checkpoint(n).is_some_and(|x| x < c))
+        {
+            dir.remove(n)?;
+        }
+        segments.retain(|&s| s > c);
+        let name = checkpoint_name(c);
+        let data = dir.read(&name)?;
+        read_records(&name, &data, false, |r| {
+            report.records += 1;
+            if let Record::Samples(s) = &r {
+                report.samples += s.len();
+            }
+            f(r)
+        })?;
+        report.checkpoint = Some(name);
+    }
+    // The sequence must be contiguous (and follow the checkpoint).
+    let mut expect = checkpoint.map(|c| c + 1);
+    for &s in &segments {
+        if let Some(e) = expect {
+            if s != e {
+                return Err(Error::Corruption {
+                    segment: segment_name(e),
+                    offset: 0,
+                    reason: crate::error::CorruptionKind::MissingSegment,
+                });
+            }
+        }
+        expect = Some(s + 1);
+    }
+    for (i, &s) in segments.iter().enumerate() {
+        let name = segment_name(s);
+        let data = dir.read(&name)?;
+        let last = i + 1 == segments.len();
+        report.segments += 1;
+        let res = read_records(&name, &data, last, |r| {
+            report.records += 1;
+            if let Record::Samples(s) = &r {
+                report.samples += s.len();
+            }
+            f(r)
+        });
+        match res {
+            Ok(FileEnd::Clean) => {}
+            Ok(FileEnd::Torn { offset }) => {
+                dir.truncate(&name, offset)?;
+                report.torn_tail = Some((name, offset));
+            }
+            Err(Error::Corruption {
+                segment, offset, ..
+            }) if opts.repair => {
+                dir.truncate(&segment, offset)?;
+                let later = &segments[i + 1..];
+                for &l in later {
+                    dir.remove(&segment_name(l))?;
+                }
+                dir.sync_dir()?;
+                report.repaired = Some((segment, offset, later.len()));
+                return Ok((report, s + 1));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    let next = segments
+        .last()
+        .map(|s| s + 1)
+        .or(checkpoint.map(|c| c + 1))
+        .unwrap_or(0);
+    Ok((report, next))
+}
+
+/// The WAL writer: appends framed records to the current segment.
+#[derive(Debug)]
+pub struct Wal {
+    dir: Box<dyn Dir>,
+    opts: WalOptions,
+    seg: u64,
+    file: Box<dyn DirFile>,
+    buf: Vec<u8>,
+    unsynced: bool,
+    last_sync_ms: Option<i64>,
+    broken: bool,
+}
+
+impl Wal {
+    /// Starts writing at a new segment `seg` (as returned by [`replay`]).
+    pub fn create(dir: Box<dyn Dir>, opts: WalOptions, seg: u64) -> Result<Wal> {
+        let file = dir.create(&segment_name(seg))?;
+        dir.sync_dir()?;
+        Ok(Wal {
+            dir,
+            opts,
+            seg,
+            file,
+            buf: Vec::new(),
+            unsynced: false,
+            last_sync_ms: None,
+            broken: false,
+        })
+    }
+
+    /// The number of the segment being written.
+    pub fn current_segment(&self) -> u64 {
+        self.seg
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> &WalOptions {
+        &self.opts
+    }
+
+    /// The directory.
+    pub fn dir(&self) -> &dyn Dir {
+        &*self.dir
+    }
+
+    /// Writes the records that `encode` appends to a buffer (use [`record::frame`]) as one
+    /// write, then syncs if the policy says so. On failure the segment is cut back to
+    /// where it was, so a failed commit leaves no trace.
+    pub fn log_with(&mut self, encode: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+        if self.broken {
+            return Err(Error::io(
+                self.dir.path(&segment_name(self.seg)),
+                std::io::Error::other("WAL unusable after a failed write; reopen the database"),
+            ));
+        }
+        let mut buf = std::mem::take(&mut self.buf);
+        buf.clear();
+        encode(&mut buf);
+        let res = self.write(&buf);
+        if buf.capacity() <= 4 << 20 {
+            self.buf = buf;
+        }
+        res
+    }
+
+    fn write(&mut self, buf: &[u8]) -> Result<()> {
+        if buf.is_empty() {
+            return Ok(());
+        }
+        let len = self.file.len();
+        if len > 0 && len + buf.len() as u64 > self.opts.segment_size {
+            self.cut()?;
+        }
+        let before = self.file.len();
+        let mut res = self.file.write_all(buf);
+        if res.is_ok() && self.opts.sync == SyncPolicy::EveryCommit {
+            res = self.file.sync();
+        }
+        match res {
+            Ok(()) => {
+                self.unsynced = self.opts.sync != SyncPolicy::EveryCommit;
+                Ok(())
+            }
+            Err(e) => {
+                self.undo(before);
+                Err(e)
+            }
+        }
+    }
+
+    /// Cuts the current segment back to `len` after a failed write.
+    fn undo(&mut self, len: u64) {
+        let name = segment_name(self.seg);
+        let ok = self.dir.truncate(&name, len).is_ok()
+            && match self.dir.append(&name) {
+                Ok(f) => {
+                    self.file = f;
+                    true
+                }
+                Err(_) => false,
+            };
+        if !ok {
+            self.broken = true;
+        }
+    }
+
+    /// Closes the current segment (synced) and starts the next. Returns the number of the
+    /// segment just closed.
+    pub fn cut(&mut self) -> Result<u64> {
+        self.file.sync()?;
+        let closed = self.seg;
+        let next = closed + 1;
+        self.file = self.dir.create(&segment_name(next))?;
+        self.dir.sync_dir()?;
+        self.seg = next;
+        self.unsynced = false;
+        Ok(closed)
+    }
+
+    /// Fsyncs the current segment.
+    pub fn sync(&mut self) -> Result<()> {
+        self.file.sync()?;
+        self.unsynced = false;
+        Ok(())
+    }
+
+    /// Applies the interval policy: syncs when `now_ms` is at least the interval past
+    /// the last sync and something is unsynced.
+    pub fn tick(&mut self, now_ms: i64) -> Result<()> {
+        if let SyncPolicy::Interval { ms } = self.opts.sync {
+            let due = match self.last_sync_ms {
+                None => true,
+                Some(l) => now_ms.saturating_sub(l) >= ms,
+            };
+            if due {
+                if self.unsynced {
+                    self.sync()?;
+                }
+                self.last_sync_ms = Some(now_ms);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether committed data may be waiting for an fsync.
+    pub fn has_unsynced(&self) -> bool {
+        self.unsynced
+    }
+
+    /// Starts a checkpoint covering segments up to and including `upto` (which must be
+    /// closed). Write its records, then [`CheckpointWriter::finish`].
+    pub fn checkpoint(&mut self, upto: u64) -> Result<CheckpointWriter<'_>> {
+        let tmp = format!("{}.tmp", checkpoint_name(upto));
+        let file = self.dir.create(&tmp)?;
+        Ok(CheckpointWriter {
+            wal: self,
+            upto,
+            tmp,
+            file,
+            buf: Vec::with_capacity(1 << 20),
+        })
+    }
+}
+
+/// Writes one checkpoint file; dropped unfinished, it leaves only a `.tmp` file that the
+/// next open removes.
+#[derive(Debug)]
+pub struct CheckpointWriter<'a> {
+    wal: &'a mut Wal,
+    upto: u64,
+    tmp: String,
+    file: Box<dyn DirFile>,
+    buf: Vec<u8>,
+}
+
+impl CheckpointWriter<'_> {
+    /// Adds one record, encoded by `encode` (a payload encoder from [`record`]).
+    pub fn add(&mut self, encode: impl FnOnce(&mut Vec<u8>)) -> Result<()> {
+        record::frame(&mut self.buf, encode);
+        if self.buf.len() >= 1 << 20 {
+            self.file.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    /// Makes the checkpoint durable, atomically puts it in place, and deletes the
+    /// segments and older checkpoints it replaces. Returns the number of files deleted.
+    pub fn finish(mut self) -> Result<usize> {
+        self.file.write_all(&self.buf)?;
+        self.file.sync()?;
+        let dir = &self.wal.dir;
+        dir.rename(&self.tmp, &checkpoint_name(self.upto))?;
+        dir.sync_dir()?;
+        let mut deleted = 0;
+        for n in dir.list()? {
+            let old_seg = parse_segment(&n).is_some_and(|s| s <= self.upto);
+            let old_cp = parse_checkpoint(&n).is_some_and(|c| c < self.upto);
+            if old_seg || old_cp {
+                dir.remove(&n)?;
+                deleted += 1;
+            }
+        }
+        dir.sync_dir()?;
+        Ok(deleted)
+    }
+}
