@@ -1,0 +1,433 @@
+//! Aggregations: how are series grouped and reduced?
+
+use super::error::EngineError;
+use super::eval::{Ev, SeriesBuilder, StepCursor, Val};
+use super::AnnotationKind;
+use crate::ast::{AggregateExpr, AggregateOp};
+use crate::functions::{kahan_sum_inc, quantile};
+use crate::value::{FPoint, Series};
+use exposition::{Labels, METRIC_NAME};
+use std::collections::HashMap;
+
+/// Streaming mean: compensated direct sum, switching to an incremental mean on overflow.
+#[derive(Default, Clone, Copy)]
+pub(super) struct MeanState {
+    sum: f64,
+    c: f64,
+    mean: f64,
+    count: f64,
+    incremental: bool,
+}
+
+impl MeanState {
+    pub fn push(&mut self, f: f64) {
+        self.count += 1.0;
+        if !self.incremental {
+            let (ns, nc) = kahan_sum_inc(f, self.sum, self.c);
+            if self.count == 1.0 || !ns.is_infinite() {
+                self.sum = ns;
+                self.c = nc;
+                return;
+            }
+            self.incremental = true;
+            self.mean = self.sum / (self.count - 1.0);
+            self.c /= self.count - 1.0;
+        }
+        if self.mean.is_infinite() {
+            if f.is_infinite() && (self.mean > 0.0) == (f > 0.0) {
+                return;
+            }
+            if !f.is_infinite() && !f.is_nan() {
+                return;
+            }
+        }
+        let corrected = self.mean + self.c;
+        let (m, c) = kahan_sum_inc(f / self.count - corrected / self.count, self.mean, self.c);
+        self.mean = m;
+        self.c = c;
+    }
+
+    pub fn result(&self) -> f64 {
+        if self.incremental {
+            self.mean + self.c
+        } else {
+            self.sum / self.count + self.c / self.count
+        }
+    }
+}
+
+/// Streaming population variance.
+#[derive(Default, Clone, Copy)]
+struct VarState {
+    count: f64,
+    mean: f64,
+    cmean: f64,
+    aux: f64,
+    caux: f64,
+}
+
+impl VarState {
+    fn push(&mut self, f: f64) {
+        self.count += 1.0;
+        let delta = f - (self.mean + self.cmean);
+        (self.mean, self.cmean) = kahan_sum_inc(delta / self.count, self.mean, self.cmean);
+        (self.aux, self.caux) =
+            kahan_sum_inc(delta * (f - (self.mean + self.cmean)), self.aux, self.caux);
+    }
+    fn result(&self) -> f64 {
+        (self.aux + self.caux) / self.count
+    }
+}
+
+#[derive(Clone, Copy, Default)]
+struct Acc {
+    seen: bool,
+    v: f64,
+    c: f64,
+    n: f64,
+    mean: MeanState,
+    var: VarState,
+}
+
+/// Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
+pub(super) fn format_float(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f == f64::INFINITY {
+        "+Inf".into()
+    } else if f == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{f}")
+    }
+}
+
+/// The labels a series contributes to its group.
+fn group_labels(a: &AggregateExpr, l: &Labels) -> Labels {
+    if a.without {
+        let mut names: Vec<&str> = a.grouping.iter().map(|s| s.as_str()).collect();
+        names.push(METRIC_NAME);
+        l.without(&names)
+    } else {
+        l.keep_only(&a.grouping)
+    }
+}
+
+impl Ev<'_> {
+    pub(super) fn eval_aggregate(&mut self, a: &AggregateExpr) -> Result<Val, EngineError> {
+        let param = match &a.param {
+            Some(p) => Some(self.eval(p)?),
+            None => None,
+        };
+        let input = match self.eval(&a.expr)? {
+            Val::Vector(v) => v,
+            _ => {
+                return Err(EngineError::InvalidArgument(
+                    "aggregation applies to instant vectors only".into(),
+                ))
+            }
+        };
+        match a.op {
+            AggregateOp::Topk
+            | AggregateOp::Bottomk
+            | AggregateOp::Limitk
+            | AggregateOp::LimitRatio => {
+                let Some(Val::Scalar(k)) = param else {
+                    return Err(EngineError::InvalidArgument("missing parameter".into()));
+                };
+                self.select_k(a, input, &k).map(Val::Vector)
+            }
+            AggregateOp::CountValues => {
+                let Some(Val::String(name)) = param else {
+                    return Err(EngineError::InvalidArgument("missing parameter".into()));
+                };
+                self.count_values(a, input, &name).map(Val::Vector)
+            }
+            _ => {
+                let q = match param {
+                    Some(Val::Scalar(q)) => Some(q),
+                    _ => None,
+                };
+                self.reduce(a, input, q.as_deref()).map(Val::Vector)
+            }
+        }
+    }
+
+    /// Input labels with delayed name removal applied.
+    fn effective(&self, s: &Series) -> Labels {
+        if s.drop_name {
+            s.metric.without_metric_name()
+        } else {
+            s.metric.clone()
+        }
+    }
+
+    fn groups(&self, a: &AggregateExpr, input: &[Series]) -> (Vec<usize>, Vec<Labels>) {
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        let mut labels = Vec::new();
+        let gi = input
+            .iter()
+            .map(|s| {
+                let g = group_labels(a, &self.effective(s));
+                *index.entry(g.clone()).or_insert_with(|| {
+                    labels.push(g);
+                    labels.len() - 1
+                })
+            })
+            .collect();
+        (gi, labels)
+    }
+
+    fn reduce(
+        &mut self,
+        a: &AggregateExpr,
+        input: Vec<Series>,
+        q: Option<&[f64]>,
+    ) -> Result<Vec<Series>, EngineError> {
+        let (gi, glabels) = self.groups(a, &input);
+        let mut out: Vec<Series> = glabels
+            .into_iter()
+            .map(|metric| Series {
+                metric,
+                floats: Vec::new(),
+                drop_name: false,
+            })
+            .collect();
+        let mut accs = vec![Acc::default(); out.len()];
+        let mut vals: Vec<Vec<f64>> = vec![Vec::new(); out.len()];
+        let mut cur = StepCursor::new(&input);
+        let mut vec = Vec::new();
+        for i in 0..self.nsteps() {
+            let ts = self.ts(i);
+            cur.at(ts, &mut vec);
+            if vec.is_empty() {
+                continue;
+            }
+            if let Some(q) = q {
+                let qv = q[i];
+                if qv.is_nan() || !(0.0..=1.0).contains(&qv) {
+                    self.annotate(
+                        AnnotationKind::Warning,
+                        format!(
+                            "quantile value should be between 0 and 1, got {}",
+                            format_float(qv)
+                        ),
+                        a.param.as_ref().map(|p| p.span()).unwrap_or(a.span),
+                    );
+                }
+            }
+            for acc in accs.iter_mut() {
+                acc.seen = false;
+            }
+            for v in vals.iter_mut() {
+                v.clear();
+            }
+            for &(j, f) in &vec {
+                let g = gi[j];
+                let acc = &mut accs[g];
+                if !acc.seen {
+                    *acc = Acc {
+                        seen: true,
+                        v: f,
+                        c: 0.0,
+                        n: 1.0,
+                        mean: MeanState::default(),
+                        var: VarState::default(),
+                    };
+                    match a.op {
+                        AggregateOp::Avg => acc.mean.push(f),
+                        AggregateOp::Stddev | AggregateOp::Stdvar => acc.var.push(f),
+                        AggregateOp::Quantile => vals[g].push(f),
+                        _ => {}
+                    }
+                    continue;
+                }
+                acc.n += 1.0;
+                match a.op {
+                    AggregateOp::Sum => (acc.v, acc.c) = kahan_sum_inc(f, acc.v, acc.c),
+                    AggregateOp::Avg => acc.mean.push(f),
+                    AggregateOp::Min if acc.v > f || acc.v.is_nan() => acc.v = f,
+                    AggregateOp::Max if acc.v < f || acc.v.is_nan() => acc.v = f,
+                    AggregateOp::Stddev | AggregateOp::Stdvar => acc.var.push(f),
+                    AggregateOp::Quantile => vals[g].push(f),
+                    _ => {}
+                }
+            }
+            for (g, acc) in accs.iter().enumerate() {
+                if !acc.seen {
+                    continue;
+                }
+                let f = match a.op {
+                    AggregateOp::Sum => {
+                        if acc.v.is_infinite() {
+                            acc.v
+                        } else {
+                            acc.v + acc.c
+                        }
+                    }
+                    AggregateOp::Avg => acc.mean.result(),
+                    AggregateOp::Count => acc.n,
+                    AggregateOp::Group => 1.0,
+                    AggregateOp::Min | AggregateOp::Max => acc.v,
+                    AggregateOp::Stdvar => acc.var.result(),
+                    AggregateOp::Stddev => acc.var.result().sqrt(),
+                    AggregateOp::Quantile => {
+                        quantile(q.map(|q| q[i]).unwrap_or(f64::NAN), &mut vals[g])
+                    }
+                    _ => acc.v,
+                };
+                out[g].floats.push(FPoint { t: ts, f });
+            }
+        }
+        out.retain(|s| !s.floats.is_empty());
+        Ok(out)
+    }
+
+    fn select_k(
+        &mut self,
+        a: &AggregateExpr,
+        input: Vec<Series>,
+        k: &[f64],
+    ) -> Result<Vec<Series>, EngineError> {
+        let (gi, glabels) = self.groups(a, &input);
+        let mut out: Vec<Series> = input
+            .iter()
+            .map(|s| Series {
+                metric: s.metric.clone(),
+                floats: Vec::new(),
+                drop_name: s.drop_name,
+            })
+            .collect();
+        let mut cur = StepCursor::new(&input);
+        let mut vec = Vec::new();
+        let mut per_group: Vec<Vec<(usize, f64)>> = vec![Vec::new(); glabels.len()];
+        for i in 0..self.nsteps() {
+            let ts = self.ts(i);
+            cur.at(ts, &mut vec);
+            if vec.is_empty() {
+                continue;
+            }
+            let kv = k[i];
+            if a.op == AggregateOp::LimitRatio {
+                if kv.is_nan() {
+                    return Err(EngineError::RatioNaN);
+                }
+                let r = if !(-1.0..=1.0).contains(&kv) {
+                    self.annotate(
+                        AnnotationKind::Warning,
+                        format!(
+                            "ratio value should be between -1 and 1, got {}",
+                            format_float(kv)
+                        ),
+                        a.param.as_ref().map(|p| p.span()).unwrap_or(a.span),
+                    );
+                    kv.clamp(-1.0, 1.0)
+                } else {
+                    kv
+                };
+                for &(j, f) in &vec {
+                    let off = input[j].metric.hash() as f64 / u64::MAX as f64;
+                    if (r >= 0.0 && off < r) || (r < 0.0 && off >= 1.0 + r) {
+                        out[j].floats.push(FPoint { t: ts, f });
+                    }
+                }
+                continue;
+            }
+            if kv.is_nan() {
+                return Err(EngineError::ParamNaN);
+            }
+            if kv < 1.0 {
+                continue;
+            }
+            let kk = if kv >= input.len() as f64 {
+                input.len()
+            } else {
+                kv as usize
+            };
+            for g in per_group.iter_mut() {
+                g.clear();
+            }
+            for &(j, f) in &vec {
+                per_group[gi[j]].push((j, f));
+            }
+            for g in per_group.iter_mut() {
+                match a.op {
+                    AggregateOp::Topk => g.sort_by(|x, y| cmp_desc_nan_last(x.1, y.1)),
+                    AggregateOp::Bottomk => g.sort_by(|x, y| cmp_asc_nan_last(x.1, y.1)),
+                    _ => {}
+                }
+                for &(j, f) in g.iter().take(kk) {
+                    out[j].floats.push(FPoint { t: ts, f });
+                }
+            }
+        }
+        out.retain(|s| !s.floats.is_empty());
+        Ok(out)
+    }
+
+    fn count_values(
+        &mut self,
+        a: &AggregateExpr,
+        input: Vec<Series>,
+        name: &str,
+    ) -> Result<Vec<Series>, EngineError> {
+        if name.is_empty() || name.contains('\u{fffd}') {
+            return Err(EngineError::InvalidArgument(format!(
+                "invalid label name {name:?}"
+            )));
+        }
+        let (gi, glabels) = self.groups(a, &input);
+        let mut out = SeriesBuilder::default();
+        let mut cur = StepCursor::new(&input);
+        let mut vec = Vec::new();
+        let mut counts: HashMap<(usize, String), f64> = HashMap::new();
+        let mut order: Vec<(usize, String)> = Vec::new();
+        for i in 0..self.nsteps() {
+            let ts = self.ts(i);
+            cur.at(ts, &mut vec);
+            counts.clear();
+            order.clear();
+            for &(j, f) in &vec {
+                let key = (gi[j], format_float(f));
+                let e = counts.entry(key.clone()).or_insert(0.0);
+                if *e == 0.0 {
+                    order.push(key);
+                }
+                *e += 1.0;
+            }
+            for key in &order {
+                let mut b = glabels[key.0].builder();
+                b.set(name, &key.1);
+                let slot = out.slot(&b.build(), false);
+                out.push(
+                    slot,
+                    FPoint {
+                        t: ts,
+                        f: counts[key],
+                    },
+                )?;
+            }
+        }
+        out.finish()
+    }
+}
+
+fn cmp_desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Equal,
+        (true, false) => Greater,
+        (false, true) => Less,
+        _ => b.partial_cmp(&a).unwrap_or(Equal),
+    }
+}
+
+fn cmp_asc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Equal,
+        (true, false) => Greater,
+        (false, true) => Less,
+        _ => a.partial_cmp(&b).unwrap_or(Equal),
+    }
+}

@@ -1,0 +1,305 @@
+//! Binary operators: how are two operands paired and combined?
+
+use super::error::EngineError;
+use super::eval::{Ev, SeriesBuilder, StepCursor, Val};
+use crate::ast::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
+use crate::value::{FPoint, Series};
+use exposition::{Labels, METRIC_NAME};
+use std::collections::{HashMap, HashSet};
+
+/// `l op r` for arithmetic operators.
+pub(super) fn arith(op: BinaryOp, l: f64, r: f64) -> f64 {
+    match op {
+        BinaryOp::Add => l + r,
+        BinaryOp::Sub => l - r,
+        BinaryOp::Mul => l * r,
+        BinaryOp::Div => l / r,
+        BinaryOp::Mod => l % r,
+        BinaryOp::Pow => l.powf(r),
+        BinaryOp::Atan2 => l.atan2(r),
+        _ => f64::NAN,
+    }
+}
+
+/// `l op r` for comparison operators.
+pub(super) fn compare(op: BinaryOp, l: f64, r: f64) -> bool {
+    match op {
+        BinaryOp::Eql => l == r,
+        BinaryOp::Neq => l != r,
+        BinaryOp::Gtr => l > r,
+        BinaryOp::Lss => l < r,
+        BinaryOp::Gte => l >= r,
+        BinaryOp::Lte => l <= r,
+        _ => false,
+    }
+}
+
+/// Arithmetic ops drop the metric name; comparisons keep it.
+fn drops_name(op: BinaryOp) -> bool {
+    !op.is_comparison() && !op.is_set_operator()
+}
+
+/// The value and whether to keep it, for one pair of floats.
+fn elem(op: BinaryOp, l: f64, r: f64) -> (f64, bool) {
+    if op.is_comparison() {
+        (l, compare(op, l, r))
+    } else {
+        (arith(op, l, r), true)
+    }
+}
+
+fn signature(m: &VectorMatching, l: &Labels) -> u64 {
+    if m.on {
+        l.hash_for(&m.labels)
+    } else {
+        l.hash_without(&m.labels)
+    }
+}
+
+impl Ev<'_> {
+    pub(super) fn eval_binary(&mut self, b: &BinaryExpr) -> Result<Val, EngineError> {
+        let l = self.eval(&b.lhs)?;
+        let r = self.eval(&b.rhs)?;
+        match (l, r) {
+            (Val::Scalar(a), Val::Scalar(c)) => {
+                let out = a
+                    .iter()
+                    .zip(c.iter())
+                    .map(|(&x, &y)| {
+                        if b.op.is_comparison() {
+                            if compare(b.op, x, y) {
+                                1.0
+                            } else {
+                                0.0
+                            }
+                        } else {
+                            arith(b.op, x, y)
+                        }
+                    })
+                    .collect();
+                Ok(Val::Scalar(out))
+            }
+            (Val::Vector(v), Val::Scalar(s)) => {
+                Ok(Val::Vector(self.vector_scalar(b, v, &s, false)))
+            }
+            (Val::Scalar(s), Val::Vector(v)) => Ok(Val::Vector(self.vector_scalar(b, v, &s, true))),
+            (Val::Vector(l), Val::Vector(r)) => {
+                let default = VectorMatching::one_to_one();
+                let m = b.matching.as_ref().unwrap_or(&default);
+                let out = match b.op {
+                    BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
+                        self.set_op(b.op, m, l, r)?
+                    }
+                    _ => self.vector_vector(b, m, l, r)?,
+                };
+                Ok(Val::Vector(out))
+            }
+            _ => Err(EngineError::InvalidArgument(format!(
+                "binary expression must contain only scalar and instant vector types (operator {})",
+                b.op
+            ))),
+        }
+    }
+
+    fn vector_scalar(&self, b: &BinaryExpr, v: Vec<Series>, s: &[f64], swap: bool) -> Vec<Series> {
+        let mut out = Vec::with_capacity(v.len());
+        for mut series in v {
+            let mut pts = Vec::with_capacity(series.floats.len());
+            for p in &series.floats {
+                let sv = s[self.step_of(p.t)];
+                let (lf, rf) = if swap { (sv, p.f) } else { (p.f, sv) };
+                let (mut f, mut keep) = elem(b.op, lf, rf);
+                if b.op.is_comparison() && swap {
+                    f = rf;
+                }
+                if b.return_bool {
+                    f = if keep { 1.0 } else { 0.0 };
+                    keep = true;
+                }
+                if keep {
+                    pts.push(FPoint { t: p.t, f });
+                }
+            }
+            if pts.is_empty() {
+                continue;
+            }
+            series.floats = pts;
+            if drops_name(b.op) || b.return_bool {
+                self.drop_name(&mut series);
+            }
+            out.push(series);
+        }
+        out
+    }
+
+    fn set_op(
+        &mut self,
+        op: BinaryOp,
+        m: &VectorMatching,
+        l: Vec<Series>,
+        r: Vec<Series>,
+    ) -> Result<Vec<Series>, EngineError> {
+        let lsig: Vec<u64> = l.iter().map(|s| signature(m, &s.metric)).collect();
+        let rsig: Vec<u64> = r.iter().map(|s| signature(m, &s.metric)).collect();
+        let mut lcur = StepCursor::new(&l);
+        let mut rcur = StepCursor::new(&r);
+        let (mut lv, mut rv) = (Vec::new(), Vec::new());
+        let mut out = SeriesBuilder::default();
+        let lslots: Vec<usize> = l.iter().map(|s| out.slot(&s.metric, s.drop_name)).collect();
+        let rslots: Vec<usize> = if op == BinaryOp::Or {
+            r.iter().map(|s| out.slot(&s.metric, s.drop_name)).collect()
+        } else {
+            Vec::new()
+        };
+        let mut sigs: HashSet<u64> = HashSet::new();
+        for i in 0..self.nsteps() {
+            let ts = self.ts(i);
+            lcur.at(ts, &mut lv);
+            rcur.at(ts, &mut rv);
+            sigs.clear();
+            match op {
+                BinaryOp::And => {
+                    sigs.extend(rv.iter().map(|&(j, _)| rsig[j]));
+                    for &(j, f) in &lv {
+                        if sigs.contains(&lsig[j]) {
+                            out.push(lslots[j], FPoint { t: ts, f })?;
+                        }
+                    }
+                }
+                BinaryOp::Or => {
+                    for &(j, f) in &lv {
+                        sigs.insert(lsig[j]);
+                        out.push(lslots[j], FPoint { t: ts, f })?;
+                    }
+                    for &(j, f) in &rv {
+                        if !sigs.contains(&rsig[j]) {
+                            out.push(rslots[j], FPoint { t: ts, f })?;
+                        }
+                    }
+                }
+                _ => {
+                    sigs.extend(rv.iter().map(|&(j, _)| rsig[j]));
+                    for &(j, f) in &lv {
+                        if !sigs.contains(&lsig[j]) {
+                            out.push(lslots[j], FPoint { t: ts, f })?;
+                        }
+                    }
+                }
+            }
+        }
+        out.finish()
+    }
+
+    fn vector_vector(
+        &mut self,
+        b: &BinaryExpr,
+        m: &VectorMatching,
+        l: Vec<Series>,
+        r: Vec<Series>,
+    ) -> Result<Vec<Series>, EngineError> {
+        // The "many" side is `lhs` below; for group_right the sides swap.
+        let swapped = m.card == Cardinality::OneToMany;
+        let (lhs, rhs) = if swapped { (r, l) } else { (l, r) };
+        let lsig: Vec<u64> = lhs.iter().map(|s| signature(m, &s.metric)).collect();
+        let rsig: Vec<u64> = rhs.iter().map(|s| signature(m, &s.metric)).collect();
+        let mut lcur = StepCursor::new(&lhs);
+        let mut rcur = StepCursor::new(&rhs);
+        let (mut lv, mut rv) = (Vec::new(), Vec::new());
+        let mut out = SeriesBuilder::default();
+        let mut result_slot: HashMap<(usize, usize), usize> = HashMap::new();
+        let mut right: HashMap<u64, (usize, f64)> = HashMap::new();
+        let mut matched: HashMap<u64, HashSet<usize>> = HashMap::new();
+        for i in 0..self.nsteps() {
+            let ts = self.ts(i);
+            lcur.at(ts, &mut lv);
+            rcur.at(ts, &mut rv);
+            if lv.is_empty() || rv.is_empty() {
+                continue;
+            }
+            right.clear();
+            matched.clear();
+            for &(j, f) in &rv {
+                if let Some(&(k, _)) = right.get(&rsig[j]) {
+                    let side = if swapped { "left" } else { "right" };
+                    let group = match_labels(m, &rhs[j].metric);
+                    return Err(EngineError::ManyToMany {
+                        group: group.to_string(),
+                        side,
+                        a: rhs[j].metric.to_string(),
+                        b: rhs[k].metric.to_string(),
+                    });
+                }
+                right.insert(rsig[j], (j, f));
+            }
+            for &(j, lf) in &lv {
+                let sig = lsig[j];
+                let Some(&(k, rf)) = right.get(&sig) else {
+                    continue;
+                };
+                let (fl, fr) = if swapped { (rf, lf) } else { (lf, rf) };
+                let (mut f, keep) = elem(b.op, fl, fr);
+                if b.return_bool {
+                    f = if keep { 1.0 } else { 0.0 };
+                } else if !keep {
+                    continue;
+                }
+                let slot = match result_slot.get(&(j, k)) {
+                    Some(&s) => s,
+                    None => {
+                        let mut metric =
+                            self.result_metric(&lhs[j].metric, &rhs[k].metric, b.op, m);
+                        if b.return_bool && !self.opts.delayed_name_removal {
+                            metric = metric.without_metric_name();
+                        }
+                        let s = out.slot(&metric, b.return_bool && self.opts.delayed_name_removal);
+                        result_slot.insert((j, k), s);
+                        s
+                    }
+                };
+                if m.card == Cardinality::OneToOne {
+                    if matched.contains_key(&sig) {
+                        return Err(EngineError::ManyToOneNotExplicit);
+                    }
+                    matched.insert(sig, HashSet::new());
+                } else if !matched.entry(sig).or_default().insert(slot) {
+                    return Err(EngineError::GroupingNotUnique);
+                }
+                out.push(slot, FPoint { t: ts, f })?;
+            }
+        }
+        out.finish()
+    }
+
+    fn result_metric(&self, l: &Labels, r: &Labels, op: BinaryOp, m: &VectorMatching) -> Labels {
+        let mut b = l.builder();
+        if drops_name(op) {
+            b.del(METRIC_NAME);
+        }
+        if m.card == Cardinality::OneToOne {
+            if m.on {
+                b.retain(|lab| m.labels.contains(&lab.name));
+            } else {
+                for n in &m.labels {
+                    b.del(n);
+                }
+            }
+        }
+        for n in &m.include {
+            match r.get(n) {
+                Some(v) => b.set(n, v),
+                None => b.del(n),
+            };
+        }
+        b.build()
+    }
+}
+
+fn match_labels(m: &VectorMatching, l: &Labels) -> Labels {
+    if m.on {
+        l.keep_only(&m.labels)
+    } else {
+        let mut names: Vec<&str> = m.labels.iter().map(|s| s.as_str()).collect();
+        names.push(METRIC_NAME);
+        l.without(&names)
+    }
+}

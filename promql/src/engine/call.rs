@@ -1,0 +1,835 @@
+//! Function calls: how is each function applied?
+
+use super::aggregate::format_float;
+use super::error::EngineError;
+use super::eval::{Ev, RangeVal, SeriesBuilder, StepCursor, Val, WindowCursor};
+use super::AnnotationKind;
+use crate::ast::{AggregateOp, Call, Expr, MatrixSelector};
+use crate::functions::histogram::{bucket_fraction, bucket_quantile, Bucket};
+use crate::functions::{label, math, over_time, rate, time as datefn};
+use crate::value::{FPoint, Sample, Series};
+use exposition::{Labels, MatchOp, Matcher, METRIC_NAME};
+use std::collections::HashMap;
+
+const COUNTER_SUFFIXES: [&str; 4] = ["_total", "_sum", "_count", "_bucket"];
+
+impl Ev<'_> {
+    fn scalar_arg(&mut self, e: &Expr) -> Result<Vec<f64>, EngineError> {
+        match self.eval(e)? {
+            Val::Scalar(v) => Ok(v),
+            _ => Err(EngineError::InvalidArgument(
+                "expected scalar argument".into(),
+            )),
+        }
+    }
+
+    fn vector_arg(&mut self, e: &Expr) -> Result<Vec<Series>, EngineError> {
+        match self.eval(e)? {
+            Val::Vector(v) => Ok(v),
+            _ => Err(EngineError::InvalidArgument(
+                "expected instant vector argument".into(),
+            )),
+        }
+    }
+
+    fn string_arg(&mut self, e: &Expr) -> Result<String, EngineError> {
+        match self.eval(e)? {
+            Val::String(s) => Ok(s),
+            _ => Err(EngineError::InvalidArgument(
+                "expected string argument".into(),
+            )),
+        }
+    }
+
+    fn range_arg(&mut self, e: &Expr) -> Result<RangeVal, EngineError> {
+        if let Expr::MatrixSelector(MatrixSelector { vector, .. }) = e.unparen() {
+            if vector.anchored || vector.smoothed {
+                return Err(EngineError::Unsupported(
+                    "anchored and smoothed range selectors".into(),
+                ));
+            }
+        }
+        match self.eval(e)? {
+            Val::Range(r) => Ok(r),
+            _ => Err(EngineError::InvalidArgument(
+                "expected range vector argument".into(),
+            )),
+        }
+    }
+
+    /// Applies `f` to every sample of a vector; the name is dropped unless `keep_name`.
+    fn map_samples(
+        &mut self,
+        input: Vec<Series>,
+        keep_name: bool,
+        mut f: impl FnMut(usize, f64) -> Option<f64>,
+    ) -> Vec<Series> {
+        let mut out = Vec::with_capacity(input.len());
+        for mut s in input {
+            let mut pts = Vec::with_capacity(s.floats.len());
+            for p in &s.floats {
+                if let Some(v) = f(self.step_of(p.t), p.f) {
+                    pts.push(FPoint { t: p.t, f: v });
+                }
+            }
+            if pts.is_empty() {
+                continue;
+            }
+            s.floats = pts;
+            if !keep_name {
+                self.drop_name(&mut s);
+            }
+            out.push(s);
+        }
+        out
+    }
+
+    /// Applies `f` to the window each step sees, per series.
+    fn map_windows(
+        &mut self,
+        r: RangeVal,
+        keep_name: bool,
+        mut f: impl FnMut(&[FPoint], usize, i64, (i64, i64)) -> Option<f64>,
+    ) -> Result<Vec<Series>, EngineError> {
+        let n = self.nsteps();
+        let mut out = SeriesBuilder::default();
+        for mut s in r.series {
+            self.check_cancel()?;
+            let mut cur = WindowCursor::default();
+            let mut pts = Vec::new();
+            for i in 0..n {
+                let ts = self.ts(i);
+                let (lo, hi) = r.window.bounds(ts);
+                let w = cur.slice(&s.floats, lo, hi);
+                if w.is_empty() {
+                    continue;
+                }
+                if let Some(v) = f(w, i, ts, (lo, hi)) {
+                    pts.push(FPoint { t: ts, f: v });
+                }
+            }
+            if pts.is_empty() {
+                continue;
+            }
+            if !keep_name {
+                self.drop_name(&mut s);
+            }
+            let metric = s.metric;
+            out.add(&metric, s.drop_name, pts)?;
+        }
+        out.finish()
+    }
+
+    pub(super) fn eval_call(&mut self, c: &Call) -> Result<Val, EngineError> {
+        let name = c.func.name;
+        let n = self.nsteps();
+        let secs = |ev: &Ev<'_>, i: usize| ev.ts(i) as f64 / 1000.0;
+        match name {
+            "time" => return Ok(Val::Scalar((0..n).map(|i| secs(self, i)).collect())),
+            "pi" => return Ok(Val::Scalar(vec![std::f64::consts::PI; n])),
+            "start" => return Ok(Val::Scalar(vec![self.query_start as f64 / 1000.0; n])),
+            "end" => return Ok(Val::Scalar(vec![self.query_end as f64 / 1000.0; n])),
+            "range" => {
+                return Ok(Val::Scalar(vec![
+                    (self.query_end - self.query_start) as f64
+                        / 1000.0;
+                    n
+                ]))
+            }
+            "step" => return Ok(Val::Scalar(vec![self.interval as f64 / 1000.0; n])),
+            "min_of" | "max_of" => {
+                let a = self.scalar_arg(&c.args[0])?;
+                let b = self.scalar_arg(&c.args[1])?;
+                let max = name == "max_of";
+                return Ok(Val::Scalar(
+                    a.iter()
+                        .zip(&b)
+                        .map(|(&x, &y)| {
+                            if max {
+                                math::go_max(x, y)
+                            } else {
+                                math::go_min(x, y)
+                            }
+                        })
+                        .collect(),
+                ));
+            }
+            "vector" => {
+                let v = self.scalar_arg(&c.args[0])?;
+                let floats = v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &f)| FPoint { t: self.ts(i), f })
+                    .collect();
+                return Ok(Val::Vector(vec![Series {
+                    metric: Labels::empty(),
+                    floats,
+                    drop_name: false,
+                }]));
+            }
+            "scalar" => {
+                let v = self.vector_arg(&c.args[0])?;
+                let mut out = vec![f64::NAN; n];
+                let mut count = vec![0u32; n];
+                for s in &v {
+                    for p in &s.floats {
+                        let i = self.step_of(p.t);
+                        count[i] += 1;
+                        out[i] = p.f;
+                    }
+                }
+                for i in 0..n {
+                    if count[i] != 1 {
+                        out[i] = f64::NAN;
+                    }
+                }
+                return Ok(Val::Scalar(out));
+            }
+            "timestamp" => {
+                let v = match c.args[0].unparen() {
+                    Expr::VectorSelector(vs) => self.eval_vector_selector(vs, true)?,
+                    other => {
+                        let v = self.vector_arg(other)?;
+                        v.into_iter()
+                            .map(|mut s| {
+                                s.floats.iter_mut().for_each(|p| p.f = p.t as f64 / 1000.0);
+                                s
+                            })
+                            .collect()
+                    }
+                };
+                return Ok(Val::Vector(self.map_samples(v, false, |_, f| Some(f))));
+            }
+            _ => {}
+        }
+        if let Some(f) = math::simple_fn(name) {
+            let v = self.vector_arg(&c.args[0])?;
+            return Ok(Val::Vector(self.map_samples(v, false, |_, x| Some(f(x)))));
+        }
+        if matches!(
+            name,
+            "day_of_month"
+                | "day_of_week"
+                | "day_of_year"
+                | "days_in_month"
+                | "hour"
+                | "minute"
+                | "month"
+                | "year"
+        ) {
+            if c.args.is_empty() {
+                let floats = (0..n)
+                    .map(|i| FPoint {
+                        t: self.ts(i),
+                        f: datefn::date_fn(name, secs(self, i)).unwrap_or(f64::NAN),
+                    })
+                    .collect();
+                return Ok(Val::Vector(vec![Series {
+                    metric: Labels::empty(),
+                    floats,
+                    drop_name: false,
+                }]));
+            }
+            let v = self.vector_arg(&c.args[0])?;
+            return Ok(Val::Vector(self.map_samples(v, false, |_, x| {
+                if x.is_nan() || x.is_infinite() {
+                    Some(x)
+                } else {
+                    datefn::date_fn(name, x)
+                }
+            })));
+        }
+        match name {
+            "round" => {
+                let v = self.vector_arg(&c.args[0])?;
+                let to = match c.args.get(1) {
+                    Some(e) => self.scalar_arg(e)?,
+                    None => vec![1.0; n],
+                };
+                Ok(Val::Vector(
+                    self.map_samples(v, false, |i, x| Some(math::round(x, to[i]))),
+                ))
+            }
+            "clamp" => {
+                let v = self.vector_arg(&c.args[0])?;
+                let lo = self.scalar_arg(&c.args[1])?;
+                let hi = self.scalar_arg(&c.args[2])?;
+                Ok(Val::Vector(self.map_samples(v, false, |i, x| {
+                    (hi[i] >= lo[i]).then(|| math::clamp(x, lo[i], hi[i]))
+                })))
+            }
+            "clamp_min" | "clamp_max" => {
+                let v = self.vector_arg(&c.args[0])?;
+                let b = self.scalar_arg(&c.args[1])?;
+                let is_min = name == "clamp_min";
+                Ok(Val::Vector(self.map_samples(v, false, |i, x| {
+                    Some(if is_min {
+                        math::go_max(x, b[i])
+                    } else {
+                        math::go_min(x, b[i])
+                    })
+                })))
+            }
+            "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
+                let v = self.vector_arg(&c.args[0])?;
+                for a in &c.args[1..] {
+                    self.string_arg(a)?;
+                }
+                if self.query_start != self.query_end {
+                    self.annotate(
+                        AnnotationKind::Warning,
+                        "sort is ineffective for range queries since results are always ordered by labels".into(),
+                        c.span,
+                    );
+                }
+                Ok(Val::Vector(v))
+            }
+            "label_replace" => self.label_replace(c),
+            "label_join" => self.label_join(c),
+            "absent" => {
+                let v = self.vector_arg(&c.args[0])?;
+                let mut present = vec![false; n];
+                for s in &v {
+                    for p in &s.floats {
+                        present[self.step_of(p.t)] = true;
+                    }
+                }
+                Ok(Val::Vector(self.absent_series(&c.args[0], &present)))
+            }
+            "absent_over_time" => {
+                let r = self.range_arg(&c.args[0])?;
+                let mut present = vec![false; n];
+                for s in &r.series {
+                    let mut cur = WindowCursor::default();
+                    for (i, p) in present.iter_mut().enumerate() {
+                        let (lo, hi) = r.window.bounds(self.ts(i));
+                        if !cur.slice(&s.floats, lo, hi).is_empty() {
+                            *p = true;
+                        }
+                    }
+                }
+                Ok(Val::Vector(self.absent_series(&c.args[0], &present)))
+            }
+            "histogram_quantile" => self.histogram_quantile(c),
+            "histogram_fraction" => self.histogram_fraction(c),
+            "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
+            | "histogram_stdvar" => {
+                // Only native histograms have these; float samples are ignored.
+                self.vector_arg(&c.args[0])?;
+                Ok(Val::Vector(Vec::new()))
+            }
+            "rate" | "increase" | "delta" => {
+                let r = self.range_arg(&c.args[0])?;
+                let is_counter = name != "delta";
+                let range_secs = (name == "rate").then_some(r.window.range as f64 / 1000.0);
+                if is_counter {
+                    self.non_counter_info(&r, &c.args[0]);
+                }
+                self.map_windows(r, false, |w, _, _, (lo, hi)| {
+                    rate::extrapolated_rate(w, lo, hi, is_counter, range_secs)
+                })
+                .map(Val::Vector)
+            }
+            "irate" | "idelta" => {
+                let r = self.range_arg(&c.args[0])?;
+                let is_rate = name == "irate";
+                if is_rate {
+                    self.non_counter_info(&r, &c.args[0]);
+                }
+                self.map_windows(r, false, |w, _, _, _| rate::instant_value(w, is_rate))
+                    .map(Val::Vector)
+            }
+            "deriv" => {
+                let r = self.range_arg(&c.args[0])?;
+                self.map_windows(r, false, |w, _, _, _| rate::deriv(w))
+                    .map(Val::Vector)
+            }
+            "predict_linear" => {
+                let r = self.range_arg(&c.args[0])?;
+                let d = self.scalar_arg(&c.args[1])?;
+                self.map_windows(r, false, |w, i, ts, _| rate::predict_linear(w, ts, d[i]))
+                    .map(Val::Vector)
+            }
+            "resets" | "changes" => {
+                let r = self.range_arg(&c.args[0])?;
+                let is_resets = name == "resets";
+                self.map_windows(r, false, |w, _, _, _| {
+                    Some(if is_resets {
+                        rate::resets(w)
+                    } else {
+                        rate::changes(w)
+                    })
+                })
+                .map(Val::Vector)
+            }
+            "avg_over_time"
+            | "sum_over_time"
+            | "count_over_time"
+            | "min_over_time"
+            | "max_over_time"
+            | "stddev_over_time"
+            | "stdvar_over_time"
+            | "last_over_time"
+            | "first_over_time"
+            | "present_over_time"
+            | "mad_over_time"
+            | "ts_of_first_over_time"
+            | "ts_of_last_over_time"
+            | "ts_of_min_over_time"
+            | "ts_of_max_over_time" => {
+                let r = self.range_arg(&c.args[0])?;
+                let keep = matches!(name, "last_over_time" | "first_over_time");
+                let f: fn(&[FPoint]) -> f64 = match name {
+                    "avg_over_time" => over_time::avg,
+                    "sum_over_time" => over_time::sum,
+                    "count_over_time" => |w| w.len() as f64,
+                    "min_over_time" => over_time::min,
+                    "max_over_time" => over_time::max,
+                    "stddev_over_time" => over_time::stddev,
+                    "stdvar_over_time" => over_time::stdvar,
+                    "last_over_time" => |w| w[w.len() - 1].f,
+                    "first_over_time" => |w| w[0].f,
+                    "present_over_time" => |_| 1.0,
+                    "mad_over_time" => over_time::mad,
+                    "ts_of_first_over_time" => |w| w[0].t as f64 / 1000.0,
+                    "ts_of_last_over_time" => |w| w[w.len() - 1].t as f64 / 1000.0,
+                    "ts_of_min_over_time" => |w| ts_of_extreme(w, |c, b| c <= b),
+                    _ => |w| ts_of_extreme(w, |c, b| c >= b),
+                };
+                self.map_windows(r, keep, |w, _, _, _| Some(f(w)))
+                    .map(Val::Vector)
+            }
+            "quantile_over_time" => {
+                let q = self.scalar_arg(&c.args[0])?;
+                let r = self.range_arg(&c.args[1])?;
+                if q.iter().any(|&x| x.is_nan() || !(0.0..=1.0).contains(&x)) {
+                    let bad = q
+                        .iter()
+                        .find(|&&x| x.is_nan() || !(0.0..=1.0).contains(&x))
+                        .copied();
+                    self.annotate(
+                        AnnotationKind::Warning,
+                        format!(
+                            "quantile value should be between 0 and 1, got {}",
+                            format_float(bad.unwrap_or(f64::NAN))
+                        ),
+                        c.args[0].span(),
+                    );
+                }
+                self.map_windows(r, false, |w, i, _, _| Some(over_time::quantile_of(q[i], w)))
+                    .map(Val::Vector)
+            }
+            "double_exponential_smoothing" => {
+                let r = self.range_arg(&c.args[0])?;
+                let sf = self.scalar_arg(&c.args[1])?;
+                let tf = self.scalar_arg(&c.args[2])?;
+                for (&s, &t) in sf.iter().zip(&tf) {
+                    if s <= 0.0 || s >= 1.0 || s.is_nan() {
+                        return Err(EngineError::InvalidArgument(format!(
+                            "invalid smoothing factor. Expected: 0 < sf < 1, got: {s:.6}"
+                        )));
+                    }
+                    if t <= 0.0 || t >= 1.0 || t.is_nan() {
+                        return Err(EngineError::InvalidArgument(format!(
+                            "invalid trend factor. Expected: 0 < tf < 1, got: {t:.6}"
+                        )));
+                    }
+                }
+                self.map_windows(r, false, |w, i, _, _| {
+                    over_time::double_exponential_smoothing(w, sf[i], tf[i])
+                })
+                .map(Val::Vector)
+            }
+            other => Err(EngineError::Unsupported(format!("function {other}"))),
+        }
+    }
+
+    fn non_counter_info(&mut self, r: &RangeVal, arg: &Expr) {
+        for s in &r.series {
+            if let Some(name) = s.metric.metric_name() {
+                if !COUNTER_SUFFIXES.iter().any(|x| name.ends_with(x)) {
+                    let has_output = (0..self.nsteps()).any(|i| {
+                        let (lo, hi) = r.window.bounds(self.ts(i));
+                        s.floats.iter().any(|p| p.t > lo && p.t <= hi)
+                    });
+                    if has_output {
+                        let msg = format!(
+                            "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
+                        );
+                        self.annotate(AnnotationKind::Info, msg, arg.span());
+                    }
+                }
+            }
+        }
+    }
+
+    fn absent_series(&self, arg: &Expr, present: &[bool]) -> Vec<Series> {
+        let matchers: &[Matcher] = match arg {
+            Expr::VectorSelector(vs) => &vs.matchers,
+            Expr::MatrixSelector(ms) => &ms.vector.matchers,
+            _ => &[],
+        };
+        let mut b = Labels::empty().builder();
+        let mut has: Vec<&str> = Vec::new();
+        for m in matchers {
+            if m.name() == METRIC_NAME {
+                continue;
+            }
+            if m.op() == MatchOp::Equal && !has.contains(&m.name()) {
+                b.set(m.name(), m.value());
+                has.push(m.name());
+            } else {
+                b.del(m.name());
+            }
+        }
+        let floats: Vec<FPoint> = present
+            .iter()
+            .enumerate()
+            .filter(|(_, &p)| !p)
+            .map(|(i, _)| FPoint {
+                t: self.ts(i),
+                f: 1.0,
+            })
+            .collect();
+        if floats.is_empty() {
+            return Vec::new();
+        }
+        vec![Series {
+            metric: b.build(),
+            floats,
+            drop_name: false,
+        }]
+    }
+
+    fn label_replace(&mut self, c: &Call) -> Result<Val, EngineError> {
+        let v = self.vector_arg(&c.args[0])?;
+        let dst = self.string_arg(&c.args[1])?;
+        let repl = self.string_arg(&c.args[2])?;
+        let src = self.string_arg(&c.args[3])?;
+        let re_s = self.string_arg(&c.args[4])?;
+        let re = label::compile_anchored(&re_s).map_err(|_| {
+            EngineError::InvalidArgument(format!(
+                "invalid regular expression in label_replace(): {re_s}"
+            ))
+        })?;
+        if dst.is_empty() {
+            return Err(EngineError::InvalidArgument(format!(
+                "invalid destination label name in label_replace(): {dst}"
+            )));
+        }
+        let mut out = SeriesBuilder::default();
+        for s in v {
+            let (metric, drop_name) = match label::label_replace(&s.metric, &dst, &repl, &src, &re)
+            {
+                Some(m) => (
+                    m,
+                    if dst == METRIC_NAME {
+                        false
+                    } else {
+                        s.drop_name
+                    },
+                ),
+                None => (s.metric, s.drop_name),
+            };
+            out.add(&metric, drop_name, s.floats)?;
+        }
+        out.finish().map(Val::Vector)
+    }
+
+    fn label_join(&mut self, c: &Call) -> Result<Val, EngineError> {
+        let v = self.vector_arg(&c.args[0])?;
+        let dst = self.string_arg(&c.args[1])?;
+        let sep = self.string_arg(&c.args[2])?;
+        let mut srcs = Vec::new();
+        for a in &c.args[3..] {
+            srcs.push(self.string_arg(a)?);
+        }
+        if dst.is_empty() {
+            return Err(EngineError::InvalidArgument(format!(
+                "invalid destination label name in label_join(): {dst}"
+            )));
+        }
+        let mut out = SeriesBuilder::default();
+        for s in v {
+            let metric = label::label_join(&s.metric, &dst, &sep, &srcs);
+            let drop_name = if dst == METRIC_NAME {
+                false
+            } else {
+                s.drop_name
+            };
+            out.add(&metric, drop_name, s.floats)?;
+        }
+        out.finish().map(Val::Vector)
+    }
+
+    /// Groups `le`-bucket series: returns per-series (group index, upper bound) and group labels.
+    fn bucket_groups(
+        &mut self,
+        v: &[Series],
+        arg: &Expr,
+    ) -> (Vec<Option<(usize, f64)>>, Vec<Labels>) {
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        let mut groups = Vec::new();
+        let mut per = Vec::with_capacity(v.len());
+        for s in v {
+            let le = s.metric.get("le").unwrap_or("");
+            let ub = parse_go_float(le);
+            let Some(ub) = ub else {
+                let msg = format!(
+                    "bucket label \"le\" is missing or has a malformed value of {le:?} for metric name {:?}",
+                    s.metric.metric_name().unwrap_or("")
+                );
+                self.annotate(AnnotationKind::Warning, msg, arg.span());
+                per.push(None);
+                continue;
+            };
+            let g = s.metric.without(&["le"]);
+            let gi = *index.entry(g.clone()).or_insert_with(|| {
+                groups.push(g);
+                groups.len() - 1
+            });
+            per.push(Some((gi, ub)));
+        }
+        (per, groups)
+    }
+
+    fn histogram_quantile(&mut self, c: &Call) -> Result<Val, EngineError> {
+        let q = self.scalar_arg(&c.args[0])?;
+        let v = self.vector_arg(&c.args[1])?;
+        let (per, groups) = self.bucket_groups(&v, &c.args[1]);
+        let mut out: Vec<Series> = groups
+            .iter()
+            .map(|g| {
+                let mut s = Series {
+                    metric: g.clone(),
+                    floats: Vec::new(),
+                    drop_name: false,
+                };
+                self.drop_name(&mut s);
+                s
+            })
+            .collect();
+        let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); groups.len()];
+        let mut cur = StepCursor::new(&v);
+        let mut vec = Vec::new();
+        let mut warned_q = false;
+        let mut forced = vec![false; groups.len()];
+        for i in 0..self.nsteps() {
+            let ts = self.ts(i);
+            cur.at(ts, &mut vec);
+            if vec.is_empty() {
+                continue;
+            }
+            let qv = q[i];
+            if !warned_q && (qv.is_nan() || !(0.0..=1.0).contains(&qv)) {
+                warned_q = true;
+                self.annotate(
+                    AnnotationKind::Warning,
+                    format!(
+                        "quantile value should be between 0 and 1, got {}",
+                        format_float(qv)
+                    ),
+                    c.args[0].span(),
+                );
+            }
+            buckets.iter_mut().for_each(|b| b.clear());
+            for &(j, f) in &vec {
+                if let Some((g, ub)) = per[j] {
+                    buckets[g].push(Bucket {
+                        upper_bound: ub,
+                        count: f,
+                    });
+                }
+            }
+            for (g, b) in buckets.iter_mut().enumerate() {
+                if b.is_empty() {
+                    continue;
+                }
+                let r = bucket_quantile(qv, std::mem::take(b));
+                if r.forced_monotonic {
+                    forced[g] = true;
+                }
+                out[g].floats.push(FPoint { t: ts, f: r.value });
+            }
+        }
+        for (g, f) in forced.iter().enumerate() {
+            if *f {
+                let msg = format!(
+                    "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {:?}",
+                    groups[g].metric_name().unwrap_or("")
+                );
+                self.annotate(AnnotationKind::Info, msg, c.args[1].span());
+            }
+        }
+        out.retain(|s| !s.floats.is_empty());
+        Ok(Val::Vector(out))
+    }
+
+    fn histogram_fraction(&mut self, c: &Call) -> Result<Val, EngineError> {
+        let lo = self.scalar_arg(&c.args[0])?;
+        let hi = self.scalar_arg(&c.args[1])?;
+        let v = self.vector_arg(&c.args[2])?;
+        let (per, groups) = self.bucket_groups(&v, &c.args[2]);
+        let mut out: Vec<Series> = groups
+            .iter()
+            .map(|g| {
+                let mut s = Series {
+                    metric: g.clone(),
+                    floats: Vec::new(),
+                    drop_name: false,
+                };
+                self.drop_name(&mut s);
+                s
+            })
+            .collect();
+        let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); groups.len()];
+        let mut cur = StepCursor::new(&v);
+        let mut vec = Vec::new();
+        for i in 0..self.nsteps() {
+            let ts = self.ts(i);
+            cur.at(ts, &mut vec);
+            buckets.iter_mut().for_each(|b| b.clear());
+            for &(j, f) in &vec {
+                if let Some((g, ub)) = per[j] {
+                    buckets[g].push(Bucket {
+                        upper_bound: ub,
+                        count: f,
+                    });
+                }
+            }
+            for (g, b) in buckets.iter_mut().enumerate() {
+                if b.is_empty() {
+                    continue;
+                }
+                let f = bucket_fraction(lo[i], hi[i], std::mem::take(b));
+                out[g].floats.push(FPoint { t: ts, f });
+            }
+        }
+        out.retain(|s| !s.floats.is_empty());
+        Ok(Val::Vector(out))
+    }
+}
+
+fn ts_of_extreme(w: &[FPoint], better: fn(f64, f64) -> bool) -> f64 {
+    let mut best = w[0];
+    for p in &w[1..] {
+        if better(p.f, best.f) || best.f.is_nan() {
+            best = *p;
+        }
+    }
+    best.t as f64 / 1000.0
+}
+
+/// Parses a float the way Go's `strconv.ParseFloat` accepts bucket bounds.
+pub(super) fn parse_go_float(s: &str) -> Option<f64> {
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    match t.to_ascii_lowercase().as_str() {
+        "+inf" | "inf" | "+infinity" | "infinity" => return Some(f64::INFINITY),
+        "-inf" | "-infinity" => return Some(f64::NEG_INFINITY),
+        "nan" => return Some(f64::NAN),
+        _ => {}
+    }
+    if t != s {
+        return None;
+    }
+    t.replace('_', "").parse::<f64>().ok()
+}
+
+/// Orders an instant query's result the way Prometheus returns it for `sort*`,
+/// `topk` and `bottomk` at the top of the expression.
+pub(super) fn order_instant_result(expr: &Expr, v: &mut [Sample]) {
+    match expr.unparen() {
+        Expr::Call(c) => match c.func.name {
+            "sort" => v.sort_by(|a, b| nan_last(a.f, b.f, false)),
+            "sort_desc" => v.sort_by(|a, b| nan_last(a.f, b.f, true)),
+            "sort_by_label" | "sort_by_label_desc" => {
+                let names: Vec<String> = c.args[1..]
+                    .iter()
+                    .filter_map(|a| match a.unparen() {
+                        Expr::StringLiteral(s) => Some(s.value.clone()),
+                        _ => None,
+                    })
+                    .collect();
+                let desc = c.func.name == "sort_by_label_desc";
+                v.sort_by(|a, b| {
+                    for n in &names {
+                        let o = natural_cmp(
+                            a.metric.get(n).unwrap_or(""),
+                            b.metric.get(n).unwrap_or(""),
+                        );
+                        if o != std::cmp::Ordering::Equal {
+                            return if desc { o.reverse() } else { o };
+                        }
+                    }
+                    let o = a.metric.cmp(&b.metric);
+                    if desc {
+                        o.reverse()
+                    } else {
+                        o
+                    }
+                });
+            }
+            _ => {}
+        },
+        Expr::Aggregate(a) if a.op == AggregateOp::Topk => {
+            v.sort_by(|a, b| nan_last(a.f, b.f, true))
+        }
+        Expr::Aggregate(a) if a.op == AggregateOp::Bottomk => {
+            v.sort_by(|a, b| nan_last(a.f, b.f, false))
+        }
+        _ => {}
+    }
+}
+
+fn nan_last(a: f64, b: f64, desc: bool) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    match (a.is_nan(), b.is_nan()) {
+        (true, true) => Equal,
+        (true, false) => Greater,
+        (false, true) => Less,
+        _ => {
+            let o = a.partial_cmp(&b).unwrap_or(Equal);
+            if desc {
+                o.reverse()
+            } else {
+                o
+            }
+        }
+    }
+}
+
+/// Compares strings with runs of digits compared by numeric value.
+pub(super) fn natural_cmp(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering::*;
+    let (ab, bb) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0, 0);
+    while i < ab.len() && j < bb.len() {
+        if ab[i].is_ascii_digit() && bb[j].is_ascii_digit() {
+            let si = i;
+            while i < ab.len() && ab[i].is_ascii_digit() {
+                i += 1;
+            }
+            let sj = j;
+            while j < bb.len() && bb[j].is_ascii_digit() {
+                j += 1;
+            }
+            let na = a[si..i].trim_start_matches('0');
+            let nb = b[sj..j].trim_start_matches('0');
+            let o = na.len().cmp(&nb.len()).then_with(|| na.cmp(nb));
+            if o != Equal {
+                return o;
+            }
+        } else {
+            let o = ab[i].cmp(&bb[j]);
+            if o != Equal {
+                return o;
+            }
+            i += 1;
+            j += 1;
+        }
+    }
+    (ab.len() - i).cmp(&(bb.len() - j))
+}

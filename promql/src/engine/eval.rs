@@ -1,0 +1,615 @@
+//! The evaluator: how is each node evaluated over the steps of a query?
+//!
+//! Every instant-vector node evaluates to a set of series whose points sit exactly on
+//! the query steps (`start, start+step, ..., end`); scalars are one value per step;
+//! matrix selectors and subqueries evaluate to raw points plus the window that each
+//! step sees. An instant query is a range query with one step.
+
+use super::error::EngineError;
+use super::{Annotation, AnnotationKind, EngineOptions, QueryContext, QueryResult};
+use crate::ast::{
+    resolve_durations, AtModifier, DurationContext, Expr, MatrixSelector, Span, SubqueryExpr,
+    UnaryOp, VectorSelector,
+};
+use crate::storage::{SelectHints, Storage};
+use crate::value::{is_stale_nan, FPoint, Sample, Scalar, Series, StringValue, Value};
+use exposition::Labels;
+use std::collections::HashMap;
+
+/// The value of a node during evaluation.
+pub(super) enum Val {
+    /// One value per step.
+    Scalar(Vec<f64>),
+    /// Series with points on the steps.
+    Vector(Vec<Series>),
+    /// Raw points and the window each step sees.
+    Range(RangeVal),
+    /// A string.
+    String(String),
+}
+
+/// Which part of a range value a step sees: `(end - range, end]` with
+/// `end = at.unwrap_or(step) - offset`.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Window {
+    pub range: i64,
+    pub offset: i64,
+    pub at: Option<i64>,
+}
+
+impl Window {
+    /// `(start, end)` of the left-open window seen at step `ts`.
+    pub fn bounds(&self, ts: i64) -> (i64, i64) {
+        let end = self.at.unwrap_or(ts) - self.offset;
+        (end - self.range, end)
+    }
+}
+
+/// Raw series points (staleness markers removed) plus their window.
+pub(super) struct RangeVal {
+    pub series: Vec<Series>,
+    pub window: Window,
+}
+
+/// Slides a left-open window over sorted points; bounds must not decrease.
+#[derive(Default, Clone, Copy)]
+pub(super) struct WindowCursor {
+    lo: usize,
+    hi: usize,
+}
+
+impl WindowCursor {
+    /// The points with `start < t <= end`.
+    pub fn slice<'p>(&mut self, pts: &'p [FPoint], start: i64, end: i64) -> &'p [FPoint] {
+        while self.hi < pts.len() && pts[self.hi].t <= end {
+            self.hi += 1;
+        }
+        while self.lo < self.hi && pts[self.lo].t <= start {
+            self.lo += 1;
+        }
+        if self.lo > self.hi {
+            self.lo = self.hi;
+        }
+        &pts[self.lo..self.hi]
+    }
+}
+
+/// Collects output points per label set, merging series that end up with the same
+/// labels and rejecting two points for one label set at one timestamp.
+#[derive(Default)]
+pub(super) struct SeriesBuilder {
+    index: HashMap<Labels, usize>,
+    pub series: Vec<Series>,
+    unsorted: Vec<bool>,
+}
+
+impl SeriesBuilder {
+    /// Index of the output series for `labels`, creating it when new.
+    pub fn slot(&mut self, labels: &Labels, drop_name: bool) -> usize {
+        if let Some(&i) = self.index.get(labels) {
+            return i;
+        }
+        let i = self.series.len();
+        self.index.insert(labels.clone(), i);
+        self.series.push(Series {
+            metric: labels.clone(),
+            floats: Vec::new(),
+            drop_name,
+        });
+        self.unsorted.push(false);
+        i
+    }
+
+    /// Appends a point to slot `i`, erroring on a duplicate timestamp.
+    pub fn push(&mut self, i: usize, p: FPoint) -> Result<(), EngineError> {
+        let s = &mut self.series[i];
+        if let Some(last) = s.floats.last() {
+            if last.t == p.t {
+                return Err(EngineError::DuplicateLabelset);
+            }
+            if last.t > p.t {
+                self.unsorted[i] = true;
+            }
+        }
+        s.floats.push(p);
+        Ok(())
+    }
+
+    /// Adds a whole series (points in time order).
+    pub fn add(
+        &mut self,
+        labels: &Labels,
+        drop_name: bool,
+        pts: Vec<FPoint>,
+    ) -> Result<(), EngineError> {
+        if pts.is_empty() {
+            return Ok(());
+        }
+        if !self.index.contains_key(labels) {
+            let i = self.series.len();
+            self.index.insert(labels.clone(), i);
+            self.series.push(Series {
+                metric: labels.clone(),
+                floats: pts,
+                drop_name,
+            });
+            self.unsorted.push(false);
+            return Ok(());
+        }
+        let i = self.slot(labels, drop_name);
+        for p in pts {
+            self.push(i, p)?;
+        }
+        Ok(())
+    }
+
+    /// The collected series, points sorted; errors when a merge produced two points
+    /// at one timestamp.
+    pub fn finish(mut self) -> Result<Vec<Series>, EngineError> {
+        for (i, s) in self.series.iter_mut().enumerate() {
+            if self.unsorted[i] {
+                s.floats.sort_by_key(|p| p.t);
+                if s.floats.windows(2).any(|w| w[0].t == w[1].t) {
+                    return Err(EngineError::DuplicateLabelset);
+                }
+            }
+        }
+        self.series.retain(|s| !s.floats.is_empty());
+        Ok(self.series)
+    }
+}
+
+/// Per-step view of a set of step-aligned series: which series have a point at each step.
+pub(super) struct StepCursor<'s> {
+    series: &'s [Series],
+    pos: Vec<usize>,
+}
+
+impl<'s> StepCursor<'s> {
+    pub fn new(series: &'s [Series]) -> Self {
+        StepCursor {
+            series,
+            pos: vec![0; series.len()],
+        }
+    }
+
+    /// Fills `out` with `(series index, value)` of every series that has a point at `ts`.
+    /// Steps must be visited in increasing order.
+    pub fn at(&mut self, ts: i64, out: &mut Vec<(usize, f64)>) {
+        out.clear();
+        for (i, s) in self.series.iter().enumerate() {
+            let p = self.pos[i];
+            if let Some(pt) = s.floats.get(p) {
+                if pt.t == ts {
+                    out.push((i, pt.f));
+                    self.pos[i] = p + 1;
+                }
+            }
+        }
+    }
+}
+
+/// The evaluator for one query (or one subquery).
+pub(super) struct Ev<'a> {
+    pub opts: &'a EngineOptions,
+    pub storage: &'a dyn Storage,
+    pub start: i64,
+    pub end: i64,
+    pub interval: i64,
+    pub query_start: i64,
+    pub query_end: i64,
+    pub annos: Vec<Annotation>,
+    pub cancel: Option<&'a dyn Fn() -> bool>,
+}
+
+/// Runs a whole query and shapes the result.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn run(
+    opts: &EngineOptions,
+    storage: &dyn Storage,
+    expr: &Expr,
+    start: i64,
+    end: i64,
+    step: i64,
+    instant: bool,
+    ctx: QueryContext<'_>,
+) -> Result<QueryResult, EngineError> {
+    let mut expr = expr.clone();
+    resolve_durations(
+        &mut expr,
+        &DurationContext {
+            step_ms: step,
+            range_ms: end - start,
+        },
+    )?;
+    let mut ev = Ev {
+        opts,
+        storage,
+        start,
+        end,
+        interval: if step <= 0 { 1 } else { step },
+        query_start: start,
+        query_end: end,
+        annos: Vec::new(),
+        cancel: ctx.cancel,
+    };
+    let val = ev.eval(&expr)?;
+    let value = if instant {
+        match val {
+            Val::Scalar(v) => Value::Scalar(Scalar { t: start, v: v[0] }),
+            Val::String(s) => Value::String(StringValue { t: start, s }),
+            Val::Vector(series) => {
+                let mut vec: Vec<Sample> = series
+                    .into_iter()
+                    .filter_map(|s| {
+                        s.floats.first().map(|p| Sample {
+                            metric: s.metric,
+                            t: start,
+                            f: p.f,
+                            drop_name: s.drop_name,
+                        })
+                    })
+                    .collect();
+                for s in &mut vec {
+                    if s.drop_name {
+                        s.metric = s.metric.without_metric_name();
+                        s.drop_name = false;
+                    }
+                }
+                let mut seen: Vec<&Labels> = vec.iter().map(|s| &s.metric).collect();
+                seen.sort();
+                if seen.windows(2).any(|w| w[0] == w[1]) {
+                    return Err(EngineError::DuplicateLabelset);
+                }
+                super::call::order_instant_result(&expr, &mut vec);
+                Value::Vector(vec)
+            }
+            Val::Range(r) => {
+                let mut out = Vec::new();
+                for mut s in r.series {
+                    let (lo, hi) = r.window.bounds(start);
+                    s.floats.retain(|p| p.t > lo && p.t <= hi);
+                    if !s.floats.is_empty() {
+                        if s.drop_name {
+                            s.metric = s.metric.without_metric_name();
+                            s.drop_name = false;
+                        }
+                        out.push(s);
+                    }
+                }
+                check_unique(&mut out)?;
+                Value::Matrix(out)
+            }
+        }
+    } else {
+        match val {
+            Val::Scalar(v) => {
+                let floats = v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &f)| FPoint { t: ev.ts(i), f })
+                    .collect();
+                Value::Matrix(vec![Series {
+                    metric: Labels::empty(),
+                    floats,
+                    drop_name: false,
+                }])
+            }
+            Val::Vector(mut series) => {
+                for s in &mut series {
+                    if s.drop_name {
+                        s.metric = s.metric.without_metric_name();
+                        s.drop_name = false;
+                    }
+                }
+                check_unique(&mut series)?;
+                Value::Matrix(series)
+            }
+            Val::Range(_) => {
+                return Err(EngineError::InvalidArgument(
+                    "invalid expression type \"range vector\" for range query, must be Scalar or instant Vector".into(),
+                ))
+            }
+            Val::String(_) => {
+                return Err(EngineError::InvalidArgument(
+                    "invalid expression type \"string\" for range query, must be Scalar or instant Vector".into(),
+                ))
+            }
+        }
+    };
+    let mut annotations = ev.annos;
+    annotations.sort_by(|a, b| {
+        (a.kind, &a.message, a.span.start, a.span.end).cmp(&(
+            b.kind,
+            &b.message,
+            b.span.start,
+            b.span.end,
+        ))
+    });
+    annotations.dedup();
+    Ok(QueryResult { value, annotations })
+}
+
+/// Sorts a matrix by labels and rejects duplicate label sets.
+fn check_unique(m: &mut [Series]) -> Result<(), EngineError> {
+    m.sort_by(|a, b| a.metric.cmp(&b.metric));
+    if m.windows(2).any(|w| w[0].metric == w[1].metric) {
+        return Err(EngineError::DuplicateLabelset);
+    }
+    Ok(())
+}
+
+impl<'a> Ev<'a> {
+    /// Number of steps.
+    pub fn nsteps(&self) -> usize {
+        if self.end < self.start {
+            0
+        } else {
+            ((self.end - self.start) / self.interval) as usize + 1
+        }
+    }
+
+    /// Timestamp of step `i`.
+    #[inline]
+    pub fn ts(&self, i: usize) -> i64 {
+        self.start + i as i64 * self.interval
+    }
+
+    /// Step index of timestamp `t` (which must be a step).
+    #[inline]
+    pub fn step_of(&self, t: i64) -> usize {
+        ((t - self.start) / self.interval) as usize
+    }
+
+    /// Records an annotation.
+    pub fn annotate(&mut self, kind: AnnotationKind, message: String, span: Span) {
+        self.annos.push(Annotation {
+            kind,
+            message,
+            span,
+        });
+    }
+
+    /// Fails when the caller cancelled.
+    pub fn check_cancel(&self) -> Result<(), EngineError> {
+        if let Some(c) = self.cancel {
+            if c() {
+                return Err(EngineError::Canceled("query execution"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Fails when `n` samples exceed the limit.
+    pub fn check_samples(&self, n: usize) -> Result<(), EngineError> {
+        if n > self.opts.max_samples {
+            return Err(EngineError::TooManySamples("query execution"));
+        }
+        Ok(())
+    }
+
+    /// Resolves an `@` modifier to milliseconds.
+    pub fn at_time(&self, at: Option<AtModifier>) -> Option<i64> {
+        at.map(|a| match a {
+            AtModifier::Timestamp(t) => t,
+            AtModifier::Start => self.query_start,
+            AtModifier::End => self.query_end,
+        })
+    }
+
+    /// Evaluates any node.
+    pub fn eval(&mut self, e: &Expr) -> Result<Val, EngineError> {
+        self.check_cancel()?;
+        let v = match e {
+            Expr::NumberLiteral(n) => Val::Scalar(vec![n.value; self.nsteps()]),
+            Expr::StringLiteral(s) => Val::String(s.value.clone()),
+            Expr::Paren(p) => self.eval(&p.expr)?,
+            Expr::Unary(u) => {
+                let v = self.eval(&u.expr)?;
+                match (u.op, v) {
+                    (UnaryOp::Pos, v) => v,
+                    (UnaryOp::Neg, Val::Scalar(mut s)) => {
+                        s.iter_mut().for_each(|x| *x = -*x);
+                        Val::Scalar(s)
+                    }
+                    (UnaryOp::Neg, Val::Vector(mut series)) => {
+                        for s in &mut series {
+                            s.floats.iter_mut().for_each(|p| p.f = -p.f);
+                            self.drop_name(s);
+                        }
+                        Val::Vector(series)
+                    }
+                    (UnaryOp::Neg, _) => {
+                        return Err(EngineError::InvalidArgument(
+                            "unary minus only applies to scalars and instant vectors".into(),
+                        ))
+                    }
+                }
+            }
+            Expr::VectorSelector(vs) => Val::Vector(self.eval_vector_selector(vs, false)?),
+            Expr::MatrixSelector(ms) => Val::Range(self.eval_matrix_selector(ms)?),
+            Expr::Subquery(sq) => Val::Range(self.eval_subquery(sq)?),
+            Expr::Binary(b) => self.eval_binary(b)?,
+            Expr::Aggregate(a) => self.eval_aggregate(a)?,
+            Expr::Call(c) => self.eval_call(c)?,
+        };
+        let n = match &v {
+            Val::Vector(s) => s.iter().map(|s| s.floats.len()).sum(),
+            Val::Range(r) => r.series.iter().map(|s| s.floats.len()).sum(),
+            _ => 0,
+        };
+        self.check_samples(n)?;
+        Ok(v)
+    }
+
+    /// Marks a series' name for removal (or removes it at once without delayed removal).
+    pub fn drop_name(&self, s: &mut Series) {
+        if self.opts.delayed_name_removal {
+            s.drop_name = true;
+        } else {
+            s.metric = s.metric.without_metric_name();
+        }
+    }
+
+    /// Evaluates an instant selector: at each step the latest sample in the lookback
+    /// window `(t - lookback, t]`, unless it is a staleness marker. With `timestamps`,
+    /// the value is the sample's timestamp in seconds (for `timestamp()`).
+    pub fn eval_vector_selector(
+        &mut self,
+        vs: &VectorSelector,
+        timestamps: bool,
+    ) -> Result<Vec<Series>, EngineError> {
+        let at = self.at_time(vs.at);
+        let off = vs.offset;
+        let lb = self.opts.lookback_delta_ms;
+        let n = self.nsteps();
+        if n == 0 {
+            return Ok(Vec::new());
+        }
+        let (r0, r1) = match at {
+            Some(a) => (a - off, a - off),
+            None => (self.start - off, self.end - off),
+        };
+        let q = self.storage.querier(r0 - lb + 1, r1)?;
+        let hints = SelectHints {
+            start: r0 - lb + 1,
+            end: r1,
+            step: self.interval,
+            range: 0,
+        };
+        let set = q.select(&hints, &vs.matchers)?;
+        let mut out = Vec::with_capacity(set.len());
+        for s in set {
+            self.check_cancel()?;
+            let mut it = s.iter();
+            let mut prev: Option<(i64, f64)> = None;
+            let mut peek = it.next();
+            let mut pts = Vec::new();
+            for i in 0..n {
+                let ts = self.ts(i);
+                let r = at.unwrap_or(ts) - off;
+                while let Some(p) = peek {
+                    if p.0 <= r {
+                        prev = Some(p);
+                        peek = it.next();
+                    } else {
+                        break;
+                    }
+                }
+                if let Some((t, f)) = prev {
+                    if t > r - lb && !is_stale_nan(f) {
+                        let f = if timestamps { t as f64 / 1000.0 } else { f };
+                        pts.push(FPoint { t: ts, f });
+                    }
+                }
+            }
+            if !pts.is_empty() {
+                out.push(Series {
+                    metric: s.labels().clone(),
+                    floats: pts,
+                    drop_name: false,
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// Loads the raw points a matrix selector needs over all steps.
+    pub fn eval_matrix_selector(&mut self, ms: &MatrixSelector) -> Result<RangeVal, EngineError> {
+        let vs = &ms.vector;
+        let window = Window {
+            range: ms.range,
+            offset: vs.offset,
+            at: self.at_time(vs.at),
+        };
+        if self.nsteps() == 0 {
+            return Ok(RangeVal {
+                series: Vec::new(),
+                window,
+            });
+        }
+        let (s0, _) = window.bounds(self.start);
+        let (_, e1) = window.bounds(self.end);
+        let q = self.storage.querier(s0 + 1, e1)?;
+        let hints = SelectHints {
+            start: s0 + 1,
+            end: e1,
+            step: self.interval,
+            range: ms.range,
+        };
+        let set = q.select(&hints, &vs.matchers)?;
+        let mut series = Vec::with_capacity(set.len());
+        for s in set {
+            self.check_cancel()?;
+            let mut it = s.iter();
+            let mut pts = Vec::new();
+            while let Some((t, f)) = it.next() {
+                if !is_stale_nan(f) {
+                    pts.push(FPoint { t, f });
+                }
+            }
+            if !pts.is_empty() {
+                series.push(Series {
+                    metric: s.labels().clone(),
+                    floats: pts,
+                    drop_name: false,
+                });
+            }
+        }
+        Ok(RangeVal { series, window })
+    }
+
+    /// Evaluates a subquery's inner expression at its own aligned steps.
+    pub fn eval_subquery(&mut self, sq: &SubqueryExpr) -> Result<RangeVal, EngineError> {
+        let at = self.at_time(sq.at);
+        let step = sq.step.unwrap_or(self.opts.default_subquery_step_ms).max(1);
+        let (b0, b1) = match at {
+            Some(a) => (a, a),
+            None => (self.start, self.end),
+        };
+        let off = sq.offset;
+        let lower = b0 - off - sq.range;
+        let mut sub_start = step * (lower / step);
+        if sub_start <= lower {
+            sub_start += step;
+        }
+        let mut sub = Ev {
+            opts: self.opts,
+            storage: self.storage,
+            start: sub_start,
+            end: b1 - off,
+            interval: step,
+            query_start: self.query_start,
+            query_end: self.query_end,
+            annos: Vec::new(),
+            cancel: self.cancel,
+        };
+        let v = sub.eval(&sq.expr)?;
+        self.annos.append(&mut sub.annos);
+        let series = match v {
+            Val::Vector(s) => s,
+            Val::Scalar(v) => vec![Series {
+                metric: Labels::empty(),
+                floats: v
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &f)| FPoint { t: sub.ts(i), f })
+                    .collect(),
+                drop_name: false,
+            }],
+            _ => {
+                return Err(EngineError::InvalidArgument(
+                    "subquery is only allowed on instant vector".into(),
+                ))
+            }
+        };
+        Ok(RangeVal {
+            series,
+            window: Window {
+                range: sq.range,
+                offset: off,
+                at,
+            },
+        })
+    }
+}

@@ -1,0 +1,209 @@
+//! The evaluation engine: what does an expression evaluate to over a storage?
+//!
+//! [`Engine::instant_query`] and [`Engine::range_query`] evaluate a parsed
+//! [`Expr`](crate::ast::Expr) over any [`Storage`]. Evaluation follows Prometheus 3.x:
+//! left-open range windows `(t - range, t]`, a lookback window `(t - 5m, t]` for
+//! instant selectors, staleness markers ending a series, `offset` and `@`,
+//! subqueries aligned to absolute multiples of their step, vector matching, every
+//! aggregation and the float functions. Native histograms are not supported.
+//!
+//! | module | question it answers |
+//! |---|---|
+//! | [`eval`](self) | how is each node evaluated over the steps of a query? |
+//! | `binop` | how are two operands paired and combined? |
+//! | `aggregate` | how are series grouped and reduced? |
+//! | `call` | how is each function applied? |
+//! | [`error`] | why did a query fail? |
+//! | [`annotations`](Annotation) | which warnings and infos come with the result? |
+
+#[allow(clippy::needless_range_loop)]
+mod aggregate;
+mod binop;
+#[allow(clippy::needless_range_loop)]
+mod call;
+pub mod error;
+mod eval;
+
+pub use error::EngineError;
+
+use crate::ast::{Expr, Span};
+use crate::storage::Storage;
+use crate::value::Value;
+
+/// Tunables of an [`Engine`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct EngineOptions {
+    /// How far back an instant selector looks for a sample (default 5 minutes).
+    pub lookback_delta_ms: i64,
+    /// Maximum number of samples a single node may hold (default 50 million).
+    pub max_samples: usize,
+    /// Step of a subquery written without one (`x[1h:]`), default 1 minute.
+    pub default_subquery_step_ms: i64,
+    /// Keep `__name__` until the end of evaluation and drop it then (Prometheus's
+    /// `promql-delayed-name-removal`; on by default here, as in the upstream test engine).
+    pub delayed_name_removal: bool,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            lookback_delta_ms: 5 * 60 * 1000,
+            max_samples: 50_000_000,
+            default_subquery_step_ms: 60_000,
+            delayed_name_removal: true,
+        }
+    }
+}
+
+/// Whether an annotation is a warning or an info.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum AnnotationKind {
+    /// Something is probably wrong with the query or data.
+    Warning,
+    /// Something might be wrong.
+    Info,
+}
+
+/// A warning or info attached to a query result, pointing at a part of the query.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Annotation {
+    /// Warning or info.
+    pub kind: AnnotationKind,
+    /// The message without the `PromQL warning: ` prefix.
+    pub message: String,
+    /// The expression the annotation refers to.
+    pub span: Span,
+}
+
+impl Annotation {
+    /// Prometheus's rendering: `PromQL warning: <message> (<line>:<col>)`.
+    pub fn render(&self, query: &str) -> String {
+        let (l, c) = self.span.line_col(query);
+        let p = match self.kind {
+            AnnotationKind::Warning => "PromQL warning",
+            AnnotationKind::Info => "PromQL info",
+        };
+        format!("{p}: {} ({l}:{c})", self.message)
+    }
+}
+
+/// A query's value plus the annotations collected while evaluating it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueryResult {
+    /// The result.
+    pub value: Value,
+    /// Warnings and infos, sorted and without duplicates.
+    pub annotations: Vec<Annotation>,
+}
+
+/// Per-query context: a cancellation / deadline check supplied by the caller.
+///
+/// The library has no clock; a caller that wants a deadline passes a closure that
+/// compares its own clock with the deadline. It is checked between steps of work.
+#[derive(Default, Clone, Copy)]
+pub struct QueryContext<'a> {
+    /// Returns `true` when the query should stop.
+    pub cancel: Option<&'a dyn Fn() -> bool>,
+}
+
+/// Evaluates PromQL expressions; immutable and shareable.
+///
+/// ```
+/// use promql::engine::Engine;
+/// use promql::storage::MemStorage;
+/// use promql::value::Value;
+/// use exposition::Labels;
+///
+/// let mut db = MemStorage::new();
+/// let l = Labels::from_pairs(&[("__name__", "up"), ("job", "a")]);
+/// db.append(&l, 0, 1.0).unwrap();
+/// let expr = promql::ast::Expr::NumberLiteral(promql::ast::NumberLiteral {
+///     value: 2.0,
+///     span: Default::default(),
+/// });
+/// let res = Engine::default().instant_query(&db, &expr, 0).unwrap();
+/// assert!(matches!(res.value, Value::Scalar(s) if s.v == 2.0));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Engine {
+    opts: EngineOptions,
+}
+
+impl Engine {
+    /// An engine with `opts`.
+    pub fn new(opts: EngineOptions) -> Engine {
+        Engine { opts }
+    }
+
+    /// The engine's options.
+    pub fn options(&self) -> &EngineOptions {
+        &self.opts
+    }
+
+    /// Evaluates `expr` at time `t_ms`.
+    pub fn instant_query(
+        &self,
+        storage: &dyn Storage,
+        expr: &Expr,
+        t_ms: i64,
+    ) -> Result<QueryResult, EngineError> {
+        self.instant_query_with(storage, expr, t_ms, QueryContext::default())
+    }
+
+    /// [`Engine::instant_query`] with a cancellation context.
+    pub fn instant_query_with(
+        &self,
+        storage: &dyn Storage,
+        expr: &Expr,
+        t_ms: i64,
+        ctx: QueryContext<'_>,
+    ) -> Result<QueryResult, EngineError> {
+        eval::run(&self.opts, storage, expr, t_ms, t_ms, 0, true, ctx)
+    }
+
+    /// Evaluates `expr` at every `step_ms` from `start_ms` to `end_ms` (inclusive);
+    /// the result is always a matrix.
+    pub fn range_query(
+        &self,
+        storage: &dyn Storage,
+        expr: &Expr,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryResult, EngineError> {
+        self.range_query_with(
+            storage,
+            expr,
+            start_ms,
+            end_ms,
+            step_ms,
+            QueryContext::default(),
+        )
+    }
+
+    /// [`Engine::range_query`] with a cancellation context.
+    pub fn range_query_with(
+        &self,
+        storage: &dyn Storage,
+        expr: &Expr,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+        ctx: QueryContext<'_>,
+    ) -> Result<QueryResult, EngineError> {
+        if step_ms <= 0 {
+            return Err(EngineError::InvalidArgument(
+                "zero or negative query resolution step widths are not accepted".into(),
+            ));
+        }
+        if end_ms < start_ms {
+            return Err(EngineError::InvalidArgument(
+                "end timestamp must not be before start time".into(),
+            ));
+        }
+        eval::run(
+            &self.opts, storage, expr, start_ms, end_ms, step_ms, false, ctx,
+        )
+    }
+}

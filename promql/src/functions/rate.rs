@@ -1,0 +1,191 @@
+//! Rates and derivatives over a window: `rate`, `increase`, `delta` (with
+//! Prometheus's extrapolation), `irate`, `idelta`, `deriv`, `predict_linear`,
+//! `resets`, `changes`.
+
+use super::kahan_sum_inc;
+use crate::value::FPoint;
+
+/// `rate`/`increase`/`delta`: the change over the window `(range_start, range_end]`,
+/// extrapolated towards the window edges. `is_counter` handles resets and the zero
+/// point; `range_secs` divides for `rate` when `Some`. Needs at least two points.
+pub fn extrapolated_rate(
+    points: &[FPoint],
+    range_start: i64,
+    range_end: i64,
+    is_counter: bool,
+    range_secs: Option<f64>,
+) -> Option<f64> {
+    if points.len() < 2 {
+        return None;
+    }
+    let n1 = points.len() - 1;
+    let first = points[0];
+    let last = points[n1];
+    let mut result = last.f - first.f;
+    if is_counter {
+        let mut last_value = 0.0;
+        for p in points {
+            if p.f < last_value {
+                result += last_value;
+            }
+            last_value = p.f;
+        }
+    }
+    let mut to_start = (first.t - range_start) as f64 / 1000.0;
+    let mut to_end = (range_end - last.t) as f64 / 1000.0;
+    let sampled = (last.t - first.t) as f64 / 1000.0;
+    let avg = sampled / n1 as f64;
+    let threshold = avg * 1.1;
+    if to_start >= threshold {
+        to_start = avg / 2.0;
+    }
+    if is_counter && result > 0.0 && first.f >= 0.0 {
+        let to_zero = sampled * (first.f / result);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = avg / 2.0;
+    }
+    let mut factor = (sampled + to_start + to_end) / sampled;
+    if let Some(r) = range_secs {
+        factor /= r;
+    }
+    Some(result * factor)
+}
+
+/// `irate` (`is_rate`) and `idelta`: from the last two points of the window.
+pub fn instant_value(points: &[FPoint], is_rate: bool) -> Option<f64> {
+    if points.len() < 2 {
+        return None;
+    }
+    let last = points[points.len() - 1];
+    let prev = points[points.len() - 2];
+    let mut v = if is_rate && last.f < prev.f {
+        last.f
+    } else {
+        last.f - prev.f
+    };
+    let dt = last.t - prev.t;
+    if dt == 0 {
+        return None;
+    }
+    if is_rate {
+        v /= dt as f64 / 1000.0;
+    }
+    Some(v)
+}
+
+/// Least-squares fit of value over time (seconds relative to `intercept_t`):
+/// returns `(slope, intercept)`.
+pub fn linear_regression(points: &[FPoint], intercept_t: i64) -> (f64, f64) {
+    let (mut n, mut sx, mut cx, mut sy, mut cy) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    let (mut sxy, mut cxy, mut sx2, mut cx2) = (0.0, 0.0, 0.0, 0.0);
+    let init_y = points[0].f;
+    let mut const_y = true;
+    for (i, p) in points.iter().enumerate() {
+        if const_y && i > 0 && p.f != init_y {
+            const_y = false;
+        }
+        n += 1.0;
+        let x = (p.t - intercept_t) as f64 / 1e3;
+        (sx, cx) = kahan_sum_inc(x, sx, cx);
+        (sy, cy) = kahan_sum_inc(p.f, sy, cy);
+        (sxy, cxy) = kahan_sum_inc(x * p.f, sxy, cxy);
+        (sx2, cx2) = kahan_sum_inc(x * x, sx2, cx2);
+    }
+    if const_y {
+        if init_y.is_infinite() {
+            return (f64::NAN, f64::NAN);
+        }
+        return (0.0, init_y);
+    }
+    let (sx, sy, sxy, sx2) = (sx + cx, sy + cy, sxy + cxy, sx2 + cx2);
+    let cov = sxy - sx * sy / n;
+    let var = sx2 - sx * sx / n;
+    let slope = cov / var;
+    let intercept = sy / n - slope * sx / n;
+    (slope, intercept)
+}
+
+/// `deriv`: per-second slope of a linear fit; needs two points.
+pub fn deriv(points: &[FPoint]) -> Option<f64> {
+    if points.len() < 2 {
+        return None;
+    }
+    Some(linear_regression(points, points[0].t).0)
+}
+
+/// `predict_linear`: the fitted value `duration_secs` after `now_ms`.
+pub fn predict_linear(points: &[FPoint], now_ms: i64, duration_secs: f64) -> Option<f64> {
+    if points.len() < 2 {
+        return None;
+    }
+    let (slope, intercept) = linear_regression(points, now_ms);
+    Some(slope * duration_secs + intercept)
+}
+
+/// `resets`: how many times the value went down.
+pub fn resets(points: &[FPoint]) -> f64 {
+    points.windows(2).filter(|w| w[1].f < w[0].f).count() as f64
+}
+
+/// `changes`: how many times the value changed (NaN to NaN is no change).
+pub fn changes(points: &[FPoint]) -> f64 {
+    points
+        .windows(2)
+        .filter(|w| w[1].f != w[0].f && !(w[1].f.is_nan() && w[0].f.is_nan()))
+        .count() as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pts(v: &[(i64, f64)]) -> Vec<FPoint> {
+        v.iter().map(|&(t, f)| FPoint { t, f }).collect()
+    }
+
+    #[test]
+    fn rate_of_steady_counter() {
+        // 0,10,...,50 every 60s; window (0, 300s] holds 60..300.
+        let p = pts(&[
+            (60_000, 10.0),
+            (120_000, 20.0),
+            (180_000, 30.0),
+            (240_000, 40.0),
+            (300_000, 50.0),
+        ]);
+        let r = extrapolated_rate(&p, 0, 300_000, true, Some(300.0)).unwrap();
+        assert!((r - 1.0 / 6.0).abs() < 1e-12, "{r}");
+    }
+
+    #[test]
+    fn counter_reset_is_added() {
+        let p = pts(&[(0, 5.0), (10_000, 1.0)]);
+        let inc = extrapolated_rate(&p, 0, 10_000, true, None).unwrap();
+        assert_eq!(inc, 1.0);
+    }
+
+    #[test]
+    fn deriv_slope() {
+        let p = pts(&[(0, 0.0), (1000, 2.0), (2000, 4.0)]);
+        assert_eq!(deriv(&p), Some(2.0));
+        assert_eq!(predict_linear(&p, 2000, 1.0), Some(6.0));
+    }
+
+    #[test]
+    fn changes_and_resets() {
+        let p = pts(&[
+            (0, 1.0),
+            (1, 2.0),
+            (2, 2.0),
+            (3, 0.0),
+            (4, f64::NAN),
+            (5, f64::NAN),
+        ]);
+        assert_eq!(changes(&p), 3.0);
+        assert_eq!(resets(&p), 1.0);
+    }
+}

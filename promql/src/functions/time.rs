@@ -1,0 +1,120 @@
+//! Calendar fields of a timestamp (UTC): the date functions.
+
+/// Calendar date and time of day, UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Civil {
+    /// Year.
+    pub year: i64,
+    /// Month, 1–12.
+    pub month: u32,
+    /// Day of month, 1–31.
+    pub day: u32,
+    /// Hour, 0–23.
+    pub hour: u32,
+    /// Minute, 0–59.
+    pub minute: u32,
+    /// Day of week, 0 = Sunday.
+    pub weekday: u32,
+    /// Day of year, 1–366.
+    pub yday: u32,
+}
+
+fn is_leap(y: i64) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+/// Days in `month` of `year`.
+pub fn days_in_month_of(year: i64, month: u32) -> u32 {
+    match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ => {
+            if is_leap(year) {
+                29
+            } else {
+                28
+            }
+        }
+    }
+}
+
+/// Breaks Unix seconds (truncated toward zero, like Go's `time.Unix(int64(f), 0)`) into fields.
+pub fn civil(secs: f64) -> Civil {
+    let s = secs as i64;
+    let days = s.div_euclid(86_400);
+    let rem = s.rem_euclid(86_400);
+    // Howard Hinnant's days-from-civil inverse.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let mut y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    if m <= 2 {
+        y += 1;
+    }
+    let mut yday = d;
+    for mm in 1..m {
+        yday += days_in_month_of(y, mm);
+    }
+    Civil {
+        year: y,
+        month: m,
+        day: d,
+        hour: (rem / 3600) as u32,
+        minute: ((rem % 3600) / 60) as u32,
+        weekday: (days + 4).rem_euclid(7) as u32,
+        yday,
+    }
+}
+
+/// The date function called `name` applied to Unix seconds, if there is one.
+pub fn date_fn(name: &str, secs: f64) -> Option<f64> {
+    let c = civil(secs);
+    Some(match name {
+        "day_of_month" => c.day as f64,
+        "day_of_week" => c.weekday as f64,
+        "day_of_year" => c.yday as f64,
+        "days_in_month" => days_in_month_of(c.year, c.month) as f64,
+        "hour" => c.hour as f64,
+        "minute" => c.minute as f64,
+        "month" => c.month as f64,
+        "year" => c.year as f64,
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn epoch_fields() {
+        let c = civil(0.0);
+        assert_eq!(
+            (c.year, c.month, c.day, c.weekday, c.yday),
+            (1970, 1, 1, 4, 1)
+        );
+    }
+
+    #[test]
+    fn leap_day() {
+        // 2020-02-29T12:34:00Z
+        let c = civil(1_582_979_640.0);
+        assert_eq!(
+            (c.year, c.month, c.day, c.hour, c.minute),
+            (2020, 2, 29, 12, 34)
+        );
+        assert_eq!(date_fn("days_in_month", 1_582_979_640.0), Some(29.0));
+        assert_eq!(date_fn("day_of_year", 1_582_979_640.0), Some(60.0));
+    }
+
+    #[test]
+    fn before_epoch() {
+        let c = civil(-1.0);
+        assert_eq!((c.year, c.month, c.day, c.hour), (1969, 12, 31, 23));
+    }
+}

@@ -1,0 +1,311 @@
+//! The storage boundary: the only thing the engine sees of where samples live.
+//!
+//! [`Storage::querier`] opens a read view over a time range; a [`Querier`] selects
+//! series by label matchers and answers label-name / label-value questions. Each
+//! selected [`StorageSeries`] hands out a [`SampleIterator`] that walks samples in
+//! time order and can `seek`, so the engine never has to copy a whole series.
+//!
+//! [`MemStorage`] is a small in-memory implementation (sorted samples per series),
+//! used by the promqltest runner and handy for embedding and tests.
+
+use exposition::{matches_all, Labels, Matcher};
+use std::collections::BTreeMap;
+
+/// Errors a storage implementation can report to the engine.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// A sample was appended out of time order for its series.
+    #[error("out of order sample for series {series} at {t}")]
+    OutOfOrderSample {
+        /// The series labels (PromQL form).
+        series: String,
+        /// The rejected timestamp.
+        t: i64,
+    },
+    /// The backing store failed (I/O, corruption, ...).
+    #[error("storage failure: {0}")]
+    Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Hints the engine passes along with a select; implementations may ignore them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SelectHints {
+    /// Earliest timestamp the engine will read (inclusive), in ms.
+    pub start: i64,
+    /// Latest timestamp the engine will read (inclusive), in ms.
+    pub end: i64,
+    /// Query step in ms (0 for instant queries).
+    pub step: i64,
+    /// Range of the matrix selector in ms, 0 for vector selectors.
+    pub range: i64,
+}
+
+/// Something that can be queried: a tsdb, the in-memory store, a remote store.
+pub trait Storage {
+    /// Opens a read view over samples with timestamps in `[mint, maxt]`.
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, StorageError>;
+}
+
+/// A read view over one time range.
+pub trait Querier {
+    /// The series matching all `matchers`, sorted by labels.
+    fn select(
+        &self,
+        hints: &SelectHints,
+        matchers: &[Matcher],
+    ) -> Result<Vec<Box<dyn StorageSeries + '_>>, StorageError>;
+    /// Sorted label names of series matching `matchers` (all series when empty).
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError>;
+    /// Sorted values of label `name` over series matching `matchers`.
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError>;
+}
+
+/// One selected series.
+pub trait StorageSeries {
+    /// The series labels.
+    fn labels(&self) -> &Labels;
+    /// A fresh iterator over the series' samples (restricted to the querier's range).
+    fn iter(&self) -> Box<dyn SampleIterator + '_>;
+}
+
+/// Walks float samples `(t_ms, value)` of one series in ascending time order.
+pub trait SampleIterator {
+    /// The next sample, or `None` at the end.
+    fn next(&mut self) -> Option<(i64, f64)>;
+    /// Advances to the first sample with timestamp `>= t` and returns it; never moves
+    /// backwards (if the current sample is already at or after `t`, returns it again).
+    fn seek(&mut self, t: i64) -> Option<(i64, f64)>;
+}
+
+/// An in-memory store: samples kept sorted per series. Filled by promqltest `load`.
+///
+/// ```
+/// use promql::storage::{MemStorage, Storage, SelectHints};
+/// use exposition::{Labels, Matcher};
+/// let mut s = MemStorage::new();
+/// let l = Labels::from_pairs(&[("__name__", "up"), ("job", "a")]);
+/// s.append(&l, 0, 1.0).unwrap();
+/// s.append(&l, 1000, 2.0).unwrap();
+/// let q = s.querier(0, 1000).unwrap();
+/// let set = q.select(&SelectHints::default(), &[Matcher::equal("__name__", "up")]).unwrap();
+/// let mut it = set[0].iter();
+/// assert_eq!(it.seek(500), Some((1000, 2.0)));
+/// ```
+#[derive(Debug, Default, Clone)]
+pub struct MemStorage {
+    series: BTreeMap<Labels, Vec<(i64, f64)>>,
+}
+
+impl MemStorage {
+    /// An empty store.
+    pub fn new() -> MemStorage {
+        MemStorage::default()
+    }
+
+    /// Appends one sample; timestamps per series must increase (an equal timestamp
+    /// replaces the last sample).
+    pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), StorageError> {
+        let s = self.series.entry(labels.clone()).or_default();
+        match s.last_mut() {
+            Some(last) if last.0 == t => last.1 = v,
+            Some(last) if last.0 > t => {
+                return Err(StorageError::OutOfOrderSample {
+                    series: labels.to_string(),
+                    t,
+                })
+            }
+            _ => s.push((t, v)),
+        }
+        Ok(())
+    }
+
+    /// Removes a series' samples with timestamps in `[mint, maxt]`; empty series are dropped.
+    pub fn delete_range(&mut self, labels: &Labels, mint: i64, maxt: i64) {
+        if let Some(s) = self.series.get_mut(labels) {
+            s.retain(|(t, _)| *t < mint || *t > maxt);
+            if s.is_empty() {
+                self.series.remove(labels);
+            }
+        }
+    }
+
+    /// Number of series stored.
+    pub fn num_series(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Drops all data.
+    pub fn clear(&mut self) {
+        self.series.clear();
+    }
+}
+
+struct MemQuerier<'a> {
+    store: &'a MemStorage,
+    mint: i64,
+    maxt: i64,
+}
+
+struct MemSeries<'a> {
+    labels: &'a Labels,
+    samples: &'a [(i64, f64)],
+}
+
+struct MemIter<'a> {
+    samples: &'a [(i64, f64)],
+    pos: usize,
+    started: bool,
+}
+
+impl Storage for MemStorage {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, StorageError> {
+        Ok(Box::new(MemQuerier {
+            store: self,
+            mint,
+            maxt,
+        }))
+    }
+}
+
+impl Querier for MemQuerier<'_> {
+    fn select(
+        &self,
+        _hints: &SelectHints,
+        matchers: &[Matcher],
+    ) -> Result<Vec<Box<dyn StorageSeries + '_>>, StorageError> {
+        let mut out: Vec<Box<dyn StorageSeries + '_>> = Vec::new();
+        let (mint, maxt) = (self.mint, self.maxt);
+        for (l, s) in self.store.series.iter() {
+            if !matches_all(matchers, l) {
+                continue;
+            }
+            let lo = s.partition_point(|(t, _)| *t < mint);
+            let hi = s.partition_point(|(t, _)| *t <= maxt);
+            if lo < hi {
+                out.push(Box::new(MemSeries {
+                    labels: l,
+                    samples: &s[lo..hi],
+                }));
+            }
+        }
+        Ok(out)
+    }
+
+    fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let mut names: Vec<String> = Vec::new();
+        for (l, _) in self.matching_owned(matchers) {
+            for lab in l.iter() {
+                names.push(lab.name.clone());
+            }
+        }
+        names.sort();
+        names.dedup();
+        Ok(names)
+    }
+
+    fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>, StorageError> {
+        let mut vals: Vec<String> = Vec::new();
+        for (l, _) in self.matching_owned(matchers) {
+            if let Some(v) = l.get(name) {
+                vals.push(v.to_string());
+            }
+        }
+        vals.sort();
+        vals.dedup();
+        Ok(vals)
+    }
+}
+
+impl MemQuerier<'_> {
+    fn matching_owned(&self, matchers: &[Matcher]) -> Vec<(&Labels, usize)> {
+        let (mint, maxt) = (self.mint, self.maxt);
+        self.store
+            .series
+            .iter()
+            .filter(|(l, s)| {
+                matches_all(matchers, l) && s.iter().any(|(t, _)| *t >= mint && *t <= maxt)
+            })
+            .map(|(l, s)| (l, s.len()))
+            .collect()
+    }
+}
+
+impl StorageSeries for MemSeries<'_> {
+    fn labels(&self) -> &Labels {
+        self.labels
+    }
+    fn iter(&self) -> Box<dyn SampleIterator + '_> {
+        Box::new(MemIter {
+            samples: self.samples,
+            pos: 0,
+            started: false,
+        })
+    }
+}
+
+impl SampleIterator for MemIter<'_> {
+    fn next(&mut self) -> Option<(i64, f64)> {
+        if self.started {
+            self.pos += 1;
+        }
+        self.started = true;
+        self.samples.get(self.pos).copied()
+    }
+
+    fn seek(&mut self, t: i64) -> Option<(i64, f64)> {
+        if !self.started {
+            self.started = true;
+        }
+        let rest = &self.samples[self.pos.min(self.samples.len())..];
+        self.pos += rest.partition_point(|(ts, _)| *ts < t);
+        self.samples.get(self.pos).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> MemStorage {
+        let mut s = MemStorage::new();
+        let a = Labels::from_pairs(&[("__name__", "m"), ("i", "a")]);
+        let b = Labels::from_pairs(&[("__name__", "m"), ("i", "b")]);
+        for t in 0..10 {
+            s.append(&a, t * 10, t as f64).unwrap();
+        }
+        s.append(&b, 50, 1.0).unwrap();
+        s
+    }
+
+    #[test]
+    fn select_restricts_range_and_matchers() {
+        let s = store();
+        let q = s.querier(20, 40).unwrap();
+        let set = q
+            .select(&SelectHints::default(), &[Matcher::equal("__name__", "m")])
+            .unwrap();
+        assert_eq!(set.len(), 1);
+        let mut it = set[0].iter();
+        assert_eq!(it.next(), Some((20, 2.0)));
+        assert_eq!(it.next(), Some((30, 3.0)));
+        assert_eq!(it.seek(25), Some((30, 3.0)));
+        assert_eq!(it.seek(40), Some((40, 4.0)));
+        assert_eq!(it.next(), None);
+    }
+
+    #[test]
+    fn out_of_order_rejected() {
+        let mut s = store();
+        let a = Labels::from_pairs(&[("__name__", "m"), ("i", "a")]);
+        assert!(s.append(&a, 5, 1.0).is_err());
+    }
+
+    #[test]
+    fn label_values_sorted() {
+        let s = store();
+        let q = s.querier(0, 100).unwrap();
+        assert_eq!(q.label_values("i", &[]).unwrap(), vec!["a", "b"]);
+        assert_eq!(q.label_names(&[]).unwrap(), vec!["__name__", "i"]);
+    }
+}
