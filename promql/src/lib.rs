@@ -1,5 +1,8 @@
 //! promql (work in progress).
 
+pub mod functions;
+pub mod storage;
+pub mod value;
 pub mod ast;
 pub mod error;
 pub mod lexer;
@@ -10,3 +13,4 @@ pub mod signatures;
 pub use ast::{Expr, ValueType};
 pub use error::{ParseError, ParseErrorKind};
 pub use parser::{parse, parse_with, ParseOptions};
+pub mod engine;
