@@ -1,0 +1,84 @@
+//! The YAML shape of `alertmanager.yml`, decoded strictly (unknown keys are errors).
+//!
+//! Scalars that Alertmanager reads as strings are decoded from their raw source text, so
+//! `code: 500` is `"500"` and `flag: yes` is `"yes"`, as in Go's YAML decoder.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+/// `match`/`match_re` maps: a null value is `None`.
+pub type RawMatchMap = BTreeMap<String, Option<String>>;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub global: Option<serde_yaml_ng::Mapping>,
+    pub route: Option<RawRoute>,
+    pub receivers: Option<Vec<serde_yaml_ng::Mapping>>,
+    pub inhibit_rules: Option<Vec<RawInhibitRule>>,
+    pub time_intervals: Option<Vec<RawTimeInterval>>,
+    pub mute_time_intervals: Option<Vec<RawTimeInterval>>,
+    pub templates: Option<Vec<String>>,
+    /// Accepted (master has it) and ignored: this crate does no tracing.
+    #[allow(dead_code)]
+    pub tracing: Option<serde_yaml_ng::Value>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRoute {
+    pub receiver: Option<String>,
+    pub group_by: Option<Vec<String>>,
+    #[serde(rename = "match")]
+    pub match_eq: Option<RawMatchMap>,
+    pub match_re: Option<RawMatchMap>,
+    pub matchers: Option<Vec<String>>,
+    #[serde(rename = "continue")]
+    pub continue_matching: Option<bool>,
+    pub routes: Option<Vec<RawRoute>>,
+    pub group_wait: Option<String>,
+    pub group_interval: Option<String>,
+    pub repeat_interval: Option<String>,
+    pub mute_time_intervals: Option<Vec<String>>,
+    pub active_time_intervals: Option<Vec<String>>,
+    pub labels: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInhibitRule {
+    pub name: Option<String>,
+    pub source_match: Option<RawMatchMap>,
+    pub source_match_re: Option<RawMatchMap>,
+    pub source_matchers: Option<Vec<String>>,
+    pub target_match: Option<RawMatchMap>,
+    pub target_match_re: Option<RawMatchMap>,
+    pub target_matchers: Option<Vec<String>>,
+    pub equal: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeInterval {
+    pub name: Option<String>,
+    pub time_intervals: Option<Vec<RawTimeSpec>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeSpec {
+    pub times: Option<Vec<RawTimeRange>>,
+    pub weekdays: Option<Vec<String>>,
+    pub days_of_month: Option<Vec<String>>,
+    pub months: Option<Vec<String>>,
+    pub years: Option<Vec<String>>,
+    pub location: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawTimeRange {
+    pub start_time: String,
+    pub end_time: String,
+}

@@ -1,0 +1,656 @@
+//! Receivers and their integrations: names, settings kept as structured values, and the
+//! global-to-receiver defaults and checks of Alertmanager.
+//!
+//! The crate does not deliver anything itself; each [`Integration`] carries its settings as a
+//! JSON value (with global defaults already filled in) so the caller can deliver.
+
+use serde_json::{Map, Value as Json};
+use serde_yaml_ng::{Mapping, Value as Yaml};
+
+use crate::error::{ConfigError, IntegrationError};
+
+/// A named receiver and its integrations, in config order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Receiver {
+    /// The unique name routes refer to.
+    pub name: String,
+    /// Every integration entry (`webhook_configs[0]`, `email_configs[0]`, ...).
+    pub integrations: Vec<Integration>,
+}
+
+/// One integration entry of a receiver.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Integration {
+    /// The integration kind (`webhook`, `email`, `slack`, ...).
+    pub kind: &'static str,
+    /// Position among the receiver's integrations of this kind (the nflog key uses it).
+    pub index: usize,
+    /// Whether resolved alerts are sent (the kind's default unless `send_resolved` is set).
+    pub send_resolved: bool,
+    /// All settings of the entry, with global defaults filled in.
+    pub settings: Json,
+}
+
+impl Integration {
+    /// The webhook `url` (webhook integrations).
+    pub fn url(&self) -> Option<&str> {
+        self.settings.get("url").and_then(Json::as_str)
+    }
+
+    /// The webhook `max_alerts` (0 = unlimited).
+    pub fn max_alerts(&self) -> usize {
+        self.settings
+            .get("max_alerts")
+            .and_then(Json::as_u64)
+            .unwrap_or(0) as usize
+    }
+}
+
+/// A secret that may come from the global section: (global key, local key).
+type Inherit = (&'static str, &'static str);
+
+struct Kind {
+    key: &'static str,
+    name: &'static str,
+    send_resolved: bool,
+    /// Settings filled from `global` when the entry leaves both `x` and `x_file` unset.
+    inherit: &'static [Inherit],
+    /// Settings copied from `global` when the entry leaves them unset (no `_file` twin).
+    plain: &'static [Inherit],
+    /// Requirements: any of these keys must be set, else the message.
+    required: &'static [(&'static [&'static str], &'static str)],
+    /// Local pairs that exclude each other.
+    exclusive: &'static [(&'static str, &'static str)],
+    /// The accepted keys, when checked.
+    fields: Option<&'static [&'static str]>,
+}
+
+const KINDS: &[Kind] = &[
+    Kind {
+        key: "email_configs",
+        name: "email",
+        send_resolved: false,
+        inherit: &[
+            ("smtp_auth_password", "auth_password"),
+            ("smtp_auth_secret", "auth_secret"),
+        ],
+        plain: &[
+            ("smtp_smarthost", "smarthost"),
+            ("smtp_from", "from"),
+            ("smtp_auth_username", "auth_username"),
+            ("smtp_auth_identity", "auth_identity"),
+            ("smtp_hello", "hello"),
+            ("smtp_require_tls", "require_tls"),
+            ("smtp_tls_config", "tls_config"),
+            ("smtp_force_implicit_tls", "force_implicit_tls"),
+        ],
+        required: &[
+            (&["to"], "missing to address in email config"),
+            (&["smarthost"], "no global SMTP smarthost set"),
+            (&["from"], "no global SMTP from set"),
+        ],
+        exclusive: &[("auth_password", "auth_password_file")],
+        fields: None,
+    },
+    Kind {
+        key: "pagerduty_configs",
+        name: "pagerduty",
+        send_resolved: true,
+        inherit: &[],
+        plain: &[("pagerduty_url", "url")],
+        required: &[(
+            &[
+                "routing_key",
+                "routing_key_file",
+                "service_key",
+                "service_key_file",
+            ],
+            "missing service or routing key in PagerDuty config",
+        )],
+        exclusive: &[
+            ("routing_key", "routing_key_file"),
+            ("service_key", "service_key_file"),
+        ],
+        fields: None,
+    },
+    Kind {
+        key: "slack_configs",
+        name: "slack",
+        send_resolved: false,
+        inherit: &[
+            ("slack_api_url", "api_url"),
+            ("slack_app_token", "app_token"),
+        ],
+        plain: &[("slack_app_url", "app_url")],
+        required: &[(
+            &["api_url", "api_url_file", "app_token", "app_token_file"],
+            "no Slack API URL nor App token set either inline or in a file",
+        )],
+        exclusive: &[("api_url", "api_url_file"), ("app_token", "app_token_file")],
+        fields: None,
+    },
+    Kind {
+        key: "webhook_configs",
+        name: "webhook",
+        send_resolved: true,
+        inherit: &[],
+        plain: &[],
+        required: &[(
+            &["url", "url_file"],
+            "one of url or url_file must be configured",
+        )],
+        exclusive: &[("url", "url_file")],
+        fields: Some(&[
+            "send_resolved",
+            "http_config",
+            "url",
+            "url_file",
+            "max_alerts",
+            "timeout",
+        ]),
+    },
+    Kind {
+        key: "opsgenie_configs",
+        name: "opsgenie",
+        send_resolved: true,
+        inherit: &[("opsgenie_api_key", "api_key")],
+        plain: &[("opsgenie_api_url", "api_url")],
+        required: &[(
+            &["api_key", "api_key_file"],
+            "no global OpsGenie API Key set either inline or in a file",
+        )],
+        exclusive: &[("api_key", "api_key_file")],
+        fields: Some(&[
+            "send_resolved",
+            "http_config",
+            "api_key",
+            "api_key_file",
+            "api_url",
+            "message",
+            "description",
+            "source",
+            "details",
+            "entity",
+            "responders",
+            "actions",
+            "tags",
+            "note",
+            "priority",
+            "update_alerts",
+        ]),
+    },
+    Kind {
+        key: "wechat_configs",
+        name: "wechat",
+        send_resolved: false,
+        inherit: &[("wechat_api_secret", "api_secret")],
+        plain: &[
+            ("wechat_api_url", "api_url"),
+            ("wechat_api_corp_id", "corp_id"),
+        ],
+        required: &[(
+            &["api_secret", "api_secret_file"],
+            "no global Wechat Api Secret set either inline or in a file",
+        )],
+        exclusive: &[("api_secret", "api_secret_file")],
+        fields: None,
+    },
+    Kind {
+        key: "pushover_configs",
+        name: "pushover",
+        send_resolved: true,
+        inherit: &[],
+        plain: &[],
+        required: &[
+            (
+                &["user_key", "user_key_file"],
+                "missing user key in Pushover config",
+            ),
+            (&["token", "token_file"], "missing token in Pushover config"),
+        ],
+        exclusive: &[("user_key", "user_key_file"), ("token", "token_file")],
+        fields: None,
+    },
+    Kind {
+        key: "victorops_configs",
+        name: "victorops",
+        send_resolved: true,
+        inherit: &[("victorops_api_key", "api_key")],
+        plain: &[("victorops_api_url", "api_url")],
+        required: &[
+            (
+                &["api_key", "api_key_file"],
+                "no global VictorOps API Key set",
+            ),
+            (&["routing_key"], "missing Routing key in VictorOps config"),
+        ],
+        exclusive: &[("api_key", "api_key_file")],
+        fields: None,
+    },
+    Kind {
+        key: "sns_configs",
+        name: "sns",
+        send_resolved: true,
+        inherit: &[],
+        plain: &[],
+        required: &[(
+            &["target_arn", "topic_arn", "phone_number"],
+            "must provide either a Target ARN, Topic ARN, or Phone Number for SNS config",
+        )],
+        exclusive: &[],
+        fields: None,
+    },
+    Kind {
+        key: "telegram_configs",
+        name: "telegram",
+        send_resolved: true,
+        inherit: &[("telegram_bot_token", "bot_token")],
+        plain: &[("telegram_api_url", "api_url")],
+        required: &[(
+            &["bot_token", "bot_token_file"],
+            "missing bot_token or bot_token_file on telegram_config",
+        )],
+        exclusive: &[("bot_token", "bot_token_file")],
+        fields: None,
+    },
+    Kind {
+        key: "webex_configs",
+        name: "webex",
+        send_resolved: true,
+        inherit: &[],
+        plain: &[("webex_api_url", "api_url")],
+        required: &[(&["room_id"], "missing room_id on webex_config")],
+        exclusive: &[],
+        fields: None,
+    },
+    Kind {
+        key: "discord_configs",
+        name: "discord",
+        send_resolved: true,
+        inherit: &[],
+        plain: &[],
+        required: &[(
+            &["webhook_url", "webhook_url_file"],
+            "one of webhook_url or webhook_url_file must be configured",
+        )],
+        exclusive: &[("webhook_url", "webhook_url_file")],
+        fields: None,
+    },
+    Kind {
+        key: "msteams_configs",
+        name: "msteams",
+        send_resolved: true,
+        inherit: &[],
+        plain: &[],
+        required: &[(
+            &["webhook_url", "webhook_url_file"],
+            "one of webhook_url or webhook_url_file must be configured",
+        )],
+        exclusive: &[("webhook_url", "webhook_url_file")],
+        fields: None,
+    },
+    Kind {
+        key: "msteamsv2_configs",
+        name: "msteamsv2",
+        send_resolved: true,
+        inherit: &[],
+        plain: &[],
+        required: &[(
+            &["webhook_url", "webhook_url_file"],
+            "one of webhook_url or webhook_url_file must be configured",
+        )],
+        exclusive: &[("webhook_url", "webhook_url_file")],
+        fields: None,
+    },
+    Kind {
+        key: "rocketchat_configs",
+        name: "rocketchat",
+        send_resolved: false,
+        inherit: &[
+            ("rocketchat_token", "token"),
+            ("rocketchat_token_id", "token_id"),
+        ],
+        plain: &[("rocketchat_api_url", "api_url")],
+        required: &[
+            (
+                &["token", "token_file"],
+                "no global Rocketchat Token set either inline or in a file",
+            ),
+            (
+                &["token_id", "token_id_file"],
+                "no global Rocketchat Token ID set either inline or in a file",
+            ),
+        ],
+        exclusive: &[("token", "token_file"), ("token_id", "token_id_file")],
+        fields: None,
+    },
+    Kind {
+        key: "mattermost_configs",
+        name: "mattermost",
+        send_resolved: true,
+        inherit: &[("mattermost_webhook_url", "webhook_url")],
+        plain: &[],
+        required: &[(
+            &["webhook_url", "webhook_url_file"],
+            "missing webhook_url or webhook_url_file on mattermost_config",
+        )],
+        exclusive: &[("webhook_url", "webhook_url_file")],
+        fields: None,
+    },
+    Kind {
+        key: "jira_configs",
+        name: "jira",
+        send_resolved: true,
+        inherit: &[],
+        plain: &[("jira_api_url", "api_url")],
+        required: &[
+            (&["project"], "missing project in jira_config"),
+            (&["issue_type"], "missing issue_type in jira_config"),
+        ],
+        exclusive: &[],
+        fields: None,
+    },
+    Kind {
+        key: "incidentio_configs",
+        name: "incidentio",
+        send_resolved: true,
+        inherit: &[],
+        plain: &[],
+        required: &[(
+            &["url", "url_file"],
+            "one of url or url_file must be configured",
+        )],
+        exclusive: &[("url", "url_file")],
+        fields: None,
+    },
+];
+
+/// Keys accepted in `global`.
+const GLOBAL_KEYS: &[&str] = &[
+    "resolve_timeout",
+    "http_config",
+    "smtp_from",
+    "smtp_hello",
+    "smtp_smarthost",
+    "smtp_auth_username",
+    "smtp_auth_password",
+    "smtp_auth_password_file",
+    "smtp_auth_secret",
+    "smtp_auth_secret_file",
+    "smtp_auth_identity",
+    "smtp_require_tls",
+    "smtp_tls_config",
+    "smtp_force_implicit_tls",
+    "slack_api_url",
+    "slack_api_url_file",
+    "slack_app_token",
+    "slack_app_token_file",
+    "slack_app_url",
+    "pagerduty_url",
+    "opsgenie_api_url",
+    "opsgenie_api_key",
+    "opsgenie_api_key_file",
+    "wechat_api_url",
+    "wechat_api_secret",
+    "wechat_api_secret_file",
+    "wechat_api_corp_id",
+    "victorops_api_url",
+    "victorops_api_key",
+    "victorops_api_key_file",
+    "telegram_api_url",
+    "telegram_bot_token",
+    "telegram_bot_token_file",
+    "webex_api_url",
+    "rocketchat_api_url",
+    "rocketchat_token",
+    "rocketchat_token_file",
+    "rocketchat_token_id",
+    "rocketchat_token_id_file",
+    "mattermost_webhook_url",
+    "mattermost_webhook_url_file",
+    "jira_api_url",
+];
+
+/// Global pairs that exclude each other, checked in this order.
+const GLOBAL_EXCLUSIVE: &[(&str, &str)] = &[
+    ("smtp_auth_password", "smtp_auth_password_file"),
+    ("smtp_auth_secret", "smtp_auth_secret_file"),
+    ("slack_api_url", "slack_api_url_file"),
+    ("slack_app_token", "slack_app_token_file"),
+    ("opsgenie_api_key", "opsgenie_api_key_file"),
+    ("victorops_api_key", "victorops_api_key_file"),
+    ("wechat_api_secret", "wechat_api_secret_file"),
+    ("telegram_bot_token", "telegram_bot_token_file"),
+    ("rocketchat_token", "rocketchat_token_file"),
+    ("rocketchat_token_id", "rocketchat_token_id_file"),
+    ("mattermost_webhook_url", "mattermost_webhook_url_file"),
+];
+
+/// Converts YAML to JSON (non-string keys are stringified).
+pub(crate) fn yaml_to_json(v: &Yaml) -> Json {
+    match v {
+        Yaml::Null => Json::Null,
+        Yaml::Bool(b) => Json::Bool(*b),
+        Yaml::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                Json::from(i)
+            } else if let Some(u) = n.as_u64() {
+                Json::from(u)
+            } else {
+                n.as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map(Json::Number)
+                    .unwrap_or(Json::Null)
+            }
+        }
+        Yaml::String(s) => Json::String(s.clone()),
+        Yaml::Sequence(s) => Json::Array(s.iter().map(yaml_to_json).collect()),
+        Yaml::Mapping(m) => Json::Object(mapping_to_json(m)),
+        Yaml::Tagged(t) => yaml_to_json(&t.value),
+    }
+}
+
+fn key_text(k: &Yaml) -> String {
+    match k {
+        Yaml::String(s) => s.clone(),
+        Yaml::Bool(b) => b.to_string(),
+        Yaml::Number(n) => n.to_string(),
+        Yaml::Null => String::new(),
+        other => format!("{other:?}"),
+    }
+}
+
+fn mapping_to_json(m: &Mapping) -> Map<String, Json> {
+    m.iter()
+        .map(|(k, v)| (key_text(k), yaml_to_json(v)))
+        .collect()
+}
+
+fn is_set(m: &Map<String, Json>, k: &str) -> bool {
+    match m.get(k) {
+        None | Some(Json::Null) => false,
+        Some(Json::String(s)) => !s.is_empty(),
+        Some(_) => true,
+    }
+}
+
+/// Checks the `global` keys and their exclusive pairs; returns it as JSON.
+pub(crate) fn check_global(global: Option<&Mapping>) -> Result<Map<String, Json>, ConfigError> {
+    let g = global.map(mapping_to_json).unwrap_or_default();
+    for k in g.keys() {
+        if !GLOBAL_KEYS.contains(&k.as_str()) {
+            return Err(ConfigError::UnknownField {
+                field: k.clone(),
+                section: "global".into(),
+            });
+        }
+    }
+    for (a, b) in GLOBAL_EXCLUSIVE {
+        if is_set(&g, a) && is_set(&g, b) {
+            return Err(IntegrationError::Exclusive(a.to_string(), b.to_string()).into());
+        }
+    }
+    let token = is_set(&g, "slack_app_token") || is_set(&g, "slack_app_token_file");
+    let url = is_set(&g, "slack_api_url") || is_set(&g, "slack_api_url_file");
+    let post_message = g.get("slack_api_url").and_then(Json::as_str)
+        == Some("https://slack.com/api/chat.postMessage");
+    if token && url && !post_message {
+        return Err(IntegrationError::Exclusive(
+            "slack_app_token/slack_app_token_file".into(),
+            "slack_api_url/slack_api_url_file".into(),
+        )
+        .into());
+    }
+    Ok(g)
+}
+
+impl From<IntegrationError> for ConfigError {
+    fn from(e: IntegrationError) -> ConfigError {
+        ConfigError::Integration(e)
+    }
+}
+
+/// Decodes and checks one receiver entry.
+pub(crate) fn build_receiver(
+    raw: &Mapping,
+    global: &Map<String, Json>,
+) -> Result<Receiver, ConfigError> {
+    let mut name = None;
+    let mut integrations = Vec::new();
+    for (k, v) in raw {
+        let key = key_text(k);
+        if key == "name" {
+            name = match v {
+                Yaml::Null => None,
+                other => Some(match yaml_to_json(other) {
+                    Json::String(s) => s,
+                    j => j.to_string(),
+                }),
+            };
+            continue;
+        }
+        let kind =
+            KINDS
+                .iter()
+                .find(|kd| kd.key == key)
+                .ok_or_else(|| ConfigError::UnknownField {
+                    field: key.clone(),
+                    section: "receiver".into(),
+                })?;
+        let entries = match v {
+            Yaml::Null => continue,
+            Yaml::Sequence(s) => s,
+            _ => {
+                return Err(ConfigError::Yaml {
+                    message: format!("{key}: expected a list"),
+                    line: None,
+                    column: None,
+                })
+            }
+        };
+        for (index, e) in entries.iter().enumerate() {
+            integrations.push(build_integration(kind, index, e, global)?);
+        }
+    }
+    let name = name
+        .filter(|n| !n.is_empty())
+        .ok_or(ConfigError::MissingReceiverName)?;
+    Ok(Receiver { name, integrations })
+}
+
+fn build_integration(
+    kind: &'static Kind,
+    index: usize,
+    entry: &Yaml,
+    global: &Map<String, Json>,
+) -> Result<Integration, ConfigError> {
+    let mut m = match entry {
+        Yaml::Mapping(m) => mapping_to_json(m),
+        Yaml::Null => return Err(IntegrationError::Missing(kind.name).into()),
+        _ => {
+            return Err(ConfigError::Yaml {
+                message: format!("{}: expected a mapping", kind.key),
+                line: None,
+                column: None,
+            })
+        }
+    };
+    if let Some(fields) = kind.fields {
+        for k in m.keys() {
+            if !fields.contains(&k.as_str()) {
+                return Err(ConfigError::UnknownField {
+                    field: k.clone(),
+                    section: format!("{}_config", kind.name),
+                });
+            }
+        }
+    }
+    for (a, b) in kind.exclusive {
+        if is_set(&m, a) && is_set(&m, b) {
+            return Err(IntegrationError::Exclusive(a.to_string(), b.to_string()).into());
+        }
+    }
+    // Slack's URL and app token are one choice: an entry that sets either keeps it.
+    let slack_local = kind.name == "slack"
+        && ["api_url", "api_url_file", "app_token", "app_token_file"]
+            .iter()
+            .any(|k| is_set(&m, k));
+    for (g, l) in kind.inherit {
+        if slack_local {
+            break;
+        }
+        let lf = format!("{l}_file");
+        if !is_set(&m, l) && !is_set(&m, &lf) {
+            let gf = format!("{g}_file");
+            if is_set(global, g) {
+                m.insert(l.to_string(), global[*g].clone());
+            } else if is_set(global, &gf) {
+                m.insert(lf, global[&gf].clone());
+            }
+        }
+    }
+    for (g, l) in kind.plain {
+        if !is_set(&m, l) && is_set(global, g) {
+            m.insert(l.to_string(), global[*g].clone());
+        }
+    }
+    if kind.name == "email" {
+        // The password and secret files follow the same inheritance as the inline values.
+        for (g, l) in [
+            ("smtp_auth_password_file", "auth_password_file"),
+            ("smtp_auth_secret_file", "auth_secret_file"),
+        ] {
+            let inline = l.trim_end_matches("_file");
+            if !is_set(&m, l) && !is_set(&m, inline) && is_set(global, g) {
+                m.insert(l.to_string(), global[g].clone());
+            }
+        }
+    }
+    for (keys, msg) in kind.required {
+        if !keys.iter().any(|k| is_set(&m, k)) {
+            return Err(IntegrationError::Required(msg.to_string()).into());
+        }
+    }
+    if kind.name == "slack" && m.get("update_message").and_then(Json::as_bool) == Some(true) {
+        let bot = is_set(&m, "app_token")
+            || is_set(&m, "app_token_file")
+            || m.get("api_url").and_then(Json::as_str)
+                == Some("https://slack.com/api/chat.postMessage");
+        if !bot {
+            return Err(IntegrationError::Invalid(
+                "update_message can only be used with bot tokens. api_url must be set to https://slack.com/api/chat.postMessage".into(),
+            )
+            .into());
+        }
+    }
+    let send_resolved = m
+        .get("send_resolved")
+        .and_then(Json::as_bool)
+        .unwrap_or(kind.send_resolved);
+    Ok(Integration {
+        kind: kind.name,
+        index,
+        send_resolved,
+        settings: Json::Object(m),
+    })
+}

@@ -1,0 +1,94 @@
+//! Aggregation groups: "which alerts are notified together, and when is the next flush?"
+//!
+//! A group is identified by (route node, group labels). It holds its own copy of each alert
+//! and one timer: the first flush at `group_wait` after creation (or at once for an alert that
+//! started more than `group_wait` ago), then every `group_interval`.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use exposition::Labels;
+
+use crate::alert::Alert;
+use crate::route::RouteId;
+
+/// Identity of a group inside a [`Dispatcher`](crate::Dispatcher).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GroupId(pub u64);
+
+/// One aggregation group.
+#[derive(Debug, Clone)]
+pub struct Group {
+    /// Its id.
+    pub id: GroupId,
+    /// The route node it belongs to.
+    pub route: RouteId,
+    /// The group labels.
+    pub labels: Labels,
+    /// The group key string (`<route key>:<group labels>`).
+    pub key: String,
+    /// Alerts by fingerprint.
+    pub alerts: HashMap<u64, Alert>,
+    /// The next flush time, ms.
+    pub next_flush: i64,
+    /// When the group was created, ms.
+    pub created_at: i64,
+}
+
+/// Alertmanager's notification order: by `job`, then `instance` (alerts lacking the label
+/// after those that have it), then the whole label set.
+pub fn alert_order(a: &Alert, b: &Alert) -> Ordering {
+    for key in ["job", "instance"] {
+        match (a.labels.get(key), b.labels.get(key)) {
+            (None, None) => continue,
+            (None, Some(_)) => return Ordering::Greater,
+            (Some(_), None) => return Ordering::Less,
+            (Some(x), Some(y)) => {
+                if x != y {
+                    return x.cmp(y);
+                }
+            }
+        }
+    }
+    a.labels.cmp(&b.labels)
+}
+
+impl Group {
+    /// The group's alerts in notification order.
+    pub fn sorted_alerts(&self) -> Vec<Alert> {
+        let mut v: Vec<Alert> = self.alerts.values().cloned().collect();
+        v.sort_by(alert_order);
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_job_instance_then_labels() {
+        let mk = |p: &[(&str, &str)]| Alert::new(Labels::from_pairs(p), 0);
+        let mut v = [
+            mk(&[("alertname", "z")]),
+            mk(&[("job", "b"), ("instance", "1")]),
+            mk(&[("job", "a"), ("instance", "2")]),
+            mk(&[("job", "a")]),
+            mk(&[("job", "a"), ("instance", "1")]),
+            mk(&[("alertname", "a")]),
+        ];
+        v.sort_by(alert_order);
+        let got: Vec<String> = v.iter().map(|a| a.labels.to_string()).collect();
+        assert_eq!(
+            got,
+            [
+                r#"{instance="1", job="a"}"#,
+                r#"{instance="2", job="a"}"#,
+                r#"{job="a"}"#,
+                r#"{instance="1", job="b"}"#,
+                r#"{alertname="a"}"#,
+                r#"{alertname="z"}"#,
+            ]
+        );
+    }
+}
