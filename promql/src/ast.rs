@@ -713,10 +713,11 @@ impl DurationExpr {
         })
     }
 
-    /// The value in milliseconds (rounded toward zero to whole milliseconds).
+    /// The value in milliseconds (rounded to the nearest whole millisecond).
     pub fn eval_ms(&self, ctx: &DurationContext) -> Result<i64, DurationError> {
         let s = self.eval_seconds(ctx)?;
-        let ms = s * 1000.0;
+        // Round: seconds * 1000 is not exact in floating point (65767.93 * 1000 = 65767929.99..).
+        let ms = (s * 1000.0).round();
         if !ms.is_finite() || ms.abs() >= 9.2e18 {
             return Err(DurationError::OutOfRange(s));
         }

@@ -261,11 +261,8 @@ pub fn lex(input: &str) -> Result<Vec<Token>, ParseError> {
                 }
             }
             b':' => {
-                if bracket_depth == 0
-                    && bytes
-                        .get(i + 1)
-                        .is_some_and(|&c| is_ident_start(c) || c == b':')
-                {
+                // Outside brackets a colon can only start a metric name (`:x`, `:`).
+                if bracket_depth == 0 {
                     i = scan_ident(bytes, i, bracket_depth);
                     TokenKind::Ident
                 } else {

@@ -290,10 +290,10 @@ fn write_expr(out: &mut String, e: &Expr) -> fmt::Result {
                     } else {
                         " group_right"
                     });
-                    if !m.include.is_empty() {
-                        out.push(' ');
-                        write_label_list(out, &m.include);
-                    }
+                    // Always written: a `(` after group_x would otherwise be read as the
+                    // label list.
+                    out.push(' ');
+                    write_label_list(out, &m.include);
                 }
                 match (m.fill.lhs, m.fill.rhs) {
                     (Some(l), Some(r)) if l.to_bits() == r.to_bits() => {
