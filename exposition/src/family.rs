@@ -152,6 +152,46 @@ where
     Ok(fams)
 }
 
+/// Rewrites families read from text 0.0.4 so they are valid OpenMetrics: a counter family
+/// loses the `_total` suffix from its name and its samples gain it (`# TYPE x_total counter`
+/// with sample `x_total` becomes `# TYPE x counter` with sample `x_total`); everything else is
+/// unchanged. A counter `x_total` beside a family `x` cannot be expressed and becomes an
+/// `unknown` family of its own name. This is what a converter or a `tsdb import` of a 0.0.4 scrape needs.
+///
+/// ```
+/// use exposition::{family::to_openmetrics, text, openmetrics};
+///
+/// let fams = text::parse_families(b"# TYPE jobs_total counter\njobs_total 3\n# TYPE up counter\nup 1\n").unwrap();
+/// let mut out = String::new();
+/// openmetrics::encode(&to_openmetrics(fams), &mut out);
+/// assert_eq!(out, "# TYPE jobs counter\njobs_total 3\n# TYPE up counter\nup_total 1\n# EOF\n");
+/// assert!(openmetrics::parse_families(out.as_bytes()).is_ok());
+/// ```
+pub fn to_openmetrics(families: Vec<MetricFamily>) -> Vec<MetricFamily> {
+    let taken: std::collections::HashSet<String> =
+        families.iter().map(|f| f.name.clone()).collect();
+    families
+        .into_iter()
+        .map(|mut f| {
+            if f.ty == MetricType::Counter {
+                let base = f.name.strip_suffix("_total").unwrap_or(&f.name).to_string();
+                if base != f.name && taken.contains(&base) {
+                    // `x_total` beside a family `x`: no OpenMetrics counter can say that.
+                    f.ty = MetricType::Unknown;
+                    return f;
+                }
+                for s in &mut f.samples {
+                    if s.name == f.name && !s.name.ends_with("_total") {
+                        s.name.push_str("_total");
+                    }
+                }
+                f.name = base;
+            }
+            f
+        })
+        .collect()
+}
+
 /// Possible family names for a sample name: itself, then with each known suffix removed.
 fn family_candidates(name: &str) -> impl Iterator<Item = &str> {
     const SUFFIXES: [&str; 8] = [
