@@ -14,3 +14,4 @@ pub use ast::{Expr, ValueType};
 pub use error::{ParseError, ParseErrorKind};
 pub use parser::{parse, parse_with, ParseOptions};
 pub mod engine;
+pub mod promqltest;

@@ -1,0 +1,693 @@
+//! The `.test` script language: commands, series notation and expectations.
+
+use crate::lexer::{parse_duration_ms, parse_number, unquote};
+use exposition::Labels;
+
+/// Why a script could not be parsed.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScriptError {
+    /// A command word that is not `load`, `clear` or `eval`.
+    #[error("line {line}: unknown command {word:?}")]
+    UnknownCommand {
+        /// 1-based line.
+        line: usize,
+        /// The word.
+        word: String,
+    },
+    /// A malformed command header.
+    #[error("line {line}: invalid {what}: {text:?}")]
+    BadHeader {
+        /// 1-based line.
+        line: usize,
+        /// Which part was invalid.
+        what: &'static str,
+        /// The offending text.
+        text: String,
+    },
+    /// A malformed series line (labels or values).
+    #[error("line {line}, column {col}: invalid series: {msg}")]
+    BadSeries {
+        /// 1-based line.
+        line: usize,
+        /// 1-based byte column within the line.
+        col: usize,
+        /// What was wrong.
+        msg: String,
+    },
+}
+
+/// One value item of a series line, after expansion.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SeriesValue {
+    /// `_`: no sample (or no point expected).
+    Omitted,
+    /// A float.
+    Float(f64),
+    /// `stale`: a staleness marker.
+    Stale,
+    /// A native histogram (`{{...}}`); not interpreted by this runner.
+    Histogram,
+}
+
+/// A labels-plus-values line.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SeriesLine {
+    /// 1-based line number.
+    pub line: usize,
+    /// The series labels.
+    pub labels: Labels,
+    /// The expanded values.
+    pub values: Vec<SeriesValue>,
+}
+
+/// How an expectation's message must match.
+#[derive(Debug, Clone, PartialEq)]
+pub enum MessageMatch {
+    /// Any message.
+    Any,
+    /// Exactly this text.
+    Exact(String),
+    /// This regex, searched unanchored.
+    Regex(String),
+}
+
+/// What one eval expects.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Expectations {
+    /// `expect fail`.
+    pub fail: Option<MessageMatch>,
+    /// `expect warn` lines.
+    pub warn: Vec<MessageMatch>,
+    /// `expect info` lines.
+    pub info: Vec<MessageMatch>,
+    /// `expect no_warn`.
+    pub no_warn: bool,
+    /// `expect no_info`.
+    pub no_info: bool,
+    /// `expect ordered` / `eval_ordered`.
+    pub ordered: bool,
+    /// Deprecated `eval_warn`: at least one warning.
+    pub any_warn: bool,
+    /// Deprecated `eval_info`: at least one info.
+    pub any_info: bool,
+    /// `expect range vector from S to E step P`.
+    pub range_vector: Option<(i64, i64, i64)>,
+    /// `expect string "..."`.
+    pub string: Option<String>,
+    /// A bare number line.
+    pub scalar: Option<f64>,
+    /// Expected series lines.
+    pub series: Vec<SeriesLine>,
+}
+
+/// When an eval runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EvalKind {
+    /// `eval instant at T`.
+    Instant {
+        /// Time in ms.
+        at: i64,
+    },
+    /// `eval range from S to E step P`.
+    Range {
+        /// Start in ms.
+        start: i64,
+        /// End in ms.
+        end: i64,
+        /// Step in ms.
+        step: i64,
+    },
+}
+
+/// One `eval` command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Eval {
+    /// 1-based line of the header.
+    pub line: usize,
+    /// The query text.
+    pub expr: String,
+    /// Instant or range.
+    pub kind: EvalKind,
+    /// What is expected.
+    pub expect: Expectations,
+}
+
+/// One `load` command.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Load {
+    /// 1-based line of the header.
+    pub line: usize,
+    /// Spacing of values in ms.
+    pub interval: i64,
+    /// `load_with_nhcb` (treated like `load` for float data).
+    pub with_nhcb: bool,
+    /// Whether any line declared start timestamps (`@st`).
+    pub has_start_timestamps: bool,
+    /// The series lines.
+    pub series: Vec<SeriesLine>,
+}
+
+/// A script command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// `clear`.
+    Clear {
+        /// 1-based line.
+        line: usize,
+    },
+    /// `load ...`.
+    Load(Load),
+    /// `eval ...`.
+    Eval(Eval),
+}
+
+/// Parses a time or duration token (`0`, `5m`, `1h30m`) to ms.
+pub fn parse_time(s: &str) -> Option<i64> {
+    if s == "0" {
+        return Some(0);
+    }
+    parse_duration_ms(s)
+}
+
+/// Parses a whole script.
+pub fn parse_script(text: &str) -> Result<Vec<Command>, ScriptError> {
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| {
+            let t = l.trim();
+            if t.starts_with('#') {
+                ""
+            } else {
+                t
+            }
+        })
+        .collect();
+    let mut cmds = Vec::new();
+    let mut i = 0;
+    while i < lines.len() {
+        let l = lines[i];
+        if l.is_empty() {
+            i += 1;
+            continue;
+        }
+        let line = i + 1;
+        let word = l
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let mut end = i + 1;
+        while end < lines.len() && !lines[end].is_empty() {
+            end += 1;
+        }
+        let body: Vec<(usize, &str)> = (i + 1..end).map(|k| (k + 1, lines[k])).collect();
+        if word == "clear" {
+            cmds.push(Command::Clear { line });
+            i += 1;
+            continue;
+        } else if word.starts_with("load") {
+            cmds.push(Command::Load(parse_load(line, l, &body)?));
+        } else if word.starts_with("eval") {
+            let (ev, used) = parse_eval(line, l, &body)?;
+            cmds.push(Command::Eval(ev));
+            // A scalar line ends the block; anything after it is a new command.
+            if used < body.len() {
+                i = body[used].0 - 1;
+                continue;
+            }
+        } else {
+            return Err(ScriptError::UnknownCommand { line, word });
+        }
+        i = end;
+    }
+    Ok(cmds)
+}
+
+fn bad(line: usize, what: &'static str, text: &str) -> ScriptError {
+    ScriptError::BadHeader {
+        line,
+        what,
+        text: text.to_string(),
+    }
+}
+
+fn parse_load(line: usize, header: &str, body: &[(usize, &str)]) -> Result<Load, ScriptError> {
+    let mut parts = header.split_whitespace();
+    let word = parts.next().unwrap_or("");
+    let with_nhcb = word == "load_with_nhcb";
+    if word != "load" && !with_nhcb {
+        return Err(bad(line, "load command", header));
+    }
+    let iv = parts
+        .next()
+        .ok_or_else(|| bad(line, "load interval", header))?;
+    let interval = parse_time(iv).ok_or_else(|| bad(line, "load interval", iv))?;
+    let mut series: Vec<SeriesLine> = Vec::new();
+    let mut has_st = false;
+    for &(ln, text) in body {
+        let first = text.split_whitespace().next().unwrap_or("");
+        if first.ends_with("@st") || text.contains("}@st") {
+            has_st = true;
+            continue;
+        }
+        let s = parse_series_line(ln, text)?;
+        if let Some(pos) = series.iter().position(|x| x.labels == s.labels) {
+            series[pos] = s;
+        } else {
+            series.push(s);
+        }
+    }
+    Ok(Load {
+        line,
+        interval,
+        with_nhcb,
+        has_start_timestamps: has_st,
+        series,
+    })
+}
+
+fn match_spec(rest: &str) -> MessageMatch {
+    let r = rest.trim();
+    if let Some(m) = r.strip_prefix("msg:") {
+        MessageMatch::Exact(m.trim().to_string())
+    } else if let Some(m) = r.strip_prefix("regex:") {
+        MessageMatch::Regex(m.trim().to_string())
+    } else {
+        MessageMatch::Any
+    }
+}
+
+fn parse_eval(
+    line: usize,
+    header: &str,
+    body: &[(usize, &str)],
+) -> Result<(Eval, usize), ScriptError> {
+    let toks: Vec<&str> = header.split_whitespace().collect();
+    let word = toks[0];
+    let mut expect = Expectations::default();
+    match word {
+        "eval" => {}
+        "eval_fail" => expect.fail = Some(MessageMatch::Any),
+        "eval_warn" => expect.any_warn = true,
+        "eval_info" => expect.any_info = true,
+        "eval_ordered" => expect.ordered = true,
+        _ => return Err(bad(line, "eval command", header)),
+    }
+    // Find where the expression starts: after the fixed header words.
+    let skip_words = |n: usize| -> &str {
+        let mut rest = header;
+        for _ in 0..n {
+            rest = rest.trim_start();
+            let e = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            rest = &rest[e..];
+        }
+        rest.trim()
+    };
+    let (kind, expr) = match toks.get(1).copied() {
+        Some("instant") if toks.get(2) == Some(&"at") && toks.len() > 4 => {
+            let at = parse_time(toks[3]).ok_or_else(|| bad(line, "eval time", toks[3]))?;
+            (EvalKind::Instant { at }, skip_words(4))
+        }
+        Some("range")
+            if toks.len() > 7 && toks[2] == "from" && toks[4] == "to" && toks[6] == "step" =>
+        {
+            let start = parse_time(toks[3]).ok_or_else(|| bad(line, "range start", toks[3]))?;
+            let end = parse_time(toks[5]).ok_or_else(|| bad(line, "range end", toks[5]))?;
+            let step = parse_time(toks[7]).ok_or_else(|| bad(line, "range step", toks[7]))?;
+            if end < start {
+                return Err(bad(line, "range (end before start)", header));
+            }
+            (EvalKind::Range { start, end, step }, skip_words(8))
+        }
+        _ => return Err(bad(line, "eval header", header)),
+    };
+    let mut used = 0;
+    for &(ln, text) in body {
+        used += 1;
+        let mut words = text.split_whitespace();
+        let first = words.next().unwrap_or("");
+        if first == "expect" {
+            let ty = words.next().unwrap_or("");
+            let rest = text.trim_start()["expect".len()..].trim_start();
+            let rest = rest[ty.len()..].trim();
+            match ty {
+                "fail" => expect.fail = Some(match_spec(rest)),
+                "warn" => expect.warn.push(match_spec(rest)),
+                "info" => expect.info.push(match_spec(rest)),
+                "no_warn" => expect.no_warn = true,
+                "no_info" => expect.no_info = true,
+                "ordered" => expect.ordered = true,
+                "range" => {
+                    let t: Vec<&str> = rest.split_whitespace().collect();
+                    if t.len() != 7
+                        || t[0] != "vector"
+                        || t[1] != "from"
+                        || t[3] != "to"
+                        || t[5] != "step"
+                    {
+                        return Err(bad(ln, "expect range vector", text));
+                    }
+                    let p = |s: &str| {
+                        parse_time(s).ok_or_else(|| bad(ln, "expect range vector time", s))
+                    };
+                    expect.range_vector = Some((p(t[2])?, p(t[4])?, p(t[6])?));
+                }
+                "string" => {
+                    let s = unquote(rest).map_err(|_| bad(ln, "expected string", rest))?;
+                    expect.string = Some(s);
+                }
+                _ => return Err(bad(ln, "expect line", text)),
+            }
+            continue;
+        }
+        if !text.contains(char::is_whitespace) && !text.starts_with('{') {
+            if let Some(v) = parse_scalar(text) {
+                expect.scalar = Some(v);
+                break;
+            }
+        }
+        expect.series.push(parse_series_line(ln, text)?);
+    }
+    Ok((
+        Eval {
+            line,
+            expr: expr.to_string(),
+            kind,
+            expect,
+        },
+        used,
+    ))
+}
+
+fn parse_scalar(s: &str) -> Option<f64> {
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let v = match body.to_ascii_lowercase().as_str() {
+        "inf" => Some(f64::INFINITY),
+        "nan" => Some(f64::NAN),
+        _ => {
+            if let Some(b) = body.strip_prefix("0b").or_else(|| body.strip_prefix("0B")) {
+                u64::from_str_radix(b, 2).ok().map(|v| v as f64)
+            } else if let Some(o) = body.strip_prefix("0o").or_else(|| body.strip_prefix("0O")) {
+                u64::from_str_radix(o, 8).ok().map(|v| v as f64)
+            } else if body.starts_with(|c: char| c.is_ascii_digit() || c == '.') {
+                parse_number(body)
+            } else {
+                None
+            }
+        }
+    }?;
+    Some(if neg { -v } else { v })
+}
+
+/// Parses `labels values...`.
+pub fn parse_series_line(line: usize, text: &str) -> Result<SeriesLine, ScriptError> {
+    let err = |col: usize, msg: String| ScriptError::BadSeries {
+        line,
+        col: col + 1,
+        msg,
+    };
+    let b = text.as_bytes();
+    // Find the end of the labels part.
+    let mut i = 0;
+    while i < b.len() && !b[i].is_ascii_whitespace() && b[i] != b'{' {
+        i += 1;
+    }
+    let name = &text[..i];
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    if !name.is_empty() {
+        pairs.push(("__name__".into(), name.to_string()));
+    }
+    if i < b.len() && b[i] == b'{' {
+        i += 1;
+        loop {
+            while i < b.len() && (b[i].is_ascii_whitespace() || b[i] == b',') {
+                i += 1;
+            }
+            if i >= b.len() {
+                return Err(err(i, "unterminated label set".into()));
+            }
+            if b[i] == b'}' {
+                i += 1;
+                break;
+            }
+            let (lname, ni) = read_name_or_string(text, i).map_err(|m| err(i, m))?;
+            i = ni;
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            if i < b.len() && (b[i] == b',' || b[i] == b'}') {
+                // A bare quoted string is the metric name.
+                pairs.push(("__name__".into(), lname));
+                continue;
+            }
+            if i >= b.len() || b[i] != b'=' {
+                return Err(err(i, "expected '='".into()));
+            }
+            i += 1;
+            while i < b.len() && b[i].is_ascii_whitespace() {
+                i += 1;
+            }
+            let (val, ni) = read_string(text, i).map_err(|m| err(i, m))?;
+            i = ni;
+            pairs.push((lname, val));
+        }
+    }
+    let labels = Labels::try_from_pairs(&pairs).map_err(|e| err(0, e.to_string()))?;
+    let values = parse_values(&text[i..]).map_err(|m| err(i, m))?;
+    Ok(SeriesLine {
+        line,
+        labels,
+        values,
+    })
+}
+
+fn read_name_or_string(text: &str, i: usize) -> Result<(String, usize), String> {
+    let b = text.as_bytes();
+    if matches!(b[i], b'"' | b'\'' | b'`') {
+        return read_string(text, i);
+    }
+    let mut j = i;
+    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_' || b[j] == b':') {
+        j += 1;
+    }
+    if j == i {
+        return Err("expected label name".into());
+    }
+    Ok((text[i..j].to_string(), j))
+}
+
+fn read_string(text: &str, i: usize) -> Result<(String, usize), String> {
+    let b = text.as_bytes();
+    let q = *b.get(i).ok_or("expected string")?;
+    if !matches!(q, b'"' | b'\'' | b'`') {
+        return Err("expected quoted string".into());
+    }
+    let mut j = i + 1;
+    while j < b.len() && b[j] != q {
+        if b[j] == b'\\' && q != b'`' {
+            j += 1;
+        }
+        j += 1;
+    }
+    if j >= b.len() {
+        return Err("unterminated string".into());
+    }
+    let s = unquote(&text[i..=j]).map_err(|e| format!("{e:?}"))?;
+    Ok((s, j + 1))
+}
+
+/// Parses a float as series values allow: signed, `_` separators, Inf/NaN; no hex.
+fn parse_float(s: &str) -> Option<f64> {
+    let t = s.replace('_', "");
+    let lower = t.to_ascii_lowercase();
+    let body = lower.trim_start_matches(['+', '-']);
+    if body.starts_with("0x") {
+        return None;
+    }
+    match body {
+        "inf" | "nan" => {}
+        _ if body.starts_with(|c: char| c.is_ascii_digit() || c == '.') => {}
+        _ => return None,
+    }
+    lower.parse::<f64>().ok()
+}
+
+/// Expands the value items of a series line.
+pub fn parse_values(s: &str) -> Result<Vec<SeriesValue>, String> {
+    let mut out = Vec::new();
+    let b = s.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        if s[i..].starts_with("{{") {
+            // Histogram item: {{...}} with optional (+|-){{...}} and xN.
+            let mut j = s[i..].find("}}").ok_or("unterminated histogram")? + i + 2;
+            if s[j..].starts_with("+{{") || s[j..].starts_with("-{{") {
+                j = s[j..].find("}}").ok_or("unterminated histogram")? + j + 2;
+            }
+            let mut count = 1usize;
+            if s[j..].starts_with('x') {
+                let k = s[j + 1..]
+                    .find(|c: char| !c.is_ascii_digit())
+                    .map(|k| k + j + 1)
+                    .unwrap_or(s.len());
+                let n: usize = s[j + 1..k].parse().map_err(|_| "bad repeat count")?;
+                count = n + 1;
+                j = k;
+            }
+            out.extend(std::iter::repeat_n(SeriesValue::Histogram, count));
+            i = j;
+            continue;
+        }
+        let e = s[i..]
+            .find(char::is_whitespace)
+            .map(|e| e + i)
+            .unwrap_or(s.len());
+        let item = &s[i..e];
+        i = e;
+        if item == "_" {
+            out.push(SeriesValue::Omitted);
+            continue;
+        }
+        if item == "stale" {
+            out.push(SeriesValue::Stale);
+            continue;
+        }
+        if let Some(n) = item.strip_prefix("_x") {
+            let n: usize = n.parse().map_err(|_| format!("bad item {item:?}"))?;
+            out.extend(std::iter::repeat_n(SeriesValue::Omitted, n));
+            continue;
+        }
+        let (base, times) = match item.rfind('x') {
+            Some(p) if p + 1 < item.len() && item[p + 1..].bytes().all(|c| c.is_ascii_digit()) => (
+                &item[..p],
+                Some(
+                    item[p + 1..]
+                        .parse::<usize>()
+                        .map_err(|_| "bad repeat count")?,
+                ),
+            ),
+            _ => (item, None),
+        };
+        let Some(n) = times else {
+            let v = parse_float(item).ok_or_else(|| format!("bad value {item:?}"))?;
+            out.push(SeriesValue::Float(v));
+            continue;
+        };
+        // a, a+b, a-b (the operator is not at index 0 and not after an exponent 'e').
+        let bb = base.as_bytes();
+        let mut op = None;
+        for k in 1..bb.len() {
+            if (bb[k] == b'+' || bb[k] == b'-') && !matches!(bb[k - 1], b'e' | b'E') {
+                op = Some(k);
+                break;
+            }
+        }
+        let (a, inc) = match op {
+            Some(k) => {
+                let a = parse_float(&base[..k]).ok_or_else(|| format!("bad value {item:?}"))?;
+                let d = parse_float(&base[k + 1..]).ok_or_else(|| format!("bad value {item:?}"))?;
+                (a, if bb[k] == b'-' { -d } else { d })
+            }
+            None => (
+                parse_float(base).ok_or_else(|| format!("bad value {item:?}"))?,
+                0.0,
+            ),
+        };
+        let mut v = a;
+        out.push(SeriesValue::Float(v));
+        for _ in 0..n {
+            v += inc;
+            out.push(SeriesValue::Float(v));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_expand() {
+        let v = parse_values("1+1x2 _ stale _x2 5x1 -1-1x1 1e-5").unwrap();
+        use SeriesValue::*;
+        assert_eq!(
+            v,
+            vec![
+                Float(1.0),
+                Float(2.0),
+                Float(3.0),
+                Omitted,
+                Stale,
+                Omitted,
+                Omitted,
+                Float(5.0),
+                Float(5.0),
+                Float(-1.0),
+                Float(-2.0),
+                Float(1e-5)
+            ]
+        );
+    }
+
+    #[test]
+    fn histograms_count() {
+        let v = parse_values("{{schema:0 sum:1}}x2 {{count:1}}+{{count:2}}x1").unwrap();
+        assert_eq!(v.len(), 5);
+    }
+
+    #[test]
+    fn series_line_labels() {
+        let s = parse_series_line(1, r#"m{a="x\"y", 'b'="z"} 1 2"#).unwrap();
+        assert_eq!(s.labels.get("a"), Some("x\"y"));
+        assert_eq!(s.labels.get("b"), Some("z"));
+        assert_eq!(s.labels.metric_name(), Some("m"));
+        assert_eq!(s.values.len(), 2);
+        let s = parse_series_line(1, r#"{"my.metric", a="1"} 3"#).unwrap();
+        assert_eq!(s.labels.metric_name(), Some("my.metric"));
+        let s = parse_series_line(1, "{} 7").unwrap();
+        assert!(s.labels.is_empty());
+    }
+
+    #[test]
+    fn script_commands() {
+        let text = "load 1m\n  m 1 2\n\n# c\neval instant at 1m m\n  m 2\n\neval range from 0 to 1m step 1m m\n  expect fail msg: boom\n\nclear\neval instant at 0 1\n  1\n";
+        let cmds = parse_script(text).unwrap();
+        assert_eq!(cmds.len(), 5);
+        match &cmds[2] {
+            Command::Eval(e) => {
+                assert_eq!(e.expect.fail, Some(MessageMatch::Exact("boom".into())));
+                assert_eq!(
+                    e.kind,
+                    EvalKind::Range {
+                        start: 0,
+                        end: 60_000,
+                        step: 60_000
+                    }
+                );
+            }
+            c => panic!("unexpected {c:?}"),
+        }
+        match &cmds[4] {
+            Command::Eval(e) => assert_eq!(e.expect.scalar, Some(1.0)),
+            c => panic!("unexpected {c:?}"),
+        }
+    }
+
+    #[test]
+    fn unknown_command_is_an_error() {
+        assert!(matches!(
+            parse_script("bogus 1\n"),
+            Err(ScriptError::UnknownCommand { line: 1, .. })
+        ));
+    }
+}

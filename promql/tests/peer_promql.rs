@@ -1,0 +1,90 @@
+//! Runs Prometheus's own PromQL script tests (`$PEER_TESTS/promql/*.test`) against our
+//! engine. Evals that need a feature we do not implement (native histograms, experimental
+//! syntax, ...) are skipped, using the flags of `eval-index.tsv` plus the runner's own
+//! detection. Case ids are `<file>:<line of the eval>`.
+
+use promql::engine::Engine;
+use promql::promqltest::{run_script, EvalOutcome, RunOptions};
+use std::collections::HashMap;
+use testkit::{files_sorted, Outcome, Suite};
+
+const SKIP_FLAGS: [&str; 7] = [
+    "native_histogram",
+    "experimental_fn",
+    "extended_range",
+    "fill_modifier",
+    "duration_expr",
+    "start_timestamps",
+    "type_unit_labels",
+];
+
+#[test]
+fn peer_promql() {
+    let Some(suite) = Suite::open("promqltest", "promql") else {
+        return;
+    };
+    let mut suite = suite.known_failures(include_str!("known_failures_promql.txt"));
+    let index = std::fs::read_to_string(suite.root().join("eval-index.tsv")).unwrap_or_default();
+    let mut flags: HashMap<(String, usize), Vec<String>> = HashMap::new();
+    for row in index.lines().skip(1) {
+        let cols: Vec<&str> = row.split('\t').collect();
+        if cols.len() < 5 {
+            continue;
+        }
+        if let Ok(line) = cols[1].parse::<usize>() {
+            let f = cols[4].split(',').map(|s| s.trim().to_string()).collect();
+            flags.insert((cols[0].to_string(), line), f);
+        }
+    }
+    let engine = Engine::default();
+    let files = files_sorted(suite.root(), |p| p.extension().is_some_and(|e| e == "test"));
+    let mut per_file: Vec<(String, usize, usize, usize)> = Vec::new();
+    for path in files {
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(&path).expect("read test file");
+        let skip = |e: &promql::promqltest::Eval| -> Option<String> {
+            let f = flags.get(&(name.clone(), e.line))?;
+            SKIP_FLAGS
+                .iter()
+                .find(|s| f.iter().any(|x| x == *s))
+                .map(|s| format!("feature {s}"))
+        };
+        let opts = RunOptions {
+            skip: Some(&skip),
+            ..RunOptions::default()
+        };
+        let mut counts = (0, 0, 0);
+        let mut outcomes = Vec::new();
+        let res = run_script(&text, &engine, &opts, |e, o| outcomes.push((e.line, o)));
+        if let Err(err) = res {
+            suite.record(&format!("{name}:parse"), Outcome::Fail(err.to_string()));
+            continue;
+        }
+        for (line, o) in outcomes {
+            let id = format!("{name}:{line}");
+            if !suite.selected(&id) {
+                continue;
+            }
+            let o = match o {
+                EvalOutcome::Pass => {
+                    counts.0 += 1;
+                    Outcome::Pass
+                }
+                EvalOutcome::Fail(m) => {
+                    counts.1 += 1;
+                    Outcome::Fail(m)
+                }
+                EvalOutcome::Skip(m) => {
+                    counts.2 += 1;
+                    Outcome::Skip(m)
+                }
+            };
+            suite.record(&id, o);
+        }
+        per_file.push((name, counts.0, counts.1, counts.2));
+    }
+    for (name, p, f, s) in &per_file {
+        println!("  {name}: {p} passed, {f} failed, {s} skipped");
+    }
+    suite.finish();
+}
