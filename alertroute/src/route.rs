@@ -180,6 +180,7 @@ impl RouteTree {
         let root = self.root();
         let _ = writeln!(s, "└── default-route  receiver: {}", root.receiver);
         self.show_children(root, "    ", &mut s);
+        s.push('\n');
         s
     }
 
@@ -200,7 +201,8 @@ impl RouteTree {
                 },
                 child.receiver
             );
-            let next = format!("{prefix}{}", if last { "    " } else { "│   " });
+            // treeprint's continuation bar is followed by two no-break spaces and a space.
+            let next = format!("{prefix}{}", if last { "    " } else { "│\u{a0}\u{a0} " });
             self.show_children(child, &next, s);
         }
     }
