@@ -153,22 +153,13 @@ impl Ev<'_> {
         }
     }
 
-    /// Input labels with delayed name removal applied.
-    fn effective(&self, s: &Series) -> Labels {
-        if s.drop_name {
-            s.metric.without_metric_name()
-        } else {
-            s.metric.clone()
-        }
-    }
-
     fn groups(&self, a: &AggregateExpr, input: &[Series]) -> (Vec<usize>, Vec<Labels>) {
         let mut index: HashMap<Labels, usize> = HashMap::new();
         let mut labels = Vec::new();
         let gi = input
             .iter()
             .map(|s| {
-                let g = group_labels(a, &self.effective(s));
+                let g = group_labels(a, &s.metric);
                 *index.entry(g.clone()).or_insert_with(|| {
                     labels.push(g);
                     labels.len() - 1
@@ -184,6 +175,21 @@ impl Ev<'_> {
         input: Vec<Series>,
         q: Option<&[f64]>,
     ) -> Result<Vec<Series>, EngineError> {
+        if let Some(q) = q {
+            if let Some(&qv) = q
+                .iter()
+                .find(|&&qv| qv.is_nan() || !(0.0..=1.0).contains(&qv))
+            {
+                self.annotate(
+                    AnnotationKind::Warning,
+                    format!(
+                        "quantile value should be between 0 and 1, got {}",
+                        format_float(qv)
+                    ),
+                    a.param.as_ref().map(|p| p.span()).unwrap_or(a.span),
+                );
+            }
+        }
         let (gi, glabels) = self.groups(a, &input);
         let mut out: Vec<Series> = glabels
             .into_iter()
@@ -193,6 +199,11 @@ impl Ev<'_> {
                 drop_name: false,
             })
             .collect();
+        for (j, s) in input.iter().enumerate() {
+            if s.drop_name && out[gi[j]].metric.contains(METRIC_NAME) {
+                out[gi[j]].drop_name = true;
+            }
+        }
         let mut accs = vec![Acc::default(); out.len()];
         let mut vals: Vec<Vec<f64>> = vec![Vec::new(); out.len()];
         let mut cur = StepCursor::new(&input);
@@ -289,6 +300,13 @@ impl Ev<'_> {
         input: Vec<Series>,
         k: &[f64],
     ) -> Result<Vec<Series>, EngineError> {
+        if k.iter().any(|x| x.is_nan()) {
+            return Err(if a.op == AggregateOp::LimitRatio {
+                EngineError::RatioNaN
+            } else {
+                EngineError::ParamNaN
+            });
+        }
         let (gi, glabels) = self.groups(a, &input);
         let mut out: Vec<Series> = input
             .iter()

@@ -222,11 +222,15 @@ impl Ev<'_> {
                 if let Some(&(k, _)) = right.get(&rsig[j]) {
                     let side = if swapped { "left" } else { "right" };
                     let group = match_labels(m, &rhs[j].metric);
+                    let (mut a, mut c) = (go_labels(&rhs[j].metric), go_labels(&rhs[k].metric));
+                    if c < a {
+                        std::mem::swap(&mut a, &mut c);
+                    }
                     return Err(EngineError::ManyToMany {
-                        group: group.to_string(),
+                        group: go_labels(&group),
                         side,
-                        a: rhs[j].metric.to_string(),
-                        b: rhs[k].metric.to_string(),
+                        a,
+                        b: c,
                     });
                 }
                 right.insert(rsig[j], (j, f));
@@ -238,11 +242,6 @@ impl Ev<'_> {
                 };
                 let (fl, fr) = if swapped { (rf, lf) } else { (lf, rf) };
                 let (mut f, keep) = elem(b.op, fl, fr);
-                if b.return_bool {
-                    f = if keep { 1.0 } else { 0.0 };
-                } else if !keep {
-                    continue;
-                }
                 let slot = match result_slot.get(&(j, k)) {
                     Some(&s) => s,
                     None => {
@@ -263,6 +262,11 @@ impl Ev<'_> {
                     matched.insert(sig, HashSet::new());
                 } else if !matched.entry(sig).or_default().insert(slot) {
                     return Err(EngineError::GroupingNotUnique);
+                }
+                if b.return_bool {
+                    f = if keep { 1.0 } else { 0.0 };
+                } else if !keep {
+                    continue;
                 }
                 out.push(slot, FPoint { t: ts, f })?;
             }
@@ -302,4 +306,19 @@ fn match_labels(m: &VectorMatching, l: &Labels) -> Labels {
         names.push(METRIC_NAME);
         l.without(&names)
     }
+}
+
+/// Labels in Go's `labels.Labels.String()` form: `{a="1", b="2"}` with every name inside.
+pub(super) fn go_labels(l: &Labels) -> String {
+    let mut s = String::from("{");
+    for (i, lab) in l.iter().enumerate() {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push_str(&lab.name);
+        s.push('=');
+        let _ = exposition::labels::write_quoted(&mut s, &lab.value);
+    }
+    s.push('}');
+    s
 }

@@ -612,7 +612,19 @@ impl Ev<'_> {
         let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); groups.len()];
         let mut cur = StepCursor::new(&v);
         let mut vec = Vec::new();
-        let mut warned_q = false;
+        if let Some(&qv) = q
+            .iter()
+            .find(|&&qv| qv.is_nan() || !(0.0..=1.0).contains(&qv))
+        {
+            self.annotate(
+                AnnotationKind::Warning,
+                format!(
+                    "quantile value should be between 0 and 1, got {}",
+                    format_float(qv)
+                ),
+                c.args[0].span(),
+            );
+        }
         let mut forced = vec![false; groups.len()];
         for i in 0..self.nsteps() {
             let ts = self.ts(i);
@@ -621,17 +633,6 @@ impl Ev<'_> {
                 continue;
             }
             let qv = q[i];
-            if !warned_q && (qv.is_nan() || !(0.0..=1.0).contains(&qv)) {
-                warned_q = true;
-                self.annotate(
-                    AnnotationKind::Warning,
-                    format!(
-                        "quantile value should be between 0 and 1, got {}",
-                        format_float(qv)
-                    ),
-                    c.args[0].span(),
-                );
-            }
             buckets.iter_mut().for_each(|b| b.clear());
             for &(j, f) in &vec {
                 if let Some((g, ub)) = per[j] {

@@ -330,12 +330,27 @@ pub(super) fn run(
     Ok(QueryResult { value, annotations })
 }
 
-/// Sorts a matrix by labels and rejects duplicate label sets.
-fn check_unique(m: &mut [Series]) -> Result<(), EngineError> {
+/// Sorts a matrix by labels, merging series that ended up with the same labels when
+/// their points do not overlap in time (and rejecting them when they do).
+fn check_unique(m: &mut Vec<Series>) -> Result<(), EngineError> {
     m.sort_by(|a, b| a.metric.cmp(&b.metric));
-    if m.windows(2).any(|w| w[0].metric == w[1].metric) {
-        return Err(EngineError::DuplicateLabelset);
+    if !m.windows(2).any(|w| w[0].metric == w[1].metric) {
+        return Ok(());
     }
+    let mut out: Vec<Series> = Vec::with_capacity(m.len());
+    for s in m.drain(..) {
+        match out.last_mut() {
+            Some(last) if last.metric == s.metric => {
+                last.floats.extend(s.floats);
+                last.floats.sort_by_key(|p| p.t);
+                if last.floats.windows(2).any(|w| w[0].t == w[1].t) {
+                    return Err(EngineError::DuplicateLabelset);
+                }
+            }
+            _ => out.push(s),
+        }
+    }
+    *m = out;
     Ok(())
 }
 
