@@ -9,6 +9,7 @@
 
 use std::collections::HashMap;
 
+use crate::content_type::Format;
 use crate::error::ParseError;
 use crate::labels::Labels;
 use crate::types::{Entry, MetricType};
@@ -65,11 +66,16 @@ impl MetricFamily {
         }
     }
 
-    /// Whether a sample called `sample_name` belongs to this family.
-    pub fn owns_sample(&self, sample_name: &str) -> bool {
+    /// Whether a sample called `sample_name` belongs to this family under the naming
+    /// rules of `format` (OpenMetrics allows exactly the suffixes of
+    /// [`MetricType::openmetrics_suffixes`]; text 0.0.4 is looser).
+    pub fn owns_sample(&self, format: Format, sample_name: &str) -> bool {
         let Some(suffix) = sample_name.strip_prefix(self.name.as_str()) else {
             return false;
         };
+        if format == Format::OpenMetrics {
+            return self.ty.openmetrics_suffixes().contains(&suffix);
+        }
         let allowed: &[&str] = match self.ty {
             MetricType::Counter => &["", "_total", "_created"],
             MetricType::Histogram => &["_bucket", "_count", "_sum", "_created"],
@@ -82,8 +88,19 @@ impl MetricFamily {
     }
 }
 
-/// Groups an entry stream into families. The first parse error is returned.
-pub fn group<'a, I>(entries: I) -> Result<Vec<MetricFamily>, ParseError>
+/// Groups an entry stream of the given format into families. The first parse error is
+/// returned.
+///
+/// ```
+/// use exposition::{family, text::TextParser, Format};
+///
+/// let input = b"# TYPE rpc_seconds summary\nrpc_seconds{quantile=\"0.5\"} 0.1\nrpc_seconds_count 4\nup 1\n";
+/// let fams = family::group(Format::Text, TextParser::new(input)).unwrap();
+/// assert_eq!(fams.len(), 2);
+/// assert_eq!(fams[0].samples.len(), 2);
+/// assert_eq!(fams[1].name, "up");
+/// ```
+pub fn group<'a, I>(format: Format, entries: I) -> Result<Vec<MetricFamily>, ParseError>
 where
     I: IntoIterator<Item = Result<Entry<'a>, ParseError>>,
 {
@@ -120,13 +137,13 @@ where
             Entry::Comment(_) | Entry::Eof => {}
             Entry::Sample(s) => {
                 let i = match current {
-                    Some(i) if fams[i].owns_sample(&s.name) => i,
+                    Some(i) if fams[i].owns_sample(format, &s.name) => i,
                     _ => {
                         let found = family_candidates(&s.name).find_map(|base| {
                             by_name
                                 .get(base)
                                 .copied()
-                                .filter(|&i| fams[i].owns_sample(&s.name))
+                                .filter(|&i| fams[i].owns_sample(format, &s.name))
                         });
                         match found {
                             Some(i) => i,
@@ -208,7 +225,7 @@ mod tests {
     #[test]
     fn groups_histogram_and_interleaved_text() {
         let input = b"# TYPE h histogram\nh_bucket{le=\"1\"} 1\nh_bucket{le=\"+Inf\"} 2\nh_sum 3\nh_count 2\nx 1\n# TYPE s summary\ns{quantile=\"0.5\"} 1\nh_sum{a=\"b\"} 1\n";
-        let f = group(TextParser::new(input)).unwrap();
+        let f = group(Format::Text, TextParser::new(input)).unwrap();
         let names: Vec<_> = f
             .iter()
             .map(|f| (f.name.as_str(), f.samples.len()))

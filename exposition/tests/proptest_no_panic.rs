@@ -4,7 +4,7 @@
 
 use exposition::openmetrics::OpenMetricsParser;
 use exposition::text::TextParser;
-use exposition::{family, Entry, ParseError};
+use exposition::{family, Entry, Format, ParseError};
 use proptest::prelude::*;
 
 fn drain<'a>(it: impl Iterator<Item = Result<Entry<'a>, ParseError>>, len: usize) {
@@ -37,8 +37,9 @@ fn check(bytes: &[u8]) {
     drain(TextParser::new(bytes), bytes.len());
     drain(OpenMetricsParser::new(bytes), bytes.len());
     drain(OpenMetricsParser::lenient(bytes), bytes.len());
-    let _ = family::group(TextParser::new(bytes));
-    let _ = family::group(OpenMetricsParser::new(bytes));
+    let _ = family::group(Format::Text, TextParser::new(bytes));
+    let _ = family::group(Format::OpenMetrics, OpenMetricsParser::new(bytes));
+    let _ = family::group(Format::OpenMetrics, OpenMetricsParser::lenient(bytes));
 }
 
 fn token() -> impl Strategy<Value = &'static str> {

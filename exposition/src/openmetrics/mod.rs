@@ -20,5 +20,5 @@ pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; cha
 
 /// Parses and validates a whole OpenMetrics exposition into families.
 pub fn parse_families(input: &[u8]) -> Result<Vec<MetricFamily>, ParseError> {
-    crate::family::group(OpenMetricsParser::new(input))
+    crate::family::group(crate::Format::OpenMetrics, OpenMetricsParser::new(input))
 }

@@ -19,5 +19,5 @@ pub const CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// Parses a whole text 0.0.4 exposition into families.
 pub fn parse_families(input: &[u8]) -> Result<Vec<MetricFamily>, ParseError> {
-    crate::family::group(TextParser::new(input))
+    crate::family::group(crate::Format::Text, TextParser::new(input))
 }

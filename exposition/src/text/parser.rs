@@ -347,6 +347,9 @@ impl<'a> TextParser<'a> {
                 if !(was_first && name_allowed) {
                     return Err(lex::unexpected(b, p, "'=' after the label name"));
                 }
+                if lname.is_empty() {
+                    return Err((after - 2, ParseErrorKind::InvalidMetricName(String::new())));
+                }
                 let esc = lname.contains('\\');
                 quoted_name = Some((decode(lname, esc), lname));
                 if b[p] == b',' {
