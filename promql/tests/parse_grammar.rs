@@ -341,3 +341,14 @@ fn canonical_printing() {
         assert!(p(want).same_as(&e), "round trip of {src:?}");
     }
 }
+
+#[test]
+fn dashboard_corpus_parses() {
+    for line in include_str!("../testdata/parse_dashboard.txt").lines() {
+        if line.trim().is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let e = p(line);
+        assert!(p(&print(&e)).same_as(&e), "{line}");
+    }
+}
