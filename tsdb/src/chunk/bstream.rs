@@ -40,34 +40,35 @@ impl BitWriter {
 
     /// Writes the low `n` bits of `v` (`n` in 0..=64), most-significant first.
     #[inline]
-    pub fn write_bits(&mut self, v: u64, mut n: u32) {
+    pub fn write_bits(&mut self, v: u64, n: u32) {
         if n == 0 {
             return;
         }
-        let mut v = if n == 64 { v } else { v & ((1u64 << n) - 1) };
-        // Fill the partial byte first.
-        if self.free > 0 {
-            let free = u32::from(self.free);
-            let last = self.buf.len() - 1;
-            if n <= free {
-                self.buf[last] |= (v << (free - n)) as u8;
-                self.free -= n as u8;
-                return;
+        let v = if n == 64 { v } else { v & ((1u64 << n) - 1) };
+        let free = u32::from(self.free);
+        if n <= free {
+            // Fits in the partial last byte.
+            if let Some(last) = self.buf.last_mut() {
+                *last |= (v << (free - n)) as u8;
             }
-            self.buf[last] |= (v >> (n - free)) as u8;
-            n -= free;
-            v &= if n == 64 { u64::MAX } else { (1u64 << n) - 1 };
-            self.free = 0;
+            self.free -= n as u8;
+            return;
         }
-        // Whole bytes.
-        while n >= 8 {
-            n -= 8;
-            self.buf.push((v >> n) as u8);
+        // Align the bits in a 128-bit word so the first lands after the used bits of the
+        // last byte, then OR the first byte and append the rest.
+        let used = (8 - free) % 8;
+        let total = used + n;
+        let w = (u128::from(v) << (128 - total)).to_be_bytes();
+        let nbytes = total.div_ceil(8) as usize;
+        if free > 0 {
+            if let Some(last) = self.buf.last_mut() {
+                *last |= w[0];
+            }
+            self.buf.extend_from_slice(&w[1..nbytes]);
+        } else {
+            self.buf.extend_from_slice(&w[..nbytes]);
         }
-        if n > 0 {
-            self.buf.push((v << (8 - n)) as u8);
-            self.free = (8 - n) as u8;
-        }
+        self.free = ((8 - total % 8) % 8) as u8;
     }
 
     /// Heap bytes reserved by the buffer.
