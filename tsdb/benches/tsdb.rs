@@ -9,6 +9,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use exposition::{Labels, MatchOp, Matcher};
 use tsdb::{Db, DbOptions, Head, MemDir, SelectHints, SeriesRef, SyncPolicy, WalOptions};
 
+#[path = "support/nodegen.rs"]
 mod nodegen;
 
 /// Counts live heap bytes.
