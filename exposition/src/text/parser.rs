@@ -263,16 +263,17 @@ impl<'a> TextParser<'a> {
 
         if raw_name != self.last_name {
             self.last_name = raw_name;
-            self.sampled.insert(raw_name);
-            if self.types.is_empty() {
-                self.check_quantile = false;
-                self.check_le = false;
-            } else {
-                self.check_quantile = self.types.get(raw_name) == Some(&MetricType::Summary);
-                self.check_le = raw_name
+            let ty = self.types.get(raw_name).copied();
+            if ty.is_none() {
+                // A later `# TYPE` for a name that already has one fails as a duplicate, so
+                // only untyped names need remembering for the "TYPE after samples" rule.
+                self.sampled.insert(raw_name);
+            }
+            self.check_quantile = ty == Some(MetricType::Summary);
+            self.check_le = !self.types.is_empty()
+                && raw_name
                     .strip_suffix("_bucket")
                     .is_some_and(|base| self.types.get(base) == Some(&MetricType::Histogram));
-            }
         }
         if self.check_quantile {
             if let Some(q) = labels.get("quantile") {
