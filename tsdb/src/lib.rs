@@ -3,6 +3,13 @@
 //!
 //! Use it to store float samples keyed by label sets and to read them back by label
 //! matchers and time range. It runs no threads and reads no clock: time is an argument.
+//! Blocks and compaction are not built yet; the head is designed so they can sit beside it.
+//!
+//! ```text
+//! append ──► DbAppender ──commit──► WAL segment (framed, xxh64) ──► Head (chunks, postings)
+//! select ──► Querier ──► postings_for_matchers ──► SeriesSet ──► SeriesIter (next/seek/at)
+//! truncate ──► Head GC ──► WAL checkpoint          open ──► replay checkpoint + segments
+//! ```
 //!
 //! # Module map
 //!
@@ -12,23 +19,33 @@
 //! | [`head`] | where do new samples live, and which series has which labels? |
 //! | [`query`] | which series match these matchers, and what are their samples in a range? |
 //! | [`storage`] | what do other crates program against (appender, queryable)? |
+//! | [`wal`] | how do committed samples survive a crash, and how does the log stay small? |
+//! | [`dir`] | where do the WAL's files live (disk, memory, fault-injecting wrapper)? |
+//! | [`db`] | how do head and WAL fit together (open, append, truncate)? |
 //! | [`error`] | what went wrong? |
+//!
+//! Byte layouts: `docs/format/chunks.md` and `docs/format/wal.md` in the crate.
 //!
 //! # Example
 //!
 //! ```
 //! use exposition::{Labels, Matcher};
 //! use tsdb::chunk::SampleIterator;
-//! use tsdb::{Head, Queryable, SelectHints};
+//! use tsdb::{Db, DbOptions, MemDir, Queryable, SelectHints};
 //!
-//! let mut head = Head::default();
-//! let mut app = head.appender();
+//! // A WAL in memory; use `Db::open_path(dir, opts)` for a directory on disk.
+//! let dir = MemDir::new();
+//! let mut db = Db::open(Box::new(dir.clone()), DbOptions::default()).unwrap();
+//! let mut app = db.appender();
 //! let up = Labels::from_pairs(&[("__name__", "up"), ("job", "node")]);
 //! let r = app.append(&up, 1_000, 1.0).unwrap();
 //! app.append_ref(r, 16_000, 0.0).unwrap();
-//! app.commit();
+//! app.commit().unwrap();
+//! drop(db);
 //!
-//! let q = head.querier(0, 20_000).unwrap();
+//! // Reopening replays the WAL.
+//! let db = Db::open(Box::new(dir), DbOptions::default()).unwrap();
+//! let q = db.querier(0, 20_000).unwrap();
 //! let mut set = q.select(&[Matcher::equal("job", "node")], &SelectHints::default()).unwrap();
 //! let series = set.next().unwrap();
 //! let mut it = series.iter();
