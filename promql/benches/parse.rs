@@ -3,6 +3,9 @@
 //!   (skipped when `PEER_TESTS` is unset);
 //! - `dashboard`: the long queries in `testdata/parse_dashboard.txt`.
 //!
+//! `promql` parses each query from scratch; `promql (QueryParser, ...)` reuses one
+//! [`promql::QueryParser`], whose cache skips recompiling regex matchers it has seen.
+//!
 //! Run: `PEER_TESTS=/work/shared/peer-tests cargo bench -p promql --bench parse -- --warm-up-time 1 --measurement-time 3`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -83,6 +86,14 @@ fn bench_corpus(c: &mut Criterion, name: &str, all: Vec<String>) {
         b.iter(|| {
             for e in &both {
                 black_box(parse_with(black_box(e), ParseOptions::all()).is_ok());
+            }
+        })
+    });
+    let mut reused = promql::QueryParser::new(ParseOptions::all());
+    g.bench_function("promql (QueryParser, warm regex cache)", |b| {
+        b.iter(|| {
+            for e in &both {
+                black_box(reused.parse(black_box(e)).is_ok());
             }
         })
     });

@@ -61,6 +61,6 @@ pub mod value;
 
 pub use ast::{Expr, ValueType};
 pub use error::{ParseError, ParseErrorKind};
-pub use parser::{parse, parse_with, ParseOptions};
+pub use parser::{parse, parse_with, ParseOptions, QueryParser};
 pub mod engine;
 pub mod promqltest;

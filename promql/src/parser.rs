@@ -12,6 +12,7 @@ use crate::error::{ParseError, ParseErrorKind};
 use crate::lexer::{lex, parse_duration_ms, parse_number, unquote, Token, TokenKind};
 use crate::signatures;
 use exposition::{MatchOp, Matcher, METRIC_NAME};
+use std::collections::HashMap;
 
 /// Switches for experimental syntax. [`ParseOptions::default`] accepts the stable
 /// Prometheus 3.x language (duration expressions are stable since 3.14);
@@ -65,6 +66,14 @@ pub fn parse(input: &str) -> Result<Expr, ParseError> {
 
 /// Parses a query with `options`.
 pub fn parse_with(input: &str, options: ParseOptions) -> Result<Expr, ParseError> {
+    parse_inner(input, options, None)
+}
+
+fn parse_inner(
+    input: &str,
+    options: ParseOptions,
+    cache: Option<&mut MatcherCache>,
+) -> Result<Expr, ParseError> {
     let tokens = lex(input)?;
     let mut p = Parser {
         input,
@@ -73,6 +82,7 @@ pub fn parse_with(input: &str, options: ParseOptions) -> Result<Expr, ParseError
         opts: options,
         depth: 0,
         allow_empty_selector: false,
+        cache,
     };
     if p.peek().kind == TokenKind::Eof {
         return Err(p.error(ParseErrorKind::EmptyInput, Span::new(0, input.len())));
@@ -83,6 +93,55 @@ pub fn parse_with(input: &str, options: ParseOptions) -> Result<Expr, ParseError
         return Err(p.unexpected(t, None));
     }
     Ok(expr)
+}
+
+/// Compiled regex matchers by pattern; each entry lists the (operator, label) variants seen.
+type MatcherCache = HashMap<String, Vec<Matcher>>;
+
+/// A reusable parser that remembers the regex matchers it has compiled.
+///
+/// Building a `=~`/`!~` matcher compiles its regex, which costs more than parsing the rest of a
+/// typical query. A service that parses the same queries again and again (a query frontend,
+/// dashboards refreshing, rule files reloaded) can keep one `QueryParser` and skip that work.
+/// The cache holds at most [`QueryParser::CACHE_LIMIT`] patterns and is emptied when full.
+///
+/// ```
+/// let mut p = promql::QueryParser::new(promql::ParseOptions::default());
+/// let a = p.parse("up{job=~\"api|web\"}").unwrap();
+/// let b = p.parse("rate(http_requests_total{job=~\"api|web\"}[5m])").unwrap();
+/// assert_eq!(p.cached_patterns(), 1);
+/// # let _ = (a, b);
+/// ```
+#[derive(Clone, Default)]
+pub struct QueryParser {
+    options: ParseOptions,
+    cache: MatcherCache,
+}
+
+impl QueryParser {
+    /// The most regex patterns kept before the cache is emptied.
+    pub const CACHE_LIMIT: usize = 4096;
+
+    /// A parser with `options` and an empty cache.
+    pub fn new(options: ParseOptions) -> QueryParser {
+        QueryParser {
+            options,
+            cache: MatcherCache::new(),
+        }
+    }
+
+    /// Parses `input` exactly as [`parse_with`] does, reusing compiled regex matchers.
+    pub fn parse(&mut self, input: &str) -> Result<Expr, ParseError> {
+        if self.cache.len() >= Self::CACHE_LIMIT {
+            self.cache.clear();
+        }
+        parse_inner(input, self.options, Some(&mut self.cache))
+    }
+
+    /// How many distinct regex patterns are cached.
+    pub fn cached_patterns(&self) -> usize {
+        self.cache.len()
+    }
 }
 
 /// How deep expressions may nest before the parser gives up. This guards the stack: a debug
@@ -97,6 +156,8 @@ struct Parser<'a> {
     depth: usize,
     /// Set while parsing the second argument of `info`, whose selector may match everything.
     allow_empty_selector: bool,
+    /// Compiled regex matchers to reuse (see [`QueryParser`]).
+    cache: Option<&'a mut MatcherCache>,
 }
 
 type PResult<T> = Result<T, ParseError>;
@@ -461,6 +522,31 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// Builds a matcher, taking compiled regex matchers from the cache when there is one.
+    fn matcher(
+        &mut self,
+        op: MatchOp,
+        label: String,
+        value: String,
+    ) -> Result<Matcher, exposition::MatcherError> {
+        let regex = matches!(op, MatchOp::RegexMatch | MatchOp::RegexNoMatch);
+        let Some(cache) = self.cache.as_deref_mut().filter(|_| regex) else {
+            return Matcher::new(op, label, value);
+        };
+        if let Some(found) = cache
+            .get(&value)
+            .and_then(|v| v.iter().find(|m| m.op() == op && m.name() == label))
+        {
+            return Ok(found.clone());
+        }
+        let m = Matcher::new(op, label, value)?;
+        cache
+            .entry(m.value().to_string())
+            .or_default()
+            .push(m.clone());
+        Ok(m)
+    }
+
     fn string_value(&self, t: Token) -> PResult<String> {
         unquote(self.text(t)).map_err(|k| self.error(k, t.span))
     }
@@ -507,7 +593,7 @@ impl<'a> Parser<'a> {
                             self.bump();
                             let v = self.expect(TokenKind::String, "label matching value")?;
                             let value = self.string_value(v)?;
-                            let m = Matcher::new(op, label.as_str(), value).map_err(|e| {
+                            let m = self.matcher(op, label, value).map_err(|e| {
                                 self.error(ParseErrorKind::Matcher(e), t.span.to(v.span))
                             })?;
                             matchers.push(m);

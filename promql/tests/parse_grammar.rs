@@ -352,3 +352,25 @@ fn dashboard_corpus_parses() {
         assert!(p(&print(&e)).same_as(&e), "{line}");
     }
 }
+
+#[test]
+fn query_parser_reuses_regexes_and_agrees_with_parse() {
+    let mut qp = promql::QueryParser::new(ParseOptions::all());
+    let queries = [
+        "up{job=~\"api|web\"}",
+        "rate(x{job=~\"api|web\", i!~\"a.*\"}[5m])",
+        "y{a=~\"api|web\"}",
+        "z{job!~\"api|web\"}",
+    ];
+    for q in queries {
+        let a = qp.parse(q).unwrap();
+        assert!(a.same_as(&p(q)), "{q}");
+    }
+    assert_eq!(qp.cached_patterns(), 2);
+    let e = qp.parse("up{job=~\"(\"}").unwrap_err();
+    assert!(matches!(e.kind(), ParseErrorKind::Matcher(_)));
+    let Expr::VectorSelector(v) = qp.parse("z{job!~\"api|web\"}").unwrap() else {
+        panic!()
+    };
+    assert!(v.matchers[1].matches("db") && !v.matchers[1].matches("web"));
+}
