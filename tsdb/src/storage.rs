@@ -3,7 +3,7 @@
 //!
 //! They are kept as small as Prometheus's `storage` interfaces: an [`Appender`] appends and
 //! then either commits or rolls back (both take `self`, so a finished appender cannot be
-//! used again), and a [`Queryable`] hands out a [`Querier`](crate::query::Querier) over a
+//! used again), and a [`Queryable`] hands out a [`Querier`] over a
 //! time range.
 
 use exposition::Labels;
