@@ -31,6 +31,14 @@ use exposition::{Labels, Matcher};
 
 use crate::matchers::{go_quote, matchers_to_string};
 
+mod index;
+use index::ChildIndex;
+
+thread_local! {
+    /// Candidate stack reused across calls (no allocation per routed alert).
+    static SCRATCH: std::cell::RefCell<Vec<u32>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Index of a node in a [`RouteTree`]; the root is `RouteId(0)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RouteId(pub usize);
@@ -101,12 +109,22 @@ impl Route {
 #[derive(Debug, Clone)]
 pub struct RouteTree {
     nodes: Vec<Route>,
+    /// Per node, an index over its children when it has many.
+    indexes: Vec<Option<ChildIndex>>,
 }
 
 impl RouteTree {
     /// Builds a tree from nodes whose ids are their indices, root at 0.
     pub(crate) fn from_nodes(nodes: Vec<Route>) -> RouteTree {
-        RouteTree { nodes }
+        let indexes = nodes
+            .iter()
+            .map(|n| {
+                (n.children.len() >= index::MIN_CHILDREN).then(|| {
+                    ChildIndex::build(n.children.iter().map(|c| nodes[c.0].matchers.as_slice()))
+                })
+            })
+            .collect();
+        RouteTree { nodes, indexes }
     }
 
     /// The root (default route).
@@ -144,19 +162,50 @@ impl RouteTree {
     /// Like [`route`](Self::route) but reuses `out` (cleared first) and returns ids.
     pub fn route_into<'a>(&'a self, labels: &Labels, out: &mut Vec<&'a Route>) {
         out.clear();
-        self.match_node(RouteId(0), labels, out);
+        SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            s.clear();
+            self.match_node(RouteId(0), labels, out, &mut s);
+        });
     }
 
     /// Returns true if the node matched (and so appended at least one route).
-    fn match_node<'a>(&'a self, id: RouteId, labels: &Labels, out: &mut Vec<&'a Route>) -> bool {
+    fn match_node<'a>(
+        &'a self,
+        id: RouteId,
+        labels: &Labels,
+        out: &mut Vec<&'a Route>,
+        scratch: &mut Vec<u32>,
+    ) -> bool {
         let node = &self.nodes[id.0];
         if !node.matches(labels) {
             return false;
         }
         let before = out.len();
-        for &c in &node.children {
-            if self.match_node(c, labels, out) && !self.nodes[c.0].continue_matching {
-                break;
+        match &self.indexes[id.0] {
+            None => {
+                for &c in &node.children {
+                    if self.match_node(c, labels, out, scratch)
+                        && !self.nodes[c.0].continue_matching
+                    {
+                        break;
+                    }
+                }
+            }
+            Some(index) => {
+                // Candidates are appended to one scratch stack shared by the recursion.
+                let start = scratch.len();
+                index.candidates(labels, scratch);
+                let end = scratch.len();
+                for i in start..end {
+                    let c = node.children[scratch[i] as usize];
+                    if self.match_node(c, labels, out, scratch)
+                        && !self.nodes[c.0].continue_matching
+                    {
+                        break;
+                    }
+                }
+                scratch.truncate(start);
             }
         }
         if out.len() == before {
@@ -246,6 +295,86 @@ mod tests {
             group_key("{}", &Labels::from_pairs(&[("alertname", "F")])),
             r#"{}:{alertname="F"}"#
         );
+    }
+
+    /// The plain scan, for comparison with the indexed search.
+    fn linear<'a>(t: &'a RouteTree, id: RouteId, l: &Labels, out: &mut Vec<&'a Route>) -> bool {
+        let node = t.get(id).unwrap();
+        if !node.matches(l) {
+            return false;
+        }
+        let before = out.len();
+        for &c in &node.children {
+            if linear(t, c, l, out) && !t.get(c).unwrap().continue_matching {
+                break;
+            }
+        }
+        if out.len() == before {
+            out.push(node);
+        }
+        true
+    }
+
+    #[test]
+    fn indexed_search_equals_linear_scan() {
+        let kinds = [
+            r#"team="t{i}""#,
+            r#"team=~"t{i}|x{i}""#,
+            r#"service=~"svc-{i}-(a|b)[0-9]*""#,
+            r#"service=~"svc-{i}.*""#,
+            r#"service=~".*-{i}""#,
+            r#"team!="t{i}""#,
+            r#"team="""#,
+            r#"env=~"p|""#,
+        ];
+        let mut y = String::from("route:\n  receiver: r\n  routes:\n");
+        for i in 0..60 {
+            let m = kinds[i % kinds.len()].replace("{i}", &(i % 7).to_string());
+            let cont = if i % 3 == 0 { "true" } else { "false" };
+            y +=
+                &format!("    - matchers: ['{m}']\n      continue: {cont}\n      receiver: r{i}\n");
+        }
+        y += "receivers: [{name: r}";
+        for i in 0..60 {
+            y += &format!(", {{name: r{i}}}");
+        }
+        y += "]\n";
+        let cfg = crate::Config::load(&y).unwrap();
+        let t = &cfg.route;
+        assert!(t.indexes[0].is_some());
+        let mut x: u64 = 12345;
+        let mut rnd = move |n: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % n
+        };
+        for _ in 0..3000 {
+            let mut pairs = Vec::new();
+            if rnd(4) > 0 {
+                pairs.push((
+                    "team",
+                    format!("{}{}", ["t", "x", "y"][rnd(3) as usize], rnd(8)),
+                ));
+            }
+            if rnd(4) > 0 {
+                let s = format!(
+                    "svc-{}{}",
+                    rnd(8),
+                    ["-a1", "-b", "-c2", "", "x"][rnd(5) as usize]
+                );
+                pairs.push(("service", s));
+            }
+            if rnd(2) > 0 {
+                pairs.push(("env", ["p", "q"][rnd(2) as usize].to_string()));
+            }
+            let l = Labels::from_pairs(&pairs);
+            let mut want = Vec::new();
+            linear(t, RouteId(0), &l, &mut want);
+            let got = t.route(&l);
+            let ids = |v: &[&Route]| v.iter().map(|r| r.id).collect::<Vec<_>>();
+            assert_eq!(ids(&got), ids(&want), "labels {l}");
+        }
     }
 
     #[test]

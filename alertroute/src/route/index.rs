@@ -1,0 +1,227 @@
+//! A per-node index over the children's matchers, so a node with many children does not test
+//! every child: "which children can possibly match this alert?"
+//!
+//! Each child is filed under one *necessary* condition taken from its matchers: an equality
+//! (`team="db"`), a finite regex set (`service=~"a|b"`) or a literal regex prefix
+//! (`service=~"api-.*"`, `svc-1-(a|b)[0-9]+`). Children without one are always candidates.
+//! The candidates are then checked in config order with their full matchers, so the result
+//! is exactly that of the plain scan.
+
+use std::collections::{BTreeSet, HashMap};
+
+use xxhash_rust::xxh3::Xxh3DefaultBuilder;
+
+use exposition::{Labels, MatchOp, Matcher};
+
+/// Nodes with fewer children than this are scanned linearly.
+pub(crate) const MIN_CHILDREN: usize = 8;
+
+#[derive(Debug, Clone, Default)]
+struct NameIndex {
+    /// Exact values -> child positions.
+    exact: HashMap<String, Vec<u32>, Xxh3DefaultBuilder>,
+    /// Literal prefixes -> child positions.
+    prefixes: HashMap<String, Vec<u32>, Xxh3DefaultBuilder>,
+    /// The distinct prefix lengths (bytes), to probe only those.
+    prefix_lens: BTreeSet<usize>,
+}
+
+/// The index of one node's children (positions in its `children` list).
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ChildIndex {
+    by_name: Vec<(String, NameIndex)>,
+    always: Vec<u32>,
+}
+
+enum Key {
+    Exact(Vec<String>),
+    Prefix(String),
+}
+
+fn key_for(m: &Matcher) -> Option<Key> {
+    match m.op() {
+        MatchOp::Equal => Some(Key::Exact(vec![m.value().to_string()])),
+        MatchOp::RegexMatch => {
+            if let Some(set) = m.set_matches() {
+                return Some(Key::Exact(set.to_vec()));
+            }
+            let p = match m.prefix() {
+                Some(p) => p.to_string(),
+                None => literal_prefix(m.value())?,
+            };
+            (!p.is_empty()).then_some(Key::Prefix(p))
+        }
+        _ => None,
+    }
+}
+
+/// The literal text every match of the (anchored) pattern starts with, conservatively:
+/// `None` when the pattern has a top-level alternation or starts with a metacharacter.
+pub(crate) fn literal_prefix(p: &str) -> Option<String> {
+    let (mut depth, mut in_class, mut esc) = (0i32, false, false);
+    for c in p.chars() {
+        if esc {
+            esc = false;
+            continue;
+        }
+        match c {
+            '\\' => esc = true,
+            '[' if !in_class => in_class = true,
+            ']' if in_class => in_class = false,
+            '(' if !in_class => depth += 1,
+            ')' if !in_class => depth -= 1,
+            '|' if !in_class && depth == 0 => return None,
+            _ => {}
+        }
+    }
+    let mut out = String::new();
+    let mut chars = p.chars().peekable();
+    while let Some(c) = chars.next() {
+        let lit = match c {
+            '\\' => match chars.next() {
+                Some(n) if n.is_ascii_punctuation() => n,
+                _ => break,
+            },
+            '.' | '+' | '*' | '?' | '(' | ')' | '|' | '[' | ']' | '{' | '}' | '^' | '$' => break,
+            c => c,
+        };
+        match chars.peek() {
+            Some('?' | '*' | '{') => break, // this character is optional or counted
+            Some('+') => {
+                out.push(lit);
+                break;
+            }
+            _ => out.push(lit),
+        }
+    }
+    (!out.is_empty()).then_some(out)
+}
+
+impl ChildIndex {
+    /// Builds the index for children given by their matchers, in order.
+    pub(crate) fn build<'a>(children: impl Iterator<Item = &'a [Matcher]>) -> ChildIndex {
+        let mut idx = ChildIndex::default();
+        for (pos, matchers) in children.enumerate() {
+            let pos = pos as u32;
+            // Prefer an exact key to a prefix.
+            let mut best: Option<(&str, Key)> = None;
+            for m in matchers {
+                match key_for(m) {
+                    Some(k @ Key::Exact(_)) => {
+                        best = Some((m.name(), k));
+                        break;
+                    }
+                    Some(k @ Key::Prefix(_)) if best.is_none() => best = Some((m.name(), k)),
+                    _ => {}
+                }
+            }
+            let Some((name, key)) = best else {
+                idx.always.push(pos);
+                continue;
+            };
+            let slot = match idx.by_name.iter().position(|(n, _)| n == name) {
+                Some(i) => i,
+                None => {
+                    idx.by_name.push((name.to_string(), NameIndex::default()));
+                    idx.by_name.len() - 1
+                }
+            };
+            let ni = &mut idx.by_name[slot].1;
+            match key {
+                Key::Exact(values) => {
+                    for v in values {
+                        ni.exact.entry(v).or_default().push(pos);
+                    }
+                }
+                Key::Prefix(p) => {
+                    ni.prefix_lens.insert(p.len());
+                    ni.prefixes.entry(p).or_default().push(pos);
+                }
+            }
+        }
+        idx
+    }
+
+    /// Appends the positions of the children that may match `labels` to `out`, ascending
+    /// and unique within the appended part.
+    pub(crate) fn candidates(&self, labels: &Labels, out: &mut Vec<u32>) {
+        let start = out.len();
+        out.extend_from_slice(&self.always);
+        for (name, ni) in &self.by_name {
+            let v = labels.get(name).unwrap_or("");
+            if let Some(ps) = ni.exact.get(v) {
+                out.extend_from_slice(ps);
+            }
+            for &len in &ni.prefix_lens {
+                let Some(pre) = v.get(..len) else { break };
+                if let Some(ps) = ni.prefixes.get(pre) {
+                    out.extend_from_slice(ps);
+                }
+            }
+        }
+        let part = &mut out[start..];
+        part.sort_unstable();
+        // Dedup the appended part in place.
+        let mut w = 0;
+        for r in 0..part.len() {
+            if r == 0 || part[r] != part[w - 1] {
+                part[w] = part[r];
+                w += 1;
+            }
+        }
+        out.truncate(start + w);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_prefixes() {
+        assert_eq!(literal_prefix("svc-1-(a|b)[0-9]+"), Some("svc-1-".into()));
+        assert_eq!(literal_prefix("abc?"), Some("ab".into()));
+        assert_eq!(literal_prefix("ab+c"), Some("ab".into()));
+        assert_eq!(literal_prefix("a\\.b.*"), Some("a.b".into()));
+        assert_eq!(literal_prefix("a|b"), None);
+        assert_eq!(literal_prefix("(?i)abc"), None);
+        assert_eq!(literal_prefix("^(?:x)$"), None);
+        assert_eq!(literal_prefix("x{2}"), None);
+        assert_eq!(literal_prefix("[|]abc"), None);
+        assert_eq!(literal_prefix("ab(c|d)"), Some("ab".into()));
+    }
+
+    /// The prefix is a necessary condition: whatever matches starts with it.
+    #[test]
+    fn prefix_is_necessary() {
+        let pats = [
+            "svc-1-(a|b)[0-9]+",
+            "abc?",
+            "ab+c",
+            "ab(c|d)",
+            "a\\.b.*",
+            "xy*z",
+        ];
+        let inputs = [
+            "svc-1-a1",
+            "svc-1-b22",
+            "ab",
+            "abc",
+            "abbbc",
+            "abd",
+            "a.b",
+            "a.bzz",
+            "xz",
+            "xyyz",
+        ];
+        for p in pats {
+            let m = Matcher::new(MatchOp::RegexMatch, "l", p).unwrap();
+            let pre = literal_prefix(p).unwrap();
+            for i in inputs {
+                if m.matches(i) {
+                    assert!(i.starts_with(&pre), "{p} matched {i} without prefix {pre}");
+                }
+            }
+        }
+    }
+}
