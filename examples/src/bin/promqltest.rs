@@ -26,6 +26,10 @@ struct Args {
     /// Skip upstream's implicit range-mode re-check of instant evals.
     #[arg(long)]
     no_range_check: bool,
+    /// Also run evals using experimental syntax (experimental functions, duration
+    /// expressions, fill modifiers, anchored/smoothed) instead of skipping them.
+    #[arg(long)]
+    experimental: bool,
 }
 
 fn collect(p: &Path, out: &mut Vec<PathBuf>) {
@@ -57,6 +61,7 @@ fn main() {
     let engine = Engine::default();
     let opts = RunOptions {
         range_check: !args.no_range_check,
+        experimental: args.experimental,
         ..RunOptions::default()
     };
     let (mut tp, mut tf, mut ts) = (0, 0, 0);

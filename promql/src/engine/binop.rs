@@ -213,7 +213,8 @@ impl Ev<'_> {
             let ts = self.ts(i);
             lcur.at(ts, &mut lv);
             rcur.at(ts, &mut rv);
-            if lv.is_empty() || rv.is_empty() {
+            let fill = m.fill;
+            if (lv.is_empty() && fill.lhs.is_none()) || (rv.is_empty() && fill.rhs.is_none()) {
                 continue;
             }
             right.clear();
@@ -237,16 +238,25 @@ impl Ev<'_> {
             }
             for &(j, lf) in &lv {
                 let sig = lsig[j];
-                let Some(&(k, rf)) = right.get(&sig) else {
-                    continue;
+                let (k, rf) = match right.get(&sig) {
+                    Some(&(k, rf)) => (k, rf),
+                    None => match fill.rhs {
+                        Some(v) => (usize::MAX, v),
+                        None => continue,
+                    },
                 };
                 let (fl, fr) = if swapped { (rf, lf) } else { (lf, rf) };
                 let (mut f, keep) = elem(b.op, fl, fr);
                 let slot = match result_slot.get(&(j, k)) {
                     Some(&s) => s,
                     None => {
-                        let mut metric =
-                            self.result_metric(&lhs[j].metric, &rhs[k].metric, b.op, m);
+                        let empty = Labels::empty();
+                        let r = if k == usize::MAX {
+                            &empty
+                        } else {
+                            &rhs[k].metric
+                        };
+                        let mut metric = self.result_metric(&lhs[j].metric, r, b.op, m);
                         if b.return_bool && !self.opts.delayed_name_removal {
                             metric = metric.without_metric_name();
                         }
@@ -255,13 +265,15 @@ impl Ev<'_> {
                         s
                     }
                 };
-                if m.card == Cardinality::OneToOne {
-                    if matched.contains_key(&sig) {
-                        return Err(EngineError::ManyToOneNotExplicit);
+                if k != usize::MAX {
+                    if m.card == Cardinality::OneToOne {
+                        if matched.contains_key(&sig) {
+                            return Err(EngineError::ManyToOneNotExplicit);
+                        }
+                        matched.insert(sig, HashSet::new());
+                    } else if !matched.entry(sig).or_default().insert(slot) {
+                        return Err(EngineError::GroupingNotUnique);
                     }
-                    matched.insert(sig, HashSet::new());
-                } else if !matched.entry(sig).or_default().insert(slot) {
-                    return Err(EngineError::GroupingNotUnique);
                 }
                 if b.return_bool {
                     f = if keep { 1.0 } else { 0.0 };
@@ -269,6 +281,32 @@ impl Ev<'_> {
                     continue;
                 }
                 out.push(slot, FPoint { t: ts, f })?;
+            }
+            if let Some(lfill) = fill.lhs {
+                // "One"-side samples that no "many"-side sample matched at this step.
+                let lsigs: HashSet<u64> = lv.iter().map(|&(j, _)| lsig[j]).collect();
+                for &(k, rf) in &rv {
+                    if lsigs.contains(&rsig[k]) {
+                        continue;
+                    }
+                    let (fl, fr) = if swapped { (rf, lfill) } else { (lfill, rf) };
+                    let (mut f, keep) = elem(b.op, fl, fr);
+                    if b.return_bool {
+                        f = if keep { 1.0 } else { 0.0 };
+                    } else if !keep {
+                        continue;
+                    }
+                    let slot = match result_slot.get(&(usize::MAX, k)) {
+                        Some(&s) => s,
+                        None => {
+                            let metric = match_labels(m, &rhs[k].metric);
+                            let s = out.slot(&metric, false);
+                            result_slot.insert((usize::MAX, k), s);
+                            s
+                        }
+                    };
+                    out.push(slot, FPoint { t: ts, f })?;
+                }
             }
         }
         out.finish()

@@ -2,7 +2,7 @@
 
 use super::aggregate::format_float;
 use super::error::EngineError;
-use super::eval::{Ev, RangeVal, SeriesBuilder, StepCursor, Val, WindowCursor};
+use super::eval::{Ev, RangeMode, RangeVal, SeriesBuilder, StepCursor, Val, WindowCursor};
 use super::AnnotationKind;
 use crate::ast::{AggregateOp, Call, Expr, MatrixSelector};
 use crate::functions::histogram::{bucket_fraction, bucket_quantile, Bucket};
@@ -42,13 +42,6 @@ impl Ev<'_> {
     }
 
     fn range_arg(&mut self, e: &Expr) -> Result<RangeVal, EngineError> {
-        if let Expr::MatrixSelector(MatrixSelector { vector, .. }) = e.unparen() {
-            if vector.anchored || vector.smoothed {
-                return Err(EngineError::Unsupported(
-                    "anchored and smoothed range selectors".into(),
-                ));
-            }
-        }
         match self.eval(e)? {
             Val::Range(r) => Ok(r),
             _ => Err(EngineError::InvalidArgument(
@@ -120,8 +113,69 @@ impl Ev<'_> {
         out.finish()
     }
 
+    /// `rate`, `increase`, `delta`, `changes`, `resets` over an `anchored` or `smoothed`
+    /// range: the points come from the boundary-extended window.
+    fn extended_range_fn(&mut self, name: &str, r: RangeVal) -> Result<Vec<Series>, EngineError> {
+        let lb = self.opts.lookback_delta_ms;
+        let counter = matches!(name, "rate" | "increase");
+        let range_secs = r.window.range as f64 / 1000.0;
+        let mut out = SeriesBuilder::default();
+        for mut s in r.series {
+            let mut pts = Vec::new();
+            for i in 0..self.nsteps() {
+                let ts = self.ts(i);
+                let (lo, hi) = r.window.bounds(ts);
+                let w = match r.mode {
+                    RangeMode::Anchored => rate::anchored_points(&s.floats, lo, hi, lb),
+                    _ => rate::smoothed_points(&s.floats, lo, hi, lb, counter),
+                };
+                let Some(w) = w else {
+                    continue;
+                };
+                let f = match name {
+                    "rate" => rate::boundary_increase(&w, true) / range_secs,
+                    "increase" => rate::boundary_increase(&w, true),
+                    "delta" => rate::boundary_increase(&w, false),
+                    "changes" => rate::changes(&w),
+                    _ => rate::resets(&w),
+                };
+                pts.push(FPoint { t: ts, f });
+            }
+            if pts.is_empty() {
+                continue;
+            }
+            self.drop_name(&mut s);
+            let metric = s.metric;
+            out.add(&metric, s.drop_name, pts)?;
+        }
+        out.finish()
+    }
+
     pub(super) fn eval_call(&mut self, c: &Call) -> Result<Val, EngineError> {
         let name = c.func.name;
+        for a in &c.args {
+            if let Expr::MatrixSelector(MatrixSelector { vector, .. }) = a.unparen() {
+                if vector.anchored
+                    && !matches!(name, "changes" | "delta" | "increase" | "rate" | "resets")
+                {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "anchored modifier can only be used with: changes, delta, increase, rate, resets - not with {name}"
+                    )));
+                }
+                if vector.smoothed && !matches!(name, "delta" | "increase" | "rate") {
+                    return Err(EngineError::InvalidArgument(format!(
+                        "smoothed modifier can only be used with: delta, increase, rate - not with {name}"
+                    )));
+                }
+                if (vector.anchored || vector.smoothed) && c.args.len() == 1 {
+                    let r = self.range_arg(a)?;
+                    if name != "delta" && name != "changes" && name != "resets" {
+                        self.non_counter_info(&r, a);
+                    }
+                    return self.extended_range_fn(name, r).map(Val::Vector);
+                }
+            }
+        }
         let n = self.nsteps();
         let secs = |ev: &Ev<'_>, i: usize| ev.ts(i) as f64 / 1000.0;
         match name {
@@ -136,7 +190,7 @@ impl Ev<'_> {
                     n
                 ]))
             }
-            "step" => return Ok(Val::Scalar(vec![self.interval as f64 / 1000.0; n])),
+            "step" => return Ok(Val::Scalar(vec![self.query_step as f64 / 1000.0; n])),
             "min_of" | "max_of" => {
                 let a = self.scalar_arg(&c.args[0])?;
                 let b = self.scalar_arg(&c.args[1])?;

@@ -45,10 +45,22 @@ impl Window {
     }
 }
 
+/// How a range selector picks its points (the experimental `anchored` and `smoothed`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum RangeMode {
+    /// The points of the left-open window.
+    Plain,
+    /// Plus the last point before the window, moved to its start.
+    Anchored,
+    /// With values interpolated at both window boundaries.
+    Smoothed,
+}
+
 /// Raw series points (staleness markers removed) plus their window.
 pub(super) struct RangeVal {
     pub series: Vec<Series>,
     pub window: Window,
+    pub mode: RangeMode,
 }
 
 /// Slides a left-open window over sorted points; bounds must not decrease.
@@ -198,6 +210,8 @@ pub(super) struct Ev<'a> {
     pub interval: i64,
     pub query_start: i64,
     pub query_end: i64,
+    /// The step of the whole query (0 for instant queries).
+    pub query_step: i64,
     pub annos: Vec<Annotation>,
     pub cancel: Option<&'a dyn Fn() -> bool>,
 }
@@ -230,6 +244,7 @@ pub(super) fn run(
         interval: if step <= 0 { 1 } else { step },
         query_start: start,
         query_end: end,
+        query_step: step,
         annos: Vec::new(),
         cancel: ctx.cancel,
     };
@@ -485,6 +500,9 @@ impl<'a> Ev<'a> {
             Some(a) => (a - off, a - off),
             None => (self.start - off, self.end - off),
         };
+        if vs.smoothed {
+            return self.eval_smoothed_selector(vs, r0, r1);
+        }
         let q = self.storage.querier(r0 - lb + 1, r1)?;
         let hints = SelectHints {
             start: r0 - lb + 1,
@@ -529,6 +547,59 @@ impl<'a> Ev<'a> {
         Ok(out)
     }
 
+    /// An instant selector with `smoothed`: the value at each step is interpolated between
+    /// the samples around it.
+    fn eval_smoothed_selector(
+        &mut self,
+        vs: &VectorSelector,
+        r0: i64,
+        r1: i64,
+    ) -> Result<Vec<Series>, EngineError> {
+        let at = self.at_time(vs.at);
+        let lb = self.opts.lookback_delta_ms;
+        let q = self.storage.querier(r0 - lb + 1, r1 + lb)?;
+        let hints = SelectHints {
+            start: r0 - lb + 1,
+            end: r1 + lb,
+            step: self.interval,
+            range: 0,
+        };
+        let set = q.select(&hints, &vs.matchers)?;
+        let mut out = Vec::new();
+        for s in set {
+            let mut it = s.iter();
+            let mut all = Vec::new();
+            while let Some((t, f)) = it.next() {
+                all.push(FPoint { t, f });
+            }
+            let mut pts = Vec::new();
+            for i in 0..self.nsteps() {
+                let ts = self.ts(i);
+                let r = at.unwrap_or(ts) - vs.offset;
+                let k = all.partition_point(|p| p.t <= r);
+                if k == 0 || all[k - 1].t <= r - lb || is_stale_nan(all[k - 1].f) {
+                    continue;
+                }
+                let prev = all[k - 1];
+                let f = match all.get(k) {
+                    Some(&n) if n.t <= r + lb && !is_stale_nan(n.f) && prev.t != r => {
+                        crate::functions::rate::interpolate(prev, n, r, false)
+                    }
+                    _ => prev.f,
+                };
+                pts.push(FPoint { t: ts, f });
+            }
+            if !pts.is_empty() {
+                out.push(Series {
+                    metric: s.labels().clone(),
+                    floats: pts,
+                    drop_name: false,
+                });
+            }
+        }
+        Ok(out)
+    }
+
     /// Loads the raw points a matrix selector needs over all steps.
     pub fn eval_matrix_selector(&mut self, ms: &MatrixSelector) -> Result<RangeVal, EngineError> {
         let vs = &ms.vector;
@@ -537,14 +608,29 @@ impl<'a> Ev<'a> {
             offset: vs.offset,
             at: self.at_time(vs.at),
         };
+        let mode = if vs.anchored {
+            RangeMode::Anchored
+        } else if vs.smoothed {
+            RangeMode::Smoothed
+        } else {
+            RangeMode::Plain
+        };
         if self.nsteps() == 0 {
             return Ok(RangeVal {
                 series: Vec::new(),
                 window,
+                mode,
             });
         }
-        let (s0, _) = window.bounds(self.start);
-        let (_, e1) = window.bounds(self.end);
+        let lb = self.opts.lookback_delta_ms;
+        let (mut s0, _) = window.bounds(self.start);
+        let (_, mut e1) = window.bounds(self.end);
+        if mode != RangeMode::Plain {
+            s0 -= lb;
+        }
+        if mode == RangeMode::Smoothed {
+            e1 += lb;
+        }
         let q = self.storage.querier(s0 + 1, e1)?;
         let hints = SelectHints {
             start: s0 + 1,
@@ -571,7 +657,11 @@ impl<'a> Ev<'a> {
                 });
             }
         }
-        Ok(RangeVal { series, window })
+        Ok(RangeVal {
+            series,
+            window,
+            mode,
+        })
     }
 
     /// Evaluates a subquery's inner expression at its own aligned steps.
@@ -596,6 +686,7 @@ impl<'a> Ev<'a> {
             interval: step,
             query_start: self.query_start,
             query_end: self.query_end,
+            query_step: self.query_step,
             annos: Vec::new(),
             cancel: self.cancel,
         };
@@ -625,6 +716,7 @@ impl<'a> Ev<'a> {
                 offset: off,
                 at,
             },
+            mode: RangeMode::Plain,
         })
     }
 }

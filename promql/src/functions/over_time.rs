@@ -109,6 +109,9 @@ pub fn quantile_of(q: f64, points: &[FPoint]) -> f64 {
 
 /// `mad_over_time`: median absolute deviation from the median.
 pub fn mad(points: &[FPoint]) -> f64 {
+    if points.iter().any(|p| p.f.is_nan()) {
+        return f64::NAN;
+    }
     let mut v: Vec<f64> = points.iter().map(|p| p.f).collect();
     let median = quantile(0.5, &mut v);
     let mut dev: Vec<f64> = v.iter().map(|x| (x - median).abs()).collect();

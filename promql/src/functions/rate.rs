@@ -139,6 +139,96 @@ pub fn changes(points: &[FPoint]) -> f64 {
         .count() as f64
 }
 
+/// Linear interpolation of the value at `t` between `a` and `b`. For counters, a drop
+/// from `a` to `b` is a reset, so the line runs from 0 (at `a.t`) to `b`.
+pub fn interpolate(a: FPoint, b: FPoint, t: i64, counter: bool) -> f64 {
+    if b.t == a.t {
+        return b.f;
+    }
+    let frac = (t - a.t) as f64 / (b.t - a.t) as f64;
+    if counter && b.f < a.f {
+        b.f * frac
+    } else {
+        a.f + (b.f - a.f) * frac
+    }
+}
+
+/// `anchored` points for the window `(start, end]`: the last point at or before `start`
+/// (no older than `lookback`) moved to `start`, then the window's points. `None` when the
+/// window itself holds no point.
+pub fn anchored_points(all: &[FPoint], start: i64, end: i64, lookback: i64) -> Option<Vec<FPoint>> {
+    let lo = all.partition_point(|p| p.t <= start);
+    let hi = all.partition_point(|p| p.t <= end);
+    if lo >= hi {
+        return None;
+    }
+    let mut out = Vec::with_capacity(hi - lo + 1);
+    if lo > 0 && all[lo - 1].t > start - lookback {
+        out.push(FPoint {
+            t: start,
+            f: all[lo - 1].f,
+        });
+    }
+    out.extend_from_slice(&all[lo..hi]);
+    Some(out)
+}
+
+/// `smoothed` points for the window `(start, end]`: values interpolated at `start` and
+/// `end` from the neighbouring points (up to `lookback` away), with the points strictly
+/// inside the window between them. `None` when all data lies before or after the window.
+pub fn smoothed_points(
+    all: &[FPoint],
+    start: i64,
+    end: i64,
+    lookback: i64,
+    counter: bool,
+) -> Option<Vec<FPoint>> {
+    let lo = all.partition_point(|p| p.t <= start);
+    let hi = all.partition_point(|p| p.t <= end);
+    let prev_start = (lo > 0 && all[lo - 1].t > start - lookback).then(|| all[lo - 1]);
+    let next_start = all.get(lo).copied().filter(|p| p.t <= end + lookback)?;
+    let first = match prev_start {
+        Some(p) => FPoint {
+            t: start,
+            f: interpolate(p, next_start, start, counter),
+        },
+        None if next_start.t <= end => FPoint {
+            t: start,
+            f: next_start.f,
+        },
+        None => return None,
+    };
+    let prev_end = if hi > 0 { Some(all[hi - 1]) } else { None }?;
+    let last = match all.get(hi).copied().filter(|p| p.t <= end + lookback) {
+        Some(n) => FPoint {
+            t: end,
+            f: interpolate(prev_end, n, end, counter),
+        },
+        None => FPoint {
+            t: end,
+            f: prev_end.f,
+        },
+    };
+    let mut out = Vec::with_capacity(hi.saturating_sub(lo) + 2);
+    out.push(first);
+    out.extend(all[lo..hi].iter().filter(|p| p.t < end).copied());
+    out.push(last);
+    Some(out)
+}
+
+/// The change from the first to the last point, adding back counter resets for counters.
+pub fn boundary_increase(points: &[FPoint], counter: bool) -> f64 {
+    let mut r = points[points.len() - 1].f - points[0].f;
+    if counter {
+        for w in points.windows(2) {
+            if w[1].f < w[0].f {
+                r += w[0].f;
+            }
+        }
+    }
+    r
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -52,6 +52,8 @@ pub struct RunOptions<'a> {
     pub skip: Option<SkipRule<'a>>,
     /// Also run upstream's implicit range-mode consistency check on instant evals.
     pub range_check: bool,
+    /// Run evals that use experimental syntax (instead of skipping them).
+    pub experimental: bool,
 }
 
 impl Default for RunOptions<'_> {
@@ -59,6 +61,7 @@ impl Default for RunOptions<'_> {
         RunOptions {
             skip: None,
             range_check: true,
+            experimental: false,
         }
     }
 }
@@ -108,8 +111,10 @@ pub fn run_script(
             Command::Eval(e) => {
                 let outcome = if let Some(b) = &st.broken {
                     EvalOutcome::Fail(format!("an earlier load failed: {b}"))
-                } else if let Some(reason) =
-                    opts.skip.and_then(|f| f(e)).or_else(|| skip_reason(&st, e))
+                } else if let Some(reason) = opts
+                    .skip
+                    .and_then(|f| f(e))
+                    .or_else(|| skip_reason(&st, e, opts.experimental))
                 {
                     EvalOutcome::Skip(reason)
                 } else {
@@ -174,7 +179,7 @@ const NH_FUNCS: [&str; 6] = [
 ];
 
 /// Why this runner does not run an eval (unsupported feature), if it doesn't.
-fn skip_reason(st: &State, e: &Eval) -> Option<String> {
+fn skip_reason(st: &State, e: &Eval, experimental: bool) -> Option<String> {
     let x = &e.expect;
     if x.series
         .iter()
@@ -202,7 +207,8 @@ fn skip_reason(st: &State, e: &Eval) -> Option<String> {
     if !st.hist_names.is_empty() && has_nameless_selector(&e.expr) {
         return Some("nameless selector over native histogram data".into());
     }
-    if parse_with(&e.expr, ParseOptions::default()).is_err()
+    if !experimental
+        && parse_with(&e.expr, ParseOptions::default()).is_err()
         && parse_with(&e.expr, ParseOptions::all()).is_ok()
     {
         return Some("experimental syntax".into());
