@@ -96,6 +96,9 @@ pub enum ParseErrorKind {
         /// The type found.
         got: ValueType,
     },
+    /// `-x` / `+x` where `x` is a string or range vector.
+    #[error("unary expression only allowed on expressions of type scalar or instant vector, got \"{0}\"")]
+    UnaryOperandType(ValueType),
     /// A binary operator applied to an operand type it does not accept.
     #[error("binary expression must contain only scalar and instant vector types")]
     BinaryOperandType,

@@ -340,14 +340,7 @@ impl<'a> Parser<'a> {
         }
         let ty = operand.value_type();
         if ty != ValueType::Scalar && ty != ValueType::Vector {
-            return Err(self.error(
-                ParseErrorKind::TypeMismatch {
-                    context: "unary expression".to_string(),
-                    expected: ValueType::Vector,
-                    got: ty,
-                },
-                operand.span(),
-            ));
+            return Err(self.error(ParseErrorKind::UnaryOperandType(ty), operand.span()));
         }
         Ok(Expr::Unary(UnaryExpr {
             op,
@@ -593,6 +586,15 @@ impl<'a> Parser<'a> {
                             self.bump();
                             let v = self.expect(TokenKind::String, "label matching value")?;
                             let value = self.string_value(v)?;
+                            if let (Some(outer), METRIC_NAME) = (name_tok, label.as_str()) {
+                                return Err(self.error(
+                                    ParseErrorKind::DuplicateMetricName(
+                                        self.text(outer).to_string(),
+                                        value,
+                                    ),
+                                    t.span.to(v.span),
+                                ));
+                            }
                             let m = self.matcher(op, label, value).map_err(|e| {
                                 self.error(ParseErrorKind::Matcher(e), t.span.to(v.span))
                             })?;

@@ -238,6 +238,20 @@ fn write_selector_modifiers(out: &mut String, v: &VectorSelector) {
     write_offset(out, v.offset, &v.offset_expr);
 }
 
+/// `op`, `op by (..) ` or `op without (..) `: everything before the argument list.
+fn write_aggregate_head(out: &mut String, a: &AggregateExpr) {
+    out.push_str(a.op.as_str());
+    if a.without {
+        out.push_str(" without ");
+        write_label_list(out, &a.grouping);
+        out.push(' ');
+    } else if !a.grouping.is_empty() {
+        out.push_str(" by ");
+        write_label_list(out, &a.grouping);
+        out.push(' ');
+    }
+}
+
 fn write_expr(out: &mut String, e: &Expr) -> fmt::Result {
     match e {
         Expr::NumberLiteral(n) => out.push_str(&format_number(n.value)),
@@ -313,16 +327,7 @@ fn write_expr(out: &mut String, e: &Expr) -> fmt::Result {
             write_expr(out, &b.rhs)?;
         }
         Expr::Aggregate(a) => {
-            out.push_str(a.op.as_str());
-            if a.without {
-                out.push_str(" without ");
-                write_label_list(out, &a.grouping);
-                out.push(' ');
-            } else if !a.grouping.is_empty() {
-                out.push_str(" by ");
-                write_label_list(out, &a.grouping);
-                out.push(' ');
-            }
+            write_aggregate_head(out, a);
             out.push('(');
             if let Some(p) = &a.param {
                 write_expr(out, p)?;
@@ -392,4 +397,104 @@ fn write_duration_expr(out: &mut String, d: &DurationExpr) -> fmt::Result {
         }
     }
     Ok(())
+}
+
+/// Width above which [`pretty`] splits an expression over several lines.
+pub const PRETTY_WIDTH: usize = 100;
+
+/// Writes `expr` as canonical PromQL over several lines, like `promtool promql format`: any
+/// node whose one-line form (plus indentation) is wider than [`PRETTY_WIDTH`] is split, with
+/// two spaces of indentation per level — binary operands on their own lines with the operator
+/// between them, and the contents of calls, aggregations and parentheses indented. The result
+/// parses to the same tree as [`print`]'s.
+///
+/// ```
+/// let e = promql::parse("sum by (job) (rate(http_requests_total{job=\"api\"}[5m])) / ignoring (code) group_left sum by (job) (rate(http_requests_total[5m]))").unwrap();
+/// let text = promql::printer::pretty(&e);
+/// assert_eq!(text.lines().nth(1), Some("/ ignoring (code) group_left ()"));
+/// assert!(promql::parse(&text).unwrap().same_as(&e));
+/// ```
+pub fn pretty(expr: &Expr) -> String {
+    let mut out = String::new();
+    write_pretty(&mut out, expr, 0);
+    out
+}
+
+fn indent(out: &mut String, level: usize) {
+    for _ in 0..level {
+        out.push_str("  ");
+    }
+}
+
+fn write_pretty(out: &mut String, e: &Expr, level: usize) {
+    let flat = print(e);
+    if flat.len() + 2 * level <= PRETTY_WIDTH {
+        indent(out, level);
+        out.push_str(&flat);
+        return;
+    }
+    match e {
+        Expr::Binary(b) => {
+            write_pretty(out, &b.lhs, level);
+            out.push('\n');
+            indent(out, level);
+            // The operator and its modifiers, exactly as the one-line form writes them.
+            let lhs_len = print(&b.lhs).len();
+            let rhs_len = print(&b.rhs).len();
+            out.push_str(flat[lhs_len..flat.len() - rhs_len].trim());
+            out.push('\n');
+            write_pretty(out, &b.rhs, level);
+        }
+        Expr::Paren(p) => {
+            indent(out, level);
+            out.push_str("(\n");
+            write_pretty(out, &p.expr, level + 1);
+            out.push('\n');
+            indent(out, level);
+            out.push(')');
+        }
+        Expr::Aggregate(a) => {
+            indent(out, level);
+            write_aggregate_head(out, a);
+            out.push_str("(\n");
+            if let Some(p) = &a.param {
+                write_pretty(out, p, level + 1);
+                out.push_str(",\n");
+            }
+            write_pretty(out, &a.expr, level + 1);
+            out.push('\n');
+            indent(out, level);
+            out.push(')');
+        }
+        Expr::Call(c) if !c.args.is_empty() => {
+            indent(out, level);
+            out.push_str(c.func.name);
+            out.push_str("(\n");
+            for (i, a) in c.args.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(",\n");
+                }
+                write_pretty(out, a, level + 1);
+            }
+            out.push('\n');
+            indent(out, level);
+            out.push(')');
+        }
+        Expr::Subquery(s) => {
+            write_pretty(out, &s.expr, level);
+            let inner_len = print(&s.expr).len();
+            out.push_str(&flat[inner_len..]);
+        }
+        Expr::Unary(u) => {
+            indent(out, level);
+            out.push_str(u.op.as_str());
+            let mut inner = String::new();
+            write_pretty(&mut inner, &u.expr, level);
+            out.push_str(inner.trim_start());
+        }
+        _ => {
+            indent(out, level);
+            out.push_str(&flat);
+        }
+    }
 }

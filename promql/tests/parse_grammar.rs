@@ -265,6 +265,9 @@ fn type_errors_read_like_prometheus() {
             "expected type string in aggregation parameter, got scalar",
         ),
         ("", "no expression found in input"),
+        ("-foo[5m]", "unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\""),
+        ("foo{__name__=\"bar\"}", "metric name must not be set twice: \"foo\" or \"bar\""),
+        ("{\"foo\", \"bar\"}", "metric name must not be set twice: \"foo\" or \"bar\""),
     ];
     for (src, msg) in cases {
         assert_eq!(&err(src).message(), msg, "for {src:?}");
@@ -373,4 +376,24 @@ fn query_parser_reuses_regexes_and_agrees_with_parse() {
         panic!()
     };
     assert!(v.matchers[1].matches("db") && !v.matchers[1].matches("web"));
+}
+
+#[test]
+fn pretty_form_splits_long_expressions() {
+    let src = "histogram_quantile(0.99, sum by (le, service) (rate(http_request_duration_seconds_bucket{cluster=\"prod-eu-1\", namespace=~\"frontend|checkout\"}[5m]))) > bool 0.5";
+    let want = "\
+histogram_quantile(
+  0.99,
+  sum by (le, service) (
+    rate(
+      http_request_duration_seconds_bucket{cluster=\"prod-eu-1\", namespace=~\"frontend|checkout\"}[5m]
+    )
+  )
+)
+> bool
+0.5";
+    let e = p(src);
+    assert_eq!(promql::printer::pretty(&e), want);
+    assert!(p(want).same_as(&e));
+    assert_eq!(promql::printer::pretty(&p("a + b")), "a + b");
 }

@@ -3,8 +3,10 @@
 //! the upstream test engine has), and must print back to text that parses to the same tree.
 //! Evals that expect failure must be rejected by the parser, unless they are listed in
 //! `testdata/parse_runtime_failures.txt` (queries that parse and fail only when evaluated).
+//! The multi-line `pretty` form must parse to the same tree too.
 
-use promql::{parse_with, printer::print, ParseOptions};
+use promql::printer::{pretty, print};
+use promql::{parse_with, ParseOptions};
 use std::path::Path;
 use testkit::{files_sorted, Outcome, Suite};
 
@@ -70,7 +72,13 @@ fn check(expr: &str, expect_fail: bool, runtime_failure: bool) -> Outcome {
         (Ok(e), false) | (Ok(e), true) if !expect_fail || runtime_failure => {
             let printed = print(&e);
             match parse_with(&printed, ParseOptions::all()) {
-                Ok(again) if again.same_as(&e) => Outcome::Pass,
+                Ok(again) if again.same_as(&e) => {
+                    let multi = pretty(&e);
+                    match parse_with(&multi, ParseOptions::all()) {
+                        Ok(m) if m.same_as(&e) => Outcome::Pass,
+                        _ => Outcome::Fail(format!("pretty form changed the tree:\n{multi}")),
+                    }
+                }
                 Ok(_) => Outcome::Fail(format!("round trip changed the tree: {printed}")),
                 Err(err) => {
                     Outcome::Fail(format!("printed form {printed:?} does not parse: {err}"))

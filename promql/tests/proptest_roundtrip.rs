@@ -343,6 +343,10 @@ proptest! {
             .map_err(|e| TestCaseError::fail(format!("{text:?} does not parse: {e}")))?;
         prop_assert!(parsed.same_as(&tree), "tree changed through {:?}:\n{:?}", text, parsed);
         prop_assert_eq!(print(&parsed), text);
+        let multi = promql::printer::pretty(&tree);
+        let reparsed = parse_with(&multi, ParseOptions::all())
+            .map_err(|e| TestCaseError::fail(format!("pretty form {multi:?} does not parse: {e}")))?;
+        prop_assert!(reparsed.same_as(&tree), "pretty form changed the tree:\n{}", multi);
     }
 
     #[test]
