@@ -71,6 +71,7 @@ impl Db {
             replay_record(&mut head, &mut remap, rec);
             Ok(())
         })?;
+        head.rebuild_order();
         let wal = Wal::create(dir, opts.wal, next_seg)?;
         Ok(Db {
             head,

@@ -119,17 +119,29 @@ impl<'a> Querier<'a> {
         let mint = self.mint.max(hints.start);
         let maxt = self.maxt.min(hints.end);
         let bm = postings_for_matchers(&self.head.postings, matchers);
-        let mut series: Vec<&'a MemSeries> = Vec::with_capacity(bm.len() as usize);
+        let mut ranked: Vec<(u32, &'a MemSeries)> = Vec::with_capacity(bm.len() as usize);
+        let mut unranked: Vec<&'a MemSeries> = Vec::new();
         if mint <= maxt {
             for r in &bm {
                 if let Some(s) = self.head.series[r as usize].as_deref() {
                     if overlaps(s, mint, maxt) {
-                        series.push(s);
+                        match self.head.rank.get(r as usize) {
+                            Some(&k) if k != u32::MAX => ranked.push((k, s)),
+                            _ => unranked.push(s),
+                        }
                     }
                 }
             }
         }
-        series.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+        // Series ranked at the last rebuild sort by integer rank; newer ones by labels;
+        // then the two sorted runs are merged.
+        ranked.sort_unstable_by_key(|&(k, _)| k);
+        let series = if unranked.is_empty() {
+            ranked.into_iter().map(|(_, s)| s).collect()
+        } else {
+            unranked.sort_unstable_by(|a, b| a.labels.cmp(&b.labels));
+            merge_by_labels(ranked.into_iter().map(|(_, s)| s), unranked)
+        };
         Ok(SeriesSet {
             series,
             pos: 0,
@@ -188,6 +200,25 @@ impl<'a> Querier<'a> {
             .values(name)
             .map(|vals| vals.iter().map(|(v, b)| (v.clone(), b.len())).collect())
             .unwrap_or_default()
+    }
+}
+
+fn merge_by_labels<'a>(
+    a: impl Iterator<Item = &'a MemSeries>,
+    b: Vec<&'a MemSeries>,
+) -> Vec<&'a MemSeries> {
+    let mut out = Vec::with_capacity(b.len());
+    let mut a = a.peekable();
+    let mut b = b.into_iter().peekable();
+    loop {
+        let take_a = match (a.peek(), b.peek()) {
+            (Some(x), Some(y)) => x.labels <= y.labels,
+            (Some(_), None) => true,
+            (None, Some(_)) => false,
+            (None, None) => return out,
+        };
+        let next = if take_a { a.next() } else { b.next() };
+        out.extend(next);
     }
 }
 

@@ -346,3 +346,46 @@ fn appender_trait_works_generically() {
     let r = write(h.appender(), &l);
     assert_eq!(h.series(r).unwrap().num_samples(), 2);
 }
+
+#[test]
+fn select_order_mixes_ranked_and_new_series() {
+    let mut h = Head::default();
+    let mut app = h.appender();
+    for i in (0..50).step_by(2) {
+        app.append(&lbl(&[("a", &format!("{i:03}"))]), 1, 1.0)
+            .unwrap();
+    }
+    app.commit();
+    h.rebuild_order();
+    let mut app = h.appender();
+    for i in (1..50).step_by(2) {
+        app.append(&lbl(&[("a", &format!("{i:03}"))]), 1, 1.0)
+            .unwrap();
+    }
+    app.append(&lbl(&[("a", "000"), ("b", "x")]), 1, 1.0)
+        .unwrap();
+    app.commit();
+    let sets: Vec<Labels> = h
+        .querier(i64::MIN, i64::MAX)
+        .unwrap()
+        .select(&[], &SelectHints::default())
+        .unwrap()
+        .map(|s| s.labels().clone())
+        .collect();
+    assert_eq!(sets.len(), 51);
+    assert!(sets.windows(2).all(|w| w[0] < w[1]), "{sets:?}");
+    // Truncation rebuilds the order; still sorted.
+    h.truncate(0);
+    let sets2: Vec<Labels> = h
+        .querier(i64::MIN, i64::MAX)
+        .unwrap()
+        .select(
+            &[m(MatchOp::RegexMatch, "a", "0[0-4].")],
+            &SelectHints::default(),
+        )
+        .unwrap()
+        .map(|s| s.labels().clone())
+        .collect();
+    assert_eq!(sets2.len(), 51);
+    assert!(sets2.windows(2).all(|w| w[0] < w[1]));
+}

@@ -131,6 +131,7 @@ impl<'a> HeadAppender<'a> {
             }
         }
         self.head.max_t = max_t;
+        self.head.maybe_rebuild_order();
         self.finish();
     }
 

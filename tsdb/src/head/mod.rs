@@ -99,6 +99,12 @@ pub struct Head {
     hash_fn: fn(&Labels) -> u64,
     /// Sample buffer reused by successive appenders.
     pub(crate) spare: Vec<append::PendingSample>,
+    /// Position of each series (by ref) in label order as of the last
+    /// [`Head::rebuild_order`]; `u32::MAX` for series created since. Lets a select sort
+    /// its result by integer rank instead of comparing label strings.
+    pub(crate) rank: Vec<u32>,
+    /// Series created since the last rebuild of `rank`.
+    unranked: usize,
 }
 
 impl Default for Head {
@@ -125,6 +131,8 @@ impl Head {
             max_t: i64::MIN,
             hash_fn: Labels::hash,
             spare: Vec::new(),
+            rank: Vec::new(),
+            unranked: 0,
         }
     }
 
@@ -234,6 +242,11 @@ impl Head {
             }
         }
         self.series[idx] = Some(Box::new(MemSeries::new(labels)));
+        if self.rank.len() <= idx {
+            self.rank.resize(idx + 1, u32::MAX);
+        }
+        self.rank[idx] = u32::MAX;
+        self.unranked += 1;
         self.num_series += 1;
     }
 
@@ -282,7 +295,31 @@ impl Head {
         for &r in &dead {
             self.remove_series(r);
         }
+        self.rebuild_order();
         dead.len()
+    }
+
+    /// Recomputes every live series' rank in label order, so selects can sort by rank.
+    /// Runs at truncation, after WAL replay, and on commit once many series were created
+    /// since the last run (amortised O(log n) per new series).
+    pub fn rebuild_order(&mut self) {
+        let mut refs: Vec<(u32, &Labels)> = self.live_refs().map(|(r, s)| (r, &s.labels)).collect();
+        refs.sort_unstable_by(|a, b| a.1.cmp(b.1));
+        let order: Vec<u32> = refs.into_iter().map(|(r, _)| r).collect();
+        self.rank.clear();
+        self.rank.resize(self.series.len(), u32::MAX);
+        for (i, r) in order.into_iter().enumerate() {
+            self.rank[r as usize] = i as u32;
+        }
+        self.unranked = 0;
+    }
+
+    /// Rebuilds the rank order when the series created since the last rebuild exceed a
+    /// quarter of the head (and at least 1000).
+    pub(crate) fn maybe_rebuild_order(&mut self) {
+        if self.unranked > 1000 && self.unranked > self.num_series / 4 {
+            self.rebuild_order();
+        }
     }
 
     /// Refs of live series, in ref order.
