@@ -39,6 +39,8 @@
 //! assert_eq!(samples, 1);
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod content_type;
 mod encode;
 pub mod error;

@@ -92,8 +92,16 @@ fn token() -> impl Strategy<Value = &'static str> {
 
 const VALID: &str = "# HELP a_seconds help \\n text\n# TYPE a_seconds histogram\n# UNIT a_seconds seconds\na_seconds_bucket{le=\"1\",x=\"y\\\"z\"} 1 1.5 # {t=\"1\"} 0.5 1.2\na_seconds_bucket{le=\"+Inf\",x=\"y\\\"z\"} 2 1.5\na_seconds_count{x=\"y\\\"z\"} 2 1.5\na_seconds_sum{x=\"y\\\"z\"} 3 1.5\n# TYPE b counter\nb_total 4\n# EOF\n";
 
+/// Case count: `PROPTEST_CASES` when set (for long soaks), else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2000))]
+    #![proptest_config(ProptestConfig::with_cases(cases(2000)))]
 
     #[test]
     fn arbitrary_bytes(bytes in prop::collection::vec(any::<u8>(), 0..300)) {

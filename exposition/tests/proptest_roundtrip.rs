@@ -224,8 +224,16 @@ fn om_families() -> impl Strategy<Value = Vec<MetricFamily>> {
     })
 }
 
+/// Case count: `PROPTEST_CASES` when set (for long soaks), else `default`.
+fn cases(default: u32) -> u32 {
+    std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(256))]
+    #![proptest_config(ProptestConfig::with_cases(cases(256)))]
 
     #[test]
     fn text_round_trip(fams in text_families()) {

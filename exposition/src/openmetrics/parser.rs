@@ -423,8 +423,30 @@ mod tests {
             "a 1\nb 1\na 1\n# EOF\n",
             "# random comment\n# EOF\n",
             "a 1\n# EOF\nx",
+            "# TYPE a stateset\na{a=\"\"} 1\n# EOF\n",
+            "a{x=\"\"} 1 5\na 2\n# EOF\n",
+            "# TYPE a summary\na{quantile=\"\"} 1\n# EOF\n",
+            "# TYPE a_total counter\n# TYPE a counter\n# EOF\n",
+            "# TYPE a counter\na_total 1\n# TYPE b gauge\nb 1\na_total 2\n# EOF\n",
+            "# TYPE a gaugehistogram\na_bucket{le=\"+Inf\"} 1\na_gcount 1\n# EOF\n",
         ] {
             assert!(check(bad).is_err(), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn accepts_valid() {
+        for good in [
+            "# EOF",
+            "# TYPE a info\na_info{v=\"1\"} 1\n# EOF\n",
+            "# TYPE a stateset\na{a=\"x\",b=\"1\"} 1\na{a=\"y\",b=\"1\"} 0\n# EOF\n",
+            "# TYPE a gaugehistogram\na_bucket{le=\"+Inf\"} 1\na_gcount 1\na_gsum 0\n# EOF\n",
+            "# TYPE a histogram\na_bucket{le=\"1\"} 1 # {} 1\na_bucket{le=\"+Inf\"} 1\na_count 1\na_sum 0.5\na_created 1\n# EOF\n",
+            "a{x=\"\"} 1 5\na 2 6\n# EOF\n",
+            "a 1\n# EOF\n",
+        ] {
+            let r = check(good);
+            assert!(r.is_ok(), "rejected {good:?}: {r:?}");
         }
     }
 

@@ -260,6 +260,7 @@ impl<'a> Validator<'a> {
         if is_quantile {
             let v = labels
                 .get("quantile")
+                .filter(|v| !v.is_empty())
                 .ok_or_else(|| type_label("quantile", "missing"))?;
             let q =
                 parse_strict_number(&v).ok_or_else(|| type_label("quantile", "not a number"))?;
@@ -267,7 +268,8 @@ impl<'a> Validator<'a> {
                 return Err(type_label("quantile", "must be between 0 and 1"));
             }
         }
-        if ty == MetricType::StateSet && labels.get(fam_name).is_none() {
+        // An empty value is no label at all (the Prometheus data model).
+        if ty == MetricType::StateSet && !matches!(labels.get(fam_name), Some(v) if !v.is_empty()) {
             return Err(type_label(
                 fam_name,
                 "a stateset sample needs a label named as its family",
@@ -305,8 +307,11 @@ impl<'a> Validator<'a> {
             None
         };
         self.scratch.clear();
-        self.scratch
-            .extend(labels.iter().filter(|(n, _)| Some(n.as_ref()) != skip));
+        self.scratch.extend(
+            labels
+                .iter()
+                .filter(|(n, v)| !v.is_empty() && Some(n.as_ref()) != skip),
+        );
         self.scratch.sort_unstable();
         let mut h = FxHasher::default();
         for (n, v) in &self.scratch {
