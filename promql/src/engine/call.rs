@@ -365,6 +365,8 @@ impl Ev<'_> {
                 Ok(Val::Vector(self.absent_series(&c.args[0], &present)))
             }
             "histogram_quantile" => self.histogram_quantile(c),
+            "histogram_quantiles" => self.histogram_quantiles(c),
+            "info" => self.info(c),
             "histogram_fraction" => self.histogram_fraction(c),
             "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
             | "histogram_stdvar" => {
@@ -650,7 +652,42 @@ impl Ev<'_> {
     fn histogram_quantile(&mut self, c: &Call) -> Result<Val, EngineError> {
         let q = self.scalar_arg(&c.args[0])?;
         let v = self.vector_arg(&c.args[1])?;
-        let (per, groups) = self.bucket_groups(&v, &c.args[1]);
+        Ok(Val::Vector(
+            self.bucket_quantiles(&q, &v, &c.args[0], &c.args[1]),
+        ))
+    }
+
+    /// `histogram_quantiles(v, "label", q1, q2, ...)`: one output series per quantile,
+    /// told apart by `label`.
+    fn histogram_quantiles(&mut self, c: &Call) -> Result<Val, EngineError> {
+        let v = self.vector_arg(&c.args[0])?;
+        let label = self.string_arg(&c.args[1])?;
+        let mut out = SeriesBuilder::default();
+        for qe in &c.args[2..] {
+            let q = self.scalar_arg(qe)?;
+            let series = self.bucket_quantiles(&q, &v, qe, &c.args[0]);
+            for s in series {
+                // The label carries the quantile of the first step (quantiles are constants).
+                let mut text = format_float(q.first().copied().unwrap_or(f64::NAN));
+                if q.first().is_some_and(|x| x.is_finite()) && !text.contains(['.', 'e']) {
+                    text.push_str(".0");
+                }
+                let mut b = s.metric.builder();
+                b.set(&label, &text);
+                out.add(&b.build(), s.drop_name, s.floats)?;
+            }
+        }
+        out.finish().map(Val::Vector)
+    }
+
+    fn bucket_quantiles(
+        &mut self,
+        q: &[f64],
+        v: &[Series],
+        qarg: &Expr,
+        varg: &Expr,
+    ) -> Vec<Series> {
+        let (per, groups) = self.bucket_groups(v, varg);
         let mut out: Vec<Series> = groups
             .iter()
             .map(|g| {
@@ -664,7 +701,7 @@ impl Ev<'_> {
             })
             .collect();
         let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); groups.len()];
-        let mut cur = StepCursor::new(&v);
+        let mut cur = StepCursor::new(v);
         let mut vec = Vec::new();
         if let Some(&qv) = q
             .iter()
@@ -676,7 +713,7 @@ impl Ev<'_> {
                     "quantile value should be between 0 and 1, got {}",
                     format_float(qv)
                 ),
-                c.args[0].span(),
+                qarg.span(),
             );
         }
         let mut forced = vec![false; groups.len()];
@@ -713,11 +750,11 @@ impl Ev<'_> {
                     "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {:?}",
                     groups[g].metric_name().unwrap_or("")
                 );
-                self.annotate(AnnotationKind::Info, msg, c.args[1].span());
+                self.annotate(AnnotationKind::Info, msg, varg.span());
             }
         }
         out.retain(|s| !s.floats.is_empty());
-        Ok(Val::Vector(out))
+        out
     }
 
     fn histogram_fraction(&mut self, c: &Call) -> Result<Val, EngineError> {
@@ -762,6 +799,115 @@ impl Ev<'_> {
         }
         out.retain(|s| !s.floats.is_empty());
         Ok(Val::Vector(out))
+    }
+}
+
+impl Ev<'_> {
+    /// `info(v, {selector})`: adds the data labels of matching info series (by default
+    /// `target_info`, joined on `instance` and `job`) to each series of `v`.
+    fn info(&mut self, c: &Call) -> Result<Val, EngineError> {
+        const IDENTIFYING: [&str; 2] = ["instance", "job"];
+        let base = self.vector_arg(&c.args[0])?;
+        let sel = match c.args.get(1).map(|a| a.unparen()) {
+            Some(Expr::VectorSelector(vs)) => Some(vs),
+            Some(_) => {
+                return Err(EngineError::InvalidArgument(
+                    "info(): expected a selector".into(),
+                ))
+            }
+            None => None,
+        };
+        let all: Vec<Matcher> = sel.map(|s| s.matchers.clone()).unwrap_or_default();
+        let mut name_m: Vec<Matcher> = all
+            .iter()
+            .filter(|m| m.name() == METRIC_NAME)
+            .cloned()
+            .collect();
+        let data_m: Vec<Matcher> = all
+            .iter()
+            .filter(|m| m.name() != METRIC_NAME)
+            .cloned()
+            .collect();
+        if name_m.is_empty() {
+            name_m.push(Matcher::equal(METRIC_NAME, "target_info"));
+        } else if name_m.iter().all(|m| m.op().is_negative()) {
+            // Only negative name matchers: candidates are still info metrics.
+            if let Ok(m) = Matcher::new(MatchOp::RegexMatch, METRIC_NAME, ".+_info") {
+                name_m.push(m);
+            }
+        }
+        let info_sel = crate::ast::VectorSelector {
+            name: None,
+            matchers: name_m.clone(),
+            offset: 0,
+            offset_expr: None,
+            at: None,
+            anchored: false,
+            smoothed: false,
+            span: c.span,
+        };
+        let infos: Vec<Series> = self
+            .eval_vector_selector(&info_sel, false)?
+            .into_iter()
+            .filter(|s| {
+                data_m
+                    .iter()
+                    .all(|m| m.matches(s.metric.get(m.name()).unwrap_or("")))
+            })
+            .collect();
+        let empty_ok = data_m.iter().all(|m| m.matches_empty());
+        let mut out = SeriesBuilder::default();
+        let mut icur = StepCursor::new(&infos);
+        let mut ivec = Vec::new();
+        let mut bcur = StepCursor::new(&base);
+        let mut bvec = Vec::new();
+        for i in 0..self.nsteps() {
+            let ts = self.ts(i);
+            icur.at(ts, &mut ivec);
+            bcur.at(ts, &mut bvec);
+            for &(j, f) in &bvec {
+                let b = &base[j];
+                let is_info = name_m.iter().any(|m| !m.op().is_negative())
+                    && name_m
+                        .iter()
+                        .all(|m| m.matches(b.metric.metric_name().unwrap_or("")));
+                if is_info {
+                    let slot = out.slot(&b.metric, b.drop_name);
+                    out.push(slot, FPoint { t: ts, f })?;
+                    continue;
+                }
+                let mut lb = b.metric.builder();
+                let mut matched = false;
+                for &(k, _) in &ivec {
+                    let inf = &infos[k];
+                    if !IDENTIFYING
+                        .iter()
+                        .all(|n| inf.metric.get(n).unwrap_or("") == b.metric.get(n).unwrap_or(""))
+                    {
+                        continue;
+                    }
+                    matched = true;
+                    for l in inf.metric.iter() {
+                        if l.name == METRIC_NAME || IDENTIFYING.contains(&l.name.as_str()) {
+                            continue;
+                        }
+                        if !data_m.is_empty() && !data_m.iter().any(|m| m.name() == l.name) {
+                            continue;
+                        }
+                        if b.metric.contains(&l.name) {
+                            continue;
+                        }
+                        lb.set(&l.name, &l.value);
+                    }
+                }
+                if !matched && !empty_ok {
+                    continue;
+                }
+                let slot = out.slot(&lb.build(), b.drop_name);
+                out.push(slot, FPoint { t: ts, f })?;
+            }
+        }
+        out.finish().map(Val::Vector)
     }
 }
 
