@@ -16,11 +16,13 @@ mod nodegen;
 struct Counting;
 
 static LIVE: AtomicIsize = AtomicIsize::new(0);
+static ALLOCS: AtomicIsize = AtomicIsize::new(0);
 
 // SAFETY: delegates to the system allocator unchanged; only counts sizes.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
         LIVE.fetch_add(l.size() as isize, Ordering::Relaxed);
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
         // SAFETY: same layout contract as the caller's.
         unsafe { System.alloc(l) }
     }
@@ -31,6 +33,7 @@ unsafe impl GlobalAlloc for Counting {
     }
     unsafe fn realloc(&self, p: *mut u8, l: Layout, new: usize) -> *mut u8 {
         LIVE.fetch_add(new as isize - l.size() as isize, Ordering::Relaxed);
+        ALLOCS.fetch_add(1, Ordering::Relaxed);
         // SAFETY: forwarded unchanged.
         unsafe { System.realloc(p, l, new) }
     }
@@ -199,6 +202,43 @@ fn figures(_c: &mut Criterion) {
         st.num_series
     );
     drop(head);
+
+    // Allocations on the hot path: append_ref into a warmed-up WAL-backed database.
+    let opts = DbOptions {
+        wal: WalOptions {
+            sync: SyncPolicy::Manual,
+            ..WalOptions::default()
+        },
+        ..DbOptions::default()
+    };
+    let mut db = Db::open(Box::new(MemDir::new()), opts).unwrap();
+    let mut app = db.appender();
+    let refs: Vec<SeriesRef> = labels[..BATCH]
+        .iter()
+        .map(|l| app.append(l, 0, 0.0).unwrap())
+        .collect();
+    app.commit().unwrap();
+    let (mut in_append, mut in_commit, mut n) = (0, 0, 0);
+    for k in 1..=50i64 {
+        let a0 = ALLOCS.load(Ordering::Relaxed);
+        let mut app = db.appender();
+        for &r in &refs {
+            app.append_ref(r, k * 15_000, k as f64).unwrap();
+        }
+        let a1 = ALLOCS.load(Ordering::Relaxed);
+        app.commit().unwrap();
+        let a2 = ALLOCS.load(Ordering::Relaxed);
+        if k > 5 {
+            in_append += a1 - a0;
+            in_commit += a2 - a1;
+            n += refs.len();
+        }
+    }
+    eprintln!(
+        "allocations: {in_append} in {n} append_ref calls; {in_commit} in 45 commits \
+         (chunk cuts and WAL buffer growth)"
+    );
+    drop(db);
 
     // Bytes per sample on node_exporter-like data: 20 hosts, 15 s, 24 h.
     let mut rng = nodegen::Rng::new(42);

@@ -53,6 +53,14 @@ pub enum Error {
         /// What is wrong there.
         reason: CorruptionKind,
     },
+    /// One commit would make a WAL record larger than the format allows.
+    #[error("commit too large for one WAL record: {bytes} bytes (limit {limit})")]
+    CommitTooLarge {
+        /// Encoded size of the commit.
+        bytes: usize,
+        /// The largest record the WAL accepts.
+        limit: usize,
+    },
     /// A chunk whose bytes do not decode.
     #[error("invalid chunk: {0}")]
     InvalidChunk(&'static str),

@@ -70,3 +70,18 @@ pub use head::{Head, HeadAppender, HeadOptions};
 pub use query::{Querier, Series, SeriesSet};
 pub use storage::{Appender, Queryable, SelectHints, SeriesRef};
 pub use wal::{ReplayReport, SyncPolicy, WalOptions};
+
+#[cfg(test)]
+mod tests {
+    fn assert_send<T: Send>() {}
+    fn assert_sync<T: Sync>() {}
+
+    #[test]
+    fn core_types_can_cross_threads() {
+        assert_send::<crate::Db>();
+        assert_send::<crate::Head>();
+        assert_sync::<crate::Head>();
+        assert_send::<crate::Error>();
+        assert_sync::<crate::MemDir>();
+    }
+}

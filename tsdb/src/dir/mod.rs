@@ -24,7 +24,7 @@ pub use mem::MemDir;
 use crate::error::Result;
 
 /// A flat directory of files.
-pub trait Dir: std::fmt::Debug {
+pub trait Dir: std::fmt::Debug + Send + Sync {
     /// File names in the directory, sorted.
     fn list(&self) -> Result<Vec<String>>;
     /// The whole contents of a file.
@@ -46,7 +46,7 @@ pub trait Dir: std::fmt::Debug {
 }
 
 /// A file open for writing.
-pub trait DirFile: std::fmt::Debug {
+pub trait DirFile: std::fmt::Debug + Send {
     /// Appends all of `buf`.
     fn write_all(&mut self, buf: &[u8]) -> Result<()>;
     /// Makes what was written durable.

@@ -259,6 +259,12 @@ impl Wal {
         if buf.is_empty() {
             return Ok(());
         }
+        if buf.len() > record::MAX_RECORD_LEN {
+            return Err(Error::CommitTooLarge {
+                bytes: buf.len(),
+                limit: record::MAX_RECORD_LEN,
+            });
+        }
         let len = self.file.len();
         if len > 0 && len + buf.len() as u64 > self.opts.segment_size {
             self.cut()?;

@@ -9,7 +9,7 @@ use xxhash_rust::xxh64::xxh64;
 /// Bytes before the payload: length and checksum.
 pub const FRAME_HEADER_LEN: usize = 12;
 /// Upper bound on one record's payload, to reject absurd lengths early.
-pub const MAX_RECORD_LEN: usize = 256 << 20;
+pub const MAX_RECORD_LEN: usize = 1 << 30;
 
 /// Record type byte: new series.
 pub const TYPE_SERIES: u8 = 1;
