@@ -1,0 +1,157 @@
+//! Property tests: the head against a simple model, and WAL replay after a tear at any
+//! byte.
+
+use std::collections::BTreeMap;
+
+use exposition::{Labels, Matcher};
+use proptest::prelude::*;
+use tsdb::chunk::SampleIterator;
+use tsdb::{Db, DbOptions, Dir, Error, Head, HeadOptions, MemDir, Queryable, SelectHints};
+
+#[derive(Debug, Clone)]
+enum Op {
+    Append { series: u8, dt: i64, v: u8 },
+    Commit,
+    Rollback,
+    Truncate { back: i64 },
+}
+
+fn op() -> impl Strategy<Value = Op> {
+    prop_oneof![
+        8 => (0u8..6, -3i64..40, 0u8..4).prop_map(|(series, dt, v)| Op::Append { series, dt, v }),
+        2 => Just(Op::Commit),
+        1 => Just(Op::Rollback),
+        1 => (0i64..200).prop_map(|back| Op::Truncate { back }),
+    ]
+}
+
+fn labels(i: u8) -> Labels {
+    Labels::from_pairs(&[("__name__", "m"), ("s", &i.to_string())])
+}
+
+type Model = BTreeMap<u8, BTreeMap<i64, u64>>;
+
+fn dump(q: &impl Queryable) -> Model {
+    let q = q.querier(i64::MIN, i64::MAX).unwrap();
+    let mut out = Model::new();
+    for s in q
+        .select(&[Matcher::equal("__name__", "m")], &SelectHints::default())
+        .unwrap()
+    {
+        let i: u8 = s.labels().get("s").unwrap().parse().unwrap();
+        let mut it = s.iter();
+        let e = out.entry(i).or_default();
+        while it.next() {
+            let (t, v) = it.at();
+            e.insert(t, v.to_bits());
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    #[test]
+    fn head_matches_model(ops in prop::collection::vec(op(), 1..200)) {
+        let range = 400;
+        let mut head = Head::new(HeadOptions { chunk_range_ms: range, samples_per_chunk: 8 });
+        let mut committed = Model::new();
+        let mut pending: Vec<(u8, i64, u64)> = vec![];
+        let mut clock = 1000i64;
+        let mut min_valid = i64::MIN;
+        let mut max_t = i64::MIN;
+        let mut ops = ops.into_iter().peekable();
+        while ops.peek().is_some() {
+            let mut app = head.appender();
+            let mut end = Op::Rollback;
+            for op in ops.by_ref() {
+                let Op::Append { series, dt, v } = op else {
+                    end = op;
+                    break;
+                };
+                clock += dt;
+                let t = clock;
+                let v = f64::from(v);
+                let res = app.append(&labels(series), t, v);
+                // The model's verdict.
+                let bound = if max_t == i64::MIN { min_valid } else { min_valid.max(max_t - range / 2) };
+                let last = pending.iter().rev().find(|p| p.0 == series).map(|p| (p.1, p.2))
+                    .or_else(|| committed.get(&series).and_then(|m| m.iter().next_back()).map(|(&t, &v)| (t, v)));
+                let want: Result<bool, &str> = if t < bound {
+                    Err("bounds")
+                } else {
+                    match last {
+                        Some((lt, _)) if t < lt => Err("ooo"),
+                        Some((lt, lv)) if t == lt && lv != v.to_bits() => Err("dup"),
+                        Some((lt, _)) if t == lt => Ok(false),
+                        _ => Ok(true),
+                    }
+                };
+                match (&res, want) {
+                    (Ok(_), Ok(true)) => pending.push((series, t, v.to_bits())),
+                    (Ok(_), Ok(false)) => {}
+                    (Err(Error::OutOfBounds { .. }), Err("bounds")) => {}
+                    (Err(Error::OutOfOrderSample { .. }), Err("ooo")) => {}
+                    (Err(Error::DuplicateSample { .. }), Err("dup")) => {}
+                    (got, want) => prop_assert!(false, "t={} got {:?} want {:?}", t, got, want),
+                }
+            }
+            match end {
+                Op::Commit => {
+                    app.commit();
+                    for (s, t, v) in pending.drain(..) {
+                        committed.entry(s).or_default().insert(t, v);
+                        max_t = max_t.max(t);
+                    }
+                }
+                Op::Truncate { back } => {
+                    app.rollback();
+                    pending.clear();
+                    let mint = clock - back;
+                    head.truncate(mint);
+                    if mint > min_valid {
+                        min_valid = mint;
+                        for m in committed.values_mut() {
+                            m.retain(|&t, _| t >= mint);
+                        }
+                        committed.retain(|_, m| !m.is_empty());
+                    }
+                }
+                _ => {
+                    app.rollback();
+                    pending.clear();
+                }
+            }
+        }
+        prop_assert_eq!(dump(&head), committed.clone());
+        prop_assert_eq!(head.num_series(), head.querier(i64::MIN, i64::MAX).unwrap().series_count(&[]) as usize);
+    }
+
+    #[test]
+    fn a_tear_anywhere_in_the_last_segment_loses_only_whole_trailing_commits(
+        commits in 1usize..12,
+        cut_frac in 0.0f64..1.0,
+    ) {
+        let d = MemDir::new();
+        let mut db = Db::open(Box::new(d.clone()), DbOptions::default()).unwrap();
+        let mut states = vec![Model::new()];
+        for c in 0..commits {
+            let mut app = db.appender();
+            for s in 0..3u8 {
+                app.append(&labels(s), c as i64 * 10 + i64::from(s), (c * 3 + s as usize) as f64).unwrap();
+            }
+            app.commit().unwrap();
+            states.push(dump(&db));
+        }
+        drop(db);
+        let seg = d.list().unwrap().into_iter().rev().find(|n| d.get(n).is_some_and(|b| !b.is_empty())).unwrap();
+        let mut bytes = d.get(&seg).unwrap();
+        let cut = (bytes.len() as f64 * cut_frac) as usize;
+        bytes.truncate(cut);
+        d.put(&seg, bytes);
+        let db = Db::open(Box::new(d.clone()), DbOptions::default()).unwrap();
+        let got = dump(&db);
+        prop_assert!(states.contains(&got), "state after tear is not a commit prefix: {:?}", got);
+    }
+}
