@@ -352,3 +352,19 @@ fn fs_dir_round_trip() {
     assert_eq!(dump(&db), before);
     std::fs::remove_dir_all(root).unwrap();
 }
+
+#[test]
+fn reopening_without_writes_does_not_pile_up_segments() {
+    let d = MemDir::new();
+    let mut db = open(&d, opts()).unwrap();
+    write_batches(&mut db, 0, 1);
+    drop(db);
+    for _ in 0..5 {
+        drop(open(&d, opts()).unwrap());
+    }
+    assert_eq!(d.list().unwrap().len(), 2, "{:?}", d.list().unwrap());
+    let mut db = open(&d, opts()).unwrap();
+    write_batches(&mut db, 1, 1);
+    drop(db);
+    assert_eq!(dump(&open(&d, opts()).unwrap()).len(), 8);
+}

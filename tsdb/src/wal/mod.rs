@@ -149,10 +149,12 @@ pub fn replay(
         }
         expect = Some(s + 1);
     }
+    let mut last_len = 0u64;
     for (i, &s) in segments.iter().enumerate() {
         let name = segment_name(s);
         let data = dir.read(&name)?;
         let last = i + 1 == segments.len();
+        last_len = data.len() as u64;
         report.segments += 1;
         let res = read_records(&name, &data, last, |r| {
             report.records += 1;
@@ -165,6 +167,7 @@ pub fn replay(
             Ok(FileEnd::Clean) => {}
             Ok(FileEnd::Torn { offset }) => {
                 dir.truncate(&name, offset)?;
+                last_len = offset;
                 report.torn_tail = Some((name, offset));
             }
             Err(Error::Corruption {
@@ -182,11 +185,13 @@ pub fn replay(
             Err(e) => return Err(e),
         }
     }
-    let next = segments
-        .last()
-        .map(|s| s + 1)
-        .or(checkpoint.map(|c| c + 1))
-        .unwrap_or(0);
+    // An empty newest segment (an open without writes, or a tail cut to nothing) is
+    // reused rather than followed by another.
+    let next = match segments.last() {
+        Some(&s) if last_len == 0 => s,
+        Some(&s) => s + 1,
+        None => checkpoint.map_or(0, |c| c + 1),
+    };
     Ok((report, next))
 }
 
