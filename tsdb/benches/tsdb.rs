@@ -274,6 +274,45 @@ fn figures(_c: &mut Criterion) {
     );
 }
 
+fn replay(c: &mut Criterion) {
+    // 10k series x 120 samples committed in 120 commits, then reopened.
+    let labels = series_labels(BATCH);
+    let dir = MemDir::new();
+    let opts = DbOptions {
+        wal: WalOptions {
+            sync: SyncPolicy::Manual,
+            ..WalOptions::default()
+        },
+        ..DbOptions::default()
+    };
+    let mut db = Db::open(Box::new(dir.clone()), opts).unwrap();
+    let mut app = db.appender();
+    let refs: Vec<SeriesRef> = labels
+        .iter()
+        .map(|l| app.append(l, 0, 0.0).unwrap())
+        .collect();
+    app.commit().unwrap();
+    for k in 1..120i64 {
+        let mut app = db.appender();
+        for (i, &r) in refs.iter().enumerate() {
+            app.append_ref(r, k * 15_000, (k * 7 + i as i64) as f64).unwrap();
+        }
+        app.commit().unwrap();
+    }
+    drop(db);
+    eprintln!("wal/replay: {} bytes of WAL", dir.total_bytes());
+    let mut g = c.benchmark_group("wal");
+    g.throughput(Throughput::Elements(BATCH as u64 * 120));
+    g.sample_size(10);
+    g.bench_function("replay_1.2M_samples", |b| {
+        b.iter(|| {
+            let db = Db::open(Box::new(dir.clone()), opts).unwrap();
+            db.head().num_series()
+        })
+    });
+    g.finish();
+}
+
 fn figures_filtered(c: &mut Criterion) {
     // Computing the figures takes a few seconds; skip them when a filter excludes them.
     let args: Vec<String> = std::env::args().collect();
@@ -283,5 +322,5 @@ fn figures_filtered(c: &mut Criterion) {
     }
 }
 
-criterion_group!(benches, figures_filtered, append, select);
+criterion_group!(benches, figures_filtered, append, select, replay);
 criterion_main!(benches);
