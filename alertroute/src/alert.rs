@@ -131,14 +131,19 @@ pub fn fingerprint(labels: &Labels) -> u64 {
 
 /// The dedup hash of an alert: xxHash64 over `name 0xFF value 0xFF`, labels only.
 pub fn alert_hash(labels: &Labels) -> u64 {
-    let mut buf = Vec::with_capacity(64);
+    alert_hash_with(labels, &mut Vec::new())
+}
+
+/// [`alert_hash`] using a caller-provided scratch buffer (no allocation once it is grown).
+pub fn alert_hash_with(labels: &Labels, buf: &mut Vec<u8>) -> u64 {
+    buf.clear();
     for l in labels.iter() {
         buf.extend_from_slice(l.name.as_bytes());
         buf.push(0xff);
         buf.extend_from_slice(l.value.as_bytes());
         buf.push(0xff);
     }
-    xxhash_rust::xxh64::xxh64(&buf, 0)
+    xxhash_rust::xxh64::xxh64(buf, 0)
 }
 
 #[cfg(test)]
@@ -155,6 +160,9 @@ mod tests {
             ("severity", "warning"),
         ]);
         assert_eq!(format!("{:016x}", fingerprint(&l)), "7e0886d1a60105c4");
+        // The dedup hash is xxh64 over the concatenated bytes.
+        let bytes = b"alertname\xffF\xffcluster\xffy\xffseverity\xffwarning\xff";
+        assert_eq!(alert_hash(&l), xxhash_rust::xxh64::xxh64(bytes, 0));
     }
 
     #[test]

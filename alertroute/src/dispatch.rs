@@ -29,7 +29,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use exposition::Labels;
 
-use crate::alert::{alert_hash, Alert};
+use crate::alert::{alert_hash_with, Alert};
 use crate::config::{Config, Integration};
 use crate::group::{Group, GroupId};
 use crate::inhibit::Inhibitor;
@@ -278,37 +278,39 @@ impl Dispatcher {
         let Some(group) = self.groups.get_mut(&gid) else {
             return;
         };
-        let route = self
-            .config
-            .route
-            .get(group.route)
-            .expect("group route from this tree")
-            .clone();
         if group.alerts.is_empty() {
             self.drop_group(gid);
             return;
         }
+        let route = self
+            .config
+            .route
+            .get(group.route)
+            .expect("group route from this tree");
         group.next_flush = at + route.group_interval_ms;
         self.schedule.insert((group.next_flush, gid));
         let alerts = group.sorted_alerts();
-        let key = group.key.clone();
-        let labels = group.labels.clone();
+        let cx = FlushCtx {
+            config: &self.config,
+            inhibitor: &self.inhibitor,
+            silences: &self.silences,
+            nflog: &mut self.nflog,
+            outbox: &mut self.outbox,
+            opts: &self.opts,
+        };
+        cx.notify(route, group, &alerts, at);
+        drop(alerts);
 
-        self.notify(&route, &key, &labels, &alerts, at);
-
-        // Forget the alerts that were resolved in this flush, unless updated since.
-        let group = self.groups.get_mut(&gid).expect("group still present");
-        let mut removed = Vec::new();
-        for a in alerts.iter().filter(|a| a.resolved_at(at)) {
-            let fp = a.fingerprint();
-            if group
-                .alerts
-                .get(&fp)
-                .is_some_and(|cur| cur.updated_at == a.updated_at)
-            {
-                group.alerts.remove(&fp);
-                removed.push(fp);
-            }
+        // Forget the alerts that were resolved in this flush. (Nothing can update them
+        // between the flush and here: the caller is not running concurrently.)
+        let removed: Vec<u64> = group
+            .alerts
+            .iter()
+            .filter(|(_, a)| a.resolved_at(at))
+            .map(|(fp, _)| *fp)
+            .collect();
+        for fp in &removed {
+            group.alerts.remove(fp);
         }
         let empty = group.alerts.is_empty();
         for fp in removed {
@@ -330,7 +332,19 @@ impl Dispatcher {
             self.index.remove(&(g.route, g.labels));
         }
     }
+}
 
+/// What a flush reads and writes, borrowed from the dispatcher field by field.
+struct FlushCtx<'a> {
+    config: &'a Config,
+    inhibitor: &'a Inhibitor,
+    silences: &'a Silences,
+    nflog: &'a mut NotificationLog,
+    outbox: &'a mut Vec<Notification>,
+    opts: &'a DispatcherOptions,
+}
+
+impl FlushCtx<'_> {
     fn time_muted(&self, route: &Route, at: i64) -> bool {
         let ti = &self.config.time_intervals;
         if !route.active_time_intervals.is_empty()
@@ -347,12 +361,14 @@ impl Dispatcher {
             .any(|n| ti.get(n).is_some_and(|i| i.contains(at)))
     }
 
-    fn notify(&mut self, route: &Route, key: &str, labels: &Labels, alerts: &[Alert], at: i64) {
+    fn notify(self, route: &Route, group: &Group, alerts: &[&Alert], at: i64) {
+        let key = group.key.as_str();
+        let labels = &group.labels;
         let report = self.opts.report_muted;
         let mut muted = Vec::new();
         let mut kept: Vec<&Alert> = Vec::with_capacity(alerts.len());
         let time_muted = self.time_muted(route, at);
-        for a in alerts {
+        for &a in alerts {
             let inhibited_by = self.inhibitor.inhibited_by(&a.labels, at);
             let silenced_by = if inhibited_by.is_none() || report {
                 self.silences.mutes(&a.labels, at)
@@ -373,26 +389,28 @@ impl Dispatcher {
         if kept.is_empty() {
             return;
         }
-        let mut firing = Vec::new();
+        let mut firing = Vec::with_capacity(kept.len());
         let mut resolved = Vec::new();
+        let mut buf = Vec::with_capacity(128);
         for a in &kept {
+            let h = alert_hash_with(&a.labels, &mut buf);
             if a.resolved_at(at) {
-                resolved.push(alert_hash(&a.labels));
+                resolved.push(h);
             } else {
-                firing.push(alert_hash(&a.labels));
+                firing.push(h);
             }
         }
         let Some(receiver) = self.config.receiver(&route.receiver) else {
             return;
         };
-        let integrations: Vec<Option<Integration>> = if receiver.integrations.is_empty() {
+        let integrations: Vec<Option<&Integration>> = if receiver.integrations.is_empty() {
             vec![None]
         } else {
-            receiver.integrations.iter().cloned().map(Some).collect()
+            receiver.integrations.iter().map(Some).collect()
         };
         let expiry = (2 * route.repeat_interval_ms).min(self.opts.retention_ms);
         for integ in integrations {
-            let (kind, index, send_resolved) = match &integ {
+            let (kind, index, send_resolved) = match integ {
                 Some(i) => (i.kind.to_string(), i.index, i.send_resolved),
                 None => ("none".to_string(), 0, true),
             };
@@ -427,7 +445,7 @@ impl Dispatcher {
                 self.outbox.push(Notification {
                     at,
                     receiver: route.receiver.clone(),
-                    integration: integ,
+                    integration: integ.cloned(),
                     route: route.id,
                     route_labels: route.labels.clone(),
                     group_key: key.to_string(),
