@@ -295,7 +295,8 @@ fn replay(c: &mut Criterion) {
     for k in 1..120i64 {
         let mut app = db.appender();
         for (i, &r) in refs.iter().enumerate() {
-            app.append_ref(r, k * 15_000, (k * 7 + i as i64) as f64).unwrap();
+            app.append_ref(r, k * 15_000, (k * 7 + i as i64) as f64)
+                .unwrap();
         }
         app.commit().unwrap();
     }
@@ -316,7 +317,10 @@ fn replay(c: &mut Criterion) {
 fn figures_filtered(c: &mut Criterion) {
     // Computing the figures takes a few seconds; skip them when a filter excludes them.
     let args: Vec<String> = std::env::args().collect();
-    let filtered = args.iter().skip(1).any(|a| !a.starts_with('-'));
+    let filtered = args
+        .iter()
+        .skip(1)
+        .any(|a| !a.starts_with('-') && a.parse::<f64>().is_err());
     if !filtered || args.iter().any(|a| a == "figures") {
         figures(c);
     }

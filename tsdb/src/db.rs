@@ -144,7 +144,7 @@ impl Db {
                     batch
                         .iter()
                         .filter_map(|&r| {
-                            let s = head.series[r as usize].as_deref()?;
+                            let s = head.series.get(r)?;
                             Some((u64::from(r), &s.labels))
                         })
                         .collect::<Vec<_>>()
@@ -155,7 +155,7 @@ impl Db {
         let mint = head.min_time();
         let mut samples: Vec<RefSample> = Vec::with_capacity(10_000);
         for &r in &refs {
-            let Some(s) = head.series[r as usize].as_deref() else {
+            let Some(s) = head.series.get(r) else {
                 continue;
             };
             let mut it = s.iter(mint, i64::MAX);
@@ -189,7 +189,10 @@ fn replay_record(head: &mut Head, remap: &mut HashMap<u64, u32>, rec: Record) {
     match rec {
         Record::Series(series) => {
             for (r, labels) in series {
-                let Ok(want) = u32::try_from(r) else { continue };
+                // Refs are dense; one past 2^31 can only come from damage.
+                let Some(want) = u32::try_from(r).ok().filter(|&r| r < 1 << 31) else {
+                    continue;
+                };
                 let got = head.create_with_ref(want, labels);
                 if let Some(s) = head.series_mut(got) {
                     s.logged = true;
@@ -303,9 +306,7 @@ impl DbAppender<'_> {
             if !new_series.is_empty() {
                 let list: Vec<(u64, &Labels)> = new_series
                     .iter()
-                    .filter_map(|&r| {
-                        Some((u64::from(r), &head.series[r as usize].as_deref()?.labels))
-                    })
+                    .filter_map(|&r| Some((u64::from(r), &head.series.get(r)?.labels)))
                     .collect();
                 record::frame(b, |b| record::encode_series(b, list.into_iter()));
             }

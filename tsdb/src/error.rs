@@ -40,6 +40,9 @@ pub enum Error {
     /// The label set is empty.
     #[error("invalid labels: empty label set")]
     EmptyLabels,
+    /// Every series ref has been handed out (2^32 - 1 series created in this head).
+    #[error("series refs exhausted")]
+    SeriesLimit,
     /// A series reference that the head does not know.
     #[error("unknown series reference {0}")]
     UnknownSeries(u64),
@@ -116,6 +119,7 @@ impl Error {
                 | Error::InvalidLabels(_)
                 | Error::EmptyLabels
                 | Error::UnknownSeries(_)
+                | Error::SeriesLimit
         )
     }
 }

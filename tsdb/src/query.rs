@@ -123,11 +123,12 @@ impl<'a> Querier<'a> {
         let mut unranked: Vec<&'a MemSeries> = Vec::new();
         if mint <= maxt {
             for r in &bm {
-                if let Some(s) = self.head.series[r as usize].as_deref() {
+                if let Some(s) = self.head.series.get(r) {
                     if overlaps(s, mint, maxt) {
-                        match self.head.rank.get(r as usize) {
-                            Some(&k) if k != u32::MAX => ranked.push((k, s)),
-                            _ => unranked.push(s),
+                        if s.rank != u32::MAX {
+                            ranked.push((s.rank, s));
+                        } else {
+                            unranked.push(s);
                         }
                     }
                 }
@@ -159,7 +160,7 @@ impl<'a> Querier<'a> {
         let bm = postings_for_matchers(&self.head.postings, matchers);
         let mut names = BTreeSet::new();
         for r in &bm {
-            if let Some(s) = self.head.series[r as usize].as_deref() {
+            if let Some(s) = self.head.series.get(r) {
                 for l in &s.labels {
                     if !names.contains(l.name.as_str()) {
                         names.insert(l.name.as_str());

@@ -368,3 +368,42 @@ fn reopening_without_writes_does_not_pile_up_segments() {
     drop(db);
     assert_eq!(dump(&open(&d, opts()).unwrap()).len(), 8);
 }
+
+#[test]
+fn sparse_and_absurd_refs_in_a_wal_are_handled() {
+    use tsdb::wal::record::{encode_samples, encode_series, frame, RefSample};
+    let a = lbl(1);
+    let b = lbl(2);
+    let mut seg = vec![];
+    frame(&mut seg, |o| {
+        encode_series(o, [(4_000_000u64, &a), (3_000_000_000u64, &b)].into_iter())
+    });
+    frame(&mut seg, |o| {
+        encode_samples(
+            o,
+            [
+                RefSample {
+                    r: 4_000_000,
+                    t: 5,
+                    v: 1f64.to_bits(),
+                },
+                RefSample {
+                    r: 3_000_000_000,
+                    t: 5,
+                    v: 1f64.to_bits(),
+                },
+            ]
+            .into_iter(),
+        )
+    });
+    let d = MemDir::new();
+    d.put(&segment_name(0), seg);
+    let mut db = open(&d, opts()).unwrap();
+    assert_eq!(db.head().num_series(), 1, "the absurd ref is skipped");
+    assert_eq!(dump(&db), vec![("1".to_string(), 5, 1f64.to_bits())]);
+    // New series get refs after the highest one seen.
+    let mut app = db.appender();
+    let r = app.append(&lbl(3), 10, 1.0).unwrap();
+    app.commit().unwrap();
+    assert_eq!(r.0, 4_000_001);
+}

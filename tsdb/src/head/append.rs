@@ -54,6 +54,9 @@ impl<'a> HeadAppender<'a> {
             Some(r) => r,
             None => {
                 Head::check_labels(labels)?;
+                if self.head.series.next_ref() == u32::MAX {
+                    return Err(Error::SeriesLimit);
+                }
                 SeriesRef(u64::from(self.head.get_or_create(labels).0))
             }
         };

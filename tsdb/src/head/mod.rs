@@ -15,6 +15,7 @@
 pub mod append;
 pub mod postings;
 pub mod series;
+mod table;
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -87,7 +88,7 @@ pub struct HeadStats {
 #[derive(Debug)]
 pub struct Head {
     pub(crate) opts: HeadOptions,
-    pub(crate) series: Vec<Option<Box<MemSeries>>>,
+    pub(crate) series: table::SeriesTable,
     by_hash: IdMap<u32>,
     /// Further refs whose labels share a hash with the one in `by_hash`.
     collisions: IdMap<Vec<u32>>,
@@ -99,10 +100,6 @@ pub struct Head {
     hash_fn: fn(&Labels) -> u64,
     /// Sample buffer reused by successive appenders.
     pub(crate) spare: Vec<append::PendingSample>,
-    /// Position of each series (by ref) in label order as of the last
-    /// [`Head::rebuild_order`]; `u32::MAX` for series created since. Lets a select sort
-    /// its result by integer rank instead of comparing label strings.
-    pub(crate) rank: Vec<u32>,
     /// Series created since the last rebuild of `rank`.
     unranked: usize,
 }
@@ -122,7 +119,7 @@ impl Head {
         };
         Head {
             opts,
-            series: Vec::new(),
+            series: table::SeriesTable::default(),
             by_hash: IdMap::default(),
             collisions: IdMap::default(),
             postings: MemPostings::default(),
@@ -131,7 +128,6 @@ impl Head {
             max_t: i64::MIN,
             hash_fn: Labels::hash,
             spare: Vec::new(),
-            rank: Vec::new(),
             unranked: 0,
         }
     }
@@ -173,11 +169,11 @@ impl Head {
 
     /// The series behind `r`, if it is live.
     pub fn series(&self, r: SeriesRef) -> Option<&MemSeries> {
-        self.series.get(usize::try_from(r.0).ok()?)?.as_deref()
+        self.series.get(u32::try_from(r.0).ok()?)
     }
 
     pub(crate) fn series_mut(&mut self, r: u32) -> Option<&mut MemSeries> {
-        self.series.get_mut(r as usize)?.as_deref_mut()
+        self.series.get_mut(r)
     }
 
     /// The ref of the series with exactly these labels, if it exists.
@@ -188,14 +184,14 @@ impl Head {
 
     fn lookup_hashed(&self, h: u64, labels: &Labels) -> Option<u32> {
         let first = *self.by_hash.get(&h)?;
-        if self.series[first as usize].as_ref()?.labels == *labels {
+        if self.series.get(first)?.labels == *labels {
             return Some(first);
         }
-        self.collisions.get(&h)?.iter().copied().find(|&r| {
-            self.series[r as usize]
-                .as_ref()
-                .is_some_and(|s| s.labels == *labels)
-        })
+        self.collisions
+            .get(&h)?
+            .iter()
+            .copied()
+            .find(|&r| self.series.get(r).is_some_and(|s| s.labels == *labels))
     }
 
     /// Finds or creates the series for `labels` (already validated). Returns the ref and
@@ -205,7 +201,7 @@ impl Head {
         if let Some(r) = self.lookup_hashed(h, labels) {
             return (r, false);
         }
-        let r = self.series.len() as u32;
+        let r = self.series.next_ref();
         self.insert_series(r, h, labels.clone());
         (r, true)
     }
@@ -217,9 +213,9 @@ impl Head {
         if let Some(existing) = self.lookup_hashed(h, &labels) {
             return existing;
         }
-        if self.series.get(r as usize).is_some_and(Option::is_some) {
+        if self.series.contains(r) || r == u32::MAX {
             // Ref taken by other labels (a damaged WAL): allocate a fresh one.
-            let fresh = self.series.len() as u32;
+            let fresh = self.series.next_ref();
             self.insert_series(fresh, h, labels);
             return fresh;
         }
@@ -228,10 +224,6 @@ impl Head {
     }
 
     fn insert_series(&mut self, r: u32, h: u64, labels: Labels) {
-        let idx = r as usize;
-        if self.series.len() <= idx {
-            self.series.resize_with(idx + 1, || None);
-        }
         self.postings.add(r, &labels);
         match self.by_hash.entry(h) {
             std::collections::hash_map::Entry::Vacant(e) => {
@@ -241,17 +233,13 @@ impl Head {
                 self.collisions.entry(h).or_default().push(r);
             }
         }
-        self.series[idx] = Some(Box::new(MemSeries::new(labels)));
-        if self.rank.len() <= idx {
-            self.rank.resize(idx + 1, u32::MAX);
-        }
-        self.rank[idx] = u32::MAX;
+        self.series.insert(r, MemSeries::new(labels));
         self.unranked += 1;
         self.num_series += 1;
     }
 
     fn remove_series(&mut self, r: u32) {
-        let Some(s) = self.series.get_mut(r as usize).and_then(Option::take) else {
+        let Some(s) = self.series.remove(r) else {
             return;
         };
         let h = (self.hash_fn)(&s.labels);
@@ -285,11 +273,9 @@ impl Head {
         }
         self.min_valid_t = mint;
         let mut dead = Vec::new();
-        for (r, slot) in self.series.iter_mut().enumerate() {
-            if let Some(s) = slot {
-                if s.truncate_before(mint) {
-                    dead.push(r as u32);
-                }
+        for (r, s) in self.series.iter_mut() {
+            if s.truncate_before(mint) {
+                dead.push(r);
             }
         }
         for &r in &dead {
@@ -306,10 +292,10 @@ impl Head {
         let mut refs: Vec<(u32, &Labels)> = self.live_refs().map(|(r, s)| (r, &s.labels)).collect();
         refs.sort_unstable_by(|a, b| a.1.cmp(b.1));
         let order: Vec<u32> = refs.into_iter().map(|(r, _)| r).collect();
-        self.rank.clear();
-        self.rank.resize(self.series.len(), u32::MAX);
         for (i, r) in order.into_iter().enumerate() {
-            self.rank[r as usize] = i as u32;
+            if let Some(s) = self.series.get_mut(r) {
+                s.rank = i as u32;
+            }
         }
         self.unranked = 0;
     }
@@ -324,10 +310,7 @@ impl Head {
 
     /// Refs of live series, in ref order.
     pub(crate) fn live_refs(&self) -> impl Iterator<Item = (u32, &MemSeries)> {
-        self.series
-            .iter()
-            .enumerate()
-            .filter_map(|(r, s)| Some((r as u32, s.as_deref()?)))
+        self.series.iter()
     }
 
     /// Counts describing the head (walks every series; not for hot paths).

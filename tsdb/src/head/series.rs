@@ -34,6 +34,9 @@ pub struct MemSeries {
     pub(crate) txn_v: u64,
     /// Whether the WAL already holds this series' record.
     pub(crate) logged: bool,
+    /// Position in label order as of the head's last order rebuild (`u32::MAX` when the
+    /// series is newer); lets a select sort by integer instead of by labels.
+    pub(crate) rank: u32,
 }
 
 impl MemSeries {
@@ -48,6 +51,7 @@ impl MemSeries {
             txn_t: i64::MIN,
             txn_v: 0,
             logged: false,
+            rank: u32::MAX,
         }
     }
 
