@@ -95,6 +95,8 @@ pub trait SampleIterator {
 #[derive(Debug, Default, Clone)]
 pub struct MemStorage {
     series: BTreeMap<Labels, Vec<(i64, f64)>>,
+    /// Metric name -> the series with that name (a one-label postings index).
+    by_name: std::collections::HashMap<String, std::collections::BTreeSet<Labels>>,
 }
 
 impl MemStorage {
@@ -106,6 +108,7 @@ impl MemStorage {
     /// Appends one sample; timestamps per series must increase (an equal timestamp
     /// replaces the last sample).
     pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), StorageError> {
+        self.index(labels);
         let s = self.series.entry(labels.clone()).or_default();
         match s.last_mut() {
             Some(last) if last.0 == t => last.1 = v,
@@ -120,12 +123,50 @@ impl MemStorage {
         Ok(())
     }
 
+    /// Appends many samples of one series (looked up once); timestamps must increase.
+    pub fn append_series(
+        &mut self,
+        labels: &Labels,
+        samples: impl IntoIterator<Item = (i64, f64)>,
+    ) -> Result<(), StorageError> {
+        self.index(labels);
+        let s = self.series.entry(labels.clone()).or_default();
+        for (t, v) in samples {
+            match s.last_mut() {
+                Some(last) if last.0 == t => last.1 = v,
+                Some(last) if last.0 > t => {
+                    return Err(StorageError::OutOfOrderSample {
+                        series: labels.to_string(),
+                        t,
+                    })
+                }
+                _ => s.push((t, v)),
+            }
+        }
+        Ok(())
+    }
+
+    fn index(&mut self, labels: &Labels) {
+        if self.series.contains_key(labels) {
+            return;
+        }
+        if let Some(n) = labels.metric_name() {
+            self.by_name
+                .entry(n.to_string())
+                .or_default()
+                .insert(labels.clone());
+        }
+    }
+
     /// Removes a series' samples with timestamps in `[mint, maxt]`; empty series are dropped.
     pub fn delete_range(&mut self, labels: &Labels, mint: i64, maxt: i64) {
         if let Some(s) = self.series.get_mut(labels) {
             s.retain(|(t, _)| *t < mint || *t > maxt);
             if s.is_empty() {
                 self.series.remove(labels);
+                if let Some(set) = labels.metric_name().and_then(|n| self.by_name.get_mut(n)) {
+                    set.remove(labels);
+                }
             }
         }
     }
@@ -138,6 +179,7 @@ impl MemStorage {
     /// Drops all data.
     pub fn clear(&mut self) {
         self.series.clear();
+        self.by_name.clear();
     }
 }
 
@@ -176,12 +218,25 @@ impl Querier for MemQuerier<'_> {
     ) -> Result<Vec<Box<dyn StorageSeries + '_>>, StorageError> {
         let mut out: Vec<Box<dyn StorageSeries + '_>> = Vec::new();
         let (mint, maxt) = (self.mint, self.maxt);
-        for (l, s) in self.store.series.iter() {
+        let name_eq = matchers
+            .iter()
+            .find(|m| m.name() == exposition::METRIC_NAME && m.op() == exposition::MatchOp::Equal);
+        let candidates: Box<dyn Iterator<Item = (&Labels, &Vec<(i64, f64)>)>> = match name_eq {
+            Some(m) => match self.store.by_name.get(m.value()) {
+                Some(set) => Box::new(
+                    set.iter()
+                        .filter_map(|l| self.store.series.get_key_value(l)),
+                ),
+                None => Box::new(std::iter::empty()),
+            },
+            None => Box::new(self.store.series.iter()),
+        };
+        for (l, s) in candidates {
             if !matches_all(matchers, l) {
                 continue;
             }
-            let lo = s.partition_point(|(t, _)| *t < mint);
-            let hi = s.partition_point(|(t, _)| *t <= maxt);
+            let lo = first_at_or_after(s, mint);
+            let hi = lo + first_at_or_after(&s[lo..], maxt.saturating_add(1));
             if lo < hi {
                 out.push(Box::new(MemSeries {
                     labels: l,
@@ -229,6 +284,51 @@ impl MemQuerier<'_> {
             .map(|(l, s)| (l, s.len()))
             .collect()
     }
+}
+
+/// Index of the first sample with timestamp `>= t`. Guesses the position by
+/// interpolation (samples are usually evenly spaced) and gallops from there, so a
+/// lookup touches a handful of cache lines instead of a full binary search.
+fn first_at_or_after(s: &[(i64, f64)], t: i64) -> usize {
+    let n = s.len();
+    if n == 0 || s[0].0 >= t {
+        return 0;
+    }
+    if s[n - 1].0 < t {
+        return n;
+    }
+    let (t0, t1) = (s[0].0 as f64, s[n - 1].0 as f64);
+    let guess = (((t as f64 - t0) / (t1 - t0)) * (n - 1) as f64) as usize;
+    let mut g = guess.min(n - 1);
+    // Invariant we establish: s[lo].0 < t <= s[hi].0.
+    let (mut lo, mut hi);
+    if s[g].0 < t {
+        let mut step = 1;
+        lo = g;
+        loop {
+            let nxt = (lo + step).min(n - 1);
+            if s[nxt].0 >= t {
+                hi = nxt;
+                break;
+            }
+            lo = nxt;
+            step *= 2;
+        }
+    } else {
+        let mut step = 1;
+        hi = g;
+        loop {
+            let nxt = g.saturating_sub(step);
+            if s[nxt].0 < t {
+                lo = nxt;
+                break;
+            }
+            hi = nxt;
+            g = nxt;
+            step *= 2;
+        }
+    }
+    lo + 1 + s[lo + 1..hi].partition_point(|(ts, _)| *ts < t)
 }
 
 impl StorageSeries for MemSeries<'_> {
@@ -292,6 +392,21 @@ mod tests {
         assert_eq!(it.seek(25), Some((30, 3.0)));
         assert_eq!(it.seek(40), Some((40, 4.0)));
         assert_eq!(it.next(), None);
+    }
+
+    #[test]
+    fn galloping_lower_bound_agrees_with_binary_search() {
+        let s: Vec<(i64, f64)> = [0, 5, 7, 7, 20, 21, 22, 100, 1000]
+            .iter()
+            .map(|&t| (t, 0.0))
+            .collect();
+        for t in -5..1010 {
+            assert_eq!(
+                first_at_or_after(&s, t),
+                s.partition_point(|(x, _)| *x < t),
+                "t={t}"
+            );
+        }
     }
 
     #[test]
