@@ -183,6 +183,8 @@ impl MemStorage {
     }
 }
 
+type SeriesEntry<'a> = (&'a Labels, &'a Vec<(i64, f64)>);
+
 struct MemQuerier<'a> {
     store: &'a MemStorage,
     mint: i64,
@@ -221,7 +223,7 @@ impl Querier for MemQuerier<'_> {
         let name_eq = matchers
             .iter()
             .find(|m| m.name() == exposition::METRIC_NAME && m.op() == exposition::MatchOp::Equal);
-        let candidates: Box<dyn Iterator<Item = (&Labels, &Vec<(i64, f64)>)>> = match name_eq {
+        let candidates: Box<dyn Iterator<Item = SeriesEntry<'_>>> = match name_eq {
             Some(m) => match self.store.by_name.get(m.value()) {
                 Some(set) => Box::new(
                     set.iter()
