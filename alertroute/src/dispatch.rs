@@ -4,8 +4,9 @@
 //! No threads and no clock: the caller passes `now` (ms) to [`Dispatcher::insert`] and
 //! [`Dispatcher::tick`], and asks [`Dispatcher::next_deadline`] when to tick next. Each due
 //! group is flushed *at its own deadline* (the flush time is the deadline, not the tick's
-//! `now`), and `insert` first runs every flush that was due before it, so any tick schedule
-//! yields the same notifications as ticking exactly at every deadline.
+//! `now`), and `insert` first runs every flush that was due strictly before it, so any tick
+//! schedule yields the same notifications as ticking exactly at every deadline. At one
+//! instant, inserts come before the flush: insert the batch for time `t`, then `tick(t)`.
 //!
 //! A flush runs Alertmanager's pipeline for the route's receiver: inhibition, active and mute
 //! time intervals, silences, then for each integration the dedup check against the
@@ -183,7 +184,9 @@ impl Dispatcher {
     /// Adds or updates an alert at `now_ms`. An alert without `ends_at` resolves after
     /// `resolve_timeout`; re-posting it extends that.
     pub fn insert(&mut self, mut alert: Alert, now_ms: i64) {
-        self.run_due(now_ms);
+        // Flushes due strictly before `now` happen first; a flush due at `now` sees every
+        // alert inserted at `now` (insert the batch for an instant, then tick it).
+        self.run_due(now_ms - 1);
         if alert.ends_at.is_none() {
             alert.ends_at = Some(now_ms + self.config.resolve_timeout_ms);
             alert.timeout = true;

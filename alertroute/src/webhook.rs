@@ -132,6 +132,79 @@ pub fn encode(n: &Notification, external_url: &str) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Config, Dispatcher};
+
+    fn flush(yaml: &str, alerts: Vec<Alert>) -> Vec<Notification> {
+        let mut d = Dispatcher::new(Config::load(yaml).unwrap(), "t");
+        for a in alerts {
+            d.insert(a, 1_000);
+        }
+        d.tick(1_000)
+    }
+
+    /// The payload captured from the live 0.25 server (SEMANTICS.md §9), with our
+    /// millisecond start time.
+    #[test]
+    fn matches_captured_payload() {
+        let mut a = Alert::new(
+            Labels::from_pairs(&[
+                ("alertname", "F"),
+                ("cluster", "y"),
+                ("severity", "warning"),
+            ]),
+            1_795_619_524_916,
+        );
+        a.generator_url = "http://prom/graph".into();
+        let n = flush(
+            "route: {receiver: hook, group_by: [alertname], group_wait: 0s}\nreceivers: [{name: hook, webhook_configs: [{url: 'http://h'}]}]",
+            vec![a],
+        );
+        let v = payload(&n[0], "http://vm:19093", 0);
+        let want: Value = serde_json::from_str(
+            r#"{"receiver":"hook","status":"firing",
+ "alerts":[{"status":"firing","labels":{"alertname":"F","cluster":"y","severity":"warning"},
+            "annotations":{},"startsAt":"2026-11-25T15:12:04.916Z",
+            "endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://prom/graph",
+            "fingerprint":"7e0886d1a60105c4"}],
+ "groupLabels":{"alertname":"F"},
+ "commonLabels":{"alertname":"F","cluster":"y","severity":"warning"},
+ "commonAnnotations":{},"externalURL":"http://vm:19093",
+ "version":"4","groupKey":"{}:{alertname=\"F\"}","truncatedAlerts":0}"#,
+        )
+        .unwrap();
+        assert_eq!(v, want);
+    }
+
+    #[test]
+    fn truncation_common_labels_and_resolved_status() {
+        let mk = |i: &str, sev: &str| {
+            Alert::new(
+                Labels::from_pairs(&[("alertname", "A"), ("instance", i), ("severity", sev)]),
+                0,
+            )
+            .with_annotations(Labels::from_pairs(&[("summary", "s")]))
+        };
+        let n = flush(
+            "route: {receiver: r, group_wait: 0s}\nreceivers: [{name: r, webhook_configs: [{url: 'http://h', max_alerts: 2}]}]",
+            vec![mk("1", "page"), mk("2", "page"), mk("3", "info")],
+        );
+        let body: Value = serde_json::from_slice(&encode(&n[0], "http://am")).unwrap();
+        assert_eq!(body["truncatedAlerts"], 1);
+        assert_eq!(body["alerts"].as_array().unwrap().len(), 2);
+        assert_eq!(body["alerts"][0]["labels"]["instance"], "1");
+        // Computed over what is sent: instances 1 and 2 share severity=page.
+        assert_eq!(body["commonLabels"]["severity"], "page");
+        assert_eq!(body["commonAnnotations"]["summary"], "s");
+        assert!(body["commonLabels"].get("instance").is_none());
+        let resolved = flush(
+            "route: {receiver: r, group_wait: 0s}\nreceivers: [{name: r}]",
+            vec![mk("1", "page").with_ends_at(500)],
+        );
+        assert!(
+            resolved.is_empty(),
+            "never-notified resolved alert is not sent"
+        );
+    }
 
     #[test]
     fn times_and_quoting() {
