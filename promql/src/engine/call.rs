@@ -836,12 +836,17 @@ impl Ev<'_> {
                 name_m.push(m);
             }
         }
+        // Info series are looked up at the time the base samples come from.
+        let (offset, at) = match c.args[0].unparen() {
+            Expr::VectorSelector(vs) => (vs.offset, vs.at),
+            _ => (0, None),
+        };
         let info_sel = crate::ast::VectorSelector {
             name: None,
             matchers: name_m.clone(),
-            offset: 0,
+            offset,
             offset_expr: None,
-            at: None,
+            at,
             anchored: false,
             smoothed: false,
             span: c.span,

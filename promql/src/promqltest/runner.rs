@@ -54,6 +54,8 @@ pub struct RunOptions<'a> {
     pub range_check: bool,
     /// Run evals that use experimental syntax (instead of skipping them).
     pub experimental: bool,
+    /// Also run upstream's implicit `@`-modifier invariance check on instant evals.
+    pub at_check: bool,
 }
 
 impl Default for RunOptions<'_> {
@@ -62,6 +64,7 @@ impl Default for RunOptions<'_> {
             skip: None,
             range_check: true,
             experimental: false,
+            at_check: true,
         }
     }
 }
@@ -245,27 +248,133 @@ fn run_eval(st: &State, engine: &Engine, e: &Eval, opts: &RunOptions<'_>) -> Eva
             }
         }
     };
-    let res = match e.kind {
-        EvalKind::Instant { at } => engine.instant_query(&st.storage, &expr, at),
-        EvalKind::Range { start, end, step } => {
-            engine.range_query(&st.storage, &expr, start, end, step)
-        }
-    };
-    let failed_as_expected = e.expect.fail.is_some() && res.is_err();
-    if let Err(m) = check(e, &e.expr, res, e.expect.ordered) {
+    if let Err(m) = eval_and_check(st, engine, e, &expr, e.kind, opts) {
         return EvalOutcome::Fail(m);
     }
     if let EvalKind::Instant { at } = e.kind {
-        if opts.range_check && range_check_applies(e, &expr) && !failed_as_expected {
-            let res = engine
-                .range_query(&st.storage, &expr, at - 60_000, at + 60_000, 60_000)
-                .map(|r| at_step(r, at));
-            if let Err(m) = check(e, &e.expr, res, false) {
-                return EvalOutcome::Fail(format!("range-mode check: {m}"));
+        if opts.at_check && at_check_applies(&e.expr) {
+            let pinned = pin_at(&expr, at);
+            let times: Vec<i64> = if at == 0 {
+                vec![-1000, 0, 1000]
+            } else {
+                vec![-10 * at, 0, at / 5, at, 10 * at]
+            };
+            for t in times {
+                if let Err(m) =
+                    eval_and_check(st, engine, e, &pinned, EvalKind::Instant { at: t }, opts)
+                {
+                    return EvalOutcome::Fail(format!(
+                        "@-modifier check (evaluated at {t}ms): {m}"
+                    ));
+                }
             }
         }
     }
     EvalOutcome::Pass
+}
+
+/// Runs one evaluation (plus the range-mode re-check for instant ones) and compares.
+fn eval_and_check(
+    st: &State,
+    engine: &Engine,
+    e: &Eval,
+    expr: &Expr,
+    kind: EvalKind,
+    opts: &RunOptions<'_>,
+) -> Result<(), String> {
+    let res = match kind {
+        EvalKind::Instant { at } => engine.instant_query(&st.storage, expr, at),
+        EvalKind::Range { start, end, step } => {
+            engine.range_query(&st.storage, expr, start, end, step)
+        }
+    };
+    let failed_as_expected = e.expect.fail.is_some() && res.is_err();
+    check(e, &e.expr, res, e.expect.ordered)?;
+    if let EvalKind::Instant { at } = kind {
+        if opts.range_check && range_check_applies(e, expr) && !failed_as_expected {
+            let res = engine
+                .range_query(&st.storage, expr, at - 60_000, at + 60_000, 60_000)
+                .map(|r| at_step(r, at));
+            check(e, &e.expr, res, false).map_err(|m| format!("range-mode check: {m}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// Functions whose value depends on the evaluation time itself, which upstream's
+/// `@`-invariance check leaves out.
+const TIME_DEPENDENT: [&str; 15] = [
+    "days_in_month",
+    "day_of_month",
+    "day_of_week",
+    "day_of_year",
+    "end",
+    "hour",
+    "minute",
+    "month",
+    "predict_linear",
+    "range",
+    "start",
+    "step",
+    "time",
+    "timestamp",
+    "year",
+];
+
+fn at_check_applies(text: &str) -> bool {
+    !TIME_DEPENDENT.iter().any(|f| {
+        text.match_indices(f).any(|(i, _)| {
+            let before_ok = i == 0 || {
+                let c = text.as_bytes()[i - 1];
+                !(c.is_ascii_alphanumeric() || c == b'_')
+            };
+            let after = text[i + f.len()..].trim_start();
+            before_ok && after.starts_with('(')
+        })
+    })
+}
+
+/// Adds `@ t` to every selector and subquery that has no `@` (never descending into
+/// subqueries, whose inner selectors are evaluated at the subquery's steps).
+fn pin_at(expr: &Expr, t: i64) -> Expr {
+    use crate::ast::AtModifier;
+    let mut e = expr.clone();
+    fn walk(e: &mut Expr, t: i64) {
+        match e {
+            Expr::VectorSelector(vs) => {
+                if vs.at.is_none() {
+                    vs.at = Some(AtModifier::Timestamp(t));
+                }
+            }
+            Expr::MatrixSelector(ms) => {
+                if ms.vector.at.is_none() {
+                    ms.vector.at = Some(AtModifier::Timestamp(t));
+                }
+            }
+            Expr::Subquery(sq) => {
+                // The subquery's own steps are pinned; its inner selectors follow them.
+                if sq.at.is_none() {
+                    sq.at = Some(AtModifier::Timestamp(t));
+                }
+            }
+            Expr::NumberLiteral(_) | Expr::StringLiteral(_) => {}
+            Expr::Unary(u) => walk(&mut u.expr, t),
+            Expr::Binary(b) => {
+                walk(&mut b.lhs, t);
+                walk(&mut b.rhs, t);
+            }
+            Expr::Aggregate(a) => {
+                if let Some(p) = a.param.as_mut() {
+                    walk(p, t);
+                }
+                walk(&mut a.expr, t);
+            }
+            Expr::Call(c) => c.args.iter_mut().for_each(|a| walk(a, t)),
+            Expr::Paren(p) => walk(&mut p.expr, t),
+        }
+    }
+    walk(&mut e, t);
+    e
 }
 
 fn range_check_applies(e: &Eval, expr: &Expr) -> bool {
