@@ -247,6 +247,13 @@ impl Dispatcher {
         entry.groups += added;
     }
 
+    /// Inserts a batch of alerts received at `now_ms`.
+    pub fn insert_all(&mut self, alerts: impl IntoIterator<Item = Alert>, now_ms: i64) {
+        for a in alerts {
+            self.insert(a, now_ms);
+        }
+    }
+
     /// Runs every flush due at or before `now_ms` and returns the notifications to send.
     pub fn tick(&mut self, now_ms: i64) -> Vec<Notification> {
         self.run_due(now_ms);

@@ -488,6 +488,57 @@ mod tests {
         assert_eq!(st.query(&parse_matchers("a=2").unwrap(), None, 50).len(), 0);
     }
 
+    /// Three replicas doing random creates, expiries and pairwise merges converge to the
+    /// same state once everyone has merged everyone.
+    #[test]
+    fn three_replicas_converge() {
+        let mut x: u64 = 99;
+        let mut rnd = move |n: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % n
+        };
+        for round in 0..50 {
+            let mut rs = [Silences::new("a"), Silences::new("b"), Silences::new("c")];
+            let mut now = 0;
+            for _ in 0..40 {
+                now += rnd(1000) as i64;
+                let i = rnd(3) as usize;
+                match rnd(4) {
+                    0 | 1 => {
+                        let m = format!("k=v{}", rnd(5));
+                        rs[i]
+                            .set(sil(&m, now, now + rnd(5000) as i64), now)
+                            .unwrap();
+                    }
+                    2 => {
+                        let ids: Vec<String> = rs[i].by_id.keys().cloned().collect();
+                        if !ids.is_empty() {
+                            let id = &ids[rnd(ids.len() as u64) as usize];
+                            rs[i].expire(id, now).unwrap();
+                        }
+                    }
+                    _ => {
+                        let j = rnd(3) as usize;
+                        let snap = rs[j].snapshot();
+                        rs[i].merge(&snap).unwrap();
+                    }
+                }
+            }
+            for _ in 0..2 {
+                for i in 0..3 {
+                    for j in 0..3 {
+                        let snap = rs[j].snapshot();
+                        rs[i].merge(&snap).unwrap();
+                    }
+                }
+            }
+            assert_eq!(rs[0].snapshot(), rs[1].snapshot(), "round {round}");
+            assert_eq!(rs[1].snapshot(), rs[2].snapshot(), "round {round}");
+        }
+    }
+
     #[test]
     fn snapshot_restore_and_merge_converge() {
         let mut a = Silences::new("a");
