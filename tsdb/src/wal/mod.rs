@@ -8,7 +8,8 @@
 //! ```
 //!
 //! Segments are files named by an 8-digit sequence number; a record never spans two
-//! segments. A new segment is started on every open, so only the newest segment can have a
+//! segments. Writing resumes in a fresh segment on every open (or in the newest one when
+//! it is empty), after any torn tail was cut off, so only the newest segment can have a
 //! torn tail. The byte layout is in `docs/format/wal.md`.
 
 pub mod reader;
