@@ -363,8 +363,9 @@ fn write_duration_expr(out: &mut String, d: &DurationExpr) -> fmt::Result {
             is_duration,
             ..
         } => {
-            let ms = seconds * 1000.0;
-            if *is_duration && ms.fract() == 0.0 && ms.abs() < 9.0e18 {
+            // Duration literals hold whole milliseconds; seconds * 1000 may be off by an ulp.
+            let ms = (seconds * 1000.0).round();
+            if *is_duration && ms.abs() < 9.0e18 {
                 out.push_str(&format_duration(ms as i64));
             } else {
                 out.push_str(&format_number(*seconds));

@@ -336,6 +336,7 @@ fn canonical_printing() {
         ("-(1)", "-(1)"),
         ("+Inf", "+Inf"),
         ("x[step()+1m]", "x[step() + 1m]"),
+        ("x[1s%4+8001ms]", "x[1s % 4 + 8s1ms]"),
         ("\"a\\nb\"", "\"a\\nb\""),
     ];
     for (src, want) in cases {
