@@ -30,7 +30,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use exposition::Labels;
 
-use crate::alert::{alert_hash_with, Alert};
+use crate::alert::Alert;
 use crate::config::{Config, Integration};
 use crate::group::{Group, GroupId};
 use crate::inhibit::Inhibitor;
@@ -216,25 +216,15 @@ impl Dispatcher {
                         next = now_ms;
                     }
                     let key = group_key(&route.key, &gl);
-                    self.groups.insert(
-                        gid,
-                        Group {
-                            id: gid,
-                            route: rid,
-                            labels: gl.clone(),
-                            key,
-                            alerts: HashMap::new(),
-                            next_flush: next,
-                            created_at: now_ms,
-                        },
-                    );
+                    self.groups
+                        .insert(gid, Group::new(gid, rid, gl.clone(), key, now_ms, next));
                     self.index.insert((rid, gl), gid);
                     self.schedule.insert((next, gid));
                     gid
                 }
             };
             let g = self.groups.get_mut(&gid).expect("indexed group exists");
-            if g.alerts.insert(fp, alert.clone()).is_none() {
+            if g.upsert(fp, alert.clone()) {
                 added += 1;
             }
         }
@@ -288,7 +278,7 @@ impl Dispatcher {
         let Some(group) = self.groups.get_mut(&gid) else {
             return;
         };
-        if group.alerts.is_empty() {
+        if group.is_empty() {
             self.drop_group(gid);
             return;
         }
@@ -299,7 +289,9 @@ impl Dispatcher {
             .expect("group route from this tree");
         group.next_flush = at + route.group_interval_ms;
         self.schedule.insert((group.next_flush, gid));
-        let alerts = group.sorted_alerts();
+        group.ensure_sorted();
+        let group = &*group;
+        let ordered = group.ordered();
         let cx = FlushCtx {
             config: &self.config,
             inhibitor: &self.inhibitor,
@@ -308,21 +300,14 @@ impl Dispatcher {
             outbox: &mut self.outbox,
             opts: &self.opts,
         };
-        cx.notify(route, group, &alerts, at);
-        drop(alerts);
+        cx.notify(route, group, &ordered, at);
+        drop(ordered);
 
         // Forget the alerts that were resolved in this flush. (Nothing can update them
         // between the flush and here: the caller is not running concurrently.)
-        let removed: Vec<u64> = group
-            .alerts
-            .iter()
-            .filter(|(_, a)| a.resolved_at(at))
-            .map(|(fp, _)| *fp)
-            .collect();
-        for fp in &removed {
-            group.alerts.remove(fp);
-        }
-        let empty = group.alerts.is_empty();
+        let group = self.groups.get_mut(&gid).expect("group still present");
+        let removed = group.remove_resolved(at);
+        let empty = group.is_empty();
         for fp in removed {
             if let Some(s) = self.alerts.get_mut(&fp) {
                 s.groups = s.groups.saturating_sub(1);
@@ -371,14 +356,14 @@ impl FlushCtx<'_> {
             .any(|n| ti.get(n).is_some_and(|i| i.contains(at)))
     }
 
-    fn notify(self, route: &Route, group: &Group, alerts: &[&Alert], at: i64) {
+    fn notify(self, route: &Route, group: &Group, alerts: &[(&Alert, u64)], at: i64) {
         let key = group.key.as_str();
         let labels = &group.labels;
         let report = self.opts.report_muted;
         let mut muted = Vec::new();
-        let mut kept: Vec<&Alert> = Vec::with_capacity(alerts.len());
+        let mut kept: Vec<(&Alert, u64)> = Vec::with_capacity(alerts.len());
         let time_muted = self.time_muted(route, at);
-        for &a in alerts {
+        for &(a, h) in alerts {
             let inhibited_by = self.inhibitor.inhibited_by(&a.labels, at);
             let silenced_by = if inhibited_by.is_none() || report {
                 self.silences.mutes(&a.labels, at)
@@ -386,7 +371,7 @@ impl FlushCtx<'_> {
                 Vec::new()
             };
             if inhibited_by.is_none() && !time_muted && silenced_by.is_empty() {
-                kept.push(a);
+                kept.push((a, h));
             } else if report {
                 muted.push(MutedAlert {
                     fingerprint: a.fingerprint(),
@@ -401,9 +386,7 @@ impl FlushCtx<'_> {
         }
         let mut firing = Vec::with_capacity(kept.len());
         let mut resolved = Vec::new();
-        let mut buf = Vec::with_capacity(128);
-        for a in &kept {
-            let h = alert_hash_with(&a.labels, &mut buf);
+        for &(a, h) in &kept {
             if a.resolved_at(at) {
                 resolved.push(h);
             } else {
@@ -442,9 +425,10 @@ impl FlushCtx<'_> {
             };
             let out: Vec<Alert> = kept
                 .iter()
+                .map(|(a, _)| *a)
                 .filter(|a| send_resolved || !a.resolved_at(at))
                 .map(|a| {
-                    let mut c = (*a).clone();
+                    let mut c = a.clone();
                     if !c.resolved_at(at) {
                         c.ends_at = None;
                     }

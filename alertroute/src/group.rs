@@ -27,12 +27,15 @@ pub struct Group {
     pub labels: Labels,
     /// The group key string (`<route key>:<group labels>`).
     pub key: String,
-    /// Alerts by fingerprint.
-    pub alerts: HashMap<u64, Alert>,
     /// The next flush time, ms.
     pub next_flush: i64,
     /// When the group was created, ms.
     pub created_at: i64,
+    /// Alerts by fingerprint, with their dedup hash (cached: it depends on labels only).
+    alerts: HashMap<u64, (Alert, u64)>,
+    /// Fingerprints in notification order (valid when `sorted`).
+    order: Vec<u64>,
+    sorted: bool,
 }
 
 /// Alertmanager's notification order: by `job`, then `instance` (alerts lacking the label
@@ -77,9 +80,103 @@ pub fn sort_alerts(alerts: &mut [&Alert]) {
 }
 
 impl Group {
+    /// An empty group.
+    pub(crate) fn new(
+        id: GroupId,
+        route: RouteId,
+        labels: Labels,
+        key: String,
+        now: i64,
+        next: i64,
+    ) -> Group {
+        Group {
+            id,
+            route,
+            labels,
+            key,
+            next_flush: next,
+            created_at: now,
+            alerts: HashMap::new(),
+            order: Vec::new(),
+            sorted: true,
+        }
+    }
+
+    /// Number of alerts held.
+    pub fn len(&self) -> usize {
+        self.alerts.len()
+    }
+
+    /// Whether the group holds no alert.
+    pub fn is_empty(&self) -> bool {
+        self.alerts.is_empty()
+    }
+
+    /// The alert with fingerprint `fp`.
+    pub fn get(&self, fp: u64) -> Option<&Alert> {
+        self.alerts.get(&fp).map(|(a, _)| a)
+    }
+
+    /// Adds or replaces an alert; true when it is new to the group.
+    pub(crate) fn upsert(&mut self, fp: u64, alert: Alert) -> bool {
+        match self.alerts.get_mut(&fp) {
+            Some(slot) => {
+                slot.0 = alert;
+                false
+            }
+            None => {
+                let h = crate::alert::alert_hash(&alert.labels);
+                self.alerts.insert(fp, (alert, h));
+                self.order.push(fp);
+                self.sorted = false;
+                true
+            }
+        }
+    }
+
+    /// Removes the alerts resolved at `at`; returns their fingerprints.
+    pub(crate) fn remove_resolved(&mut self, at: i64) -> Vec<u64> {
+        let gone: Vec<u64> = self
+            .alerts
+            .iter()
+            .filter(|(_, (a, _))| a.resolved_at(at))
+            .map(|(fp, _)| *fp)
+            .collect();
+        if !gone.is_empty() {
+            for fp in &gone {
+                self.alerts.remove(fp);
+            }
+            self.order.retain(|fp| self.alerts.contains_key(fp));
+        }
+        gone
+    }
+
+    /// Restores notification order if alerts joined since the last sort.
+    pub(crate) fn ensure_sorted(&mut self) {
+        if !self.sorted {
+            let alerts = &self.alerts;
+            let mut refs: Vec<&Alert> = self.order.iter().map(|fp| &alerts[fp].0).collect();
+            sort_alerts(&mut refs);
+            self.order = refs.iter().map(|a| a.fingerprint()).collect();
+            self.sorted = true;
+        }
+    }
+
+    /// The alerts with their dedup hashes, in notification order (call
+    /// [`ensure_sorted`](Self::ensure_sorted) first).
+    pub(crate) fn ordered(&self) -> Vec<(&Alert, u64)> {
+        self.order
+            .iter()
+            .map(|fp| {
+                let (a, h) = &self.alerts[fp];
+                (a, *h)
+            })
+            .collect()
+    }
+
     /// The group's alerts in notification order.
     pub fn sorted_alerts(&self) -> Vec<&Alert> {
-        let mut v: Vec<&Alert> = self.alerts.values().collect();
+        let mut v: Vec<&Alert> = self.alerts.values().map(|(a, _)| a).collect();
         sort_alerts(&mut v);
         v
     }
