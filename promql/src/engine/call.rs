@@ -2,11 +2,14 @@
 
 use super::aggregate::format_float;
 use super::error::EngineError;
-use super::eval::{Ev, RangeMode, RangeVal, SeriesBuilder, StepCursor, Val, WindowCursor};
+use super::eval::{Ev, RangeMode, RangeVal, SeriesBuilder, StepCursor, Val, Window, WindowCursor};
 use super::AnnotationKind;
+use crate::ast::Span;
 use crate::ast::{AggregateOp, Call, Expr, MatrixSelector};
 use crate::functions::histogram::{bucket_fraction, bucket_quantile, Bucket};
 use crate::functions::{label, math, over_time, rate, time as datefn};
+use crate::storage::SelectHints;
+use crate::value::is_stale_nan;
 use crate::value::{FPoint, Sample, Series};
 use exposition::{Labels, MatchOp, Matcher, METRIC_NAME};
 use std::collections::HashMap;
@@ -77,40 +80,111 @@ impl Ev<'_> {
         out
     }
 
-    /// Applies `f` to the window each step sees, per series.
+    /// Where a range-vector argument's points come from: streamed from storage one series
+    /// at a time (plain matrix selectors), or already evaluated (subqueries).
+    fn range_src<'e>(&mut self, e: &'e Expr) -> Result<RangeSrc<'e>, EngineError> {
+        if let Expr::MatrixSelector(ms) = e.unparen() {
+            if !ms.vector.anchored && !ms.vector.smoothed {
+                return Ok(RangeSrc::Selector(ms));
+            }
+        }
+        self.range_arg(e).map(RangeSrc::Values)
+    }
+
+    /// Applies `f` to the window each step sees, per series. Selector data is read one
+    /// series at a time, so memory holds the result plus one series' points. With
+    /// `counter_info`, series whose name does not look like a counter are reported.
     fn map_windows(
         &mut self,
-        r: RangeVal,
+        src: RangeSrc<'_>,
         keep_name: bool,
+        counter_info: Option<Span>,
         mut f: impl FnMut(&[FPoint], usize, i64, (i64, i64)) -> Option<f64>,
     ) -> Result<Vec<Series>, EngineError> {
-        let n = self.nsteps();
         let mut out = SeriesBuilder::default();
-        for mut s in r.series {
-            self.check_cancel()?;
-            let mut cur = WindowCursor::default();
-            let mut pts = Vec::new();
-            for i in 0..n {
-                let ts = self.ts(i);
-                let (lo, hi) = r.window.bounds(ts);
-                let w = cur.slice(&s.floats, lo, hi);
-                if w.is_empty() {
-                    continue;
-                }
-                if let Some(v) = f(w, i, ts, (lo, hi)) {
-                    pts.push(FPoint { t: ts, f: v });
+        match src {
+            RangeSrc::Values(r) => {
+                for s in r.series {
+                    self.window_series(s, &r.window, keep_name, counter_info, &mut f, &mut out)?;
                 }
             }
-            if pts.is_empty() {
-                continue;
+            RangeSrc::Selector(ms) => {
+                let (window, mint, maxt) = self.selector_window(ms);
+                if self.nsteps() == 0 {
+                    return Ok(Vec::new());
+                }
+                let storage = self.storage;
+                let q = storage.querier(mint, maxt)?;
+                let hints = SelectHints {
+                    start: mint,
+                    end: maxt,
+                    step: self.interval,
+                    range: ms.range,
+                };
+                let set = q.select(&hints, &ms.vector.matchers)?;
+                let mut buf = Vec::new();
+                for st in set {
+                    let mut it = st.iter();
+                    buf.clear();
+                    while let Some((t, v)) = it.next() {
+                        if !is_stale_nan(v) {
+                            buf.push(FPoint { t, f: v });
+                        }
+                    }
+                    if buf.is_empty() {
+                        continue;
+                    }
+                    let s = Series {
+                        metric: st.labels().clone(),
+                        floats: std::mem::take(&mut buf),
+                        drop_name: false,
+                    };
+                    buf =
+                        self.window_series(s, &window, keep_name, counter_info, &mut f, &mut out)?;
+                }
             }
-            if !keep_name {
-                self.drop_name(&mut s);
-            }
-            let metric = s.metric;
-            out.add(&metric, s.drop_name, pts)?;
         }
         out.finish()
+    }
+
+    /// One series of [`Self::map_windows`]; hands the point buffer back for reuse.
+    fn window_series(
+        &mut self,
+        mut s: Series,
+        window: &Window,
+        keep_name: bool,
+        counter_info: Option<Span>,
+        f: &mut impl FnMut(&[FPoint], usize, i64, (i64, i64)) -> Option<f64>,
+        out: &mut SeriesBuilder,
+    ) -> Result<Vec<FPoint>, EngineError> {
+        self.check_cancel()?;
+        let mut cur = WindowCursor::default();
+        let mut pts = Vec::new();
+        let mut any_window = false;
+        for i in 0..self.nsteps() {
+            let ts = self.ts(i);
+            let (lo, hi) = window.bounds(ts);
+            let w = cur.slice(&s.floats, lo, hi);
+            if w.is_empty() {
+                continue;
+            }
+            any_window = true;
+            if let Some(v) = f(w, i, ts, (lo, hi)) {
+                pts.push(FPoint { t: ts, f: v });
+            }
+        }
+        if let (Some(span), true) = (counter_info, any_window) {
+            self.non_counter_check(&s.metric, span);
+        }
+        let buf = std::mem::take(&mut s.floats);
+        if pts.is_empty() {
+            return Ok(buf);
+        }
+        if !keep_name {
+            self.drop_name(&mut s);
+        }
+        out.add(&s.metric, s.drop_name, pts)?;
+        Ok(buf)
     }
 
     /// `rate`, `increase`, `delta`, `changes`, `resets` over an `anchored` or `smoothed`
@@ -375,41 +449,39 @@ impl Ev<'_> {
                 Ok(Val::Vector(Vec::new()))
             }
             "rate" | "increase" | "delta" => {
-                let r = self.range_arg(&c.args[0])?;
+                let r = self.range_src(&c.args[0])?;
                 let is_counter = name != "delta";
-                let range_secs = (name == "rate").then_some(r.window.range as f64 / 1000.0);
-                if is_counter {
-                    self.non_counter_info(&r, &c.args[0]);
-                }
-                self.map_windows(r, false, |w, _, _, (lo, hi)| {
+                let range_secs = (name == "rate").then(|| (r.range() as f64) / 1000.0);
+                let info = is_counter.then(|| c.args[0].span());
+                self.map_windows(r, false, info, |w, _, _, (lo, hi)| {
                     rate::extrapolated_rate(w, lo, hi, is_counter, range_secs)
                 })
                 .map(Val::Vector)
             }
             "irate" | "idelta" => {
-                let r = self.range_arg(&c.args[0])?;
+                let r = self.range_src(&c.args[0])?;
                 let is_rate = name == "irate";
-                if is_rate {
-                    self.non_counter_info(&r, &c.args[0]);
-                }
-                self.map_windows(r, false, |w, _, _, _| rate::instant_value(w, is_rate))
+                let info = is_rate.then(|| c.args[0].span());
+                self.map_windows(r, false, info, |w, _, _, _| rate::instant_value(w, is_rate))
                     .map(Val::Vector)
             }
             "deriv" => {
-                let r = self.range_arg(&c.args[0])?;
-                self.map_windows(r, false, |w, _, _, _| rate::deriv(w))
+                let r = self.range_src(&c.args[0])?;
+                self.map_windows(r, false, None, |w, _, _, _| rate::deriv(w))
                     .map(Val::Vector)
             }
             "predict_linear" => {
-                let r = self.range_arg(&c.args[0])?;
+                let r = self.range_src(&c.args[0])?;
                 let d = self.scalar_arg(&c.args[1])?;
-                self.map_windows(r, false, |w, i, ts, _| rate::predict_linear(w, ts, d[i]))
-                    .map(Val::Vector)
+                self.map_windows(r, false, None, |w, i, ts, _| {
+                    rate::predict_linear(w, ts, d[i])
+                })
+                .map(Val::Vector)
             }
             "resets" | "changes" => {
-                let r = self.range_arg(&c.args[0])?;
+                let r = self.range_src(&c.args[0])?;
                 let is_resets = name == "resets";
-                self.map_windows(r, false, |w, _, _, _| {
+                self.map_windows(r, false, None, |w, _, _, _| {
                     Some(if is_resets {
                         rate::resets(w)
                     } else {
@@ -433,7 +505,7 @@ impl Ev<'_> {
             | "ts_of_last_over_time"
             | "ts_of_min_over_time"
             | "ts_of_max_over_time" => {
-                let r = self.range_arg(&c.args[0])?;
+                let r = self.range_src(&c.args[0])?;
                 let keep = matches!(name, "last_over_time" | "first_over_time");
                 let f: fn(&[FPoint]) -> f64 = match name {
                     "avg_over_time" => over_time::avg,
@@ -452,12 +524,12 @@ impl Ev<'_> {
                     "ts_of_min_over_time" => |w| ts_of_extreme(w, |c, b| c <= b),
                     _ => |w| ts_of_extreme(w, |c, b| c >= b),
                 };
-                self.map_windows(r, keep, |w, _, _, _| Some(f(w)))
+                self.map_windows(r, keep, None, |w, _, _, _| Some(f(w)))
                     .map(Val::Vector)
             }
             "quantile_over_time" => {
                 let q = self.scalar_arg(&c.args[0])?;
-                let r = self.range_arg(&c.args[1])?;
+                let r = self.range_src(&c.args[1])?;
                 if q.iter().any(|&x| x.is_nan() || !(0.0..=1.0).contains(&x)) {
                     let bad = q
                         .iter()
@@ -472,11 +544,13 @@ impl Ev<'_> {
                         c.args[0].span(),
                     );
                 }
-                self.map_windows(r, false, |w, i, _, _| Some(over_time::quantile_of(q[i], w)))
-                    .map(Val::Vector)
+                self.map_windows(r, false, None, |w, i, _, _| {
+                    Some(over_time::quantile_of(q[i], w))
+                })
+                .map(Val::Vector)
             }
             "double_exponential_smoothing" => {
-                let r = self.range_arg(&c.args[0])?;
+                let r = self.range_src(&c.args[0])?;
                 let sf = self.scalar_arg(&c.args[1])?;
                 let tf = self.scalar_arg(&c.args[2])?;
                 for (&s, &t) in sf.iter().zip(&tf) {
@@ -491,7 +565,7 @@ impl Ev<'_> {
                         )));
                     }
                 }
-                self.map_windows(r, false, |w, i, _, _| {
+                self.map_windows(r, false, None, |w, i, _, _| {
                     over_time::double_exponential_smoothing(w, sf[i], tf[i])
                 })
                 .map(Val::Vector)
@@ -502,19 +576,18 @@ impl Ev<'_> {
 
     fn non_counter_info(&mut self, r: &RangeVal, arg: &Expr) {
         for s in &r.series {
-            if let Some(name) = s.metric.metric_name() {
-                if !COUNTER_SUFFIXES.iter().any(|x| name.ends_with(x)) {
-                    let has_output = (0..self.nsteps()).any(|i| {
-                        let (lo, hi) = r.window.bounds(self.ts(i));
-                        s.floats.iter().any(|p| p.t > lo && p.t <= hi)
-                    });
-                    if has_output {
-                        let msg = format!(
-                            "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
-                        );
-                        self.annotate(AnnotationKind::Info, msg, arg.span());
-                    }
-                }
+            self.non_counter_check(&s.metric, arg.span());
+        }
+    }
+
+    /// Info annotation when a counter function sees a name without a counter suffix.
+    fn non_counter_check(&mut self, metric: &Labels, span: Span) {
+        if let Some(name) = metric.metric_name() {
+            if !COUNTER_SUFFIXES.iter().any(|x| name.ends_with(x)) {
+                let msg = format!(
+                    "metric might not be a counter, name does not end in _total/_sum/_count/_bucket: {name:?}"
+                );
+                self.annotate(AnnotationKind::Info, msg, span);
             }
         }
     }
@@ -799,6 +872,21 @@ impl Ev<'_> {
         }
         out.retain(|s| !s.floats.is_empty());
         Ok(Val::Vector(out))
+    }
+}
+
+/// See [`Ev::range_src`].
+enum RangeSrc<'e> {
+    Selector(&'e MatrixSelector),
+    Values(RangeVal),
+}
+
+impl RangeSrc<'_> {
+    fn range(&self) -> i64 {
+        match self {
+            RangeSrc::Selector(ms) => ms.range,
+            RangeSrc::Values(r) => r.window.range,
+        }
     }
 }
 

@@ -600,6 +600,18 @@ impl<'a> Ev<'a> {
         Ok(out)
     }
 
+    /// The window of a plain matrix selector and the time range its data covers.
+    pub fn selector_window(&self, ms: &MatrixSelector) -> (Window, i64, i64) {
+        let window = Window {
+            range: ms.range,
+            offset: ms.vector.offset,
+            at: self.at_time(ms.vector.at),
+        };
+        let (s0, _) = window.bounds(self.start);
+        let (_, e1) = window.bounds(self.end);
+        (window, s0 + 1, e1)
+    }
+
     /// Loads the raw points a matrix selector needs over all steps.
     pub fn eval_matrix_selector(&mut self, ms: &MatrixSelector) -> Result<RangeVal, EngineError> {
         let vs = &ms.vector;
