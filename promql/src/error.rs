@@ -39,6 +39,9 @@ pub enum ParseErrorKind {
         /// What the grammar wanted, if one thing stands out.
         expected: Option<String>,
     },
+    /// `f(a, b,)`.
+    #[error("trailing commas not allowed in function call args")]
+    TrailingComma,
     /// A call to a function that does not exist.
     #[error("unknown function with name {0:?}")]
     UnknownFunction(String),

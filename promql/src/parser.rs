@@ -82,6 +82,7 @@ fn parse_inner(
         opts: options,
         depth: 0,
         allow_empty_selector: false,
+        chain: 0,
         cache,
     };
     if p.peek().kind == TokenKind::Eof {
@@ -148,6 +149,11 @@ impl QueryParser {
 /// build uses about 12 KiB of stack per level, so 100 levels fit in a 2 MiB thread stack.
 pub const MAX_DEPTH: usize = 100;
 
+/// How deep the resulting tree may be, counting each operator of a chain like `a or b or c`
+/// as a level: the printer, `Drop` and the engine walk trees recursively, so the depth is
+/// bounded (a chain of up to about 1000 operators parses).
+pub const MAX_TREE_DEPTH: usize = 1000;
+
 struct Parser<'a> {
     input: &'a str,
     tokens: Vec<Token>,
@@ -156,6 +162,8 @@ struct Parser<'a> {
     depth: usize,
     /// Set while parsing the second argument of `info`, whose selector may match everything.
     allow_empty_selector: bool,
+    /// Binary operators chained on the current path (see [`MAX_TREE_DEPTH`]).
+    chain: usize,
     /// Compiled regex matchers to reuse (see [`QueryParser`]).
     cache: Option<&'a mut MatcherCache>,
 }
@@ -293,6 +301,7 @@ impl<'a> Parser<'a> {
     /// Parses a binary expression whose operators bind at least as tightly as `min_prec`.
     fn expr(&mut self, min_prec: u8) -> PResult<Expr> {
         self.enter(self.peek().span)?;
+        let saved_chain = self.chain;
         let mut lhs = self.unary()?;
         loop {
             let t = self.peek();
@@ -312,7 +321,13 @@ impl<'a> Parser<'a> {
             };
             let rhs = self.expr(next_min)?;
             lhs = self.binary(op, lhs, rhs, modifiers, t.span)?;
+            // Each operator of a left-associative chain deepens the tree by one level.
+            self.chain += 1;
+            if self.depth + self.chain > MAX_TREE_DEPTH {
+                return Err(self.error(ParseErrorKind::TooDeep(MAX_TREE_DEPTH), t.span));
+            }
         }
+        self.chain = saved_chain;
         self.depth -= 1;
         Ok(lhs)
     }
@@ -742,6 +757,7 @@ impl<'a> Parser<'a> {
     /// Duration arithmetic with precedence climbing (`+ -` < `* / %` < unary < `^`).
     fn duration_expr(&mut self, min_prec: u8) -> PResult<DurationExpr> {
         self.enter(self.peek().span)?;
+        let saved_chain = self.chain;
         let mut lhs = self.duration_unary()?;
         loop {
             let t = self.peek();
@@ -772,7 +788,12 @@ impl<'a> Parser<'a> {
                 rhs: Box::new(rhs),
                 span,
             };
+            self.chain += 1;
+            if self.depth + self.chain > MAX_TREE_DEPTH {
+                return Err(self.error(ParseErrorKind::TooDeep(MAX_TREE_DEPTH), t.span));
+            }
         }
+        self.chain = saved_chain;
         self.depth -= 1;
         Ok(lhs)
     }
@@ -1273,6 +1294,9 @@ impl<'a> Parser<'a> {
                 match t.kind {
                     TokenKind::Comma => {
                         self.bump();
+                        if self.peek().kind == TokenKind::RParen {
+                            return Err(self.error(ParseErrorKind::TrailingComma, t.span));
+                        }
                     }
                     TokenKind::RParen => break,
                     _ => return Err(self.unexpected(t, Some("\",\" or \")\""))),

@@ -265,6 +265,7 @@ fn type_errors_read_like_prometheus() {
             "expected type string in aggregation parameter, got scalar",
         ),
         ("", "no expression found in input"),
+        ("rate(x[5m],)", "trailing commas not allowed in function call args"),
         ("-foo[5m]", "unary expression only allowed on expressions of type scalar or instant vector, got \"range vector\""),
         ("foo{__name__=\"bar\"}", "metric name must not be set twice: \"foo\" or \"bar\""),
         ("{\"foo\", \"bar\"}", "metric name must not be set twice: \"foo\" or \"bar\""),
@@ -315,6 +316,15 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let src = format!("{}1{}", "(".repeat(5000), ")".repeat(5000));
     assert!(matches!(err(&src).kind(), ParseErrorKind::TooDeep(_)));
     let src = format!("{}1", "-".repeat(5000));
+    assert!(matches!(err(&src).kind(), ParseErrorKind::TooDeep(_)));
+    let long_chain = format!("{}a", "a or ".repeat(990));
+    let e = p(&long_chain);
+    assert!(p(&print(&e)).same_as(&e));
+    assert!(p(&promql::printer::pretty(&e)).same_as(&e));
+    drop(e);
+    let src = format!("{}a", "a or ".repeat(5000));
+    assert!(matches!(err(&src).kind(), ParseErrorKind::TooDeep(_)));
+    let src = format!("foo[{}1m]", "1m + ".repeat(5000));
     assert!(matches!(err(&src).kind(), ParseErrorKind::TooDeep(_)));
     let src = format!("foo[{}1m{}]", "(".repeat(5000), ")".repeat(5000));
     assert!(matches!(err(&src).kind(), ParseErrorKind::TooDeep(_)));
@@ -397,4 +407,14 @@ histogram_quantile(
     assert_eq!(promql::printer::pretty(&e), want);
     assert!(p(want).same_as(&e));
     assert_eq!(promql::printer::pretty(&p("a + b")), "a + b");
+}
+
+#[test]
+fn comments_and_whitespace() {
+    let e = p("# leading comment\nsum(x) # total\n  + 1 # one\n");
+    assert_eq!(print(&e), "sum(x) + 1");
+    assert!(p("foo{a=\"b\",}").same_as(&p("foo{a=\"b\"}")));
+    assert!(p("sum by (a,) (x)").same_as(&p("sum by (a) (x)")));
+    let e = err("# only a comment");
+    assert_eq!(e.message(), "no expression found in input");
 }
