@@ -1,8 +1,9 @@
 //! Runs Prometheus's own PromQL script tests (`$PEER_TESTS/promql/*.test`) against our
 //! engine. Evals that need a feature we do not implement (native histograms, start
-//! timestamps, type-and-unit labels) are skipped, using the flags of `eval-index.tsv` plus
-//! the runner's own detection; the experimental float features (experimental functions,
-//! duration expressions, fill modifiers, anchored/smoothed) run. Case ids are
+//! timestamps) are skipped, using the flags of `eval-index.tsv` plus the runner's own
+//! detection; the experimental float features (experimental functions, duration
+//! expressions, fill modifiers, anchored/smoothed, `info`) and `__type__`/`__unit__`
+//! labels run. Case ids are
 //! `<file>:<line of the eval>`.
 
 use promql::engine::Engine;
@@ -10,7 +11,7 @@ use promql::promqltest::{run_script, EvalOutcome, RunOptions};
 use std::collections::HashMap;
 use testkit::{files_sorted, Outcome, Suite};
 
-const SKIP_FLAGS: [&str; 3] = ["native_histogram", "start_timestamps", "type_unit_labels"];
+const SKIP_FLAGS: [&str; 2] = ["native_histogram", "start_timestamps"];
 
 /// The flags of the "core" set (evals needing no feature flag at all).
 const FEATURE_FLAGS: [&str; 7] = [

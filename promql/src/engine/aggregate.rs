@@ -106,7 +106,7 @@ pub(super) fn format_float(f: f64) -> String {
 fn group_labels(a: &AggregateExpr, l: &Labels) -> Labels {
     if a.without {
         let mut names: Vec<&str> = a.grouping.iter().map(|s| s.as_str()).collect();
-        names.push(METRIC_NAME);
+        names.extend(super::eval::NAME_LABELS);
         l.without(&names)
     } else {
         l.keep_only(&a.grouping)

@@ -258,7 +258,7 @@ impl Ev<'_> {
                         };
                         let mut metric = self.result_metric(&lhs[j].metric, r, b.op, m);
                         if b.return_bool && !self.opts.delayed_name_removal {
-                            metric = metric.without_metric_name();
+                            metric = super::eval::strip_name(&metric);
                         }
                         let s = out.slot(&metric, b.return_bool && self.opts.delayed_name_removal);
                         result_slot.insert((j, k), s);
@@ -315,7 +315,9 @@ impl Ev<'_> {
     fn result_metric(&self, l: &Labels, r: &Labels, op: BinaryOp, m: &VectorMatching) -> Labels {
         let mut b = l.builder();
         if drops_name(op) {
-            b.del(METRIC_NAME);
+            for n in super::eval::NAME_LABELS {
+                b.del(n);
+            }
         }
         if m.card == Cardinality::OneToOne {
             if m.on {

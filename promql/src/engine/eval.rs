@@ -267,7 +267,7 @@ pub(super) fn run(
                     .collect();
                 for s in &mut vec {
                     if s.drop_name {
-                        s.metric = s.metric.without_metric_name();
+                        s.metric = strip_name(&s.metric);
                         s.drop_name = false;
                     }
                 }
@@ -286,7 +286,7 @@ pub(super) fn run(
                     s.floats.retain(|p| p.t > lo && p.t <= hi);
                     if !s.floats.is_empty() {
                         if s.drop_name {
-                            s.metric = s.metric.without_metric_name();
+                            s.metric = strip_name(&s.metric);
                             s.drop_name = false;
                         }
                         out.push(s);
@@ -313,7 +313,7 @@ pub(super) fn run(
             Val::Vector(mut series) => {
                 for s in &mut series {
                     if s.drop_name {
-                        s.metric = s.metric.without_metric_name();
+                        s.metric = strip_name(&s.metric);
                         s.drop_name = false;
                     }
                 }
@@ -343,6 +343,19 @@ pub(super) fn run(
     });
     annotations.dedup();
     Ok(QueryResult { value, annotations })
+}
+
+/// Labels that go with the metric name: dropping the name drops `__type__` and
+/// `__unit__` too (as Prometheus does with its type-and-unit feature off).
+pub(super) const NAME_LABELS: [&str; 3] = ["__name__", "__type__", "__unit__"];
+
+/// The labels without the metric name (and its `__type__`/`__unit__` companions).
+pub(super) fn strip_name(l: &Labels) -> Labels {
+    if l.iter().any(|x| NAME_LABELS.contains(&x.name.as_str())) {
+        l.without(&NAME_LABELS)
+    } else {
+        l.clone()
+    }
 }
 
 /// Sorts a matrix by labels, merging series that ended up with the same labels when
@@ -477,7 +490,7 @@ impl<'a> Ev<'a> {
         if self.opts.delayed_name_removal {
             s.drop_name = true;
         } else {
-            s.metric = s.metric.without_metric_name();
+            s.metric = strip_name(&s.metric);
         }
     }
 

@@ -75,7 +75,6 @@ struct State {
     /// Metric names with native-histogram data in the current segment.
     hist_names: HashSet<String>,
     start_timestamps: bool,
-    type_unit: bool,
     broken: Option<String>,
 }
 
@@ -85,7 +84,6 @@ impl State {
             storage: MemStorage::new(),
             hist_names: HashSet::new(),
             start_timestamps: false,
-            type_unit: false,
             broken: None,
         }
     }
@@ -141,12 +139,6 @@ pub fn run_script(
 }
 
 fn load_series(st: &mut State, s: &SeriesLine, interval: i64, with_nhcb: bool) {
-    if s.labels
-        .iter()
-        .any(|l| l.name == "__type__" || l.name == "__unit__")
-    {
-        st.type_unit = true;
-    }
     let name = s.labels.metric_name().unwrap_or("").to_string();
     if s.values.contains(&SeriesValue::Histogram) {
         st.hist_names.insert(name.clone());
@@ -189,9 +181,6 @@ fn skip_reason(st: &State, e: &Eval, experimental: bool) -> Option<String> {
         .any(|s| s.values.contains(&SeriesValue::Histogram))
     {
         return Some("native histograms in expected output".into());
-    }
-    if st.type_unit {
-        return Some("type-and-unit labels".into());
     }
     if st.start_timestamps || e.expr.contains("start_timestamp") {
         return Some("start timestamps".into());
