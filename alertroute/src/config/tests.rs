@@ -164,6 +164,10 @@ fn matcher_duration_and_field_errors() {
         "field urll not found in webhook_config"
     );
     assert_eq!(
+        err("global: {smtp_smarthost: 'm:25', smtp_from: a@b}\nroute: {receiver: a}\nreceivers: [{name: a, email_configs: [{to: x@y, smtp_host: z}]}]"),
+        "field smtp_host not found in email_config"
+    );
+    assert_eq!(
         err("route: {receiver: a}\nreceivers: [{name: a, webhook_configs: [{max_alerts: 1}]}]"),
         "one of url or url_file must be configured"
     );
