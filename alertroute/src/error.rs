@@ -1,4 +1,4 @@
-//! Errors of the alertroute crate: one enum per stage, composed in [`Error`].
+//! Errors of the alertroute crate: one enum per stage, composed in [`enum@Error`].
 
 use thiserror::Error;
 

@@ -72,6 +72,8 @@
 //!   (integration `None`, `send_resolved` on), so callers can observe routing and timing.
 //! - Flushes are stamped with their deadline, not with the completion time of a send.
 
+#![warn(missing_docs)]
+
 pub mod alert;
 pub mod config;
 pub mod dispatch;
