@@ -1,11 +1,10 @@
 //! Binary operators: how are two operands paired and combined?
 
 use super::error::EngineError;
-use super::eval::{Ev, SeriesBuilder, StepCursor, Val};
+use super::eval::{Ev, FastMap, FastSet, SeriesBuilder, StepCursor, Val};
 use crate::ast::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
 use crate::value::{FPoint, Series};
 use exposition::{Labels, METRIC_NAME};
-use std::collections::{HashMap, HashSet};
 
 /// `l op r` for arithmetic operators.
 pub(super) fn arith(op: BinaryOp, l: f64, r: f64) -> f64 {
@@ -151,7 +150,7 @@ impl Ev<'_> {
         } else {
             Vec::new()
         };
-        let mut sigs: HashSet<u64> = HashSet::new();
+        let mut sigs: FastSet<u64> = FastSet::default();
         for i in 0..self.nsteps() {
             let ts = self.ts(i);
             lcur.at(ts, &mut lv);
@@ -206,9 +205,9 @@ impl Ev<'_> {
         let mut rcur = StepCursor::new(&rhs);
         let (mut lv, mut rv) = (Vec::new(), Vec::new());
         let mut out = SeriesBuilder::default();
-        let mut result_slot: HashMap<(usize, usize), usize> = HashMap::new();
-        let mut right: HashMap<u64, (usize, f64)> = HashMap::new();
-        let mut matched: HashMap<u64, HashSet<usize>> = HashMap::new();
+        let mut result_slot: FastMap<(usize, usize), usize> = FastMap::default();
+        let mut right: FastMap<u64, (usize, f64)> = FastMap::default();
+        let mut matched: FastMap<u64, FastSet<usize>> = FastMap::default();
         for i in 0..self.nsteps() {
             let ts = self.ts(i);
             lcur.at(ts, &mut lv);
@@ -270,7 +269,7 @@ impl Ev<'_> {
                         if matched.contains_key(&sig) {
                             return Err(EngineError::ManyToOneNotExplicit);
                         }
-                        matched.insert(sig, HashSet::new());
+                        matched.insert(sig, FastSet::default());
                     } else if !matched.entry(sig).or_default().insert(slot) {
                         return Err(EngineError::GroupingNotUnique);
                     }
@@ -284,7 +283,7 @@ impl Ev<'_> {
             }
             if let Some(lfill) = fill.lhs {
                 // "One"-side samples that no "many"-side sample matched at this step.
-                let lsigs: HashSet<u64> = lv.iter().map(|&(j, _)| lsig[j]).collect();
+                let lsigs: FastSet<u64> = lv.iter().map(|&(j, _)| lsig[j]).collect();
                 for &(k, rf) in &rv {
                     if lsigs.contains(&rsig[k]) {
                         continue;

@@ -16,6 +16,34 @@ use crate::value::{is_stale_nan, FPoint, Sample, Scalar, Series, StringValue, Va
 use exposition::Labels;
 use std::collections::HashMap;
 
+/// A fast hasher for keys that are already hashes or small integers (signatures,
+/// series indexes); the std SipHash is needlessly slow for them.
+#[derive(Default, Clone, Copy)]
+pub(super) struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x517c_c1b7_2722_0a95);
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+}
+
+/// `HashMap` with [`FastHasher`].
+pub(super) type FastMap<K, V> = HashMap<K, V, std::hash::BuildHasherDefault<FastHasher>>;
+/// `HashSet` with [`FastHasher`].
+pub(super) type FastSet<K> =
+    std::collections::HashSet<K, std::hash::BuildHasherDefault<FastHasher>>;
+
 /// The value of a node during evaluation.
 pub(super) enum Val {
     /// One value per step.
