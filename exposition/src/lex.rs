@@ -210,6 +210,38 @@ pub(crate) fn parse_strict_number(s: &str) -> Option<f64> {
     s.parse::<f64>().ok()
 }
 
+/// Duplicate label-name detection without allocating for the first 16 names.
+pub(crate) struct DupCheck<'a> {
+    seen: [&'a str; 16],
+    n: usize,
+    more: Vec<&'a str>,
+}
+
+impl<'a> DupCheck<'a> {
+    pub(crate) fn new() -> DupCheck<'a> {
+        DupCheck {
+            seen: [""; 16],
+            n: 0,
+            more: Vec::new(),
+        }
+    }
+
+    /// Records `name`; false if it was already recorded.
+    #[inline]
+    pub(crate) fn insert(&mut self, name: &'a str) -> bool {
+        if self.seen[..self.n].contains(&name) || self.more.contains(&name) {
+            return false;
+        }
+        if self.n < self.seen.len() {
+            self.seen[self.n] = name;
+            self.n += 1;
+        } else {
+            self.more.push(name);
+        }
+        true
+    }
+}
+
 /// A small, fast, non-cryptographic hasher for the parsers' name sets (FxHash style).
 #[derive(Default, Clone, Copy)]
 pub(crate) struct FxHasher(u64);
@@ -266,6 +298,18 @@ mod tests {
         assert!(quoted_end(b"\"ab\n\"", 0, Escapes::Lenient).is_err());
         assert!(quoted_end(b"\"ab\\", 0, Escapes::Lenient).is_err());
         assert!(quoted_end(b"\"ab", 0, Escapes::Lenient).is_err());
+    }
+
+    #[test]
+    fn dup_check() {
+        let names: Vec<String> = (0..40).map(|i| format!("l{i}")).collect();
+        let mut d = DupCheck::new();
+        for n in &names {
+            assert!(d.insert(n));
+        }
+        assert!(!d.insert("l3"));
+        assert!(!d.insert("l39"));
+        assert!(d.insert("x"));
     }
 
     #[test]

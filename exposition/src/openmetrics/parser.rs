@@ -333,7 +333,7 @@ impl<'a> OpenMetricsParser<'a> {
         if b.get(p) == Some(&b'}') {
             return Ok(p + 1);
         }
-        let mut seen: Vec<&str> = Vec::new();
+        let mut seen = lex::DupCheck::new();
         loop {
             let n_end = lex::label_name_end(b, p);
             if n_end == p {
@@ -349,10 +349,9 @@ impl<'a> OpenMetricsParser<'a> {
                 return Err(lex::unexpected(b, q, "'\"' opening the label value"));
             }
             let (close, _) = lex::quoted_end(b, q, Escapes::Lenient)?;
-            if seen.contains(&lname) {
+            if !seen.insert(lname) {
                 return Err((p, ParseErrorKind::DuplicateLabel(lname.to_string())));
             }
-            seen.push(lname);
             p = close + 1;
             match b.get(p) {
                 Some(b',') => p += 1,

@@ -307,9 +307,7 @@ impl<'a> TextParser<'a> {
         name_allowed: bool,
     ) -> Result<(usize, Option<(Cow<'a, str>, &'a str)>), LexError> {
         let (b, s) = (self.b, self.s);
-        let mut seen: [&str; 16] = [""; 16];
-        let mut n_seen = 0usize;
-        let mut more: Vec<&str> = Vec::new();
+        let mut seen = lex::DupCheck::new();
         let mut quoted_name = None;
         let mut first = true;
         loop {
@@ -373,14 +371,8 @@ impl<'a> TextParser<'a> {
             }
             let (q, _) = lex::quoted_end(b, p, Escapes::Strict)?;
             // Duplicate names.
-            if seen[..n_seen].contains(&lname) || more.contains(&lname) {
+            if !seen.insert(lname) {
                 return Err((p, ParseErrorKind::DuplicateLabel(lname.to_string())));
-            }
-            if n_seen < seen.len() {
-                seen[n_seen] = lname;
-                n_seen += 1;
-            } else {
-                more.push(lname);
             }
             p = lex::skip_blanks(b, q + 1);
             if p < b.len() && b[p] == b',' {
