@@ -123,7 +123,7 @@ pub struct Dispatcher {
     opts: DispatcherOptions,
     alerts: HashMap<u64, Stored>,
     groups: HashMap<GroupId, Group>,
-    index: HashMap<(RouteId, Labels), GroupId>,
+    index: HashMap<RouteId, HashMap<Labels, GroupId>>,
     schedule: BTreeSet<(i64, GroupId)>,
     next_group: u64,
     inhibitor: Inhibitor,
@@ -206,7 +206,7 @@ impl Dispatcher {
         for &rid in &ids {
             let route = self.config.route.get(rid).expect("route id from this tree");
             let gl = route.group_by.group_labels(&alert.labels);
-            let gid = match self.index.get(&(rid, gl.clone())) {
+            let gid = match self.index.get(&rid).and_then(|m| m.get(&gl)) {
                 Some(g) => *g,
                 None => {
                     let gid = GroupId(self.next_group);
@@ -218,7 +218,7 @@ impl Dispatcher {
                     let key = group_key(&route.key, &gl);
                     self.groups
                         .insert(gid, Group::new(gid, rid, gl.clone(), key, now_ms, next));
-                    self.index.insert((rid, gl), gid);
+                    self.index.entry(rid).or_default().insert(gl, gid);
                     self.schedule.insert((next, gid));
                     gid
                 }
@@ -324,7 +324,9 @@ impl Dispatcher {
     fn drop_group(&mut self, gid: GroupId) {
         if let Some(g) = self.groups.remove(&gid) {
             self.schedule.remove(&(g.next_flush, gid));
-            self.index.remove(&(g.route, g.labels));
+            if let Some(m) = self.index.get_mut(&g.route) {
+                m.remove(&g.labels);
+            }
         }
     }
 }

@@ -378,6 +378,48 @@ mod tests {
     }
 
     #[test]
+    fn match_order_continue_and_duplicates() {
+        let cfg = crate::Config::load(
+            r#"
+route:
+  receiver: root
+  routes:
+    - matchers: [a="1"]
+      receiver: us-oncall
+      continue: true
+      routes:
+        - matchers: [b="1"]
+          continue: true
+        - matchers: [b=~".*"]
+    - matchers: [a=~"1|2"]
+      receiver: us-oncall
+    - matchers: [a=~".+"]
+      receiver: shadowed
+receivers: [{name: root}, {name: us-oncall}, {name: shadowed}]
+"#,
+        )
+        .unwrap();
+        let t = &cfg.route;
+        let r = |pairs: &[(&str, &str)]| t.receivers_for(&Labels::from_pairs(pairs));
+        // Nested continue keeps scanning the nested siblings; the parent is not added; the
+        // parent's continue lets the next top-level sibling match; the same receiver twice.
+        assert_eq!(
+            r(&[("a", "1"), ("b", "1")]),
+            "us-oncall,us-oncall,us-oncall"
+        );
+        assert_eq!(r(&[("a", "1")]), "us-oncall,us-oncall");
+        assert_eq!(r(&[("a", "2")]), "us-oncall");
+        assert_eq!(r(&[("a", "3")]), "shadowed");
+        assert_eq!(r(&[]), "root");
+        let keys: Vec<&str> = t
+            .route(&Labels::from_pairs(&[("a", "1")]))
+            .iter()
+            .map(|r| r.key.as_str())
+            .collect();
+        assert_eq!(keys, [r#"{}/{a="1"}/{b=~".*"}"#, r#"{}/{a=~"1|2"}"#]);
+    }
+
+    #[test]
     fn group_by_subsets() {
         let l = Labels::from_pairs(&[("a", "1"), ("b", "2")]);
         assert_eq!(GroupBy::All.group_labels(&l), l);
