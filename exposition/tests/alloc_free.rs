@@ -2,32 +2,15 @@
 //! global allocator watches a parse of 20,000 samples (labels, timestamps, no escapes) and
 //! allows only the parsers' per-family bookkeeping (a few set resizes).
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::alloc::System;
 
 use exposition::openmetrics::OpenMetricsParser;
 use exposition::text::TextParser;
 use exposition::Entry;
-
-struct Counting;
-
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: delegates every call to the system allocator unchanged; only counts.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: `ptr` came from `System.alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-}
+use stats_alloc::{Region, StatsAlloc, INSTRUMENTED_SYSTEM};
 
 #[global_allocator]
-static GLOBAL: Counting = Counting;
+static GLOBAL: &StatsAlloc<System> = &INSTRUMENTED_SYSTEM;
 
 fn input(openmetrics: bool) -> String {
     let mut s = String::new();
@@ -51,9 +34,9 @@ fn input(openmetrics: bool) -> String {
 }
 
 fn allocations(f: impl FnOnce() -> usize) -> (usize, usize) {
-    let before = ALLOCS.load(Ordering::Relaxed);
+    let region = Region::new(GLOBAL);
     let n = f();
-    (ALLOCS.load(Ordering::Relaxed) - before, n)
+    (region.change().allocations, n)
 }
 
 fn drain<'a>(it: impl Iterator<Item = Result<Entry<'a>, exposition::ParseError>>) -> usize {
