@@ -236,3 +236,11 @@ fn experimental_syntax_evaluates() {
         .value;
     assert!(matches!(v, Value::Vector(ref v) if v.len() == 2));
 }
+
+#[test]
+fn huge_subquery_resolution_is_refused_not_allocated() {
+    let s = store();
+    let e = parse("max_over_time(m[100y:1ms])").unwrap();
+    let err = Engine::default().instant_query(&s, &e, 0).unwrap_err();
+    assert!(matches!(err, EngineError::TooManySamples(_)), "{err}");
+}

@@ -276,6 +276,7 @@ pub(super) fn run(
         annos: Vec::new(),
         cancel: ctx.cancel,
     };
+    ev.check_samples(ev.nsteps())?;
     let val = ev.eval(&expr)?;
     let value = if instant {
         match val {
@@ -416,7 +417,7 @@ impl<'a> Ev<'a> {
         if self.end < self.start {
             0
         } else {
-            ((self.end - self.start) / self.interval) as usize + 1
+            (self.end.saturating_sub(self.start) / self.interval) as usize + 1
         }
     }
 
@@ -743,6 +744,8 @@ impl<'a> Ev<'a> {
             annos: Vec::new(),
             cancel: self.cancel,
         };
+        // Guard the per-step buffers before allocating them.
+        self.check_samples(sub.nsteps())?;
         let v = sub.eval(&sq.expr)?;
         self.annos.append(&mut sub.annos);
         let series = match v {

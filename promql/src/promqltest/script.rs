@@ -684,6 +684,66 @@ mod tests {
     }
 
     #[test]
+    fn malformed_scripts_do_not_panic() {
+        let pieces = [
+            "load",
+            "load 1m",
+            "eval",
+            "eval instant at",
+            "eval range from 0 to 1m step",
+            "1m",
+            "x",
+            "{",
+            "}",
+            "{{",
+            "}}",
+            "\"",
+            "'",
+            "`",
+            "=",
+            ",",
+            "a+bx",
+            "1+1x",
+            "_x",
+            "stale",
+            "expect",
+            "expect range vector from",
+            "expect string",
+            "\n",
+            "\n\n",
+            " ",
+            "é",
+            "\u{1F600}",
+            "metric{a=\"b\"}",
+            "1e",
+            "-",
+            "+",
+            "x9",
+            "{{schema:0}}+{{",
+            "clear",
+        ];
+        // Deterministic pseudo-random concatenations of the pieces.
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..5000 {
+            let mut text = String::new();
+            for _ in 0..(seed % 12) {
+                seed = seed
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                text.push_str(pieces[(seed >> 33) as usize % pieces.len()]);
+                if seed & 1 == 0 {
+                    text.push(' ');
+                }
+                if seed & 6 == 0 {
+                    text.push('\n');
+                }
+            }
+            seed = seed.wrapping_add(7);
+            let _ = parse_script(&text);
+        }
+    }
+
+    #[test]
     fn unknown_command_is_an_error() {
         assert!(matches!(
             parse_script("bogus 1\n"),
