@@ -110,20 +110,30 @@ pub struct QueryContext<'a> {
 /// Evaluates PromQL expressions; immutable and shareable.
 ///
 /// ```
+/// use exposition::Labels;
 /// use promql::engine::Engine;
 /// use promql::storage::MemStorage;
 /// use promql::value::Value;
-/// use exposition::Labels;
 ///
 /// let mut db = MemStorage::new();
-/// let l = Labels::from_pairs(&[("__name__", "up"), ("job", "a")]);
-/// db.append(&l, 0, 1.0).unwrap();
-/// let expr = promql::ast::Expr::NumberLiteral(promql::ast::NumberLiteral {
-///     value: 2.0,
-///     span: Default::default(),
-/// });
-/// let res = Engine::default().instant_query(&db, &expr, 0).unwrap();
-/// assert!(matches!(res.value, Value::Scalar(s) if s.v == 2.0));
+/// for (job, step) in [("a", 1.0), ("b", 3.0)] {
+///     let l = Labels::from_pairs(&[("__name__", "requests_total"), ("job", job)]);
+///     for k in 0..=10 {
+///         db.append(&l, k * 60_000, k as f64 * 60.0 * step).unwrap(); // one sample a minute
+///     }
+/// }
+/// let expr = promql::parse("sum(rate(requests_total[5m]))").unwrap();
+/// let res = Engine::default().instant_query(&db, &expr, 600_000).unwrap();
+/// let Value::Vector(v) = res.value else { panic!("expected a vector") };
+/// assert_eq!(v.len(), 1);
+/// assert!((v[0].f - 4.0).abs() < 1e-9); // 1/s + 3/s
+///
+/// // Range queries return a matrix sorted by labels.
+/// let expr = promql::parse("rate(requests_total[5m])").unwrap();
+/// let res = Engine::default().range_query(&db, &expr, 300_000, 600_000, 60_000).unwrap();
+/// let Value::Matrix(m) = res.value else { panic!("expected a matrix") };
+/// assert_eq!(m.len(), 2);
+/// assert_eq!(m[0].floats.len(), 6);
 /// ```
 #[derive(Debug, Clone, Default)]
 pub struct Engine {
