@@ -237,6 +237,23 @@ impl Dispatcher {
         entry.groups += added;
     }
 
+    /// An alert held by the dispatcher, by fingerprint.
+    pub fn alert(&self, fingerprint: u64) -> Option<&Alert> {
+        self.alerts.get(&fingerprint).map(|s| &s.alert)
+    }
+
+    /// Why an alert would be muted at `now_ms` (the API's `suppressed` state with
+    /// `inhibitedBy` / `silencedBy`); `None` when it is not held.
+    pub fn status(&self, fingerprint: u64, now_ms: i64) -> Option<MutedAlert> {
+        let a = &self.alerts.get(&fingerprint)?.alert;
+        Some(MutedAlert {
+            fingerprint,
+            inhibited_by: self.inhibitor.inhibited_by(&a.labels, now_ms),
+            silenced_by: self.silences.mutes(&a.labels, now_ms),
+            time_muted: false,
+        })
+    }
+
     /// Inserts a batch of alerts received at `now_ms`.
     pub fn insert_all(&mut self, alerts: impl IntoIterator<Item = Alert>, now_ms: i64) {
         for a in alerts {

@@ -286,6 +286,48 @@ mod tests {
         }
     }
 
+    /// Three replicas logging and merging in arbitrary order converge.
+    #[test]
+    fn three_replicas_converge() {
+        let mut x: u64 = 7;
+        let mut rnd = move |n: u64| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % n
+        };
+        for _ in 0..50 {
+            let mut rs = [
+                NotificationLog::new(),
+                NotificationLog::new(),
+                NotificationLog::new(),
+            ];
+            for step in 0..60i64 {
+                let i = rnd(3) as usize;
+                if rnd(3) == 0 {
+                    let j = rnd(3) as usize;
+                    let snap = rs[j].snapshot();
+                    rs[i].merge(&snap).unwrap();
+                } else {
+                    let g = format!("g{}", rnd(4));
+                    // Equal timestamps on different replicas must still converge.
+                    let ts = step / 2;
+                    rs[i].log(key(&g), vec![rnd(5)], vec![], ts, ts + 1000);
+                }
+            }
+            for _ in 0..2 {
+                for i in 0..3 {
+                    for j in 0..3 {
+                        let snap = rs[j].snapshot();
+                        rs[i].merge(&snap).unwrap();
+                    }
+                }
+            }
+            assert_eq!(rs[0].snapshot(), rs[1].snapshot());
+            assert_eq!(rs[1].snapshot(), rs[2].snapshot());
+        }
+    }
+
     #[test]
     fn snapshot_merge_gc() {
         let mut a = NotificationLog::new();

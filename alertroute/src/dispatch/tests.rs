@@ -242,6 +242,10 @@ fn silences_mute_and_are_reported() {
     assert_eq!(out[0].alerts.len(), 1);
     assert_eq!(out[0].muted.len(), 1);
     assert_eq!(out[0].muted[0].silenced_by, vec![id.clone()]);
+    let fp = alert("A", &[("x", "1")], 0).fingerprint();
+    assert_eq!(d.status(fp, 60 * S).unwrap().silenced_by, vec![id.clone()]);
+    assert!(d.status(fp, 11 * M).unwrap().silenced_by.is_empty());
+    assert!(d.alert(fp).is_some());
     // When the silence ends the alert looks new and is sent at the next flush.
     let sent = run(&mut d, 20 * M);
     assert_eq!(sent[0].0, 30 * S + 10 * M);
@@ -406,5 +410,100 @@ fn tick_schedule_does_not_change_what_is_sent() {
         }
         assert!(!exact.is_empty());
         assert_eq!(sloppy, exact, "tick step {step}");
+    }
+}
+
+mod schedule_property {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn summarize(ns: Vec<Notification>) -> Vec<String> {
+        ns.iter()
+            .map(|n| {
+                let alerts: Vec<String> = n
+                    .alerts
+                    .iter()
+                    .map(|a| {
+                        format!(
+                            "{}{}",
+                            a.labels,
+                            if a.ends_at.is_some() { "/r" } else { "" }
+                        )
+                    })
+                    .collect();
+                format!(
+                    "{} {} {:?} {}",
+                    n.at,
+                    n.group_key,
+                    n.reason,
+                    alerts.join(";")
+                )
+            })
+            .collect()
+    }
+
+    fn config() -> Config {
+        cfg(r#"
+route: {receiver: r, group_by: [alertname], group_wait: 20s, group_interval: 2m, repeat_interval: 7m}
+receivers: [{name: r}]
+inhibit_rules: [{source_matchers: [sev=crit], target_matchers: [sev=warn], equal: [alertname]}]
+"#)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(48))]
+
+        /// Random alert streams: ticking on any grid gives what ticking at every deadline gives.
+        #[test]
+        fn any_tick_grid_matches_exact_deadlines(
+            events in proptest::collection::vec((0i64..5_400, 0u8..4, 0u8..2, proptest::option::of(1i64..600)), 1..40),
+            step in 1i64..900,
+        ) {
+            let mut script: Vec<(i64, Alert)> = events
+                .into_iter()
+                .map(|(t, name, sev, end)| {
+                    let t = t * S;
+                    let n = format!("A{name}");
+                    let sev = if sev == 0 { "crit" } else { "warn" };
+                    let mut a = Alert::new(Labels::from_pairs(&[("alertname", n.as_str()), ("sev", sev)]), t);
+                    if let Some(e) = end {
+                        a = a.with_ends_at(t + e * S);
+                    }
+                    (t, a)
+                })
+                .collect();
+            script.sort_by_key(|(t, _)| *t);
+            let end = 3 * 3_600 * S;
+
+            let mut exact = Vec::new();
+            let mut d = Dispatcher::new(config(), "x");
+            for (t, a) in script.clone() {
+                while let Some(dl) = d.next_deadline().filter(|&dl| dl < t) {
+                    exact.extend(summarize(d.tick(dl)));
+                }
+                d.insert(a, t);
+            }
+            while let Some(dl) = d.next_deadline().filter(|&dl| dl <= end) {
+                exact.extend(summarize(d.tick(dl)));
+            }
+
+            let step = step * S;
+            let mut grid = Vec::new();
+            let mut d = Dispatcher::new(config(), "x");
+            let mut next = 0;
+            for (t, a) in script {
+                while next < t {
+                    grid.extend(summarize(d.tick(next)));
+                    next += step;
+                }
+                d.insert(a, t);
+            }
+            while next <= end {
+                grid.extend(summarize(d.tick(next)));
+                next += step;
+            }
+            grid.extend(summarize(d.tick(end)));
+            prop_assert_eq!(grid, exact);
+        }
     }
 }
