@@ -2,22 +2,20 @@
 
 use super::aggregate::format_float;
 use super::error::EngineError;
-use super::eval::{Ev, RangeMode, RangeVal, SeriesBuilder, StepCursor, Val, Window, WindowCursor};
+use super::eval::{Ev, RangeMode, RangeVal, SeriesBuilder, Val, Window, WindowCursor};
 use super::AnnotationKind;
 use crate::ast::Span;
 use crate::ast::{AggregateOp, Call, Expr, MatrixSelector};
-use crate::functions::histogram::{bucket_fraction, bucket_quantile, Bucket};
 use crate::functions::{label, math, over_time, rate, time as datefn};
 use crate::storage::SelectHints;
 use crate::value::is_stale_nan;
 use crate::value::{FPoint, Sample, Series};
 use exposition::{Labels, MatchOp, Matcher, METRIC_NAME};
-use std::collections::HashMap;
 
 const COUNTER_SUFFIXES: [&str; 4] = ["_total", "_sum", "_count", "_bucket"];
 
 impl Ev<'_> {
-    fn scalar_arg(&mut self, e: &Expr) -> Result<Vec<f64>, EngineError> {
+    pub(super) fn scalar_arg(&mut self, e: &Expr) -> Result<Vec<f64>, EngineError> {
         match self.eval(e)? {
             Val::Scalar(v) => Ok(v),
             _ => Err(EngineError::InvalidArgument(
@@ -26,7 +24,7 @@ impl Ev<'_> {
         }
     }
 
-    fn vector_arg(&mut self, e: &Expr) -> Result<Vec<Series>, EngineError> {
+    pub(super) fn vector_arg(&mut self, e: &Expr) -> Result<Vec<Series>, EngineError> {
         match self.eval(e)? {
             Val::Vector(v) => Ok(v),
             _ => Err(EngineError::InvalidArgument(
@@ -35,7 +33,7 @@ impl Ev<'_> {
         }
     }
 
-    fn string_arg(&mut self, e: &Expr) -> Result<String, EngineError> {
+    pub(super) fn string_arg(&mut self, e: &Expr) -> Result<String, EngineError> {
         match self.eval(e)? {
             Val::String(s) => Ok(s),
             _ => Err(EngineError::InvalidArgument(
@@ -44,7 +42,7 @@ impl Ev<'_> {
         }
     }
 
-    fn range_arg(&mut self, e: &Expr) -> Result<RangeVal, EngineError> {
+    pub(super) fn range_arg(&mut self, e: &Expr) -> Result<RangeVal, EngineError> {
         match self.eval(e)? {
             Val::Range(r) => Ok(r),
             _ => Err(EngineError::InvalidArgument(
@@ -690,189 +688,6 @@ impl Ev<'_> {
         }
         out.finish().map(Val::Vector)
     }
-
-    /// Groups `le`-bucket series: returns per-series (group index, upper bound) and group labels.
-    fn bucket_groups(
-        &mut self,
-        v: &[Series],
-        arg: &Expr,
-    ) -> (Vec<Option<(usize, f64)>>, Vec<Labels>) {
-        let mut index: HashMap<Labels, usize> = HashMap::new();
-        let mut groups = Vec::new();
-        let mut per = Vec::with_capacity(v.len());
-        for s in v {
-            let le = s.metric.get("le").unwrap_or("");
-            let ub = parse_go_float(le);
-            let Some(ub) = ub else {
-                let msg = format!(
-                    "bucket label \"le\" is missing or has a malformed value of {le:?} for metric name {:?}",
-                    s.metric.metric_name().unwrap_or("")
-                );
-                self.annotate(AnnotationKind::Warning, msg, arg.span());
-                per.push(None);
-                continue;
-            };
-            let g = s.metric.without(&["le"]);
-            let gi = *index.entry(g.clone()).or_insert_with(|| {
-                groups.push(g);
-                groups.len() - 1
-            });
-            per.push(Some((gi, ub)));
-        }
-        (per, groups)
-    }
-
-    fn histogram_quantile(&mut self, c: &Call) -> Result<Val, EngineError> {
-        let q = self.scalar_arg(&c.args[0])?;
-        let v = self.vector_arg(&c.args[1])?;
-        Ok(Val::Vector(
-            self.bucket_quantiles(&q, &v, &c.args[0], &c.args[1]),
-        ))
-    }
-
-    /// `histogram_quantiles(v, "label", q1, q2, ...)`: one output series per quantile,
-    /// told apart by `label`.
-    fn histogram_quantiles(&mut self, c: &Call) -> Result<Val, EngineError> {
-        let v = self.vector_arg(&c.args[0])?;
-        let label = self.string_arg(&c.args[1])?;
-        let mut out = SeriesBuilder::default();
-        for qe in &c.args[2..] {
-            let q = self.scalar_arg(qe)?;
-            let series = self.bucket_quantiles(&q, &v, qe, &c.args[0]);
-            for s in series {
-                // The label carries the quantile of the first step (quantiles are constants).
-                let mut text = format_float(q.first().copied().unwrap_or(f64::NAN));
-                if q.first().is_some_and(|x| x.is_finite()) && !text.contains(['.', 'e']) {
-                    text.push_str(".0");
-                }
-                let mut b = s.metric.builder();
-                b.set(&label, &text);
-                out.add(&b.build(), s.drop_name, s.floats)?;
-            }
-        }
-        out.finish().map(Val::Vector)
-    }
-
-    fn bucket_quantiles(
-        &mut self,
-        q: &[f64],
-        v: &[Series],
-        qarg: &Expr,
-        varg: &Expr,
-    ) -> Vec<Series> {
-        let (per, groups) = self.bucket_groups(v, varg);
-        let mut out: Vec<Series> = groups
-            .iter()
-            .map(|g| {
-                let mut s = Series {
-                    metric: g.clone(),
-                    floats: Vec::new(),
-                    drop_name: false,
-                };
-                self.drop_name(&mut s);
-                s
-            })
-            .collect();
-        let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); groups.len()];
-        let mut cur = StepCursor::new(v);
-        let mut vec = Vec::new();
-        if let Some(&qv) = q
-            .iter()
-            .find(|&&qv| qv.is_nan() || !(0.0..=1.0).contains(&qv))
-        {
-            self.annotate(
-                AnnotationKind::Warning,
-                format!(
-                    "quantile value should be between 0 and 1, got {}",
-                    format_float(qv)
-                ),
-                qarg.span(),
-            );
-        }
-        let mut forced = vec![false; groups.len()];
-        for i in 0..self.nsteps() {
-            let ts = self.ts(i);
-            cur.at(ts, &mut vec);
-            if vec.is_empty() {
-                continue;
-            }
-            let qv = q[i];
-            buckets.iter_mut().for_each(|b| b.clear());
-            for &(j, f) in &vec {
-                if let Some((g, ub)) = per[j] {
-                    buckets[g].push(Bucket {
-                        upper_bound: ub,
-                        count: f,
-                    });
-                }
-            }
-            for (g, b) in buckets.iter_mut().enumerate() {
-                if b.is_empty() {
-                    continue;
-                }
-                let r = bucket_quantile(qv, std::mem::take(b));
-                if r.forced_monotonic {
-                    forced[g] = true;
-                }
-                out[g].floats.push(FPoint { t: ts, f: r.value });
-            }
-        }
-        for (g, f) in forced.iter().enumerate() {
-            if *f {
-                let msg = format!(
-                    "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {:?}",
-                    groups[g].metric_name().unwrap_or("")
-                );
-                self.annotate(AnnotationKind::Info, msg, varg.span());
-            }
-        }
-        out.retain(|s| !s.floats.is_empty());
-        out
-    }
-
-    fn histogram_fraction(&mut self, c: &Call) -> Result<Val, EngineError> {
-        let lo = self.scalar_arg(&c.args[0])?;
-        let hi = self.scalar_arg(&c.args[1])?;
-        let v = self.vector_arg(&c.args[2])?;
-        let (per, groups) = self.bucket_groups(&v, &c.args[2]);
-        let mut out: Vec<Series> = groups
-            .iter()
-            .map(|g| {
-                let mut s = Series {
-                    metric: g.clone(),
-                    floats: Vec::new(),
-                    drop_name: false,
-                };
-                self.drop_name(&mut s);
-                s
-            })
-            .collect();
-        let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); groups.len()];
-        let mut cur = StepCursor::new(&v);
-        let mut vec = Vec::new();
-        for i in 0..self.nsteps() {
-            let ts = self.ts(i);
-            cur.at(ts, &mut vec);
-            buckets.iter_mut().for_each(|b| b.clear());
-            for &(j, f) in &vec {
-                if let Some((g, ub)) = per[j] {
-                    buckets[g].push(Bucket {
-                        upper_bound: ub,
-                        count: f,
-                    });
-                }
-            }
-            for (g, b) in buckets.iter_mut().enumerate() {
-                if b.is_empty() {
-                    continue;
-                }
-                let f = bucket_fraction(lo[i], hi[i], std::mem::take(b));
-                out[g].floats.push(FPoint { t: ts, f });
-            }
-        }
-        out.retain(|s| !s.floats.is_empty());
-        Ok(Val::Vector(out))
-    }
 }
 
 /// See [`Ev::range_src`].
@@ -890,120 +705,6 @@ impl RangeSrc<'_> {
     }
 }
 
-impl Ev<'_> {
-    /// `info(v, {selector})`: adds the data labels of matching info series (by default
-    /// `target_info`, joined on `instance` and `job`) to each series of `v`.
-    fn info(&mut self, c: &Call) -> Result<Val, EngineError> {
-        const IDENTIFYING: [&str; 2] = ["instance", "job"];
-        let base = self.vector_arg(&c.args[0])?;
-        let sel = match c.args.get(1).map(|a| a.unparen()) {
-            Some(Expr::VectorSelector(vs)) => Some(vs),
-            Some(_) => {
-                return Err(EngineError::InvalidArgument(
-                    "info(): expected a selector".into(),
-                ))
-            }
-            None => None,
-        };
-        let all: Vec<Matcher> = sel.map(|s| s.matchers.clone()).unwrap_or_default();
-        let mut name_m: Vec<Matcher> = all
-            .iter()
-            .filter(|m| m.name() == METRIC_NAME)
-            .cloned()
-            .collect();
-        let data_m: Vec<Matcher> = all
-            .iter()
-            .filter(|m| m.name() != METRIC_NAME)
-            .cloned()
-            .collect();
-        if name_m.is_empty() {
-            name_m.push(Matcher::equal(METRIC_NAME, "target_info"));
-        } else if name_m.iter().all(|m| m.op().is_negative()) {
-            // Only negative name matchers: candidates are still info metrics.
-            if let Ok(m) = Matcher::new(MatchOp::RegexMatch, METRIC_NAME, ".+_info") {
-                name_m.push(m);
-            }
-        }
-        // Info series are looked up at the time the base samples come from.
-        let (offset, at) = match c.args[0].unparen() {
-            Expr::VectorSelector(vs) => (vs.offset, vs.at),
-            _ => (0, None),
-        };
-        let info_sel = crate::ast::VectorSelector {
-            name: None,
-            matchers: name_m.clone(),
-            offset,
-            offset_expr: None,
-            at,
-            anchored: false,
-            smoothed: false,
-            span: c.span,
-        };
-        let infos: Vec<Series> = self
-            .eval_vector_selector(&info_sel, false)?
-            .into_iter()
-            .filter(|s| {
-                data_m
-                    .iter()
-                    .all(|m| m.matches(s.metric.get(m.name()).unwrap_or("")))
-            })
-            .collect();
-        let empty_ok = data_m.iter().all(|m| m.matches_empty());
-        let mut out = SeriesBuilder::default();
-        let mut icur = StepCursor::new(&infos);
-        let mut ivec = Vec::new();
-        let mut bcur = StepCursor::new(&base);
-        let mut bvec = Vec::new();
-        for i in 0..self.nsteps() {
-            let ts = self.ts(i);
-            icur.at(ts, &mut ivec);
-            bcur.at(ts, &mut bvec);
-            for &(j, f) in &bvec {
-                let b = &base[j];
-                let is_info = name_m.iter().any(|m| !m.op().is_negative())
-                    && name_m
-                        .iter()
-                        .all(|m| m.matches(b.metric.metric_name().unwrap_or("")));
-                if is_info {
-                    let slot = out.slot(&b.metric, b.drop_name);
-                    out.push(slot, FPoint { t: ts, f })?;
-                    continue;
-                }
-                let mut lb = b.metric.builder();
-                let mut matched = false;
-                for &(k, _) in &ivec {
-                    let inf = &infos[k];
-                    if !IDENTIFYING
-                        .iter()
-                        .all(|n| inf.metric.get(n).unwrap_or("") == b.metric.get(n).unwrap_or(""))
-                    {
-                        continue;
-                    }
-                    matched = true;
-                    for l in inf.metric.iter() {
-                        if l.name == METRIC_NAME || IDENTIFYING.contains(&l.name.as_str()) {
-                            continue;
-                        }
-                        if !data_m.is_empty() && !data_m.iter().any(|m| m.name() == l.name) {
-                            continue;
-                        }
-                        if b.metric.contains(&l.name) {
-                            continue;
-                        }
-                        lb.set(&l.name, &l.value);
-                    }
-                }
-                if !matched && !empty_ok {
-                    continue;
-                }
-                let slot = out.slot(&lb.build(), b.drop_name);
-                out.push(slot, FPoint { t: ts, f })?;
-            }
-        }
-        out.finish().map(Val::Vector)
-    }
-}
-
 fn ts_of_extreme(w: &[FPoint], better: fn(f64, f64) -> bool) -> f64 {
     let mut best = w[0];
     for p in &w[1..] {
@@ -1012,24 +713,6 @@ fn ts_of_extreme(w: &[FPoint], better: fn(f64, f64) -> bool) -> f64 {
         }
     }
     best.t as f64 / 1000.0
-}
-
-/// Parses a float the way Go's `strconv.ParseFloat` accepts bucket bounds.
-pub(super) fn parse_go_float(s: &str) -> Option<f64> {
-    let t = s.trim();
-    if t.is_empty() {
-        return None;
-    }
-    match t.to_ascii_lowercase().as_str() {
-        "+inf" | "inf" | "+infinity" | "infinity" => return Some(f64::INFINITY),
-        "-inf" | "-infinity" => return Some(f64::NEG_INFINITY),
-        "nan" => return Some(f64::NAN),
-        _ => {}
-    }
-    if t != s {
-        return None;
-    }
-    t.replace('_', "").parse::<f64>().ok()
 }
 
 /// Orders an instant query's result the way Prometheus returns it for `sort*`,

@@ -13,6 +13,8 @@
 //! | `binop` | how are two operands paired and combined? |
 //! | `aggregate` | how are series grouped and reduced? |
 //! | `call` | how is each function applied? |
+//! | `histogram` | what do `histogram_quantile`/`histogram_fraction` give over `le` buckets? |
+//! | `info` | which info-metric labels does `info()` add? |
 //! | [`error`] | why did a query fail? |
 //! | [`annotations`](Annotation) | which warnings and infos come with the result? |
 
@@ -23,6 +25,10 @@ mod binop;
 mod call;
 pub mod error;
 mod eval;
+#[allow(clippy::needless_range_loop)]
+mod histogram;
+#[allow(clippy::needless_range_loop)]
+mod info;
 
 pub use error::EngineError;
 

@@ -1,0 +1,215 @@
+//! Classic histograms: `histogram_quantile`, `histogram_quantiles` and
+//! `histogram_fraction` over series with `le` bucket labels.
+
+use super::aggregate::format_float;
+use super::error::EngineError;
+use super::eval::{Ev, SeriesBuilder, StepCursor, Val};
+use super::AnnotationKind;
+use crate::ast::{Call, Expr};
+use crate::functions::histogram::{bucket_fraction, bucket_quantile, Bucket};
+use crate::value::{FPoint, Series};
+use exposition::Labels;
+use std::collections::HashMap;
+
+impl Ev<'_> {
+    /// Groups `le`-bucket series: returns per-series (group index, upper bound) and group labels.
+    fn bucket_groups(
+        &mut self,
+        v: &[Series],
+        arg: &Expr,
+    ) -> (Vec<Option<(usize, f64)>>, Vec<Labels>) {
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        let mut groups = Vec::new();
+        let mut per = Vec::with_capacity(v.len());
+        for s in v {
+            let le = s.metric.get("le").unwrap_or("");
+            let ub = parse_go_float(le);
+            let Some(ub) = ub else {
+                let msg = format!(
+                    "bucket label \"le\" is missing or has a malformed value of {le:?} for metric name {:?}",
+                    s.metric.metric_name().unwrap_or("")
+                );
+                self.annotate(AnnotationKind::Warning, msg, arg.span());
+                per.push(None);
+                continue;
+            };
+            let g = s.metric.without(&["le"]);
+            let gi = *index.entry(g.clone()).or_insert_with(|| {
+                groups.push(g);
+                groups.len() - 1
+            });
+            per.push(Some((gi, ub)));
+        }
+        (per, groups)
+    }
+
+    pub(super) fn histogram_quantile(&mut self, c: &Call) -> Result<Val, EngineError> {
+        let q = self.scalar_arg(&c.args[0])?;
+        let v = self.vector_arg(&c.args[1])?;
+        Ok(Val::Vector(
+            self.bucket_quantiles(&q, &v, &c.args[0], &c.args[1]),
+        ))
+    }
+
+    /// `histogram_quantiles(v, "label", q1, q2, ...)`: one output series per quantile,
+    /// told apart by `label`.
+    pub(super) fn histogram_quantiles(&mut self, c: &Call) -> Result<Val, EngineError> {
+        let v = self.vector_arg(&c.args[0])?;
+        let label = self.string_arg(&c.args[1])?;
+        let mut out = SeriesBuilder::default();
+        for qe in &c.args[2..] {
+            let q = self.scalar_arg(qe)?;
+            let series = self.bucket_quantiles(&q, &v, qe, &c.args[0]);
+            for s in series {
+                // The label carries the quantile of the first step (quantiles are constants).
+                let mut text = format_float(q.first().copied().unwrap_or(f64::NAN));
+                if q.first().is_some_and(|x| x.is_finite()) && !text.contains(['.', 'e']) {
+                    text.push_str(".0");
+                }
+                let mut b = s.metric.builder();
+                b.set(&label, &text);
+                out.add(&b.build(), s.drop_name, s.floats)?;
+            }
+        }
+        out.finish().map(Val::Vector)
+    }
+
+    fn bucket_quantiles(
+        &mut self,
+        q: &[f64],
+        v: &[Series],
+        qarg: &Expr,
+        varg: &Expr,
+    ) -> Vec<Series> {
+        let (per, groups) = self.bucket_groups(v, varg);
+        let mut out: Vec<Series> = groups
+            .iter()
+            .map(|g| {
+                let mut s = Series {
+                    metric: g.clone(),
+                    floats: Vec::new(),
+                    drop_name: false,
+                };
+                self.drop_name(&mut s);
+                s
+            })
+            .collect();
+        let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); groups.len()];
+        let mut cur = StepCursor::new(v);
+        let mut vec = Vec::new();
+        if let Some(&qv) = q
+            .iter()
+            .find(|&&qv| qv.is_nan() || !(0.0..=1.0).contains(&qv))
+        {
+            self.annotate(
+                AnnotationKind::Warning,
+                format!(
+                    "quantile value should be between 0 and 1, got {}",
+                    format_float(qv)
+                ),
+                qarg.span(),
+            );
+        }
+        let mut forced = vec![false; groups.len()];
+        for i in 0..self.nsteps() {
+            let ts = self.ts(i);
+            cur.at(ts, &mut vec);
+            if vec.is_empty() {
+                continue;
+            }
+            let qv = q[i];
+            buckets.iter_mut().for_each(|b| b.clear());
+            for &(j, f) in &vec {
+                if let Some((g, ub)) = per[j] {
+                    buckets[g].push(Bucket {
+                        upper_bound: ub,
+                        count: f,
+                    });
+                }
+            }
+            for (g, b) in buckets.iter_mut().enumerate() {
+                if b.is_empty() {
+                    continue;
+                }
+                let r = bucket_quantile(qv, std::mem::take(b));
+                if r.forced_monotonic {
+                    forced[g] = true;
+                }
+                out[g].floats.push(FPoint { t: ts, f: r.value });
+            }
+        }
+        for (g, f) in forced.iter().enumerate() {
+            if *f {
+                let msg = format!(
+                    "input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name {:?}",
+                    groups[g].metric_name().unwrap_or("")
+                );
+                self.annotate(AnnotationKind::Info, msg, varg.span());
+            }
+        }
+        out.retain(|s| !s.floats.is_empty());
+        out
+    }
+
+    pub(super) fn histogram_fraction(&mut self, c: &Call) -> Result<Val, EngineError> {
+        let lo = self.scalar_arg(&c.args[0])?;
+        let hi = self.scalar_arg(&c.args[1])?;
+        let v = self.vector_arg(&c.args[2])?;
+        let (per, groups) = self.bucket_groups(&v, &c.args[2]);
+        let mut out: Vec<Series> = groups
+            .iter()
+            .map(|g| {
+                let mut s = Series {
+                    metric: g.clone(),
+                    floats: Vec::new(),
+                    drop_name: false,
+                };
+                self.drop_name(&mut s);
+                s
+            })
+            .collect();
+        let mut buckets: Vec<Vec<Bucket>> = vec![Vec::new(); groups.len()];
+        let mut cur = StepCursor::new(&v);
+        let mut vec = Vec::new();
+        for i in 0..self.nsteps() {
+            let ts = self.ts(i);
+            cur.at(ts, &mut vec);
+            buckets.iter_mut().for_each(|b| b.clear());
+            for &(j, f) in &vec {
+                if let Some((g, ub)) = per[j] {
+                    buckets[g].push(Bucket {
+                        upper_bound: ub,
+                        count: f,
+                    });
+                }
+            }
+            for (g, b) in buckets.iter_mut().enumerate() {
+                if b.is_empty() {
+                    continue;
+                }
+                let f = bucket_fraction(lo[i], hi[i], std::mem::take(b));
+                out[g].floats.push(FPoint { t: ts, f });
+            }
+        }
+        out.retain(|s| !s.floats.is_empty());
+        Ok(Val::Vector(out))
+    }
+}
+
+/// Parses a float the way Go's `strconv.ParseFloat` accepts bucket bounds.
+pub(super) fn parse_go_float(s: &str) -> Option<f64> {
+    let t = s.trim();
+    if t.is_empty() {
+        return None;
+    }
+    match t.to_ascii_lowercase().as_str() {
+        "+inf" | "inf" | "+infinity" | "infinity" => return Some(f64::INFINITY),
+        "-inf" | "-infinity" => return Some(f64::NEG_INFINITY),
+        "nan" => return Some(f64::NAN),
+        _ => {}
+    }
+    if t != s {
+        return None;
+    }
+    t.replace('_', "").parse::<f64>().ok()
+}
