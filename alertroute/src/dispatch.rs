@@ -186,9 +186,9 @@ impl Dispatcher {
     pub fn insert(&mut self, mut alert: Alert, now_ms: i64) {
         // Flushes due strictly before `now` happen first; a flush due at `now` sees every
         // alert inserted at `now` (insert the batch for an instant, then tick it).
-        self.run_due(now_ms - 1);
+        self.run_due(now_ms.saturating_sub(1));
         if alert.ends_at.is_none() {
-            alert.ends_at = Some(now_ms + self.config.resolve_timeout_ms);
+            alert.ends_at = Some(now_ms.saturating_add(self.config.resolve_timeout_ms));
             alert.timeout = true;
         }
         alert.updated_at = now_ms;
@@ -211,8 +211,8 @@ impl Dispatcher {
                 None => {
                     let gid = GroupId(self.next_group);
                     self.next_group += 1;
-                    let mut next = now_ms + route.group_wait_ms;
-                    if alert.starts_at + route.group_wait_ms < now_ms {
+                    let mut next = now_ms.saturating_add(route.group_wait_ms);
+                    if alert.starts_at.saturating_add(route.group_wait_ms) < now_ms {
                         next = now_ms;
                     }
                     let key = group_key(&route.key, &gl);
@@ -304,7 +304,9 @@ impl Dispatcher {
             .route
             .get(group.route)
             .expect("group route from this tree");
-        group.next_flush = at + route.group_interval_ms;
+        group.next_flush = at.saturating_add(route.group_interval_ms);
+        // At the end of time the timer cannot move forward; flush once more and stop.
+        let saturated = group.next_flush <= at;
         self.schedule.insert((group.next_flush, gid));
         group.ensure_sorted();
         let group = &*group;
@@ -333,7 +335,7 @@ impl Dispatcher {
                 }
             }
         }
-        if empty {
+        if empty || saturated {
             self.drop_group(gid);
         }
     }
@@ -420,7 +422,10 @@ impl FlushCtx<'_> {
         } else {
             receiver.integrations.iter().map(Some).collect()
         };
-        let expiry = (2 * route.repeat_interval_ms).min(self.opts.retention_ms);
+        let expiry = route
+            .repeat_interval_ms
+            .saturating_mul(2)
+            .min(self.opts.retention_ms);
         for integ in integrations {
             let (kind, index, send_resolved) = match integ {
                 Some(i) => (i.kind.to_string(), i.index, i.send_resolved),
@@ -468,8 +473,13 @@ impl FlushCtx<'_> {
                     muted: muted.clone(),
                 });
             }
-            self.nflog
-                .log(nkey, firing.clone(), resolved.clone(), at, at + expiry);
+            self.nflog.log(
+                nkey,
+                firing.clone(),
+                resolved.clone(),
+                at,
+                at.saturating_add(expiry),
+            );
         }
     }
 }

@@ -106,7 +106,8 @@ pub fn needs_update(
     if send_resolved && !subset(resolved, &e.resolved) {
         return Some(Reason::SomeAlertsResolved);
     }
-    (e.timestamp < now_ms - repeat_interval_ms).then_some(Reason::RepeatIntervalElapsed)
+    (e.timestamp < now_ms.saturating_sub(repeat_interval_ms))
+        .then_some(Reason::RepeatIntervalElapsed)
 }
 
 /// The log of one replica.

@@ -301,7 +301,8 @@ impl Silences {
 
     /// Drops silences expired for longer than `retention_ms`.
     pub fn gc(&mut self, now_ms: i64, retention_ms: i64) {
-        self.by_id.retain(|_, s| s.ends_at + retention_ms >= now_ms);
+        self.by_id
+            .retain(|_, s| s.ends_at.saturating_add(retention_ms) >= now_ms);
     }
 
     /// The whole state as bytes (JSON), sorted by id.

@@ -507,3 +507,23 @@ inhibit_rules: [{source_matchers: [sev=crit], target_matchers: [sev=warn], equal
         }
     }
 }
+
+#[test]
+fn extreme_times_do_not_overflow() {
+    let mut d = Dispatcher::new(basic(), "t");
+    d.insert(
+        Alert::new(Labels::from_pairs(&[("alertname", "A")]), i64::MIN),
+        i64::MAX - 5,
+    );
+    d.insert(
+        Alert::new(Labels::from_pairs(&[("alertname", "B")]), 0),
+        i64::MIN,
+    );
+    let _ = d.tick(i64::MAX);
+    let _ = d.tick(i64::MAX);
+    assert_eq!(
+        d.next_deadline(),
+        None,
+        "every group flushed for the last time"
+    );
+}
