@@ -2,9 +2,10 @@
 //! our engine and prints per-file counts and the total
 //! `promqltest: N passed, M failed, K skipped`.
 //!
-//! A PATH may be a file or a directory (searched recursively for `*.test`). Evals that need
-//! features the engine does not implement (native histograms, experimental syntax, start
-//! timestamps, type-and-unit labels) are skipped. Exits with status 1 when any eval failed.
+//! A PATH may be a file or a directory (searched recursively for `*.test`). The engine is
+//! configured like Prometheus's test engine (experimental syntax on); evals that need
+//! features it does not implement (native histograms, start timestamps) are skipped.
+//! Exits with status 1 when any eval failed.
 
 use clap::Parser;
 use promql::engine::Engine;
@@ -26,10 +27,10 @@ struct Args {
     /// Skip upstream's implicit range-mode re-check of instant evals.
     #[arg(long)]
     no_range_check: bool,
-    /// Also run evals using experimental syntax (experimental functions, duration
-    /// expressions, fill modifiers, anchored/smoothed) instead of skipping them.
+    /// Skip evals that use experimental syntax (experimental functions, fill modifiers,
+    /// anchored/smoothed, ...). By default they run, as in Prometheus's own test engine.
     #[arg(long)]
-    experimental: bool,
+    stable_only: bool,
 }
 
 fn collect(p: &Path, out: &mut Vec<PathBuf>) {
@@ -61,7 +62,7 @@ fn main() {
     let engine = Engine::default();
     let opts = RunOptions {
         range_check: !args.no_range_check,
-        experimental: args.experimental,
+        experimental: !args.stable_only,
         ..RunOptions::default()
     };
     let (mut tp, mut tf, mut ts) = (0, 0, 0);
