@@ -137,9 +137,12 @@ pub enum ConfigError {
     /// A time interval without a name.
     #[error("missing name in time interval")]
     MissingTimeIntervalName,
-    /// Two time intervals with one name.
+    /// Two time intervals with one name (the second in `time_intervals`).
     #[error("time interval {0:?} is not unique")]
     DuplicateTimeInterval(String),
+    /// Two time intervals with one name (the second in the deprecated `mute_time_intervals`).
+    #[error("mute time interval {0:?} is not unique")]
+    DuplicateMuteTimeInterval(String),
     /// A label twice in `group_by`.
     #[error("duplicated label {0:?} in group_by")]
     DuplicateGroupBy(String),

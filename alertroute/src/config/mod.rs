@@ -135,8 +135,11 @@ fn build(raw: RawConfig, names: NameValidation) -> Result<Config, ConfigError> {
                 .filter(|n| !n.is_empty())
                 .ok_or(ConfigError::MissingTimeIntervalName)?;
             if !seen_ti.insert(name.clone()) {
-                let _ = deprecated;
-                return Err(ConfigError::DuplicateTimeInterval(name));
+                return Err(if deprecated {
+                    ConfigError::DuplicateMuteTimeInterval(name)
+                } else {
+                    ConfigError::DuplicateTimeInterval(name)
+                });
             }
             let interval = build_time_interval(ti).map_err(|source| ConfigError::TimeInterval {
                 name: name.clone(),

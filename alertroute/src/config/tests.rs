@@ -59,6 +59,10 @@ fn inline_errors_of_upstream_config_tests() {
         r#"time interval "t" is not unique"#
     );
     assert_eq!(
+        err(&format!("route: {{receiver: a}}\nmute_time_intervals: [{{name: duplicate}}, {{name: duplicate}}]\n{RX}")),
+        r#"mute time interval "duplicate" is not unique"#
+    );
+    assert_eq!(
         err(&format!(
             "route: {{receiver: a, group_by: [cluster, cluster]}}\n{RX}"
         )),
