@@ -156,6 +156,18 @@ mod tests {
         assert_eq!((m.num_samples, m.min_t, m.max_t), (3, 1, 9));
     }
 
+    #[test]
+    fn a_truncated_chunk_stops_where_its_bytes_end() {
+        let samples: Vec<(i64, f64)> = (0..50)
+            .map(|i| (i * 1000 + i * i, i as f64 * 1.1))
+            .collect();
+        let bytes = encode(&samples);
+        let half = &bytes[..bytes.len() / 2];
+        let got = decode(half);
+        assert!(!got.is_empty() && got.len() < 50, "{}", got.len());
+        assert!(validate(half).is_err());
+    }
+
     fn sorted_series() -> impl Strategy<Value = Vec<(i64, u64)>> {
         (
             any::<i64>(),

@@ -238,8 +238,9 @@ pub struct XorIter<'a> {
 }
 
 impl<'a> XorIter<'a> {
-    /// An iterator over an encoded chunk. A damaged chunk never panics; it yields
-    /// meaningless samples (use [`validate`] to check bytes from outside).
+    /// An iterator over an encoded chunk. A damaged chunk never panics: iteration stops
+    /// where the bytes run out, and earlier samples may be meaningless (use [`validate`]
+    /// to check bytes from outside).
     pub fn new(chunk: &'a [u8]) -> XorIter<'a> {
         let num = num_samples(chunk) as u16;
         let body = chunk.get(HEADER_LEN..).unwrap_or(&[]);
@@ -325,6 +326,11 @@ impl SampleIterator for XorIter<'_> {
                 self.read_value();
             }
         }
+        if self.r.overrun() {
+            // Damaged chunk: the header promised more samples than the bytes hold.
+            self.read = self.num;
+            return false;
+        }
         self.read += 1;
         true
     }
@@ -374,9 +380,6 @@ pub fn validate(chunk: &[u8]) -> Result<ChunkMeta> {
     let mut i = 0;
     while it.next() {
         let (t, _) = it.at();
-        if it.overrun() {
-            return Err(Error::InvalidChunk("bit stream ends early"));
-        }
         if i == 0 {
             min_t = t;
         } else if t <= prev {
@@ -384,6 +387,9 @@ pub fn validate(chunk: &[u8]) -> Result<ChunkMeta> {
         }
         prev = t;
         i += 1;
+    }
+    if i != n {
+        return Err(Error::InvalidChunk("bit stream ends early"));
     }
     Ok(ChunkMeta {
         num_samples: n,
