@@ -6,12 +6,12 @@
 //! bucket order, `_count`/`_sum` pairing), exemplar placement and length, and group
 //! ordering (contiguous groups, consistent and non-decreasing timestamps).
 
-use std::borrow::Cow;
 use std::collections::HashSet;
-use std::hash::Hasher;
 
 use crate::error::ParseErrorKind;
-use crate::lex::{parse_strict_number, FxBuild, FxHasher};
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+
+use crate::lex::{parse_strict_number, FxBuild};
 use crate::types::{Exemplar, LabelsRef, MetricType};
 
 /// Which metadata line.
@@ -50,7 +50,6 @@ pub(crate) struct Validator<'a> {
     group_ts: Option<f64>,
     hist: HistGroup,
     hist_key: Option<(u64, Option<u64>)>,
-    scratch: Vec<(Cow<'a, str>, Cow<'a, str>)>,
 }
 
 type Res = Result<(), ParseErrorKind>;
@@ -72,7 +71,6 @@ impl<'a> Validator<'a> {
             group_ts: None,
             hist: HistGroup::default(),
             hist_key: None,
-            scratch: Vec::new(),
         }
     }
 
@@ -306,21 +304,15 @@ impl<'a> Validator<'a> {
         } else {
             None
         };
-        self.scratch.clear();
-        self.scratch.extend(
-            labels
-                .iter()
-                .filter(|(n, v)| !v.is_empty() && Some(n.as_ref()) != skip),
-        );
-        self.scratch.sort_unstable();
-        let mut h = FxHasher::default();
-        for (n, v) in &self.scratch {
-            h.write(n.as_bytes());
-            h.write_u8(0xff);
-            h.write(v.as_bytes());
-            h.write_u8(0xff);
+        // Order-independent group key: the sum of one strong hash per pair.
+        let mut g = 0u64;
+        for (n, v) in labels.iter() {
+            if v.is_empty() || Some(n.as_ref()) == skip {
+                continue;
+            }
+            let pair = xxh3_64_with_seed(v.as_bytes(), xxh3_64(n.as_bytes()));
+            g = g.wrapping_add(pair);
         }
-        let g = h.finish();
         let ordering = |reason| ParseErrorKind::Ordering {
             family: fam_name.to_string(),
             reason,
