@@ -237,21 +237,37 @@ fn run_eval(st: &State, engine: &Engine, e: &Eval, opts: &RunOptions<'_>) -> Eva
             }
         }
     };
-    if let Err(m) = eval_and_check(st, engine, e, &expr, e.kind, opts) {
+    if let Err(m) = eval_and_check(st, engine, e, &expr, &e.expr, e.kind, opts) {
         return EvalOutcome::Fail(m);
     }
     if let EvalKind::Instant { at } = e.kind {
         if opts.at_check && at_check_applies(&e.expr) {
-            let pinned = pin_at(&expr, at);
+            // Like upstream, the pinned tree goes through the printer and back.
+            let printed = crate::printer::print(&pin_at(&expr, at));
+            let pinned = match parse_with(&printed, ParseOptions::all()) {
+                Ok(p) => p,
+                Err(err) => {
+                    return EvalOutcome::Fail(format!(
+                        "@-modifier check: printed query {printed:?} does not parse: {}",
+                        err.message()
+                    ))
+                }
+            };
             let times: Vec<i64> = if at == 0 {
                 vec![-1000, 0, 1000]
             } else {
                 vec![-10 * at, 0, at / 5, at, 10 * at]
             };
             for t in times {
-                if let Err(m) =
-                    eval_and_check(st, engine, e, &pinned, EvalKind::Instant { at: t }, opts)
-                {
+                if let Err(m) = eval_and_check(
+                    st,
+                    engine,
+                    e,
+                    &pinned,
+                    &printed,
+                    EvalKind::Instant { at: t },
+                    opts,
+                ) {
                     return EvalOutcome::Fail(format!(
                         "@-modifier check (evaluated at {t}ms): {m}"
                     ));
@@ -268,6 +284,7 @@ fn eval_and_check(
     engine: &Engine,
     e: &Eval,
     expr: &Expr,
+    text: &str,
     kind: EvalKind,
     opts: &RunOptions<'_>,
 ) -> Result<(), String> {
@@ -278,13 +295,13 @@ fn eval_and_check(
         }
     };
     let failed_as_expected = e.expect.fail.is_some() && res.is_err();
-    check(e, &e.expr, res, e.expect.ordered)?;
+    check(e, text, res, e.expect.ordered)?;
     if let EvalKind::Instant { at } = kind {
         if opts.range_check && range_check_applies(e, expr) && !failed_as_expected {
             let res = engine
                 .range_query(&st.storage, expr, at - 60_000, at + 60_000, 60_000)
                 .map(|r| at_step(r, at));
-            check(e, &e.expr, res, false).map_err(|m| format!("range-mode check: {m}"))?;
+            check(e, text, res, false).map_err(|m| format!("range-mode check: {m}"))?;
         }
     }
     Ok(())
