@@ -57,6 +57,7 @@ pub mod parser;
 pub mod printer;
 pub mod signatures;
 pub mod storage;
+pub mod tsdb_storage;
 pub mod value;
 
 pub use ast::{Expr, ValueType};
