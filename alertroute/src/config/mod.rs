@@ -103,8 +103,20 @@ impl Config {
 
 fn yaml_err(e: serde_yaml_ng::Error) -> ConfigError {
     let loc = e.location();
+    // Name the section, not our decoding type.
+    let mut message = e.to_string();
+    for (raw, name) in [
+        ("struct RawConfig", "config"),
+        ("struct RawRoute", "route"),
+        ("struct RawInhibitRule", "inhibit rule"),
+        ("struct RawTimeInterval", "time interval"),
+        ("struct RawTimeSpec", "time interval spec"),
+        ("struct RawTimeRange", "time range"),
+    ] {
+        message = message.replace(raw, name);
+    }
     ConfigError::Yaml {
-        message: e.to_string(),
+        message,
         line: loc.as_ref().map(|l| l.line()),
         column: loc.as_ref().map(|l| l.column()),
     }
