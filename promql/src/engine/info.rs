@@ -41,10 +41,7 @@ impl Ev<'_> {
             }
         }
         // Info series are looked up at the time the base samples come from.
-        let (offset, at) = match c.args[0].unparen() {
-            Expr::VectorSelector(vs) => (vs.offset, vs.at),
-            _ => (0, None),
-        };
+        let (offset, at) = time_shift(&c.args[0]);
         let info_sel = crate::ast::VectorSelector {
             name: None,
             matchers: name_m.clone(),
@@ -55,8 +52,9 @@ impl Ev<'_> {
             smoothed: false,
             span: c.span,
         };
+        // Values are the sample timestamps: only presence and age matter.
         let infos: Vec<Series> = self
-            .eval_vector_selector(&info_sel, false)?
+            .eval_vector_selector(&info_sel, true)?
             .into_iter()
             .filter(|s| {
                 data_m
@@ -86,8 +84,9 @@ impl Ev<'_> {
                     continue;
                 }
                 let mut lb = b.metric.builder();
-                let mut matched = false;
-                for &(k, _) in &ivec {
+                // Per info metric name, the newest matching info series wins.
+                let mut newest: Vec<(&str, usize, f64)> = Vec::new();
+                for &(k, sample_t) in &ivec {
                     let inf = &infos[k];
                     if !IDENTIFYING
                         .iter()
@@ -95,8 +94,17 @@ impl Ev<'_> {
                     {
                         continue;
                     }
-                    matched = true;
-                    for l in inf.metric.iter() {
+                    let name = inf.metric.metric_name().unwrap_or("");
+                    match newest.iter_mut().find(|(n, _, _)| *n == name) {
+                        Some(e) if sample_t > e.2 => *e = (name, k, sample_t),
+                        Some(_) => {}
+                        None => newest.push((name, k, sample_t)),
+                    }
+                }
+                let matched = !newest.is_empty();
+                let mut added: Vec<(&str, &str)> = Vec::new();
+                for &(_, k, _) in &newest {
+                    for l in infos[k].metric.iter() {
                         if l.name == METRIC_NAME || IDENTIFYING.contains(&l.name.as_str()) {
                             continue;
                         }
@@ -106,6 +114,16 @@ impl Ev<'_> {
                         if b.metric.contains(&l.name) {
                             continue;
                         }
+                        if let Some((_, v)) = added.iter().find(|(n, _)| *n == l.name) {
+                            if *v != l.value {
+                                return Err(EngineError::InvalidArgument(format!(
+                                    "info(): conflicting label {:?}: values {:?} and {:?} from different info metrics",
+                                    l.name, v, l.value
+                                )));
+                            }
+                            continue;
+                        }
+                        added.push((&l.name, &l.value));
                         lb.set(&l.name, &l.value);
                     }
                 }
@@ -117,5 +135,36 @@ impl Ev<'_> {
             }
         }
         out.finish().map(Val::Vector)
+    }
+}
+
+/// The `offset` and `@` that decide when the samples of `e` were taken, following
+/// selectors through functions, aggregations and subqueries (inner offsets add up).
+fn time_shift(e: &Expr) -> (i64, Option<crate::ast::AtModifier>) {
+    match e.unparen() {
+        Expr::VectorSelector(vs) => (vs.offset, vs.at),
+        Expr::MatrixSelector(ms) => (ms.vector.offset, ms.vector.at),
+        Expr::Subquery(sq) => {
+            let (inner_off, inner_at) = time_shift(&sq.expr);
+            match inner_at {
+                Some(a) => (inner_off, Some(a)),
+                None => (sq.offset + inner_off, sq.at),
+            }
+        }
+        Expr::Call(c) => c
+            .args
+            .iter()
+            .find(|a| {
+                matches!(
+                    a.value_type(),
+                    crate::ValueType::Vector | crate::ValueType::Matrix
+                )
+            })
+            .map(time_shift)
+            .unwrap_or((0, None)),
+        Expr::Aggregate(a) => time_shift(&a.expr),
+        Expr::Unary(u) => time_shift(&u.expr),
+        Expr::Binary(b) => time_shift(&b.lhs),
+        _ => (0, None),
     }
 }
