@@ -52,7 +52,8 @@ pub struct RunOptions<'a> {
     pub skip: Option<SkipRule<'a>>,
     /// Also run upstream's implicit range-mode consistency check on instant evals.
     pub range_check: bool,
-    /// Run evals that use experimental syntax (instead of skipping them).
+    /// Run evals that use experimental syntax (default, as Prometheus's test engine
+    /// enables it); `false` skips them.
     pub experimental: bool,
     /// Also run upstream's implicit `@`-modifier invariance check on instant evals.
     pub at_check: bool,
@@ -63,7 +64,7 @@ impl Default for RunOptions<'_> {
         RunOptions {
             skip: None,
             range_check: true,
-            experimental: false,
+            experimental: true,
             at_check: true,
         }
     }
