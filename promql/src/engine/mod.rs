@@ -157,6 +157,37 @@ impl Engine {
         &self.opts
     }
 
+    /// Parses `query` (stable syntax) and evaluates it at `t_ms`.
+    ///
+    /// ```
+    /// # use promql::{engine::Engine, storage::MemStorage, value::Value};
+    /// let r = Engine::default().instant_query_text(&MemStorage::new(), "2 ^ 10", 0).unwrap();
+    /// assert!(matches!(r.value, Value::Scalar(s) if s.v == 1024.0));
+    /// assert!(Engine::default().instant_query_text(&MemStorage::new(), "sum(", 0).is_err());
+    /// ```
+    pub fn instant_query_text(
+        &self,
+        storage: &dyn Storage,
+        query: &str,
+        t_ms: i64,
+    ) -> Result<QueryResult, EngineError> {
+        let expr = crate::parse(query)?;
+        self.instant_query(storage, &expr, t_ms)
+    }
+
+    /// Parses `query` (stable syntax) and evaluates it as a range query.
+    pub fn range_query_text(
+        &self,
+        storage: &dyn Storage,
+        query: &str,
+        start_ms: i64,
+        end_ms: i64,
+        step_ms: i64,
+    ) -> Result<QueryResult, EngineError> {
+        let expr = crate::parse(query)?;
+        self.range_query(storage, &expr, start_ms, end_ms, step_ms)
+    }
+
     /// Evaluates `expr` at time `t_ms`.
     pub fn instant_query(
         &self,
