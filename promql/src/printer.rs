@@ -1,6 +1,6 @@
 //! The printer: how is a tree written back as canonical PromQL?
 //!
-//! [`print`] (and `Display` for [`Expr`]) writes one line of canonical text: single spaces
+//! [`print()`] (and `Display` for [`Expr`]) writes one line of canonical text: single spaces
 //! around binary operators, `by (..)` before the argument list, `on (..)`, durations in the
 //! largest units (`1h30m`), `@` timestamps in seconds, strings double-quoted with Go escapes,
 //! metric names quoted inside braces when they are not plain identifiers. Parentheses come only
@@ -407,7 +407,7 @@ pub const PRETTY_WIDTH: usize = 100;
 /// node whose one-line form (plus indentation) is wider than [`PRETTY_WIDTH`] is split, with
 /// two spaces of indentation per level — binary operands on their own lines with the operator
 /// between them, and the contents of calls, aggregations and parentheses indented. The result
-/// parses to the same tree as [`print`]'s.
+/// parses to the same tree as [`print()`]'s.
 ///
 /// ```
 /// let e = promql::parse("sum by (job) (rate(http_requests_total{job=\"api\"}[5m])) / ignoring (code) group_left sum by (job) (rate(http_requests_total[5m]))").unwrap();
