@@ -237,6 +237,36 @@ impl Dispatcher {
         entry.groups += added;
     }
 
+    /// Switches to a new configuration at `now_ms`, as Alertmanager's reload does: silences,
+    /// the notification log and the alerts are kept; groups are rebuilt by routing every
+    /// held alert through the new tree (so alerts older than `group_wait` flush at once,
+    /// and the log keeps unchanged groups from being notified again).
+    pub fn reload(&mut self, config: Config, now_ms: i64) {
+        self.run_due(now_ms.saturating_sub(1));
+        let alerts: Vec<Alert> = self.alerts.drain().map(|(_, s)| s.alert).collect();
+        self.inhibitor = Inhibitor::new(config.inhibit_rules.clone());
+        self.config = config;
+        self.groups.clear();
+        self.index.clear();
+        self.schedule.clear();
+        // Resolved alerts not yet forgotten are replayed too: the log decides whether a
+        // "resolved" message is still owed.
+        for a in alerts {
+            self.reinsert(a, now_ms);
+        }
+    }
+
+    /// Inserts an alert that is already held (keeps its times and update stamp).
+    fn reinsert(&mut self, alert: Alert, now_ms: i64) {
+        let updated = alert.updated_at;
+        let timeout = alert.timeout;
+        self.insert(alert.clone(), now_ms);
+        if let Some(s) = self.alerts.get_mut(&alert.fingerprint()) {
+            s.alert.updated_at = updated;
+            s.alert.timeout = timeout;
+        }
+    }
+
     /// An alert held by the dispatcher, by fingerprint.
     pub fn alert(&self, fingerprint: u64) -> Option<&Alert> {
         self.alerts.get(&fingerprint).map(|s| &s.alert)
