@@ -203,23 +203,16 @@ fn binary_op(kind: TokenKind, text: &str) -> Option<BinaryOp> {
     })
 }
 
-/// Words that cannot start an operand.
+/// Keywords that cannot be a bare metric name. Other keywords (`sum`, `and`, `offset`, `by`,
+/// ...) name a metric when they stand where an operand is expected, as in Prometheus.
 fn is_reserved(word: &str) -> bool {
-    const RESERVED: [&str; 14] = [
-        "and",
-        "or",
-        "unless",
-        "atan2",
-        "by",
-        "without",
+    const RESERVED: [&str; 6] = [
         "on",
         "ignoring",
         "group_left",
         "group_right",
-        "offset",
         "bool",
-        "anchored",
-        "smoothed",
+        "atan2",
     ];
     RESERVED.iter().any(|r| r.eq_ignore_ascii_case(word))
 }
@@ -508,7 +501,7 @@ impl<'a> Parser<'a> {
         if self.peek_at(1).kind == TokenKind::LParen {
             return self.call(t);
         }
-        if is_reserved(text) || AggregateOp::from_name(text).is_some() {
+        if is_reserved(text) {
             return Err(self.unexpected(t, Some("expression")));
         }
         self.bump();

@@ -418,3 +418,27 @@ fn comments_and_whitespace() {
     let e = err("# only a comment");
     assert_eq!(e.message(), "no expression found in input");
 }
+
+#[test]
+fn keywords_as_metric_names() {
+    for (src, name) in [
+        ("sum", "sum"),
+        ("offset{a=\"b\"}", "offset"),
+        ("by", "by"),
+        ("AND", "AND"),
+    ] {
+        let Expr::VectorSelector(v) = p(src) else {
+            panic!("{src}")
+        };
+        assert_eq!(v.name.as_deref(), Some(name));
+        assert!(p(&print(&Expr::VectorSelector(v.clone()))).same_as(&Expr::VectorSelector(v)));
+    }
+    // Still operators/aggregations where the grammar says so.
+    assert!(matches!(p("sum + count"), Expr::Binary(_)));
+    assert!(matches!(p("sum by (a) (x)"), Expr::Aggregate(_)));
+    assert!(matches!(p("a and and"), Expr::Binary(_)));
+    assert!(matches!(
+        err("on").kind(),
+        ParseErrorKind::Unexpected { .. }
+    ));
+}
