@@ -285,8 +285,9 @@ fn parse_matcher_classic_at(piece: &str, offset: usize) -> Result<Matcher, Match
     new_matcher(op, name, &value)
 }
 
+/// RE2's `\s`: space, tab, newline, form feed, carriage return.
 fn is_go_space(c: u8) -> bool {
-    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0b' | b'\x0c')
+    matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c')
 }
 
 // ---------------------------------------------------------------------------------------
