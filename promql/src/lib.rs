@@ -16,9 +16,9 @@
 //! | module | the question it answers |
 //! |---|---|
 //! | [`lexer`] | which tokens does a query consist of? |
-//! | [`parser`] | how does text become a type-checked [`Expr`]? ([`parse`], [`parse_with`], [`ParseOptions`]) |
+//! | [`parser`] | how does text become a type-checked [`Expr`]? ([`parse`], [`parse_with`], [`ParseOptions`], [`QueryParser`]) |
 //! | [`ast`] | what is a parsed expression made of (nodes, spans, value types, duration expressions)? |
-//! | [`printer`] | how is a tree written back as canonical PromQL? |
+//! | [`printer`] | how is a tree written back as canonical PromQL, on one line or pretty-printed? |
 //! | [`signatures`] | which functions exist, and what do they take and return? |
 //! | [`error`] | what went wrong in a query, and where (line:column, byte span)? |
 //! | `engine` | what does an expression evaluate to at a time or over a range? |
