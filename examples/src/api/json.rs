@@ -1,0 +1,211 @@
+//! Prometheus's JSON shapes: the success/error envelope and query results.
+//!
+//! Sample values are strings (`"1.5"`, `"NaN"`, `"+Inf"`), timestamps are Unix seconds as
+//! numbers with at most millisecond precision, label sets are objects.
+
+use std::fmt::Write as _;
+
+use exposition::Labels;
+use promql::value::Value;
+
+/// Appends `s` as a JSON string literal.
+pub fn push_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends a timestamp in ms as Unix seconds (`1435781451.781`, `10`).
+pub fn push_ts(out: &mut String, t_ms: i64) {
+    let secs = t_ms.div_euclid(1000);
+    let ms = t_ms.rem_euclid(1000);
+    if ms == 0 {
+        let _ = write!(out, "{secs}");
+    } else if secs == -1 {
+        // -0.5 s: the integer part has no sign of its own.
+        let mut frac = format!("{:03}", 1000 - ms);
+        while frac.ends_with('0') {
+            frac.pop();
+        }
+        let _ = write!(out, "-0.{frac}");
+    } else {
+        let (s, m) = if t_ms < 0 {
+            (secs + 1, 1000 - ms)
+        } else {
+            (secs, ms)
+        };
+        let mut frac = format!("{m:03}");
+        while frac.ends_with('0') {
+            frac.pop();
+        }
+        let sign = if t_ms < 0 && s == 0 { "-" } else { "" };
+        let _ = write!(out, "{sign}{s}.{frac}");
+    }
+}
+
+/// A float as Prometheus's API writes it (Go's `FormatFloat(f, 'f', -1, 64)` plus the
+/// special values).
+pub fn format_value(f: f64) -> String {
+    if f.is_nan() {
+        "NaN".into()
+    } else if f == f64::INFINITY {
+        "+Inf".into()
+    } else if f == f64::NEG_INFINITY {
+        "-Inf".into()
+    } else {
+        format!("{f}")
+    }
+}
+
+/// Appends a label set as a JSON object.
+pub fn push_labels(out: &mut String, l: &Labels) {
+    out.push('{');
+    for (i, lab) in l.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_str(out, &lab.name);
+        out.push(':');
+        push_str(out, &lab.value);
+    }
+    out.push('}');
+}
+
+fn push_point(out: &mut String, t: i64, f: f64) {
+    out.push('[');
+    push_ts(out, t);
+    out.push_str(",\"");
+    out.push_str(&format_value(f));
+    out.push_str("\"]");
+}
+
+/// Appends `{"resultType":...,"result":...}` for a query value.
+pub fn push_value(out: &mut String, v: &Value) {
+    out.push_str("{\"resultType\":\"");
+    out.push_str(v.type_name());
+    out.push_str("\",\"result\":");
+    match v {
+        Value::Scalar(s) => push_point(out, s.t, s.v),
+        Value::String(s) => {
+            out.push('[');
+            push_ts(out, s.t);
+            out.push(',');
+            push_str(out, &s.s);
+            out.push(']');
+        }
+        Value::Vector(vec) => {
+            out.push('[');
+            for (i, s) in vec.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                push_labels(out, &s.metric);
+                out.push_str(",\"value\":");
+                push_point(out, s.t, s.f);
+                out.push('}');
+            }
+            out.push(']');
+        }
+        Value::Matrix(m) => {
+            out.push('[');
+            for (i, s) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str("{\"metric\":");
+                push_labels(out, &s.metric);
+                out.push_str(",\"values\":[");
+                for (j, p) in s.floats.iter().enumerate() {
+                    if j > 0 {
+                        out.push(',');
+                    }
+                    push_point(out, p.t, p.f);
+                }
+                out.push_str("]}");
+            }
+            out.push(']');
+        }
+    }
+    out.push('}');
+}
+
+/// `{"status":"success","data":<data>[,"warnings":[...]][,"infos":[...]]}` around
+/// already-encoded `data`.
+pub fn success(data: &str, warnings: &[String], infos: &[String]) -> String {
+    let mut out = String::with_capacity(data.len() + 64);
+    out.push_str("{\"status\":\"success\",\"data\":");
+    out.push_str(data);
+    for (key, list) in [("warnings", warnings), ("infos", infos)] {
+        if !list.is_empty() {
+            let _ = write!(out, ",\"{key}\":[");
+            for (i, w) in list.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                push_str(&mut out, w);
+            }
+            out.push(']');
+        }
+    }
+    out.push('}');
+    out
+}
+
+/// `{"status":"error","errorType":...,"error":...}`.
+pub fn error(error_type: &str, message: &str) -> String {
+    let mut out = String::from("{\"status\":\"error\",\"errorType\":");
+    push_str(&mut out, error_type);
+    out.push_str(",\"error\":");
+    push_str(&mut out, message);
+    out.push('}');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ts(t: i64) -> String {
+        let mut s = String::new();
+        push_ts(&mut s, t);
+        s
+    }
+
+    #[test]
+    fn timestamps_are_seconds_with_trimmed_millis() {
+        assert_eq!(ts(1_435_781_451_781), "1435781451.781");
+        assert_eq!(ts(10_000), "10");
+        assert_eq!(ts(1_500), "1.5");
+        assert_eq!(ts(-1_500), "-1.5");
+        assert_eq!(ts(-500), "-0.5");
+        assert_eq!(ts(0), "0");
+        for t in [-123_456i64, -1, 1, 999, 1_001, -2_000] {
+            let v: f64 = ts(t).parse().unwrap();
+            assert!((v * 1000.0 - t as f64).abs() < 1e-6, "{t} -> {}", ts(t));
+        }
+    }
+
+    #[test]
+    fn values_and_errors() {
+        assert_eq!(format_value(1e21), "1000000000000000000000");
+        assert_eq!(format_value(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(format_value(0.1), "0.1");
+        let e = error("bad_data", "1:2: \"x\"");
+        let v: serde_json::Value = serde_json::from_str(&e).unwrap();
+        assert_eq!(v["error"], "1:2: \"x\"");
+        assert_eq!(v["errorType"], "bad_data");
+    }
+}

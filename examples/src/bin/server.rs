@@ -1,0 +1,74 @@
+//! `server --storage.path DIR [--web.listen-address ADDR]`: the Prometheus HTTP API over
+//! a tsdb directory, so that Grafana and `promtool query` can read it.
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use clap::Parser;
+use examples::api::{params, Api, ApiOptions};
+use examples::http::HttpServer;
+
+/// Serves the Prometheus HTTP API over a tsdb directory.
+#[derive(Parser, Debug)]
+#[command(name = "server")]
+struct Args {
+    /// The tsdb directory (created if missing).
+    #[arg(long = "storage.path")]
+    storage_path: std::path::PathBuf,
+    /// Address to listen on (port 0 picks a free port; the bound address is printed).
+    #[arg(long = "web.listen-address", default_value = "127.0.0.1:9090")]
+    listen: String,
+    /// Maximum time a query may run (Prometheus duration, e.g. 2m).
+    #[arg(long = "query.timeout", default_value = "2m")]
+    timeout: String,
+    /// Maximum number of samples a single query can load into memory.
+    #[arg(long = "query.max-samples", default_value_t = 50_000_000)]
+    max_samples: usize,
+    /// Lookback of instant selectors (Prometheus duration).
+    #[arg(long = "query.lookback-delta", default_value = "5m")]
+    lookback: String,
+    /// Worker threads answering requests.
+    #[arg(long = "web.threads", default_value_t = 4)]
+    threads: usize,
+}
+
+fn main() {
+    let args = Args::parse();
+    let dur = |flag: &str, s: &str| match params::parse_duration(s) {
+        Some(ms) if ms > 0 => ms,
+        _ => {
+            eprintln!("server: invalid {flag} {s:?}");
+            std::process::exit(2);
+        }
+    };
+    let opts = ApiOptions {
+        timeout: Duration::from_millis(dur("--query.timeout", &args.timeout) as u64),
+        max_samples: args.max_samples,
+        lookback_ms: dur("--query.lookback-delta", &args.lookback),
+    };
+    let db = match tsdb::Db::open_path(&args.storage_path, tsdb::DbOptions::default()) {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("server: opening {}: {e}", args.storage_path.display());
+            std::process::exit(1);
+        }
+    };
+    let series = db.head().num_series();
+    let api = Arc::new(Api::new(Arc::new(RwLock::new(db)), opts));
+    let srv = match HttpServer::start(&args.listen, api, args.threads) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("server: listening on {}: {e}", args.listen);
+            std::process::exit(1);
+        }
+    };
+    println!(
+        "server: listening on http://{} ({} series from {})",
+        srv.addr(),
+        series,
+        args.storage_path.display()
+    );
+    loop {
+        std::thread::park();
+    }
+}
