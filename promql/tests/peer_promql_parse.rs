@@ -121,3 +121,25 @@ fn peer_promql_parse() {
     }
     suite.finish();
 }
+
+/// How many peer expressions the stable (default) options accept; the rest use experimental
+/// syntax. Printed for the record; asserts only that the stable language covers most of them.
+#[test]
+fn peer_promql_parse_default_options() {
+    let Ok(root) = std::env::var("PEER_TESTS") else {
+        return;
+    };
+    let dir = Path::new(&root).join("promql");
+    let (mut ok, mut total) = (0, 0);
+    for file in files_sorted(&dir, |p: &Path| p.extension().is_some_and(|e| e == "test")) {
+        for ev in evals(&std::fs::read_to_string(&file).unwrap()) {
+            if ev.expect_fail {
+                continue;
+            }
+            total += 1;
+            ok += usize::from(promql::parse(&ev.expr).is_ok());
+        }
+    }
+    println!("promql-parse (default options): {ok} of {total} expressions parse");
+    assert!(ok * 10 >= total * 8, "{ok} of {total}");
+}
