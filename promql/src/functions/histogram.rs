@@ -166,7 +166,17 @@ pub fn bucket_fraction(lower: f64, upper: f64, mut buckets: Vec<Bucket>) -> f64 
             f64::NEG_INFINITY
         };
         let ub = b.upper_bound;
-        let interp = |v: f64| rank + (b.count - rank) * (v - lb) / (ub - lb);
+        // No interpolation inside a bucket of infinite width: its observations are taken
+        // to sit at the infinite end, so it contributes nothing to a finite range.
+        let interp = |v: f64| {
+            if lb == f64::NEG_INFINITY {
+                b.count
+            } else if ub == f64::INFINITY {
+                rank
+            } else {
+                rank + (b.count - rank) * (v - lb) / (ub - lb)
+            }
+        };
         if !lower_set && lb >= lower {
             lower_rank = rank;
             lower_set = true;

@@ -165,11 +165,12 @@ fn load_series(st: &mut State, s: &SeriesLine, interval: i64, with_nhcb: bool) {
     }
 }
 
-const NH_FUNCS: [&str; 6] = [
+/// Functions that only make sense on native histograms (`histogram_fraction` and
+/// `histogram_quantile` also work on classic `le` buckets, so they are not listed).
+const NH_FUNCS: [&str; 5] = [
     "histogram_count",
     "histogram_sum",
     "histogram_avg",
-    "histogram_fraction",
     "histogram_stddev",
     "histogram_stdvar",
 ];
