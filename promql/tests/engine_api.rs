@@ -244,3 +244,20 @@ fn huge_subquery_resolution_is_refused_not_allocated() {
     let err = Engine::default().instant_query(&s, &e, 0).unwrap_err();
     assert!(matches!(err, EngineError::TooManySamples(_)), "{err}");
 }
+
+#[test]
+fn extreme_offsets_and_at_do_not_overflow() {
+    let s = store();
+    for q in [
+        "m offset 290y",
+        "m offset -290y",
+        "rate(m[1m] offset 290y)",
+        "max_over_time(m[5m:1m] offset -290y)",
+        "m @ 9000000000000",
+        "count_over_time(m[290y])",
+    ] {
+        let e = parse(q).unwrap();
+        let _ = Engine::default().instant_query(&s, &e, 0);
+        let _ = Engine::default().range_query(&s, &e, -60_000, 60_000, 30_000);
+    }
+}

@@ -68,8 +68,8 @@ pub(super) struct Window {
 impl Window {
     /// `(start, end)` of the left-open window seen at step `ts`.
     pub fn bounds(&self, ts: i64) -> (i64, i64) {
-        let end = self.at.unwrap_or(ts) - self.offset;
-        (end - self.range, end)
+        let end = self.at.unwrap_or(ts).saturating_sub(self.offset);
+        (end.saturating_sub(self.range), end)
     }
 }
 
@@ -539,15 +539,17 @@ impl<'a> Ev<'a> {
             return Ok(Vec::new());
         }
         let (r0, r1) = match at {
-            Some(a) => (a - off, a - off),
-            None => (self.start - off, self.end - off),
+            Some(a) => (a.saturating_sub(off), a.saturating_sub(off)),
+            None => (self.start.saturating_sub(off), self.end.saturating_sub(off)),
         };
         if vs.smoothed {
             return self.eval_smoothed_selector(vs, r0, r1);
         }
-        let q = self.storage.querier(r0 - lb + 1, r1)?;
+        let q = self
+            .storage
+            .querier(r0.saturating_sub(lb).saturating_add(1), r1)?;
         let hints = SelectHints {
-            start: r0 - lb + 1,
+            start: r0.saturating_sub(lb).saturating_add(1),
             end: r1,
             step: self.interval,
             range: 0,
@@ -562,7 +564,7 @@ impl<'a> Ev<'a> {
             let mut pts = Vec::new();
             for i in 0..n {
                 let ts = self.ts(i);
-                let r = at.unwrap_or(ts) - off;
+                let r = at.unwrap_or(ts).saturating_sub(off);
                 while let Some(p) = peek {
                     if p.0 <= r {
                         prev = Some(p);
@@ -572,7 +574,7 @@ impl<'a> Ev<'a> {
                     }
                 }
                 if let Some((t, f)) = prev {
-                    if t > r - lb && !is_stale_nan(f) {
+                    if t > r.saturating_sub(lb) && !is_stale_nan(f) {
                         let f = if timestamps { t as f64 / 1000.0 } else { f };
                         pts.push(FPoint { t: ts, f });
                     }
@@ -599,10 +601,13 @@ impl<'a> Ev<'a> {
     ) -> Result<Vec<Series>, EngineError> {
         let at = self.at_time(vs.at);
         let lb = self.opts.lookback_delta_ms;
-        let q = self.storage.querier(r0 - lb + 1, r1 + lb)?;
+        let q = self.storage.querier(
+            r0.saturating_sub(lb).saturating_add(1),
+            r1.saturating_add(lb),
+        )?;
         let hints = SelectHints {
-            start: r0 - lb + 1,
-            end: r1 + lb,
+            start: r0.saturating_sub(lb).saturating_add(1),
+            end: r1.saturating_add(lb),
             step: self.interval,
             range: 0,
         };
@@ -617,7 +622,7 @@ impl<'a> Ev<'a> {
             let mut pts = Vec::new();
             for i in 0..self.nsteps() {
                 let ts = self.ts(i);
-                let r = at.unwrap_or(ts) - vs.offset;
+                let r = at.unwrap_or(ts).saturating_sub(vs.offset);
                 let k = all.partition_point(|p| p.t <= r);
                 if k == 0 || all[k - 1].t <= r - lb || is_stale_nan(all[k - 1].f) {
                     continue;
@@ -651,7 +656,7 @@ impl<'a> Ev<'a> {
         };
         let (s0, _) = window.bounds(self.start);
         let (_, e1) = window.bounds(self.end);
-        (window, s0 + 1, e1)
+        (window, s0.saturating_add(1), e1)
     }
 
     /// Loads the raw points a matrix selector needs over all steps.
@@ -680,14 +685,14 @@ impl<'a> Ev<'a> {
         let (mut s0, _) = window.bounds(self.start);
         let (_, mut e1) = window.bounds(self.end);
         if mode != RangeMode::Plain {
-            s0 -= lb;
+            s0 = s0.saturating_sub(lb);
         }
         if mode == RangeMode::Smoothed {
-            e1 += lb;
+            e1 = e1.saturating_add(lb);
         }
-        let q = self.storage.querier(s0 + 1, e1)?;
+        let q = self.storage.querier(s0.saturating_add(1), e1)?;
         let hints = SelectHints {
-            start: s0 + 1,
+            start: s0.saturating_add(1),
             end: e1,
             step: self.interval,
             range: ms.range,
@@ -727,7 +732,7 @@ impl<'a> Ev<'a> {
             None => (self.start, self.end),
         };
         let off = sq.offset;
-        let lower = b0 - off - sq.range;
+        let lower = b0.saturating_sub(off).saturating_sub(sq.range);
         let mut sub_start = step * (lower / step);
         if sub_start <= lower {
             sub_start += step;
@@ -736,7 +741,7 @@ impl<'a> Ev<'a> {
             opts: self.opts,
             storage: self.storage,
             start: sub_start,
-            end: b1 - off,
+            end: b1.saturating_sub(off),
             interval: step,
             query_start: self.query_start,
             query_end: self.query_end,
