@@ -79,6 +79,7 @@ mod tests {
     #[test]
     fn core_types_can_cross_threads() {
         assert_send::<crate::Db>();
+        assert_sync::<crate::Db>();
         assert_send::<crate::Head>();
         assert_sync::<crate::Head>();
         assert_send::<crate::Error>();

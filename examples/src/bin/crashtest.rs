@@ -22,7 +22,7 @@ use clap::{Args, Parser, Subcommand};
 use exposition::{Labels, Matcher};
 use tsdb::chunk::SampleIterator;
 use tsdb::storage::STALE_NAN_BITS;
-use tsdb::{Db, DbOptions, Queryable, SelectHints, SeriesRef};
+use tsdb::{Db, DbOptions, Queryable, SelectHints, SeriesRef, SyncPolicy, WalOptions};
 
 const T0: i64 = 1_700_000_000_000;
 const METRIC: &str = "crashtest_samples";
@@ -74,6 +74,18 @@ struct Stream {
     /// Samples per series kept by a truncation.
     #[arg(long, default_value_t = 60)]
     keep: u64,
+    /// WAL fsync policy: `commit` (every commit), `interval` (every 100 ms of the
+    /// writer's clock) or `manual` (never). A SIGKILL loses nothing under any of them: the
+    /// bytes are in the OS page cache once `commit` returns.
+    #[arg(long, default_value = "commit")]
+    sync: SyncArg,
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum SyncArg {
+    Commit,
+    Interval,
+    Manual,
 }
 
 impl Stream {
@@ -117,8 +129,20 @@ fn labels(seed: u64, i: u64) -> Labels {
     ])
 }
 
-fn open(dir: &std::path::Path) -> Result<Db, String> {
-    Db::open_path(dir, DbOptions::default()).map_err(|e| format!("open {}: {e}", dir.display()))
+fn open(dir: &std::path::Path, sync: SyncArg) -> Result<Db, String> {
+    let sync = match sync {
+        SyncArg::Commit => SyncPolicy::EveryCommit,
+        SyncArg::Interval => SyncPolicy::Interval { ms: 100 },
+        SyncArg::Manual => SyncPolicy::Manual,
+    };
+    let opts = DbOptions {
+        wal: WalOptions {
+            sync,
+            ..WalOptions::default()
+        },
+        ..DbOptions::default()
+    };
+    Db::open_path(dir, opts).map_err(|e| format!("open {}: {e}", dir.display()))
 }
 
 /// Samples present, per series index: (j, value bits).
@@ -173,12 +197,19 @@ fn commits_present(data: &[Vec<(u64, u64)>], s: &Stream) -> Result<u64, String> 
 }
 
 fn write(s: Stream, max_commits: Option<u64>) -> Result<(), String> {
-    let mut db = open(&s.dir)?;
+    let mut db = open(&s.dir, s.sync)?;
     let data = read_back(&db, &s)?;
     let mut c = commits_present(&data, &s)?;
+    // A truncation that was due after the last commit may have been cut short by a kill:
+    // redo it before writing more, so every commit after it finds it done.
+    if let Some(j) = s.trunc_j(c) {
+        db.truncate(T0 + j as i64 * 1000)
+            .map_err(|e| format!("truncate after commit {c} (resumed): {e}"))?;
+    }
     let mut refs: Vec<Option<SeriesRef>> = vec![None; s.series as usize];
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
+    let started = std::time::Instant::now();
     loop {
         if max_commits.is_some_and(|m| c >= m) {
             return Ok(());
@@ -198,6 +229,9 @@ fn write(s: Stream, max_commits: Option<u64>) -> Result<(), String> {
             .map_err(|e| format!("append sample {k}: {e}"))?;
         }
         app.commit().map_err(|e| format!("commit {c}: {e}"))?;
+        // The caller drives the interval fsync policy with its own clock.
+        db.tick(started.elapsed().as_millis() as i64)
+            .map_err(|e| format!("sync after commit {c}: {e}"))?;
         c += 1;
         writeln!(out, "acked {}", c * s.batch()).map_err(|e| e.to_string())?;
         out.flush().map_err(|e| e.to_string())?;
@@ -209,7 +243,7 @@ fn write(s: Stream, max_commits: Option<u64>) -> Result<(), String> {
 }
 
 fn verify(s: Stream, acked: u64) -> Result<String, String> {
-    let db = open(&s.dir)?;
+    let db = open(&s.dir, s.sync)?;
     let data = read_back(&db, &s)?;
     let c = commits_present(&data, &s)?;
     let present = c * s.batch();

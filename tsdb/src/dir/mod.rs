@@ -46,7 +46,7 @@ pub trait Dir: std::fmt::Debug + Send + Sync {
 }
 
 /// A file open for writing.
-pub trait DirFile: std::fmt::Debug + Send {
+pub trait DirFile: std::fmt::Debug + Send + Sync {
     /// Appends all of `buf`.
     fn write_all(&mut self, buf: &[u8]) -> Result<()>;
     /// Makes what was written durable.
