@@ -65,3 +65,4 @@ pub use error::{ParseError, ParseErrorKind};
 pub use parser::{parse, parse_with, ParseOptions, QueryParser};
 pub mod engine;
 pub mod promqltest;
+pub mod rules;

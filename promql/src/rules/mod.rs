@@ -1,0 +1,105 @@
+//! Recording and alerting rules from Prometheus rule files, driven by the caller's clock.
+//!
+//! ```text
+//! rule file (YAML) ──file──► GroupSpec ──► Group ──eval(now, store)──► samples written
+//!                                                      │                 (record, ALERTS,
+//!                                                      │                  ALERTS_FOR_STATE)
+//!                                                      └──► NotifierAlert (Alertmanager shape)
+//! ```
+//!
+//! | module | the question it answers |
+//! |---|---|
+//! | [`file`] | how is a rule file loaded and validated (`promtool check rules`)? |
+//! | [`group`] | what does one evaluation of a group do, and when is it due? |
+//! | [`recording`] | which series does a recording rule write? |
+//! | [`alerting`] | which alerts are pending/firing/resolved, and what is sent on? |
+//! | [`template`] | how are alert labels and annotations expanded? |
+//! | [`error`] | why did loading or evaluating fail? |
+//!
+//! ```
+//! use exposition::Labels;
+//! use promql::rules::{load_str, Group, GroupOptions};
+//! use promql::storage::MemStorage;
+//!
+//! let file = load_str("r.yml", "groups:\n- name: g\n  rules:\n  - record: job:up:sum\n    expr: sum by (job) (up)\n  - alert: JobDown\n    expr: job:up:sum == 0\n    annotations:\n      summary: '{{ $labels.job }} is down'\n").unwrap();
+//! let mut group = Group::new(&file.groups[0], &GroupOptions::default()).unwrap();
+//! let mut db = MemStorage::new();
+//! db.append(&Labels::from_pairs(&[("__name__", "up"), ("job", "api")]), 0, 0.0).unwrap();
+//! let report = group.eval(0, &mut db);
+//! assert!(report.failures.is_empty());
+//! let alerts = group.active_alerts();
+//! assert_eq!(alerts[0].annotations.get("summary"), Some("api is down"));
+//! assert_eq!(report.alerts_to_send.len(), 1); // `for: 0` fires at once
+//! ```
+
+pub mod alerting;
+pub mod error;
+pub mod file;
+pub mod group;
+pub mod recording;
+pub mod template;
+
+pub use alerting::{Alert, AlertState, AlertingRule, NotifierAlert};
+pub use error::{EvalError, Problem, RuleError};
+pub use file::{load_file, load_str, GroupSpec, RuleFile, RuleKind, RuleSpec};
+pub use group::{EvalReport, Group, GroupOptions, Rule, RuleFailure};
+pub use recording::RecordingRule;
+
+use crate::storage::{MemStorage, Storage, StorageError};
+use exposition::Labels;
+
+/// Where rule output goes: recording-rule series, `ALERTS`, `ALERTS_FOR_STATE`, staleness
+/// markers. One rule's samples are appended, then `commit` is called.
+pub trait Appendable {
+    /// Appends one sample.
+    fn append(&mut self, labels: &Labels, t_ms: i64, v: f64) -> Result<(), StorageError>;
+    /// Makes the appended samples durable/visible; the default does nothing.
+    fn commit(&mut self) -> Result<(), StorageError> {
+        Ok(())
+    }
+}
+
+/// A store that rules both read from and write to, so later rules see earlier output.
+/// Implemented for everything that is both a [`Storage`] and an [`Appendable`].
+pub trait RuleStorage {
+    /// The read side.
+    fn storage(&self) -> &dyn Storage;
+    /// The write side.
+    fn appender(&mut self) -> &mut dyn Appendable;
+}
+
+impl<T: Storage + Appendable> RuleStorage for T {
+    fn storage(&self) -> &dyn Storage {
+        self
+    }
+    fn appender(&mut self) -> &mut dyn Appendable {
+        self
+    }
+}
+
+impl Appendable for MemStorage {
+    fn append(&mut self, labels: &Labels, t_ms: i64, v: f64) -> Result<(), StorageError> {
+        MemStorage::append(self, labels, t_ms, v)
+    }
+}
+
+/// Loads every group of the rule files at `paths` (each file validated first).
+pub fn load_groups(paths: &[&str], opts: &GroupOptions) -> Result<Vec<Group>, RuleError> {
+    let mut out = Vec::new();
+    for p in paths {
+        let f = load_file(p)?;
+        for g in &f.groups {
+            out.push(Group::new(g, opts).map_err(|e| RuleError::Invalid {
+                path: p.to_string(),
+                problems: vec![Problem {
+                    line: 0,
+                    group: g.name.clone(),
+                    rule: None,
+                    rule_name: String::new(),
+                    msg: e.to_string(),
+                }],
+            })?);
+        }
+    }
+    Ok(out)
+}
