@@ -155,3 +155,53 @@ proptest! {
         prop_assert!(states.contains(&got), "state after tear is not a commit prefix: {:?}", got);
     }
 }
+
+proptest! {
+    #[test]
+    fn wal_reading_never_panics_on_garbage(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        let _ = tsdb::wal::record::decode(&bytes);
+        let _ = tsdb::wal::read_records("00000000", &bytes, true, |_| Ok(()));
+        let _ = tsdb::wal::read_records("00000000", &bytes, false, |_| Ok(()));
+        // Garbage behind a valid frame: the checksum passes, so decoding is exercised.
+        let mut framed = vec![];
+        tsdb::wal::record::frame(&mut framed, |o| o.extend_from_slice(&bytes));
+        let _ = tsdb::wal::read_records("00000000", &framed, true, |_| Ok(()));
+        let d = MemDir::new();
+        d.put("00000000", framed);
+        let _ = Db::open(Box::new(d), DbOptions::default());
+    }
+
+    #[test]
+    fn mutated_records_decode_or_fail_cleanly(
+        commits in 1usize..5,
+        flips in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4),
+    ) {
+        // Valid payloads with a few bytes changed, re-framed so the checksum passes.
+        let d = MemDir::new();
+        let mut db = Db::open(Box::new(d.clone()), DbOptions::default()).unwrap();
+        for c in 0..commits {
+            let mut app = db.appender();
+            for s in 0..3u8 {
+                app.append(&labels(s), c as i64, 1.0).unwrap();
+            }
+            app.commit().unwrap();
+        }
+        drop(db);
+        let seg = d.list().unwrap().into_iter().find(|n| d.get(n).is_some_and(|b| !b.is_empty())).unwrap();
+        let bytes = d.get(&seg).unwrap();
+        let mut out = vec![];
+        let mut off = 0;
+        while off + 12 <= bytes.len() {
+            let len = u32::from_le_bytes(bytes[off..off + 4].try_into().unwrap()) as usize;
+            let mut payload = bytes[off + 12..off + 12 + len].to_vec();
+            for (i, b) in &flips {
+                let i = i.index(payload.len());
+                payload[i] ^= *b;
+            }
+            tsdb::wal::record::frame(&mut out, |o| o.extend_from_slice(&payload));
+            off += 12 + len;
+        }
+        d.put(&seg, out);
+        let _ = Db::open(Box::new(d), DbOptions::default());
+    }
+}
