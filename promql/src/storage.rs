@@ -76,6 +76,11 @@ pub trait SampleIterator {
     /// Advances to the first sample with timestamp `>= t` and returns it; never moves
     /// backwards (if the current sample is already at or after `t`, returns it again).
     fn seek(&mut self, t: i64) -> Option<(i64, f64)>;
+    /// The start timestamp (ms) of the sample last returned: when the counter behind it
+    /// started (OpenTelemetry's start time). 0 means unknown, the default.
+    fn start_timestamp(&self) -> i64 {
+        0
+    }
 }
 
 /// An in-memory store: samples kept sorted per series. Filled by promqltest `load`.
@@ -97,6 +102,8 @@ pub struct MemStorage {
     series: BTreeMap<Labels, Vec<(i64, f64)>>,
     /// Metric name -> the series with that name (a one-label postings index).
     by_name: std::collections::HashMap<String, std::collections::BTreeSet<Labels>>,
+    /// Start timestamps, for the samples that have one: series -> (t -> st).
+    starts: std::collections::HashMap<Labels, BTreeMap<i64, i64>>,
 }
 
 impl MemStorage {
@@ -158,6 +165,11 @@ impl MemStorage {
         }
     }
 
+    /// Records the start timestamp `st` (ms) of the sample at `t` of a series.
+    pub fn set_start_timestamp(&mut self, labels: &Labels, t: i64, st: i64) {
+        self.starts.entry(labels.clone()).or_default().insert(t, st);
+    }
+
     /// Removes a series' samples with timestamps in `[mint, maxt]`; empty series are dropped.
     pub fn delete_range(&mut self, labels: &Labels, mint: i64, maxt: i64) {
         if let Some(s) = self.series.get_mut(labels) {
@@ -180,6 +192,7 @@ impl MemStorage {
     pub fn clear(&mut self) {
         self.series.clear();
         self.by_name.clear();
+        self.starts.clear();
     }
 }
 
@@ -194,12 +207,14 @@ struct MemQuerier<'a> {
 struct MemSeries<'a> {
     labels: &'a Labels,
     samples: &'a [(i64, f64)],
+    starts: Option<&'a BTreeMap<i64, i64>>,
 }
 
 struct MemIter<'a> {
     samples: &'a [(i64, f64)],
     pos: usize,
     started: bool,
+    starts: Option<&'a BTreeMap<i64, i64>>,
 }
 
 impl Storage for MemStorage {
@@ -243,6 +258,7 @@ impl Querier for MemQuerier<'_> {
                 out.push(Box::new(MemSeries {
                     labels: l,
                     samples: &s[lo..hi],
+                    starts: self.store.starts.get(l),
                 }));
             }
         }
@@ -342,6 +358,7 @@ impl StorageSeries for MemSeries<'_> {
             samples: self.samples,
             pos: 0,
             started: false,
+            starts: self.starts,
         })
     }
 }
@@ -353,6 +370,13 @@ impl SampleIterator for MemIter<'_> {
         }
         self.started = true;
         self.samples.get(self.pos).copied()
+    }
+
+    fn start_timestamp(&self) -> i64 {
+        match (self.starts, self.samples.get(self.pos)) {
+            (Some(m), Some(&(t, _))) if self.started => m.get(&t).copied().unwrap_or(0),
+            _ => 0,
+        }
     }
 
     fn seek(&mut self, t: i64) -> Option<(i64, f64)> {

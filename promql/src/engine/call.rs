@@ -97,13 +97,21 @@ impl Ev<'_> {
         src: RangeSrc<'_>,
         keep_name: bool,
         counter_info: Option<Span>,
-        mut f: impl FnMut(&[FPoint], usize, i64, (i64, i64)) -> Option<f64>,
+        mut f: impl FnMut(&[FPoint], usize, i64, (i64, i64), &[i64]) -> Option<f64>,
     ) -> Result<Vec<Series>, EngineError> {
         let mut out = SeriesBuilder::default();
         match src {
             RangeSrc::Values(r) => {
                 for s in r.series {
-                    self.window_series(s, &r.window, keep_name, counter_info, &mut f, &mut out)?;
+                    self.window_series(
+                        s,
+                        &[],
+                        &r.window,
+                        keep_name,
+                        counter_info,
+                        &mut f,
+                        &mut out,
+                    )?;
                 }
             }
             RangeSrc::Selector(ms) => {
@@ -121,13 +129,22 @@ impl Ev<'_> {
                 };
                 let set = q.select(&hints, &ms.vector.matchers)?;
                 let mut buf = Vec::new();
+                let mut sts: Vec<i64> = Vec::new();
                 for st in set {
                     let mut it = st.iter();
                     buf.clear();
+                    sts.clear();
+                    let mut any_st = false;
                     while let Some((t, v)) = it.next() {
                         if !is_stale_nan(v) {
                             buf.push(FPoint { t, f: v });
+                            let s = it.start_timestamp();
+                            any_st |= s != 0;
+                            sts.push(s);
                         }
+                    }
+                    if !any_st {
+                        sts.clear();
                     }
                     if buf.is_empty() {
                         continue;
@@ -137,8 +154,15 @@ impl Ev<'_> {
                         floats: std::mem::take(&mut buf),
                         drop_name: false,
                     };
-                    buf =
-                        self.window_series(s, &window, keep_name, counter_info, &mut f, &mut out)?;
+                    buf = self.window_series(
+                        s,
+                        &sts,
+                        &window,
+                        keep_name,
+                        counter_info,
+                        &mut f,
+                        &mut out,
+                    )?;
                 }
             }
         }
@@ -146,13 +170,15 @@ impl Ev<'_> {
     }
 
     /// One series of [`Self::map_windows`]; hands the point buffer back for reuse.
+    #[allow(clippy::too_many_arguments)]
     fn window_series(
         &mut self,
         mut s: Series,
+        sts: &[i64],
         window: &Window,
         keep_name: bool,
         counter_info: Option<Span>,
-        f: &mut impl FnMut(&[FPoint], usize, i64, (i64, i64)) -> Option<f64>,
+        f: &mut impl FnMut(&[FPoint], usize, i64, (i64, i64), &[i64]) -> Option<f64>,
         out: &mut SeriesBuilder,
     ) -> Result<Vec<FPoint>, EngineError> {
         self.check_cancel()?;
@@ -162,17 +188,25 @@ impl Ev<'_> {
         for i in 0..self.nsteps() {
             let ts = self.ts(i);
             let (lo, hi) = window.bounds(ts);
-            let w = cur.slice(&s.floats, lo, hi);
-            if w.is_empty() {
+            let (a, b) = cur.range(&s.floats, lo, hi);
+            if a == b {
                 continue;
             }
             any_window = true;
-            if let Some(v) = f(w, i, ts, (lo, hi)) {
+            let wst = if sts.is_empty() { &[][..] } else { &sts[a..b] };
+            if let Some(v) = f(&s.floats[a..b], i, ts, (lo, hi), wst) {
                 pts.push(FPoint { t: ts, f: v });
             }
         }
         if let (Some(span), true) = (counter_info, any_window) {
             self.non_counter_check(&s.metric, span);
+            if rate::start_overlaps(&s.floats, sts) {
+                let msg = format!(
+                    "sample has start time that overlaps with previous sample timestamp for metric {:?}",
+                    s.metric.metric_name().unwrap_or("")
+                );
+                self.annotate(AnnotationKind::Warning, msg, span);
+            }
         }
         let buf = std::mem::take(&mut s.floats);
         if pts.is_empty() {
@@ -451,8 +485,12 @@ impl Ev<'_> {
                 let is_counter = name != "delta";
                 let range_secs = (name == "rate").then(|| (r.range() as f64) / 1000.0);
                 let info = is_counter.then(|| c.args[0].span());
-                self.map_windows(r, false, info, |w, _, _, (lo, hi)| {
-                    rate::extrapolated_rate(w, lo, hi, is_counter, range_secs)
+                self.map_windows(r, false, info, |w, _, _, (lo, hi), sts| {
+                    if is_counter {
+                        rate::extrapolated_rate_st(w, sts, lo, hi, range_secs)
+                    } else {
+                        rate::extrapolated_rate(w, lo, hi, false, range_secs)
+                    }
                 })
                 .map(Val::Vector)
             }
@@ -460,18 +498,20 @@ impl Ev<'_> {
                 let r = self.range_src(&c.args[0])?;
                 let is_rate = name == "irate";
                 let info = is_rate.then(|| c.args[0].span());
-                self.map_windows(r, false, info, |w, _, _, _| rate::instant_value(w, is_rate))
-                    .map(Val::Vector)
+                self.map_windows(r, false, info, |w, _, _, _, sts| {
+                    rate::instant_value_st(w, sts, is_rate)
+                })
+                .map(Val::Vector)
             }
             "deriv" => {
                 let r = self.range_src(&c.args[0])?;
-                self.map_windows(r, false, None, |w, _, _, _| rate::deriv(w))
+                self.map_windows(r, false, None, |w, _, _, _, _| rate::deriv(w))
                     .map(Val::Vector)
             }
             "predict_linear" => {
                 let r = self.range_src(&c.args[0])?;
                 let d = self.scalar_arg(&c.args[1])?;
-                self.map_windows(r, false, None, |w, i, ts, _| {
+                self.map_windows(r, false, None, |w, i, ts, _, _| {
                     rate::predict_linear(w, ts, d[i])
                 })
                 .map(Val::Vector)
@@ -479,9 +519,9 @@ impl Ev<'_> {
             "resets" | "changes" => {
                 let r = self.range_src(&c.args[0])?;
                 let is_resets = name == "resets";
-                self.map_windows(r, false, None, |w, _, _, _| {
+                self.map_windows(r, false, None, |w, _, _, _, sts| {
                     Some(if is_resets {
-                        rate::resets(w)
+                        rate::resets_st(w, sts)
                     } else {
                         rate::changes(w)
                     })
@@ -522,7 +562,7 @@ impl Ev<'_> {
                     "ts_of_min_over_time" => |w| ts_of_extreme(w, |c, b| c <= b),
                     _ => |w| ts_of_extreme(w, |c, b| c >= b),
                 };
-                self.map_windows(r, keep, None, |w, _, _, _| Some(f(w)))
+                self.map_windows(r, keep, None, |w, _, _, _, _| Some(f(w)))
                     .map(Val::Vector)
             }
             "quantile_over_time" => {
@@ -542,7 +582,7 @@ impl Ev<'_> {
                         c.args[0].span(),
                     );
                 }
-                self.map_windows(r, false, None, |w, i, _, _| {
+                self.map_windows(r, false, None, |w, i, _, _, _| {
                     Some(over_time::quantile_of(q[i], w))
                 })
                 .map(Val::Vector)
@@ -563,7 +603,7 @@ impl Ev<'_> {
                         )));
                     }
                 }
-                self.map_windows(r, false, None, |w, i, _, _| {
+                self.map_windows(r, false, None, |w, i, _, _, _| {
                     over_time::double_exponential_smoothing(w, sf[i], tf[i])
                 })
                 .map(Val::Vector)

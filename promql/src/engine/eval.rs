@@ -99,6 +99,13 @@ pub(super) struct WindowCursor {
 }
 
 impl WindowCursor {
+    /// Index range of the points with `start < t <= end`.
+    pub fn range(&mut self, pts: &[FPoint], start: i64, end: i64) -> (usize, usize) {
+        let s = self.slice(pts, start, end);
+        let a = self.lo;
+        (a, a + s.len())
+    }
+
     /// The points with `start < t <= end`.
     pub fn slice<'p>(&mut self, pts: &'p [FPoint], start: i64, end: i64) -> &'p [FPoint] {
         while self.hi < pts.len() && pts[self.hi].t <= end {

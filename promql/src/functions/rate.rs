@@ -139,6 +139,140 @@ pub fn changes(points: &[FPoint]) -> f64 {
         .count() as f64
 }
 
+/// Whether sample `i` carries a usable start timestamp (known and before its own time).
+fn st_valid(points: &[FPoint], sts: &[i64], i: usize) -> bool {
+    sts[i] != 0 && sts[i] < points[i].t
+}
+
+/// Whether sample `i` (> 0) starts a new counter lifetime according to its start
+/// timestamp: it started after the previous sample, or exactly at it when the previous
+/// sample itself had a known start (a delta-style series).
+fn st_reset(points: &[FPoint], sts: &[i64], i: usize) -> bool {
+    st_valid(points, sts, i)
+        && (sts[i] > points[i - 1].t || (sts[i] == points[i - 1].t && st_valid(points, sts, i - 1)))
+}
+
+/// `rate`/`increase` using start timestamps (`sts`, parallel to `points`, 0 = unknown;
+/// empty when the series has none). A start timestamp after the previous sample marks a
+/// counter reset; when the first sample started inside the window, the counter is taken
+/// to be 0 at its start instead of extrapolating to the left.
+pub fn extrapolated_rate_st(
+    points: &[FPoint],
+    sts: &[i64],
+    range_start: i64,
+    range_end: i64,
+    range_secs: Option<f64>,
+) -> Option<f64> {
+    if sts.is_empty() {
+        return extrapolated_rate(points, range_start, range_end, true, range_secs);
+    }
+    let n = points.len();
+    let zero_point = n > 0 && st_valid(points, sts, 0) && sts[0] > range_start;
+    if n < 2 && !zero_point {
+        return None;
+    }
+    let first = points[0];
+    let last = points[n - 1];
+    let mut result = last.f - first.f;
+    for i in 1..n {
+        if points[i].f < points[i - 1].f || st_reset(points, sts, i) {
+            result += points[i - 1].f;
+        }
+    }
+    if !zero_point {
+        // Regular extrapolation, with resets already accounted for.
+        let mut r = extrapolation_factor(points, range_start, range_end, result)?;
+        if let Some(secs) = range_secs {
+            r /= secs;
+        }
+        return Some(r * result);
+    }
+    result += first.f;
+    let sampled = (last.t - sts[0]) as f64 / 1000.0;
+    let mut factor = 1.0;
+    if n > 1 {
+        let avg = (last.t - first.t) as f64 / 1000.0 / (n - 1) as f64;
+        let mut to_end = (range_end - last.t) as f64 / 1000.0;
+        if to_end >= avg * 1.1 {
+            to_end = avg / 2.0;
+        }
+        factor = (sampled + to_end) / sampled;
+    }
+    if let Some(secs) = range_secs {
+        factor /= secs;
+    }
+    Some(result * factor)
+}
+
+/// The extrapolation factor of [`extrapolated_rate`] for counters, given the
+/// reset-corrected `result`.
+fn extrapolation_factor(
+    points: &[FPoint],
+    range_start: i64,
+    range_end: i64,
+    result: f64,
+) -> Option<f64> {
+    if points.len() < 2 {
+        return None;
+    }
+    let n1 = points.len() - 1;
+    let (first, last) = (points[0], points[n1]);
+    let mut to_start = (first.t - range_start) as f64 / 1000.0;
+    let mut to_end = (range_end - last.t) as f64 / 1000.0;
+    let sampled = (last.t - first.t) as f64 / 1000.0;
+    let avg = sampled / n1 as f64;
+    if to_start >= avg * 1.1 {
+        to_start = avg / 2.0;
+    }
+    if result > 0.0 && first.f >= 0.0 {
+        let to_zero = sampled * (first.f / result);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= avg * 1.1 {
+        to_end = avg / 2.0;
+    }
+    Some((sampled + to_start + to_end) / sampled)
+}
+
+/// `irate`/`idelta` using start timestamps: a start-timestamp reset counts like a drop.
+pub fn instant_value_st(points: &[FPoint], sts: &[i64], is_rate: bool) -> Option<f64> {
+    if sts.is_empty() || !is_rate || points.len() < 2 {
+        return instant_value(points, is_rate);
+    }
+    let n = points.len();
+    let (last, prev) = (points[n - 1], points[n - 2]);
+    let v = if last.f < prev.f || st_reset(points, sts, n - 1) {
+        last.f
+    } else {
+        last.f - prev.f
+    };
+    let dt = last.t - prev.t;
+    if dt == 0 {
+        return None;
+    }
+    Some(v / (dt as f64 / 1000.0))
+}
+
+/// `resets` using start timestamps.
+pub fn resets_st(points: &[FPoint], sts: &[i64]) -> f64 {
+    if sts.is_empty() {
+        return resets(points);
+    }
+    (1..points.len())
+        .filter(|&i| points[i].f < points[i - 1].f || st_reset(points, sts, i))
+        .count() as f64
+}
+
+/// Whether some sample claims to have started before the previous sample was taken
+/// while not sharing its start (overlapping counter lifetimes).
+pub fn start_overlaps(points: &[FPoint], sts: &[i64]) -> bool {
+    !sts.is_empty()
+        && (1..points.len())
+            .any(|i| sts[i] != 0 && sts[i] < points[i - 1].t && sts[i] != sts[i - 1])
+}
+
 /// Linear interpolation of the value at `t` between `a` and `b`. For counters, a drop
 /// from `a` to `b` is a reset, so the line runs from 0 (at `a.t`) to `b`.
 pub fn interpolate(a: FPoint, b: FPoint, t: i64, counter: bool) -> f64 {

@@ -162,6 +162,9 @@ fn load_series(st: &mut State, s: &SeriesLine, interval: i64, with_nhcb: bool) {
             st.broken = Some(format!("line {}: {e}", s.line));
             return;
         }
+        if let Some(Some(off)) = s.start_offsets.get(k) {
+            st.storage.set_start_timestamp(&s.labels, t, t + off);
+        }
     }
 }
 
@@ -184,8 +187,8 @@ fn skip_reason(st: &State, e: &Eval, experimental: bool) -> Option<String> {
     {
         return Some("native histograms in expected output".into());
     }
-    if st.start_timestamps || e.expr.contains("start_timestamp") {
-        return Some("start timestamps".into());
+    if e.expr.contains("start_timestamp") {
+        return Some("start_timestamp() function".into());
     }
     let idents: HashSet<&str> = e
         .expr

@@ -59,6 +59,9 @@ pub struct SeriesLine {
     pub labels: Labels,
     /// The expanded values.
     pub values: Vec<SeriesValue>,
+    /// Start-timestamp offsets (ms, relative to each sample's time) from a preceding
+    /// `@st` line; empty when there was none, `None` where a position has no ST.
+    pub start_offsets: Vec<Option<i64>>,
 }
 
 /// How an expectation's message must match.
@@ -245,13 +248,33 @@ fn parse_load(line: usize, header: &str, body: &[(usize, &str)]) -> Result<Load,
     let interval = parse_time(iv).ok_or_else(|| bad(line, "load interval", iv))?;
     let mut series: Vec<SeriesLine> = Vec::new();
     let mut has_st = false;
+    let mut pending_st: Option<(usize, Labels, Vec<Option<i64>>)> = None;
     for &(ln, text) in body {
-        let first = text.split_whitespace().next().unwrap_or("");
-        if first.ends_with("@st") || text.contains("}@st") {
-            has_st = true;
-            continue;
+        if let Some(at) = text.find("@st") {
+            let after = &text[at + 3..];
+            if after.is_empty() || after.starts_with(char::is_whitespace) {
+                has_st = true;
+                let head = parse_series_line(ln, &text[..at])?;
+                let offs = parse_st_items(after).map_err(|msg| ScriptError::BadSeries {
+                    line: ln,
+                    col: at + 4,
+                    msg,
+                })?;
+                pending_st = Some((ln, head.labels, offs));
+                continue;
+            }
         }
-        let s = parse_series_line(ln, text)?;
+        let mut s = parse_series_line(ln, text)?;
+        if let Some((st_line, labels, offs)) = pending_st.take() {
+            if labels != s.labels || offs.len() != s.values.len() {
+                return Err(ScriptError::BadSeries {
+                    line: st_line,
+                    col: 1,
+                    msg: "@st line must be followed by the same series with as many values".into(),
+                });
+            }
+            s.start_offsets = offs;
+        }
         if let Some(pos) = series.iter().position(|x| x.labels == s.labels) {
             series[pos] = s;
         } else {
@@ -463,6 +486,7 @@ pub fn parse_series_line(line: usize, text: &str) -> Result<SeriesLine, ScriptEr
         line,
         labels,
         values,
+        start_offsets: Vec::new(),
     })
 }
 
@@ -515,6 +539,65 @@ fn parse_float(s: &str) -> Option<f64> {
         _ => return None,
     }
     lower.parse::<f64>().ok()
+}
+
+/// Parses a signed duration (`-1m`, `+30s`, `0`, `-0ms`) to ms.
+fn parse_signed_duration(s: &str) -> Option<i64> {
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let v = parse_time(body)?;
+    Some(if neg { -v } else { v })
+}
+
+/// Expands the items of an `@st` line: `_`, `_xN`, `d`, `dxN`, `d+d2xN`, `d-d2xN`.
+pub fn parse_st_items(s: &str) -> Result<Vec<Option<i64>>, String> {
+    let mut out = Vec::new();
+    for item in s.split_whitespace() {
+        if item == "_" {
+            out.push(None);
+            continue;
+        }
+        if let Some(n) = item.strip_prefix("_x") {
+            let n: usize = n.parse().map_err(|_| format!("bad item {item:?}"))?;
+            out.extend(std::iter::repeat_n(None, n));
+            continue;
+        }
+        let (base, times) = match item.rfind('x') {
+            Some(p) if p + 1 < item.len() && item[p + 1..].bytes().all(|c| c.is_ascii_digit()) => (
+                &item[..p],
+                Some(
+                    item[p + 1..]
+                        .parse::<usize>()
+                        .map_err(|_| "bad repeat count")?,
+                ),
+            ),
+            _ => (item, None),
+        };
+        let bb = base.as_bytes();
+        let op = (1..bb.len()).find(|&k| bb[k] == b'+' || bb[k] == b'-');
+        let (a, inc) = match op {
+            Some(k) => {
+                let a = parse_signed_duration(&base[..k])
+                    .ok_or_else(|| format!("bad item {item:?}"))?;
+                let d = parse_time(&base[k + 1..]).ok_or_else(|| format!("bad item {item:?}"))?;
+                (a, if bb[k] == b'-' { -d } else { d })
+            }
+            None => (
+                parse_signed_duration(base).ok_or_else(|| format!("bad item {item:?}"))?,
+                0,
+            ),
+        };
+        let mut v = a;
+        out.push(Some(v));
+        for _ in 0..times.unwrap_or(0) {
+            v += inc;
+            out.push(Some(v));
+        }
+    }
+    Ok(out)
 }
 
 /// Expands the value items of a series line.
@@ -637,6 +720,31 @@ mod tests {
                 Float(1e-5)
             ]
         );
+    }
+
+    #[test]
+    fn start_timestamp_items() {
+        let v = parse_st_items("_ _x2 -30s-1mx2 -1ms 0 +1m").unwrap();
+        assert_eq!(
+            v,
+            vec![
+                None,
+                None,
+                None,
+                Some(-30_000),
+                Some(-90_000),
+                Some(-150_000),
+                Some(-1),
+                Some(0),
+                Some(60_000)
+            ]
+        );
+        let cmds = parse_script("load 1m\n  m@st _ -1m\n  m 1 2\n").unwrap();
+        match &cmds[0] {
+            Command::Load(l) => assert_eq!(l.series[0].start_offsets, vec![None, Some(-60_000)]),
+            c => panic!("unexpected {c:?}"),
+        }
+        assert!(parse_script("load 1m\n  m@st _ -1m\n  m 1\n").is_err());
     }
 
     #[test]
