@@ -82,6 +82,42 @@ fn bench(c: &mut Criterion) {
             sent.len()
         })
     });
+
+    // The same groups with one inhibit rule and 1,000 silences (none matching): the cost of
+    // the muting stages per flush.
+    let muted_cfg = Config::load(
+        "route: {receiver: r, group_by: [alertname], group_wait: 1s, group_interval: 1m, repeat_interval: 100000h}\nreceivers: [{name: r}]\ninhibit_rules: [{source_matchers: [severity=critical], target_matchers: [severity=warning], equal: [instance]}]",
+    )
+    .unwrap();
+    let opts = DispatcherOptions {
+        retention_ms: i64::MAX / 8,
+        ..Default::default()
+    };
+    let mut d = Dispatcher::with_options(muted_cfg, "bench", opts);
+    for i in 0..1000 {
+        let m = if i % 2 == 0 {
+            format!("alertname=Other{i}")
+        } else {
+            format!("instance=~\"db-{i}.*\"")
+        };
+        let ms = alertroute::matchers::parse_matchers(&m).unwrap();
+        d.silences
+            .set(alertroute::silence::Silence::new(ms, 0, i64::MAX / 8), 0)
+            .unwrap();
+    }
+    for a in input.iter().cloned() {
+        d.insert(a, 0);
+    }
+    assert_eq!(d.tick(1_000).len(), GROUPS);
+    let mut now = 1_000;
+    g.bench_function("tick_flush_10k_groups_1000_silences_1_inhibit_rule", |b| {
+        b.iter(|| {
+            now += INTERVAL;
+            let sent = d.tick(now);
+            assert!(sent.is_empty());
+            sent.len()
+        })
+    });
     g.finish();
 }
 

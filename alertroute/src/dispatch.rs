@@ -133,6 +133,9 @@ pub struct Dispatcher {
     pub nflog: NotificationLog,
     outbox: Vec<Notification>,
     route_buf: Vec<RouteId>,
+    /// Per alert fingerprint: the silences version and the ids of the silences (any
+    /// state) that match it, so unchanged silences are not re-matched at every flush.
+    silence_cache: HashMap<u64, (u64, Vec<String>)>,
 }
 
 impl Dispatcher {
@@ -158,6 +161,7 @@ impl Dispatcher {
             nflog: NotificationLog::new(),
             outbox: Vec::new(),
             route_buf: Vec::new(),
+            silence_cache: HashMap::new(),
         }
     }
 
@@ -348,6 +352,7 @@ impl Dispatcher {
             nflog: &mut self.nflog,
             outbox: &mut self.outbox,
             opts: &self.opts,
+            silence_cache: &mut self.silence_cache,
         };
         cx.notify(route, group, &ordered, at);
         drop(ordered);
@@ -362,6 +367,7 @@ impl Dispatcher {
                 s.groups = s.groups.saturating_sub(1);
                 if s.groups == 0 {
                     self.alerts.remove(&fp);
+                    self.silence_cache.remove(&fp);
                 }
             }
         }
@@ -388,6 +394,7 @@ struct FlushCtx<'a> {
     nflog: &'a mut NotificationLog,
     outbox: &'a mut Vec<Notification>,
     opts: &'a DispatcherOptions,
+    silence_cache: &'a mut HashMap<u64, (u64, Vec<String>)>,
 }
 
 impl FlushCtx<'_> {
@@ -407,17 +414,36 @@ impl FlushCtx<'_> {
             .any(|n| ti.get(n).is_some_and(|i| i.contains(at)))
     }
 
-    fn notify(self, route: &Route, group: &Group, alerts: &[(&Alert, u64)], at: i64) {
+    /// Active silences muting an alert at `at`, through the per-alert match cache.
+    fn silenced_by(&mut self, a: &Alert, fp: u64, at: i64) -> Vec<String> {
+        let version = self.silences.version();
+        if self.silences.is_empty() {
+            return Vec::new();
+        }
+        let entry = self
+            .silence_cache
+            .entry(fp)
+            .or_insert((u64::MAX, Vec::new()));
+        if entry.0 != version {
+            *entry = (version, self.silences.matching(&a.labels));
+        }
+        if entry.1.is_empty() {
+            return Vec::new();
+        }
+        self.silences.active_among(&entry.1, at)
+    }
+
+    fn notify(mut self, route: &Route, group: &Group, alerts: &[(&Alert, u64, u64)], at: i64) {
         let key = group.key.as_str();
         let labels = &group.labels;
         let report = self.opts.report_muted;
         let mut muted = Vec::new();
         let mut kept: Vec<(&Alert, u64)> = Vec::with_capacity(alerts.len());
         let time_muted = self.time_muted(route, at);
-        for &(a, h) in alerts {
+        for &(a, fp, h) in alerts {
             let inhibited_by = self.inhibitor.inhibited_by(&a.labels, at);
             let silenced_by = if inhibited_by.is_none() || report {
-                self.silences.mutes(&a.labels, at)
+                self.silenced_by(a, fp, at)
             } else {
                 Vec::new()
             };
@@ -425,7 +451,7 @@ impl FlushCtx<'_> {
                 kept.push((a, h));
             } else if report {
                 muted.push(MutedAlert {
-                    fingerprint: a.fingerprint(),
+                    fingerprint: fp,
                     inhibited_by,
                     silenced_by,
                     time_muted,

@@ -162,14 +162,14 @@ impl Group {
         }
     }
 
-    /// The alerts with their dedup hashes, in notification order (call
+    /// The alerts with their fingerprints and dedup hashes, in notification order (call
     /// [`ensure_sorted`](Self::ensure_sorted) first).
-    pub(crate) fn ordered(&self) -> Vec<(&Alert, u64)> {
+    pub(crate) fn ordered(&self) -> Vec<(&Alert, u64, u64)> {
         self.order
             .iter()
             .map(|fp| {
                 let (a, h) = &self.alerts[fp];
-                (a, *h)
+                (a, *fp, *h)
             })
             .collect()
     }

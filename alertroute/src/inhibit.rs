@@ -45,12 +45,12 @@ pub struct InhibitRule {
 
 impl InhibitRule {
     fn equal_hash(&self, labels: &Labels) -> u64 {
-        let mut buf = Vec::new();
+        let mut h = xxhash_rust::xxh3::Xxh3Default::new();
         for n in &self.equal {
-            buf.extend_from_slice(labels.get(n).unwrap_or("").as_bytes());
-            buf.push(0xff);
+            h.update(labels.get(n).unwrap_or("").as_bytes());
+            h.update(&[0xff]);
         }
-        xxhash_rust::xxh3::xxh3_64(&buf)
+        h.digest()
     }
 
     fn equal_on(&self, a: &Labels, b: &Labels) -> bool {

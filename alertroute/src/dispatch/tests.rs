@@ -263,6 +263,38 @@ fn silences_mute_and_are_reported() {
 }
 
 #[test]
+fn silence_changes_after_a_flush_take_effect() {
+    let c = cfg("route: {receiver: r, group_wait: 0s, group_interval: 1m, repeat_interval: 1m}\nreceivers: [{name: r}]");
+    let mut d = Dispatcher::new(c, "t");
+    // A pending silence that becomes active later, with no change to the silences.
+    d.silences
+        .set(
+            Silence::new(parse_matchers("a=2").unwrap(), 90 * S, 10 * M),
+            0,
+        )
+        .unwrap();
+    d.insert(alert("A", &[("a", "1")], 0), 0);
+    d.insert(alert("B", &[("a", "2")], 0), 0);
+    let n = d.tick(0);
+    assert_eq!(n[0].alerts.len(), 2, "the silence is still pending");
+    // Added after the first flush: the match cache must notice.
+    d.silences
+        .set(
+            Silence::new(parse_matchers("a=1").unwrap(), 0, 10 * M),
+            30 * S,
+        )
+        .unwrap();
+    let n = d.tick(M);
+    assert!(
+        n.is_empty(),
+        "A silenced, B unchanged: {:?}",
+        n.first().map(|x| &x.alerts)
+    );
+    let n = d.tick(2 * M);
+    assert!(n.is_empty(), "both silenced now");
+}
+
+#[test]
 fn mute_and_active_time_intervals_at_flush_time() {
     let c = cfg(r#"
 route:
