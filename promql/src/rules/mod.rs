@@ -14,6 +14,7 @@
 //! | [`recording`] | which series does a recording rule write? |
 //! | [`alerting`] | which alerts are pending/firing/resolved, and what is sent on? |
 //! | [`template`] | how are alert labels and annotations expanded? |
+//! | [`unittest`] | does a rule set pass its `promtool test rules` files? |
 //! | [`error`] | why did loading or evaluating fail? |
 //!
 //! ```
@@ -38,6 +39,7 @@ pub mod file;
 pub mod group;
 pub mod recording;
 pub mod template;
+pub mod unittest;
 
 pub use alerting::{Alert, AlertState, AlertingRule, NotifierAlert};
 pub use error::{EvalError, Problem, RuleError};
