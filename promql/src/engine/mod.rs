@@ -1,22 +1,29 @@
 //! The evaluation engine: what does an expression evaluate to over a storage?
 //!
 //! [`Engine::instant_query`] and [`Engine::range_query`] evaluate a parsed
-//! [`Expr`](crate::ast::Expr) over any [`Storage`]. Evaluation follows Prometheus 3.x:
+//! [`Expr`] over any [`Storage`]. Evaluation follows Prometheus 3.x:
 //! left-open range windows `(t - range, t]`, a lookback window `(t - 5m, t]` for
 //! instant selectors, staleness markers ending a series, `offset` and `@`,
 //! subqueries aligned to absolute multiples of their step, vector matching, every
-//! aggregation and the float functions. Native histograms are not supported.
+//! aggregation and the float functions, delayed `__name__` removal, start timestamps
+//! in counter functions, and the experimental float features (`fill` modifiers,
+//! `anchored`/`smoothed`, `info`, `limitk`/`limit_ratio`). Native histograms are not
+//! supported.
+//!
+//! Every instant-vector node evaluates to series whose points sit on the query steps,
+//! scalars to one value per step; an instant query is a range query with one step.
+//! Range functions read a matrix selector's data one series at a time.
 //!
 //! | module | question it answers |
 //! |---|---|
-//! | [`eval`](self) | how is each node evaluated over the steps of a query? |
+//! | `eval` | how is each node evaluated over the steps of a query (selectors, subqueries)? |
 //! | `binop` | how are two operands paired and combined? |
 //! | `aggregate` | how are series grouped and reduced? |
 //! | `call` | how is each function applied? |
 //! | `histogram` | what do `histogram_quantile`/`histogram_fraction` give over `le` buckets? |
 //! | `info` | which info-metric labels does `info()` add? |
 //! | [`error`] | why did a query fail? |
-//! | [`annotations`](Annotation) | which warnings and infos come with the result? |
+//! | [`Annotation`] | which warnings and infos come with the result? |
 
 #[allow(clippy::needless_range_loop)]
 mod aggregate;
