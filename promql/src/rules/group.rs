@@ -241,13 +241,18 @@ impl Group {
     }
 
     /// The group's latest evaluation slot at or before `now_ms` (Prometheus's
-    /// `EvalTimestamp`: slots are `k * interval + hash % interval`, computed in ns).
+    /// `EvalTimestamp`: slots are `k * interval + offset` with `offset = hash % interval`
+    /// taken in nanoseconds, as Prometheus does, and truncated to milliseconds).
     pub fn eval_timestamp(&self, now_ms: i64) -> i64 {
-        let iv = self.interval_ms as i128 * 1_000_000;
-        let offset = (self.hash() as u128 % iv as u128) as i128;
-        let adj = now_ms as i128 * 1_000_000 - offset;
-        let base = adj - adj.rem_euclid(iv);
-        (base + offset).div_euclid(1_000_000) as i64
+        let offset = self.offset_ms();
+        let adj = now_ms - offset;
+        adj - adj.rem_euclid(self.interval_ms) + offset
+    }
+
+    /// This group's offset within its interval, in ms.
+    pub fn offset_ms(&self) -> i64 {
+        let iv_ns = self.interval_ms as u128 * 1_000_000;
+        ((self.hash() as u128 % iv_ns) / 1_000_000) as i64
     }
 
     /// The first evaluation slot strictly after `now_ms`.
