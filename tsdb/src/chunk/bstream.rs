@@ -4,38 +4,49 @@
 //! yields zero bits and sets [`BitReader::overrun`], so a damaged chunk decodes to garbage
 //! values instead of panicking (checksums catch damage before decoding).
 
+/// Bytes of zeroed slack kept after the written bits, so a write is one fixed-size
+/// read-modify-write of 16 bytes.
+const SLACK: usize = 16;
+
 /// Appends bits to a byte vector, most-significant bit first.
 #[derive(Debug, Clone, Default)]
 pub struct BitWriter {
+    /// Written bytes followed by at least `SLACK` zero bytes (once anything is written).
     buf: Vec<u8>,
-    /// Bits still free in the last byte of `buf` (0 = start a new byte).
-    free: u8,
+    /// Bits written.
+    bits: usize,
 }
 
 impl BitWriter {
     /// A writer over `buf`, continuing at its end (byte aligned).
     pub fn from_vec(buf: Vec<u8>) -> BitWriter {
-        BitWriter { buf, free: 0 }
+        let bits = buf.len() * 8;
+        BitWriter { buf, bits }
     }
 
     /// Resumes a writer over `buf` whose last byte has `free` unused low bits.
     pub fn resume(buf: Vec<u8>, free: u8) -> BitWriter {
-        debug_assert!(free < 8);
-        BitWriter { buf, free }
+        let bits = (buf.len() * 8).saturating_sub(usize::from(free.min(7)));
+        BitWriter { buf, bits }
+    }
+
+    #[inline]
+    fn reserve(&mut self) {
+        let need = (self.bits >> 3) + SLACK;
+        if self.buf.len() < need {
+            let new_len = need.max(self.buf.len() * 3 / 2);
+            self.buf.resize(new_len, 0);
+        }
     }
 
     /// Writes one bit.
     #[inline]
     pub fn write_bit(&mut self, bit: bool) {
-        if self.free == 0 {
-            self.buf.push(0);
-            self.free = 8;
-        }
-        self.free -= 1;
+        self.reserve();
         if bit {
-            let last = self.buf.len() - 1;
-            self.buf[last] |= 1 << self.free;
+            self.buf[self.bits >> 3] |= 0x80 >> (self.bits & 7);
         }
+        self.bits += 1;
     }
 
     /// Writes the low `n` bits of `v` (`n` in 0..=64), most-significant first.
@@ -45,30 +56,17 @@ impl BitWriter {
             return;
         }
         let v = if n == 64 { v } else { v & ((1u64 << n) - 1) };
-        let free = u32::from(self.free);
-        if n <= free {
-            // Fits in the partial last byte.
-            if let Some(last) = self.buf.last_mut() {
-                *last |= (v << (free - n)) as u8;
-            }
-            self.free -= n as u8;
-            return;
-        }
-        // Align the bits in a 128-bit word so the first lands after the used bits of the
-        // last byte, then OR the first byte and append the rest.
-        let used = (8 - free) % 8;
-        let total = used + n;
-        let w = (u128::from(v) << (128 - total)).to_be_bytes();
-        let nbytes = total.div_ceil(8) as usize;
-        if free > 0 {
-            if let Some(last) = self.buf.last_mut() {
-                *last |= w[0];
-            }
-            self.buf.extend_from_slice(&w[1..nbytes]);
-        } else {
-            self.buf.extend_from_slice(&w[..nbytes]);
-        }
-        self.free = ((8 - total % 8) % 8) as u8;
+        self.reserve();
+        let byte = self.bits >> 3;
+        let off = (self.bits & 7) as u32;
+        // Place the bits in a 128-bit big-endian window starting at `byte`.
+        let w = u128::from(v) << (128 - off - n);
+        let window = &mut self.buf[byte..byte + SLACK];
+        let mut cur = [0u8; SLACK];
+        cur.copy_from_slice(window);
+        let merged = u128::from_be_bytes(cur) | w;
+        window.copy_from_slice(&merged.to_be_bytes());
+        self.bits += n as usize;
     }
 
     /// Heap bytes reserved by the buffer.
@@ -78,21 +76,23 @@ impl BitWriter {
 
     /// Bits still free in the last byte.
     pub fn free_bits(&self) -> u8 {
-        self.free
+        ((8 - self.bits % 8) % 8) as u8
     }
 
     /// The bytes written so far (the last byte may be partial).
     pub fn bytes(&self) -> &[u8] {
-        &self.buf
+        &self.buf[..self.bits.div_ceil(8)]
     }
 
-    /// Mutable access to the bytes (used to patch a header).
+    /// Mutable access to the written bytes (used to patch a header).
     pub fn bytes_mut(&mut self) -> &mut [u8] {
-        &mut self.buf
+        let n = self.bits.div_ceil(8);
+        &mut self.buf[..n]
     }
 
-    /// Gives the buffer back.
-    pub fn into_vec(self) -> Vec<u8> {
+    /// Gives the buffer back, cut to the written bytes.
+    pub fn into_vec(mut self) -> Vec<u8> {
+        self.buf.truncate(self.bits.div_ceil(8));
         self.buf
     }
 }

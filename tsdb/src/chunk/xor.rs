@@ -120,17 +120,17 @@ impl XorAppender {
             _ => {
                 let d = t.wrapping_sub(self.t);
                 let dod = d.wrapping_sub(self.t_delta);
+                // Prefix and payload go out in one write.
                 if dod == 0 {
                     self.w.write_bit(false);
                 } else if bit_range(dod, 14) {
-                    self.w.write_bits(0b10, 2);
-                    self.w.write_bits(dod as u64, 14);
+                    self.w.write_bits((0b10 << 14) | (dod as u64 & 0x3fff), 16);
                 } else if bit_range(dod, 17) {
-                    self.w.write_bits(0b110, 3);
-                    self.w.write_bits(dod as u64, 17);
+                    self.w
+                        .write_bits((0b110 << 17) | (dod as u64 & 0x1_ffff), 20);
                 } else if bit_range(dod, 20) {
-                    self.w.write_bits(0b1110, 4);
-                    self.w.write_bits(dod as u64, 20);
+                    self.w
+                        .write_bits((0b1110 << 20) | (dod as u64 & 0xf_ffff), 24);
                 } else {
                     self.w.write_bits(0b1111, 4);
                     self.w.write_bits(dod as u64, 64);
@@ -162,19 +162,28 @@ impl XorAppender {
         }
         if self.leading != 0xff && lead >= self.leading && trail >= self.trailing {
             // Reuse the previous window: '10' + meaningful bits.
-            self.w.write_bits(0b10, 2);
             let sig = 64 - u32::from(self.leading) - u32::from(self.trailing);
-            self.w.write_bits(delta >> self.trailing, sig);
+            let bits = delta >> self.trailing;
+            if sig <= 62 {
+                self.w.write_bits((0b10 << sig) | bits, sig + 2);
+            } else {
+                self.w.write_bits(0b10, 2);
+                self.w.write_bits(bits, sig);
+            }
             return;
         }
         self.leading = lead;
         self.trailing = trail;
         let sig = 64 - u32::from(lead) - u32::from(trail);
         // '11' + 5 bits leading + 6 bits significant count (64 stored as 0).
-        self.w.write_bits(0b11, 2);
-        self.w.write_bits(u64::from(lead), 5);
-        self.w.write_bits(u64::from(sig & 63), 6);
-        self.w.write_bits(delta >> trail, sig);
+        let ctrl = (0b11 << 11) | (u64::from(lead) << 6) | u64::from(sig & 63);
+        let bits = delta >> trail;
+        if sig <= 51 {
+            self.w.write_bits((ctrl << sig) | bits, 13 + sig);
+        } else {
+            self.w.write_bits(ctrl, 13);
+            self.w.write_bits(bits, sig);
+        }
     }
 }
 
