@@ -144,6 +144,10 @@ pub enum Entry<'a> {
 pub struct Sample<'a> {
     /// The sample name (for example `http_requests_total` or `latency_bucket`).
     pub name: Cow<'a, str>,
+    /// The series as written: the name and label set, `http_requests_total{code="200"}`.
+    /// Equal text means the same series, so a scraper can key a cache on it and skip
+    /// building [`Labels`] for series it has seen (what Prometheus's scrape cache does).
+    pub series: &'a str,
     /// The labels, decoded lazily.
     pub labels: LabelsRef<'a>,
     /// The value; NaN, `+Inf` and `-Inf` allowed.

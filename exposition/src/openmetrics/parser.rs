@@ -229,6 +229,7 @@ impl<'a> OpenMetricsParser<'a> {
             labels = LabelsRef::from_validated(&s[p + 1..end - 1]);
             p = end;
         }
+        let series = &s[start..p];
         p = expect(b, p, b' ', "a space before the value")?;
         let (value, end) = self.value(p)?;
         p = end;
@@ -269,6 +270,7 @@ impl<'a> OpenMetricsParser<'a> {
         }
         Ok(Entry::Sample(Sample {
             name: Cow::Borrowed(name),
+            series,
             labels,
             value,
             timestamp: ts_secs.map(secs_to_ms),
@@ -407,6 +409,7 @@ mod tests {
             panic!("{e:?}")
         };
         assert_eq!(s.timestamp, Some(1500));
+        assert_eq!(s.series, "a{b=\"c\\z\"}");
         assert_eq!(s.labels.get("b").as_deref(), Some("c\\z"));
         assert_eq!(e[3], Entry::Eof);
     }

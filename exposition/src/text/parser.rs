@@ -216,9 +216,11 @@ impl<'a> TextParser<'a> {
         }
         p = lex::skip_blanks(b, p);
         let mut labels = LabelsRef::default();
+        let mut series = &s[start..name_end];
         if p < b.len() && b[p] == b'{' {
             let (end, quoted) = self.labels(p + 1, name.is_none())?;
             labels = LabelsRef::from_validated(&s[p + 1..end - 1]);
+            series = &s[start..end];
             if let Some(q) = quoted {
                 name = Some(q);
             }
@@ -291,6 +293,7 @@ impl<'a> TextParser<'a> {
         }
         Ok(Entry::Sample(Sample {
             name,
+            series,
             labels,
             value,
             timestamp,
@@ -490,6 +493,11 @@ mod tests {
         );
         assert_eq!(got[0].2, 1.5);
         assert_eq!(got[0].3, Some(123));
+        let e = parse("a{b=\"c\"} 1\n").unwrap();
+        let Entry::Sample(s) = &e[0] else {
+            panic!("{e:?}")
+        };
+        assert_eq!(s.series, "a{b=\"c\"}");
         assert_eq!(got[2].2, f64::NEG_INFINITY);
     }
 
