@@ -6,6 +6,12 @@
 //! borrowed entries without allocating per sample), to expose (encode families), or just
 //! for the label and matcher types. It has no I/O, no threads and no clock.
 //!
+//! Should I use this? Yes if you scrape or serve `/metrics` in Rust and want either speed
+//! (the text pull parser runs at several hundred MB/s without allocating per sample) or
+//! strictness (the OpenMetrics parser passes the whole upstream conformance suite). It does
+//! not speak the protobuf exposition format or native histograms, and it has no features to
+//! switch on or off.
+//!
 //! Module map (module → the question it answers):
 //! - [`labels`]: how is a series identified? `Labels`, the sorted, unique label set.
 //! - [`matcher`]: does a label value match `=`, `!=`, `=~`, `!~`? Anchored RE2 regexes with
