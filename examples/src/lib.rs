@@ -13,6 +13,7 @@
 //! | [`http`] | how do requests get from a socket to the API? |
 //! | [`telemetry`] | what does our own `/metrics` say? |
 //! | [`bench`] | what data set and queries does `bench-queries` time? |
+//! | [`stack`] | how does `stack` read its config, scrape, relabel, evaluate and route? |
 //!
 //! # Example
 //!
@@ -37,4 +38,5 @@
 pub mod api;
 pub mod bench;
 pub mod http;
+pub mod stack;
 pub mod telemetry;

@@ -105,6 +105,71 @@ impl SampleIterator for TsdbIter<'_> {
     }
 }
 
+/// Rule output into a [`tsdb::Db`]: reads go to the database, appends are buffered and
+/// written in one tsdb transaction at [`Appendable::commit`](crate::rules::Appendable::commit)
+/// (after each rule, so later rules of a group see earlier output).
+///
+/// ```
+/// use exposition::Labels;
+/// use promql::rules::{load_str, Group, GroupOptions};
+/// use promql::tsdb_storage::TsdbRuleStorage;
+/// use tsdb::{Db, HeadOptions};
+///
+/// let mut db = Db::in_memory(HeadOptions::default());
+/// let mut app = db.appender();
+/// app.append(&Labels::from_pairs(&[("__name__", "up"), ("job", "a")]), 0, 0.0).unwrap();
+/// app.commit().unwrap();
+/// let f = load_str("r.yml", "groups:\n- name: g\n  rules:\n  - record: job:up:sum\n    expr: sum by (job) (up)\n").unwrap();
+/// let mut g = Group::new(&f.groups[0], &GroupOptions::default()).unwrap();
+/// let report = g.eval(1_000, &mut TsdbRuleStorage::new(&mut db));
+/// assert_eq!(report.samples_written, 1);
+/// assert_eq!(db.head().num_series(), 2);
+/// ```
+pub struct TsdbRuleStorage<'a> {
+    db: &'a mut tsdb::Db,
+    pending: Vec<(Labels, i64, f64)>,
+}
+
+impl<'a> TsdbRuleStorage<'a> {
+    /// Wraps `db` for one or more group evaluations.
+    pub fn new(db: &'a mut tsdb::Db) -> TsdbRuleStorage<'a> {
+        TsdbRuleStorage {
+            db,
+            pending: Vec::new(),
+        }
+    }
+}
+
+impl Storage for TsdbRuleStorage<'_> {
+    fn querier(&self, mint: i64, maxt: i64) -> Result<Box<dyn Querier + '_>, StorageError> {
+        Storage::querier(&*self.db, mint, maxt)
+    }
+}
+
+impl crate::rules::Appendable for TsdbRuleStorage<'_> {
+    fn append(&mut self, labels: &Labels, t_ms: i64, v: f64) -> Result<(), StorageError> {
+        self.pending.push((labels.clone(), t_ms, v));
+        Ok(())
+    }
+
+    /// Writes the buffered samples in one transaction. Rejected samples (out of order,
+    /// duplicates) do not stop the others; the first rejection is returned after commit.
+    fn commit(&mut self) -> Result<(), StorageError> {
+        let mut first_err = None;
+        let mut app = self.db.appender();
+        for (l, t, v) in self.pending.drain(..) {
+            if let Err(e) = app.append(&l, t, v) {
+                first_err.get_or_insert(e);
+            }
+        }
+        app.commit().map_err(backend)?;
+        match first_err {
+            Some(e) => Err(backend(e)),
+            None => Ok(()),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -202,6 +267,38 @@ mod tests {
         let r = e.instant_query(db.head(), &expr, 1_000_000).unwrap();
         let Value::Vector(v) = r.value else { panic!() };
         assert_eq!(v[0].f, 9.0);
+    }
+
+    #[test]
+    fn rules_write_through_to_tsdb() {
+        use crate::rules::{load_str, Group, GroupOptions};
+        let (_, mut db) = stores();
+        let f = load_str(
+            "r.yml",
+            "groups:\n- name: g\n  rules:\n  - record: job:req:rate\n    expr: sum by (job) (rate(http_requests_total[1m]))\n  - record: job:req:rate2\n    expr: job:req:rate * 2\n  - alert: Hot\n    expr: temperature > 0\n",
+        )
+        .unwrap();
+        let mut g = Group::new(&f.groups[0], &GroupOptions::default()).unwrap();
+        let r = g.eval(600_000, &mut TsdbRuleStorage::new(&mut db));
+        assert!(r.failures.is_empty(), "{:?}", r.failures);
+        // The second rule saw the first one's output.
+        let e = Engine::default();
+        let expr = crate::parse("job:req:rate2 / job:req:rate").unwrap();
+        let Value::Vector(v) = e.instant_query(&db, &expr, 600_000).unwrap().value else {
+            panic!()
+        };
+        assert_eq!(v.len(), 3);
+        assert!(v.iter().all(|s| s.f == 2.0));
+        let expr = crate::parse("count(ALERTS{alertname=\"Hot\"})").unwrap();
+        let Value::Vector(v) = e.instant_query(&db, &expr, 600_000).unwrap().value else {
+            panic!()
+        };
+        assert!(v[0].f >= 1.0);
+        // Re-appending the same timestamp with another value is rejected but reported.
+        let mut s = TsdbRuleStorage::new(&mut db);
+        let l = Labels::from_pairs(&[("__name__", "job:req:rate"), ("job", "api")]);
+        crate::rules::Appendable::append(&mut s, &l, 600_000, -1.0).unwrap();
+        assert!(crate::rules::Appendable::commit(&mut s).is_err());
     }
 
     #[test]

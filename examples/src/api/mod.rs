@@ -34,6 +34,8 @@ pub struct Request<'a> {
     pub params: Params,
     /// The `Accept` header, if any.
     pub accept: Option<&'a str>,
+    /// The raw body.
+    pub body: Vec<u8>,
 }
 
 impl<'a> Request<'a> {
@@ -54,7 +56,13 @@ impl<'a> Request<'a> {
             path,
             params: Params::parse(query, form),
             accept,
+            body: body.to_vec(),
         }
+    }
+
+    /// The body parsed as JSON, if it is.
+    pub fn body_json(&self) -> Option<serde_json::Value> {
+        serde_json::from_slice(&self.body).ok()
     }
 }
 
