@@ -159,6 +159,9 @@ impl ChildIndex {
                 }
             }
         }
+        if out.len() - start <= 1 {
+            return;
+        }
         let part = &mut out[start..];
         part.sort_unstable();
         // Dedup the appended part in place.
