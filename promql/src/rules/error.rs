@@ -24,11 +24,13 @@ impl fmt::Display for Problem {
         if self.line > 0 {
             write!(f, "{}: ", self.line)?;
         }
-        if !self.group.is_empty() {
-            write!(f, "group {:?}, ", self.group)?;
-        }
+        // Group-level messages name the group themselves, as Prometheus's do.
         if let Some(r) = self.rule {
-            write!(f, "rule {r}, {:?}: ", self.rule_name)?;
+            write!(
+                f,
+                "group {:?}, rule {r}, {:?}: ",
+                self.group, self.rule_name
+            )?;
         }
         f.write_str(&self.msg)
     }

@@ -190,33 +190,40 @@ pub fn load_str(path: &str, text: &str) -> Result<RuleFile, RuleError> {
             match parse_duration(s) {
                 Some(d) => Some(d),
                 None => {
-                    problems.push(gp(format!("invalid {what} duration {s:?}")));
+                    problems.push(gp(format!(
+                        "group {:?}: invalid {what} duration {s:?}",
+                        g.name
+                    )));
                     None
                 }
             }
         };
         let interval_ms = dur(&g.interval, "interval", &mut problems);
         if interval_ms == Some(0) {
-            problems.push(gp("interval must be positive".into()));
+            problems.push(gp(format!("group {:?}: interval must be positive", g.name)));
         }
         let query_offset_ms = dur(&g.query_offset, "query_offset", &mut problems);
         let labels = label_map(&g.labels, &mut |m| problems.push(gp(m)));
         for l in labels.iter() {
             if !is_valid_legacy_label_name(&l.name) || l.name == "__name__" {
-                problems.push(gp(format!("invalid label name: {}", l.name)));
+                problems.push(gp(format!(
+                    "group {:?}: invalid label name: {}",
+                    g.name, l.name
+                )));
             }
         }
         let mut rules = Vec::new();
         for (ri, r) in g.rules.into_iter().enumerate() {
-            let line = lines
+            let (line, expr_line) = lines
                 .get(gi)
                 .and_then(|x| x.1.get(ri))
                 .copied()
-                .unwrap_or(gline);
-            let name = r.record.clone().or(r.alert.clone()).unwrap_or_default();
+                .unwrap_or((gline, gline));
+            let name = r.alert.clone().or(r.record.clone()).unwrap_or_default();
             let mut rp = |msg: String| {
+                let at_expr = msg.starts_with("could not parse expression");
                 problems.push(Problem {
-                    line,
+                    line: if at_expr { expr_line } else { line },
                     group: g.name.clone(),
                     rule: Some(ri + 1),
                     rule_name: name.clone(),
@@ -336,7 +343,11 @@ fn check_rule(r: RawRule, line: usize, p: &mut dyn FnMut(String)) -> Option<Rule
         for (what, set) in [("label", &labels), ("annotation", &annotations)] {
             for l in set.iter() {
                 if let Err(e) = Template::parse(&l.value) {
-                    fail(format!("{what} {:?}: {e}", l.name));
+                    fail(format!(
+                        "{what} {:?}: {}",
+                        l.name,
+                        e.go_message(&format!("__alert_{alert}"))
+                    ));
                 }
             }
         }
@@ -361,10 +372,10 @@ fn check_rule(r: RawRule, line: usize, p: &mut dyn FnMut(String)) -> Option<Rule
     })
 }
 
-/// Best-effort line numbers: for each group, the line of its `- name:` item and of each
-/// rule item under its `rules:` key (serde's data model does not keep positions).
-fn rule_lines(text: &str) -> Vec<(usize, Vec<usize>)> {
-    let mut out: Vec<(usize, Vec<usize>)> = Vec::new();
+/// Best-effort line numbers: for each group, the line of its `- name:` item and, for each
+/// rule item under its `rules:` key, the line of the item and of its `expr:` (serde's data model does not keep positions).
+fn rule_lines(text: &str) -> Vec<(usize, Vec<(usize, usize)>)> {
+    let mut out: Vec<(usize, Vec<(usize, usize)>)> = Vec::new();
     let mut group_indent: Option<usize> = None;
     let mut rules_indent: Option<usize> = None;
     let mut item_indent: Option<usize> = None;
@@ -393,12 +404,17 @@ fn rule_lines(text: &str) -> Vec<(usize, Vec<usize>)> {
                 if ind >= r && item_indent.is_none_or(|x| x == ind) {
                     item_indent = Some(ind);
                     if let Some(g) = out.last_mut() {
-                        g.1.push(i + 1);
+                        g.1.push((i + 1, i + 1));
                     }
                 }
             }
         }
         let key = t.trim_start_matches("- ").trim_start();
+        if key.starts_with("expr:") && item_indent.is_some_and(|x| ind >= x) {
+            if let Some(r) = out.last_mut().and_then(|g| g.1.last_mut()) {
+                r.1 = i + 1;
+            }
+        }
         if key.starts_with("rules:") {
             rules_indent = Some(ind);
             item_indent = None;
@@ -439,10 +455,10 @@ mod tests {
         let p = e.problems();
         let msgs: Vec<String> = p.iter().map(|x| x.to_string()).collect();
         assert!(
-            msgs[0].starts_with("4: group \"g\", rule 1, \"a\": only one of"),
+            msgs[0].starts_with("4: group \"g\", rule 1, \"b\": only one of"),
             "{msgs:?}"
         );
-        assert!(msgs.iter().any(|m| m.starts_with("7: group \"g\", rule 2, \"X\": could not parse expression")), "{msgs:?}");
+        assert!(msgs.iter().any(|m| m.starts_with("8: group \"g\", rule 2, \"X\": could not parse expression")), "{msgs:?}");
         assert!(
             msgs.iter()
                 .any(|m| m.contains("invalid recording rule name: bad-name")),

@@ -78,6 +78,17 @@ impl TemplateError {
         }
     }
 
+    /// Go's wording for a template named `name`: `template: NAME:LINE: message`.
+    pub fn go_message(&self, name: &str) -> String {
+        match self {
+            TemplateError::Syntax { line, msg, .. } => format!("template: {name}:{line}: {msg}"),
+            TemplateError::Unsupported { line, what, .. } => {
+                format!("template: {name}:{line}: unsupported construct {what}")
+            }
+            TemplateError::Exec(m) => format!("template: {name}: {m}"),
+        }
+    }
+
     fn with_position(mut self, src: &str) -> TemplateError {
         match &mut self {
             TemplateError::Syntax {
