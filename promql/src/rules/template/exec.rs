@@ -7,6 +7,8 @@ use super::ExpandContext;
 
 /// Limit on loop iterations per expansion, so a template cannot run away.
 const MAX_STEPS: usize = 1_000_000;
+/// Limit on the expanded text (1 MiB).
+const MAX_OUTPUT: usize = 1 << 20;
 
 pub(super) struct State<'a, 'b> {
     vars: Vec<(String, TValue)>,
@@ -102,6 +104,9 @@ fn run(nodes: &[Node], dot: &TValue, st: &mut State, out: &mut String) -> Result
                     st.steps += 1;
                     if st.steps > MAX_STEPS {
                         return Err("template ran too many steps".into());
+                    }
+                    if out.len() > MAX_OUTPUT {
+                        return Err("template output too large".into());
                     }
                     let inner = st.vars.len();
                     match over.vars.len() {

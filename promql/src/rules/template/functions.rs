@@ -678,7 +678,7 @@ pub fn sprintf(fmt: &str, args: &[TValue]) -> String {
                 p.push(d);
                 it.next();
             }
-            prec = Some(p.parse().unwrap_or(0));
+            prec = Some(p.parse::<usize>().unwrap_or(0).min(1000));
         }
         let Some(verb) = it.next() else {
             out.push_str("%!(NOVERB)");
@@ -719,7 +719,8 @@ pub fn sprintf(fmt: &str, args: &[TValue]) -> String {
         if plus && matches!(a, TValue::Float(_) | TValue::Int(_)) && !text.starts_with(['-', '+']) {
             text.insert(0, '+');
         }
-        let w: usize = width.parse().unwrap_or(0);
+        // Widths are capped (Go has no cap) so a template cannot allocate without bound.
+        let w: usize = width.parse::<usize>().unwrap_or(0).min(1 << 16);
         let n = text.chars().count();
         if n < w {
             let pad = w - n;
