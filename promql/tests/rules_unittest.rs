@@ -15,7 +15,7 @@ fn checked_in_rule_tests_pass() {
             .is_some_and(|n| n.to_string_lossy().ends_with("_test.yml"))
     });
     assert!(
-        files.len() >= 2,
+        files.len() >= 3,
         "expected rule test files, found {files:?}"
     );
     for f in files {
