@@ -1,7 +1,7 @@
 //! The text 0.0.4 pull parser.
 
 use std::borrow::Cow;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use crate::error::{ParseError, ParseErrorKind};
 use crate::lex::{self, Escapes, FxBuild, LexError};
@@ -39,9 +39,13 @@ pub struct TextParser<'a> {
     b: &'a [u8],
     pos: usize,
     done: bool,
-    help_seen: HashSet<&'a str, FxBuild>,
-    types: HashMap<&'a str, MetricType, FxBuild>,
-    sampled: HashSet<&'a str, FxBuild>,
+    /// What has been seen per name: one hash lookup per metadata line or name change.
+    names: HashMap<&'a str, usize, FxBuild>,
+    states: Vec<NameState>,
+    /// The most recently looked-up name and its state index: HELP, TYPE and the first
+    /// sample of a family share a name, so most lookups are a string compare.
+    cur: (&'a str, usize),
+    any_type: bool,
     last_name: &'a str,
     check_quantile: bool,
     check_le: bool,
@@ -54,15 +58,19 @@ impl<'a> TextParser<'a> {
             Ok(s) => s,
             Err(e) => std::str::from_utf8(&input[..e.valid_up_to()]).unwrap_or(""),
         };
+        // About one name per 150 bytes in real scrapes; sizing up front avoids rehashing.
+        let cap = (input.len() / 150).min(1 << 16);
         TextParser {
             input,
             s,
             b: s.as_bytes(),
             pos: 0,
             done: false,
-            help_seen: HashSet::default(),
-            types: HashMap::default(),
-            sampled: HashSet::default(),
+            // About one name per 150 bytes in real scrapes; sizing up front avoids rehashing.
+            names: HashMap::with_capacity_and_hasher(cap, FxBuild::default()),
+            states: Vec::with_capacity(cap),
+            cur: ("", usize::MAX),
+            any_type: false,
             last_name: "",
             check_quantile: false,
             check_le: false,
@@ -131,7 +139,8 @@ impl<'a> TextParser<'a> {
         }
         let p = lex::skip_blanks(b, name_end);
         if is_help {
-            if !self.help_seen.insert(raw) {
+            let st = self.state(raw);
+            if std::mem::replace(&mut st.help, true) {
                 return Err((
                     hash,
                     ParseErrorKind::DuplicateMetadata {
@@ -155,7 +164,8 @@ impl<'a> TextParser<'a> {
         if rest < eol {
             return Err(lex::unexpected(b, rest, "end of line after the type"));
         }
-        if self.sampled.contains(raw) {
+        let st = self.state(raw);
+        if st.sampled {
             return Err((
                 hash,
                 ParseErrorKind::MetadataAfterSamples {
@@ -164,7 +174,7 @@ impl<'a> TextParser<'a> {
                 },
             ));
         }
-        if self.types.insert(raw, ty).is_some() {
+        if st.ty.replace(ty).is_some() {
             return Err((
                 hash,
                 ParseErrorKind::DuplicateMetadata {
@@ -173,10 +183,25 @@ impl<'a> TextParser<'a> {
                 },
             ));
         }
+        self.any_type = true;
         if raw == self.last_name {
             self.last_name = "";
         }
         Ok(Entry::Type { name, ty })
+    }
+
+    /// The bookkeeping for `name`, created on first use.
+    #[inline]
+    fn state(&mut self, name: &'a str) -> &mut NameState {
+        if name != self.cur.0 || self.cur.1 >= self.states.len() {
+            let next = self.states.len();
+            let i = *self.names.entry(name).or_insert(next);
+            if i == self.states.len() {
+                self.states.push(NameState::default());
+            }
+            self.cur = (name, i);
+        }
+        &mut self.states[self.cur.1]
     }
 
     /// A metric name in a HELP/TYPE line: legacy, or quoted UTF-8.
@@ -265,17 +290,20 @@ impl<'a> TextParser<'a> {
 
         if raw_name != self.last_name {
             self.last_name = raw_name;
-            let ty = self.types.get(raw_name).copied();
-            if ty.is_none() {
-                // A later `# TYPE` for a name that already has one fails as a duplicate, so
-                // only untyped names need remembering for the "TYPE after samples" rule.
-                self.sampled.insert(raw_name);
-            }
+            let st = self.state(raw_name);
+            let ty = st.ty;
+            // A later `# TYPE` for a name that already has one fails as a duplicate, so
+            // only untyped names need marking for the "TYPE after samples" rule.
+            st.sampled |= ty.is_none();
             self.check_quantile = ty == Some(MetricType::Summary);
-            self.check_le = !self.types.is_empty()
-                && raw_name
-                    .strip_suffix("_bucket")
-                    .is_some_and(|base| self.types.get(base) == Some(&MetricType::Histogram));
+            self.check_le = self.any_type
+                && raw_name.strip_suffix("_bucket").is_some_and(|base| {
+                    self.names
+                        .get(base)
+                        .and_then(|&i| self.states.get(i))
+                        .and_then(|st| st.ty)
+                        == Some(MetricType::Histogram)
+                });
         }
         if self.check_quantile {
             if let Some(q) = labels.get("quantile") {
@@ -385,6 +413,14 @@ impl<'a> TextParser<'a> {
             }
         }
     }
+}
+
+/// Per-name bookkeeping for the duplicate and ordering rules.
+#[derive(Default, Clone, Copy)]
+struct NameState {
+    help: bool,
+    ty: Option<MetricType>,
+    sampled: bool,
 }
 
 fn type_label_error(at: usize, label: &str, metric: &str, reason: &'static str) -> LexError {
