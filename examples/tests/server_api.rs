@@ -194,6 +194,18 @@ fn endpoints_answer_like_prometheus() {
     let (_, v) = get_json(&s, "/api/v1/label/__name__/values?match[]={job=\"db\"}");
     assert_eq!(v["data"], serde_json::json!(["http_requests_total", "up"]));
 
+    // limit truncates with a warning.
+    let (_, v) = get_json(&s, "/api/v1/label/job/values?limit=2");
+    assert_eq!(v["data"], serde_json::json!(["api", "db"]));
+    assert_eq!(
+        v["warnings"],
+        serde_json::json!(["results truncated due to limit"])
+    );
+    let (_, v) = get_json(&s, "/api/v1/series?match[]=up&limit=1");
+    assert_eq!(v["data"].as_array().unwrap().len(), 1);
+    let (st, v) = get_json(&s, "/api/v1/labels?limit=x");
+    assert_eq!((st, v["errorType"].as_str()), (400, Some("bad_data")));
+
     // Rules, alerts, buildinfo.
     let (_, v) = get_json(&s, "/api/v1/rules");
     assert_eq!(

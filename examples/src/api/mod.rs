@@ -376,8 +376,8 @@ impl Api {
 
     fn query(&self, p: &Params) -> Result<Reply, ApiError> {
         let t = match p.get("time") {
-            Some(s) => time_param("time", s)?,
-            None => now_ms(),
+            Some(s) if !s.is_empty() => time_param("time", s)?,
+            _ => now_ms(),
         };
         let expr = self.parse_query(p)?;
         let deadline = self.deadline(p)?;
@@ -438,15 +438,16 @@ impl Api {
             }
         }
         drop(db);
+        let limit = limit_param(p)?;
         let mut data = String::from("[");
-        for (i, l) in all.iter().enumerate() {
+        for (i, l) in all.iter().take(limit).enumerate() {
             if i > 0 {
                 data.push(',');
             }
             json::push_labels(&mut data, l);
         }
         data.push(']');
-        Ok(Reply::success(&data))
+        Ok(truncated_reply(&data, all.len() > limit))
     }
 
     fn labels(&self, p: &Params) -> Result<Reply, ApiError> {
@@ -462,7 +463,11 @@ impl Api {
             names.extend(q.label_names(ms).map_err(internal)?);
         }
         drop(db);
-        Ok(Reply::success(&string_array(names.iter())))
+        let limit = limit_param(p)?;
+        Ok(truncated_reply(
+            &string_array(names.iter().take(limit)),
+            names.len() > limit,
+        ))
     }
 
     fn label_values(&self, name: &str, p: &Params) -> Result<Reply, ApiError> {
@@ -485,7 +490,11 @@ impl Api {
             values.extend(q.label_values(&name, ms).map_err(internal)?);
         }
         drop(db);
-        Ok(Reply::success(&string_array(values.iter())))
+        let limit = limit_param(p)?;
+        Ok(truncated_reply(
+            &string_array(values.iter().take(limit)),
+            values.len() > limit,
+        ))
     }
 
     fn rules_reply(&self, groups: bool) -> Reply {
@@ -611,6 +620,30 @@ fn match_params(p: &Params) -> Result<Vec<Vec<Matcher>>, ApiError> {
             }
         })
         .collect()
+}
+
+/// The `limit` parameter of the metadata endpoints (0 or absent: no limit).
+fn limit_param(p: &Params) -> Result<usize, ApiError> {
+    match p.get("limit") {
+        None | Some("") => Ok(usize::MAX),
+        Some(s) => match s.parse::<i64>() {
+            Ok(0) => Ok(usize::MAX),
+            Ok(n) if n > 0 => Ok(n as usize),
+            _ => Err(ApiError::bad_data(format!(
+                "invalid parameter \"limit\": cannot parse {s:?} to a valid limit"
+            ))),
+        },
+    }
+}
+
+/// A success reply, with Prometheus's warning when `limit` cut the result.
+fn truncated_reply(data: &str, truncated: bool) -> Reply {
+    let warnings = if truncated {
+        vec!["results truncated due to limit".to_string()]
+    } else {
+        Vec::new()
+    };
+    Reply::json(200, json::success(data, &warnings, &[]))
 }
 
 fn string_array<'a>(items: impl Iterator<Item = &'a String>) -> String {

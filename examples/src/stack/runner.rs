@@ -233,6 +233,25 @@ impl Stack {
                 &[],
                 1.0,
             );
+            let g = &self.groups[gi].0;
+            let active = g.active_alerts();
+            let firing = active
+                .iter()
+                .filter(|a| a.state == AlertState::Firing)
+                .count();
+            let mut m = format!(
+                "eval {}: {} rules, {} samples written",
+                g.name(),
+                g.rules().len(),
+                report.samples_written
+            );
+            if !active.is_empty() {
+                m.push_str(&format!(
+                    " ({} pending, {firing} firing)",
+                    active.len() - firing
+                ));
+            }
+            rule_msgs.push(m);
             for f in &report.failures {
                 rule_msgs.push(format!("rule {} failed: {}", f.name, f.error));
             }
