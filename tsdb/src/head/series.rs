@@ -15,8 +15,9 @@ pub struct ClosedChunk {
     pub data: Box<[u8]>,
 }
 
-/// Initial byte capacity of an open chunk (about 120 samples of typical data).
-const OPEN_CHUNK_CAPACITY: usize = 128;
+/// Initial byte capacity of an open chunk: about 120 samples of typical data (1.2 bytes
+/// each) plus the header and the bit writer's 16 bytes of slack.
+const OPEN_CHUNK_CAPACITY: usize = 176;
 
 /// A series held by the head.
 #[derive(Debug)]
