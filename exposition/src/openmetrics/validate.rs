@@ -9,7 +9,7 @@
 use std::collections::HashSet;
 
 use crate::error::ParseErrorKind;
-use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed};
+use xxhash_rust::xxh3::{xxh3_64, xxh3_64_with_seed, Xxh3};
 
 use crate::lex::{parse_strict_number, FxBuild};
 use crate::types::{Exemplar, LabelsRef, MetricType};
@@ -20,6 +20,53 @@ pub(crate) enum Meta<'a> {
     Help,
     Type(MetricType),
     Unit(&'a str),
+}
+
+/// A sample-name suffix, matched once per sample.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Suffix {
+    None,
+    Total,
+    Created,
+    Bucket,
+    Count,
+    Sum,
+    GCount,
+    GSum,
+    Info,
+    Other,
+}
+
+impl Suffix {
+    #[inline]
+    fn of(s: &str) -> Suffix {
+        match s.as_bytes() {
+            b"" => Suffix::None,
+            b"_total" => Suffix::Total,
+            b"_created" => Suffix::Created,
+            b"_bucket" => Suffix::Bucket,
+            b"_count" => Suffix::Count,
+            b"_sum" => Suffix::Sum,
+            b"_gcount" => Suffix::GCount,
+            b"_gsum" => Suffix::GSum,
+            b"_info" => Suffix::Info,
+            _ => Suffix::Other,
+        }
+    }
+
+    /// Whether a family of type `ty` may have samples with this suffix.
+    #[inline]
+    fn allowed(self, ty: MetricType) -> bool {
+        use Suffix as S;
+        match ty {
+            MetricType::Counter => matches!(self, S::Total | S::Created),
+            MetricType::Summary => matches!(self, S::None | S::Count | S::Sum | S::Created),
+            MetricType::Histogram => matches!(self, S::Count | S::Sum | S::Bucket | S::Created),
+            MetricType::GaugeHistogram => matches!(self, S::GCount | S::GSum | S::Bucket),
+            MetricType::Info => self == S::Info,
+            _ => self == S::None,
+        }
+    }
 }
 
 struct Family<'a> {
@@ -44,7 +91,8 @@ struct HistGroup {
 /// The validator; one per parse.
 pub(crate) struct Validator<'a> {
     fam: Option<Family<'a>>,
-    reserved: HashSet<String, FxBuild>,
+    /// xxh3 hashes of every family name and every sample name a typed family may use.
+    reserved: HashSet<u64, FxBuild>,
     groups: HashSet<u64, FxBuild>,
     last_group: Option<u64>,
     group_ts: Option<f64>,
@@ -65,7 +113,7 @@ impl<'a> Validator<'a> {
     pub(crate) fn new() -> Validator<'a> {
         Validator {
             fam: None,
-            reserved: HashSet::default(),
+            reserved: HashSet::with_capacity_and_hasher(256, FxBuild::default()),
             groups: HashSet::default(),
             last_group: None,
             group_ts: None,
@@ -76,7 +124,7 @@ impl<'a> Validator<'a> {
 
     fn start_family(&mut self, name: &'a str) -> Res {
         self.end_family()?;
-        if !self.reserved.insert(name.to_string()) {
+        if !self.reserved.insert(xxh3_64(name.as_bytes())) {
             return Err(ParseErrorKind::ClashingName(name.to_string()));
         }
         self.fam = Some(Family {
@@ -151,9 +199,11 @@ impl<'a> Validator<'a> {
                     }
                 }
                 for suffix in ty.openmetrics_suffixes().iter().filter(|s| !s.is_empty()) {
-                    let full = format!("{name}{suffix}");
-                    if !self.reserved.insert(full.clone()) {
-                        return Err(ParseErrorKind::ClashingName(full));
+                    let mut h = Xxh3::new();
+                    h.update(name.as_bytes());
+                    h.update(suffix.as_bytes());
+                    if !self.reserved.insert(h.digest()) {
+                        return Err(ParseErrorKind::ClashingName(format!("{name}{suffix}")));
                     }
                 }
             }
@@ -187,17 +237,14 @@ impl<'a> Validator<'a> {
     ) -> Res {
         // Which family, which suffix.
         let fits = self.fam.as_ref().and_then(|f| {
-            let suffix = name.strip_prefix(f.name)?;
-            let ty = f.ty.unwrap_or_default();
-            ty.openmetrics_suffixes()
-                .contains(&suffix)
-                .then_some(suffix)
+            let suffix = Suffix::of(name.strip_prefix(f.name)?);
+            suffix.allowed(f.ty.unwrap_or_default()).then_some(suffix)
         });
         let suffix = match fits {
             Some(s) => s,
             None => {
                 self.start_family(name)?;
-                ""
+                Suffix::None
             }
         };
         let Some(fam) = self.fam.as_mut() else {
@@ -214,18 +261,18 @@ impl<'a> Validator<'a> {
         let non_negative = "counter-like values must be non-negative and not NaN";
         // Values.
         match (ty, suffix) {
-            (MetricType::Counter, "_total")
-            | (MetricType::Histogram, "_bucket" | "_count" | "_sum")
-            | (MetricType::GaugeHistogram, "_bucket" | "_gcount")
-            | (MetricType::Summary, "_count" | "_sum")
+            (MetricType::Counter, Suffix::Total)
+            | (MetricType::Histogram, Suffix::Bucket | Suffix::Count | Suffix::Sum)
+            | (MetricType::GaugeHistogram, Suffix::Bucket | Suffix::GCount)
+            | (MetricType::Summary, Suffix::Count | Suffix::Sum)
                 if value.is_nan() || value < 0.0 =>
             {
                 return Err(bad_value(non_negative));
             }
-            (MetricType::GaugeHistogram, "_gsum") if value.is_nan() => {
+            (MetricType::GaugeHistogram, Suffix::GSum) if value.is_nan() => {
                 return Err(bad_value("_gsum must not be NaN"));
             }
-            (MetricType::Summary, "") if value < 0.0 => {
+            (MetricType::Summary, Suffix::None) if value < 0.0 => {
                 return Err(bad_value("quantile values must not be negative"));
             }
             (MetricType::Info, _) if value != 1.0 => {
@@ -243,9 +290,9 @@ impl<'a> Validator<'a> {
         };
         // Type labels.
         let mut le = None;
-        let is_bucket =
-            matches!(ty, MetricType::Histogram | MetricType::GaugeHistogram) && suffix == "_bucket";
-        let is_quantile = ty == MetricType::Summary && suffix.is_empty();
+        let is_bucket = matches!(ty, MetricType::Histogram | MetricType::GaugeHistogram)
+            && suffix == Suffix::Bucket;
+        let is_quantile = ty == MetricType::Summary && suffix == Suffix::None;
         if is_bucket {
             let v = labels
                 .get("le")
@@ -275,7 +322,7 @@ impl<'a> Validator<'a> {
         }
         // Exemplars.
         if let Some(x) = exemplar {
-            let allowed = matches!((ty, suffix), (MetricType::Counter, "_total")) || is_bucket;
+            let allowed = (ty == MetricType::Counter && suffix == Suffix::Total) || is_bucket;
             let bad = |reason| ParseErrorKind::InvalidExemplar {
                 metric: name.to_string(),
                 reason,
@@ -337,7 +384,8 @@ impl<'a> Validator<'a> {
         self.group_ts = ts;
         self.groups.insert(g);
         // Histogram structure.
-        if matches!(ty, MetricType::Histogram | MetricType::GaugeHistogram) && suffix != "_created"
+        if matches!(ty, MetricType::Histogram | MetricType::GaugeHistogram)
+            && suffix != Suffix::Created
         {
             let key = (g, ts.map(f64::to_bits));
             if self.hist_key != Some(key) {
@@ -349,7 +397,7 @@ impl<'a> Validator<'a> {
             }
             let hg = &mut self.hist;
             match suffix {
-                "_bucket" => {
+                Suffix::Bucket => {
                     let le = le.unwrap_or(f64::NAN);
                     if le < 0.0 {
                         hg.negative_buckets = true;
@@ -366,9 +414,9 @@ impl<'a> Validator<'a> {
                     hg.bucket = Some(le);
                     hg.last_value = value;
                 }
-                "_count" | "_gcount" => hg.count = Some(value),
-                "_sum" => hg.has_sum = true,
-                "_gsum" => {
+                Suffix::Count | Suffix::GCount => hg.count = Some(value),
+                Suffix::Sum => hg.has_sum = true,
+                Suffix::GSum => {
                     hg.has_gsum = true;
                     if value < 0.0 {
                         hg.negative_gsum = true;
@@ -404,5 +452,36 @@ impl<'a> Validator<'a> {
             return Err(structure(fam, "negative _gsum without negative buckets"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffix_table_matches_metric_type() {
+        let all = [
+            "", "_total", "_created", "_bucket", "_count", "_sum", "_gcount", "_gsum", "_info",
+            "_x",
+        ];
+        for ty in [
+            MetricType::Counter,
+            MetricType::Gauge,
+            MetricType::Histogram,
+            MetricType::GaugeHistogram,
+            MetricType::Summary,
+            MetricType::Info,
+            MetricType::StateSet,
+            MetricType::Unknown,
+        ] {
+            for s in all {
+                assert_eq!(
+                    Suffix::of(s).allowed(ty),
+                    ty.openmetrics_suffixes().contains(&s),
+                    "{ty} {s:?}"
+                );
+            }
+        }
     }
 }
