@@ -71,6 +71,8 @@
 //! - A receiver with no integrations still yields one [`Notification`] per send decision
 //!   (integration `None`, `send_resolved` on), so callers can observe routing and timing.
 //! - Flushes are stamped with their deadline, not with the completion time of a send.
+//! - A notification counts as sent when [`Dispatcher::tick`] hands it out; retrying a failed
+//!   delivery is the caller's job.
 
 #![warn(missing_docs)]
 
