@@ -47,7 +47,7 @@ fn setup() -> MemStorage {
     s
 }
 
-const EXPRS: [&str; 9] = [
+const EXPRS: [&str; 10] = [
     "a_X",
     "rate(a_X[1m])",
     "sum(a_X)",
@@ -57,6 +57,7 @@ const EXPRS: [&str; 9] = [
     "label_replace(a_X, \"l2\", \"$1\", \"l\", \"(.*)\")",
     "histogram_quantile(0.9, rate(h_X[5m]))",
     "max_over_time(rate(a_X[1m])[10m:1m])",
+    "count_values(\"value\", h_X)",
 ];
 
 fn bench(c: &mut Criterion) {

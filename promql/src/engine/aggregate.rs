@@ -1,7 +1,7 @@
 //! Aggregations: how are series grouped and reduced?
 
 use super::error::EngineError;
-use super::eval::{Ev, SeriesBuilder, StepCursor, Val};
+use super::eval::{Ev, FastMap, SeriesBuilder, StepCursor, Val};
 use super::AnnotationKind;
 use crate::ast::{AggregateExpr, AggregateOp};
 use crate::functions::{kahan_sum_inc, quantile};
@@ -398,30 +398,51 @@ impl Ev<'_> {
         let mut out = SeriesBuilder::default();
         let mut cur = StepCursor::new(&input);
         let mut vec = Vec::new();
-        let mut counts: HashMap<(usize, String), f64> = HashMap::new();
-        let mut order: Vec<(usize, String)> = Vec::new();
+        // Output series are found by (group, value bits), so counting allocates nothing
+        // and labels are built once per distinct pair over the whole query. Pairs whose
+        // labels coincide (the value label overwriting a grouping label) share a series.
+        let key_of = |g: usize, f: f64| {
+            (
+                g,
+                if f.is_nan() {
+                    f64::NAN.to_bits()
+                } else {
+                    f.to_bits()
+                },
+            )
+        };
+        let mut slots: FastMap<(usize, u64), usize> = FastMap::default();
+        let mut counts: FastMap<usize, f64> = FastMap::default();
+        let mut order: Vec<usize> = Vec::new();
         for i in 0..self.nsteps() {
             let ts = self.ts(i);
             cur.at(ts, &mut vec);
             counts.clear();
             order.clear();
             for &(j, f) in &vec {
-                let key = (gi[j], format_float(f));
-                let e = counts.entry(key.clone()).or_insert(0.0);
-                if *e == 0.0 {
-                    order.push(key);
+                let key = key_of(gi[j], f);
+                let slot = match slots.get(&key) {
+                    Some(&s) => s,
+                    None => {
+                        let mut b = glabels[key.0].builder();
+                        b.set(name, &format_float(f));
+                        let s = out.slot_owned(b.build(), false);
+                        slots.insert(key, s);
+                        s
+                    }
+                };
+                let c = counts.entry(slot).or_insert(0.0);
+                if *c == 0.0 {
+                    order.push(slot);
                 }
-                *e += 1.0;
+                *c += 1.0;
             }
-            for key in &order {
-                let mut b = glabels[key.0].builder();
-                b.set(name, &key.1);
-                let slot = out.slot(&b.build(), false);
+            for &slot in &order {
                 out.push(
                     slot,
                     FPoint {
                         t: ts,
-                        f: counts[key],
+                        f: counts[&slot],
                     },
                 )?;
             }

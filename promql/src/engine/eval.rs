@@ -147,6 +147,22 @@ impl SeriesBuilder {
         i
     }
 
+    /// Like [`Self::slot`], taking the labels by value (one clone fewer for new series).
+    pub fn slot_owned(&mut self, labels: Labels, drop_name: bool) -> usize {
+        if let Some(&i) = self.index.get(&labels) {
+            return i;
+        }
+        let i = self.series.len();
+        self.series.push(Series {
+            metric: labels.clone(),
+            floats: Vec::new(),
+            drop_name,
+        });
+        self.index.insert(labels, i);
+        self.unsorted.push(false);
+        i
+    }
+
     /// Appends a point to slot `i`, erroring on a duplicate timestamp.
     pub fn push(&mut self, i: usize, p: FPoint) -> Result<(), EngineError> {
         let s = &mut self.series[i];
