@@ -3,7 +3,8 @@
 //! ```text
 //! Db::open(dir) ──► wal::replay ──► Head        Db::appender ──► DbAppender::commit
 //!                                                    └─► WAL records (durable) ──► head (visible)
-//! Db::truncate(mint) ──► Head::truncate (GC) ──► cut segment ──► checkpoint ──► delete old segments
+//! Db::truncate(mint) ──► Head::truncate (GC) ──► cut segment + truncation record
+//!                    ──► checkpoint of segments wholly before mint ──► delete them
 //! ```
 
 use std::collections::HashMap;
@@ -67,12 +68,14 @@ impl Db {
     pub fn open(dir: Box<dyn Dir>, opts: DbOptions) -> Result<Db> {
         let mut head = Head::new(opts.head);
         let mut remap: HashMap<u64, u32> = HashMap::new();
-        let (report, next_seg) = wal::replay(&*dir, &opts.wal, |rec| {
+        let (report, state) = wal::replay(&*dir, &opts.wal, |rec| {
             replay_record(&mut head, &mut remap, rec);
             Ok(())
         })?;
+        // Series whose samples all fell before the truncation point come back empty.
+        head.remove_empty_series();
         head.rebuild_order();
-        let wal = Wal::create(dir, opts.wal, next_seg)?;
+        let wal = Wal::create(dir, opts.wal, state)?;
         Ok(Db {
             head,
             wal: Some(wal),
@@ -120,9 +123,9 @@ impl Db {
         }
     }
 
-    /// Drops data before `mint` from the head (garbage-collecting empty series) and
-    /// rewrites the WAL so far into a checkpoint holding only live series and samples at or
-    /// after `mint`, then deletes the segments it replaces.
+    /// Drops data before `mint` from the head (garbage-collecting empty series), logs the
+    /// truncation, and replaces the oldest WAL segments whose samples all lie before
+    /// `mint` with a checkpoint of the live series (see `docs/format/wal.md`).
     pub fn truncate(&mut self, mint: i64) -> Result<TruncateReport> {
         let series_removed = self.head.truncate(mint);
         let mut rep = TruncateReport {
@@ -132,48 +135,44 @@ impl Db {
         let Some(wal) = &mut self.wal else {
             return Ok(rep);
         };
-        let upto = wal.cut()?;
-        let head = &mut self.head;
-        let mut cp = wal.checkpoint(upto)?;
-        cp.add(|b| record::encode_truncation(b, head.min_time()))?;
-        let refs: Vec<u32> = head.live_refs().map(|(r, _)| r).collect();
-        for batch in refs.chunks(1000) {
-            cp.add(|b| {
-                record::encode_series(
-                    b,
-                    batch
-                        .iter()
-                        .filter_map(|&r| {
-                            let s = head.series.get(r)?;
-                            Some((u64::from(r), &s.labels))
-                        })
-                        .collect::<Vec<_>>()
-                        .into_iter(),
-                )
+        // Later samples go to a fresh segment; the checkpoint replaces only the oldest
+        // segments whose samples all lie before the truncation point.
+        wal.cut()?;
+        let mint = self.head.min_time();
+        // The truncation point itself is logged, so a replay drops the same data even
+        // when no segment can be checkpointed yet.
+        wal.log_with(|b| record::frame(b, |b| record::encode_truncation(b, mint)))?;
+        let Some(upto) = wal.checkpointable(mint) else {
+            return Ok(rep);
+        };
+        // Samples a previous checkpoint carried that are still wanted.
+        let mut carried: Vec<RefSample> = Vec::new();
+        if let Some(prev) = wal.last_checkpoint() {
+            let name = wal::checkpoint_name(prev);
+            let data = wal.dir().read(&name)?;
+            let head = &self.head;
+            wal::read_records(&name, &data, false, |r| {
+                if let Record::Samples(s) = r {
+                    carried.extend(s.into_iter().filter(|x| {
+                        x.t >= mint && u32::try_from(x.r).is_ok_and(|r| head.series.contains(r))
+                    }));
+                }
+                Ok(())
             })?;
         }
-        let mint = head.min_time();
-        let mut samples: Vec<RefSample> = Vec::with_capacity(10_000);
-        for &r in &refs {
-            let Some(s) = head.series.get(r) else {
-                continue;
-            };
-            let mut it = s.iter(mint, i64::MAX);
-            while crate::chunk::SampleIterator::next(&mut it) {
-                let (t, v) = crate::chunk::SampleIterator::at(&it);
-                samples.push(RefSample {
-                    r: u64::from(r),
-                    t,
-                    v: v.to_bits(),
-                });
-                if samples.len() == 10_000 {
-                    cp.add(|b| record::encode_samples(b, samples.iter().copied()))?;
-                    samples.clear();
-                }
-            }
+        let head = &mut self.head;
+        let mut cp = wal.checkpoint(upto)?;
+        cp.add(|b| record::encode_truncation(b, mint))?;
+        let refs: Vec<u32> = head.live_refs().map(|(r, _)| r).collect();
+        for batch in refs.chunks(1000) {
+            let list: Vec<(u64, &Labels)> = batch
+                .iter()
+                .filter_map(|&r| Some((u64::from(r), &head.series.get(r)?.labels)))
+                .collect();
+            cp.add(|b| record::encode_series(b, list.into_iter()))?;
         }
-        if !samples.is_empty() {
-            cp.add(|b| record::encode_samples(b, samples.iter().copied()))?;
+        for batch in carried.chunks(10_000) {
+            cp.add(|b| record::encode_samples(b, batch.iter().copied()))?;
         }
         rep.files_deleted = cp.finish()?;
         for &r in &refs {
@@ -232,7 +231,8 @@ fn replay_record(head: &mut Head, remap: &mut HashMap<u64, u32>, rec: Record) {
             // Deletion is not implemented in the head yet; tombstones are read and ignored.
         }
         Record::Truncation { mint } => {
-            head.min_valid_t = head.min_valid_t.max(mint);
+            // Drops what the head held before `mint`, as the truncation did when it ran.
+            head.truncate(mint);
         }
     }
 }
@@ -323,6 +323,9 @@ impl DbAppender<'_> {
         });
         match res {
             Ok(()) => {
+                if let Some(max_t) = self.app.samples.iter().map(|p| p.t).max() {
+                    wal.note_sample_time(max_t);
+                }
                 self.app.apply();
                 Ok(())
             }

@@ -205,3 +205,71 @@ proptest! {
         let _ = Db::open(Box::new(d), DbOptions::default());
     }
 }
+
+#[derive(Debug, Clone)]
+enum DbOp {
+    Commit { n: u8 },
+    Truncate { back: i64 },
+    Reopen,
+}
+
+fn db_op() -> impl Strategy<Value = DbOp> {
+    prop_oneof![
+        6 => (1u8..6).prop_map(|n| DbOp::Commit { n }),
+        2 => (0i64..120).prop_map(|back| DbOp::Truncate { back }),
+        1 => Just(DbOp::Reopen),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(100))]
+
+    /// Commits, truncations (with checkpoints) and reopens in any order: after every
+    /// reopen the database holds exactly what the model says.
+    #[test]
+    fn db_with_wal_matches_model_across_reopens(ops in prop::collection::vec(db_op(), 1..40)) {
+        let d = MemDir::new();
+        let small = DbOptions {
+            wal: tsdb::WalOptions { segment_size: 300, ..tsdb::WalOptions::default() },
+            ..DbOptions::default()
+        };
+        let mut db = Db::open(Box::new(d.clone()), small).unwrap();
+        let mut model = Model::new();
+        let mut clock = 0i64;
+        let mut min_valid = i64::MIN;
+        for op in ops {
+            match op {
+                DbOp::Commit { n } => {
+                    let mut app = db.appender();
+                    for k in 0..n {
+                        clock += 10;
+                        let s = k % 4;
+                        app.append(&labels(s), clock, f64::from(k)).unwrap();
+                        model.entry(s).or_default().insert(clock, f64::from(k).to_bits());
+                    }
+                    app.commit().unwrap();
+                }
+                DbOp::Truncate { back } => {
+                    let mint = clock - back;
+                    db.truncate(mint).unwrap();
+                    if mint > min_valid {
+                        min_valid = mint;
+                        for m in model.values_mut() {
+                            m.retain(|&t, _| t >= mint);
+                        }
+                        model.retain(|_, m| !m.is_empty());
+                    }
+                }
+                DbOp::Reopen => {
+                    drop(db);
+                    db = Db::open(Box::new(d.clone()), small).unwrap();
+                    prop_assert_eq!(dump(&db), model.clone());
+                }
+            }
+        }
+        drop(db);
+        let db = Db::open(Box::new(d.clone()), small).unwrap();
+        prop_assert_eq!(dump(&db), model.clone());
+        prop_assert_eq!(db.head().num_series(), model.len());
+    }
+}

@@ -211,7 +211,11 @@ fn corruption_in_the_middle_is_an_error_naming_segment_and_offset() {
         0,
         "only the series record precedes the damage"
     );
-    assert_eq!(db.head().num_series(), 4);
+    assert_eq!(
+        db.head().num_series(),
+        0,
+        "series without samples are collected"
+    );
     drop(db);
     // After repair, it opens cleanly without the option.
     open(&d, opts()).unwrap();
@@ -251,41 +255,86 @@ fn segments_roll_over_and_a_missing_one_is_reported() {
 fn checkpoint_keeps_live_data_and_deletes_old_segments() {
     let d = MemDir::new();
     let mut db = open(&d, opts()).unwrap();
-    write_batches(&mut db, 0, 10);
-    // A series that only has old samples: collected by the truncation.
+    write_batches(&mut db, 0, 10); // segment 0: t = 0 .. 9000
+                                   // A series that only has old samples: collected by the truncation.
     let mut app = db.appender();
     app.append(&lbl(99), 1000, 1.0).unwrap();
     app.commit().unwrap();
+    // Segment 0 still holds samples after 5000: nothing can be checkpointed yet, but the
+    // truncation point is logged.
     let rep = db.truncate(5000).unwrap();
     assert_eq!(rep.series_removed, 1);
-    assert!(rep.files_deleted >= 1);
+    assert_eq!(rep.files_deleted, 0);
+    assert!(!d
+        .list()
+        .unwrap()
+        .iter()
+        .any(|n| n.starts_with("checkpoint")));
+    drop(db);
+    let mut db = open(&d, opts()).unwrap();
+    assert_eq!(
+        dump(&db).len(),
+        4 * 5,
+        "truncation replayed from the segment"
+    );
+    assert_eq!(db.head().num_series(), 4);
+    assert_eq!(db.head().min_time(), 5000);
+    write_batches(&mut db, 10, 2); // a later segment: t = 10000, 11000
+                                   // Now segment 0 (newest sample 9000) lies wholly before 9500: it is replaced.
+    let rep = db.truncate(9500).unwrap();
+    assert!(rep.files_deleted >= 1, "{rep:?}");
     let names = d.list().unwrap();
-    assert!(names.contains(&checkpoint_name(0)), "{names:?}");
-    assert!(!names.contains(&segment_name(0)));
-    write_batches(&mut db, 10, 2);
+    // Segments 0 (old samples) and 1 (only the truncation record) are replaced.
+    assert!(names.contains(&checkpoint_name(1)), "{names:?}");
+    assert!(!names.contains(&segment_name(0)), "{names:?}");
+    assert!(!names.contains(&segment_name(1)), "{names:?}");
+    assert!(names.contains(&segment_name(2)), "{names:?}");
     let before = dump(&db);
-    assert_eq!(before.len(), 4 * 7);
+    assert_eq!(before.len(), 4 * 2);
     drop(db);
     let db = open(&d, opts()).unwrap();
     assert_eq!(dump(&db), before);
     assert_eq!(db.head().num_series(), 4);
     assert_eq!(
         db.head().min_time(),
-        5000,
+        9500,
         "truncation point survives reopen"
     );
     assert_eq!(
         db.replay_report().checkpoint.as_deref(),
-        Some(checkpoint_name(0).as_str())
+        Some(checkpoint_name(1).as_str())
     );
-    // A second truncation replaces the first checkpoint.
+    // Truncating past everything: all series go, and a later checkpoint replaces the
+    // first one.
     let mut db = db;
-    db.truncate(9000).unwrap();
+    write_batches(&mut db, 20, 1);
+    db.truncate(15_000).unwrap();
+    db.truncate(30_000).unwrap();
     drop(db);
     let names = d.list().unwrap();
-    assert!(!names.contains(&checkpoint_name(0)), "{names:?}");
+    assert!(!names.contains(&checkpoint_name(1)), "{names:?}");
     let db = open(&d, opts()).unwrap();
-    assert_eq!(dump(&db).len(), 4 * 3);
+    assert_eq!(dump(&db).len(), 0);
+    assert_eq!(db.head().num_series(), 0);
+}
+
+#[test]
+fn later_checkpoints_carry_what_earlier_ones_hold() {
+    let d = MemDir::new();
+    let mut db = open(&d, opts()).unwrap();
+    write_batches(&mut db, 0, 6);
+    db.truncate(0).unwrap();
+    write_batches(&mut db, 6, 4);
+    db.truncate(5500).unwrap();
+    write_batches(&mut db, 10, 2);
+    db.truncate(8500).unwrap();
+    write_batches(&mut db, 12, 1);
+    db.truncate(9500).unwrap();
+    let before = dump(&db);
+    assert_eq!(before.len(), 4 * 3);
+    drop(db);
+    let db = open(&d, opts()).unwrap();
+    assert_eq!(dump(&db), before);
 }
 
 #[test]

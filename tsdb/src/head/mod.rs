@@ -285,6 +285,21 @@ impl Head {
         dead.len()
     }
 
+    /// Removes series that hold no samples (after a WAL replay dropped everything before
+    /// the truncation point). Returns how many went.
+    pub(crate) fn remove_empty_series(&mut self) -> usize {
+        let empty: Vec<u32> = self
+            .series
+            .iter()
+            .filter(|(_, s)| s.is_empty())
+            .map(|(r, _)| r)
+            .collect();
+        for &r in &empty {
+            self.remove_series(r);
+        }
+        empty.len()
+    }
+
     /// Recomputes every live series' rank in label order, so selects can sort by rank.
     /// Runs at truncation, after WAL replay, and on commit once many series were created
     /// since the last run (amortised O(log n) per new series).

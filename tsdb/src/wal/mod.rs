@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! commit ──► records (series, samples) ──► framed + xxh64 ──► segment 00000007 (append)
-//! truncate ──► cut segment ──► checkpoint.00000007 (live series + kept samples) ──► delete ≤ 7
+//! truncate ──► cut + truncation record ──► checkpoint.00000007 (live series) ──► delete ≤ 7
+//!              (7 = newest segment whose samples all precede the truncation point)
 //! open ──► checkpoint.N ──► segments N+1.. ──► records ──► head
 //! ```
 //!
@@ -14,6 +15,8 @@
 
 pub mod reader;
 pub mod record;
+
+use std::collections::BTreeMap;
 
 use crate::dir::{Dir, DirFile};
 use crate::error::{Error, Result};
@@ -76,6 +79,18 @@ pub struct ReplayReport {
     pub repaired: Option<(String, u64, usize)>,
 }
 
+/// What [`replay`] hands to [`Wal::create`]: where to write next and what is known about
+/// the segments on disk.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WalState {
+    /// The segment to write next.
+    pub next_segment: u64,
+    /// The newest checkpoint, if any.
+    pub checkpoint: Option<u64>,
+    /// Newest sample timestamp in each segment (`i64::MIN` when it holds none).
+    pub segment_max_t: BTreeMap<u64, i64>,
+}
+
 /// File name of segment `n`.
 pub fn segment_name(n: u64) -> String {
     format!("{n:08}")
@@ -99,13 +114,14 @@ fn parse_checkpoint(name: &str) -> Option<u64> {
 /// Replays the WAL in `dir`: the newest checkpoint, then every later segment, handing each
 /// record to `f`. Cuts a torn tail off the newest segment; with `opts.repair`, cuts the log
 /// at the first corrupt record. Leftovers of an interrupted checkpoint are removed.
-/// Returns the report and the number the next segment should get.
+/// Returns the report and the state the writer resumes from.
 pub fn replay(
     dir: &dyn Dir,
     opts: &WalOptions,
     mut f: impl FnMut(Record) -> Result<()>,
-) -> Result<(ReplayReport, u64)> {
+) -> Result<(ReplayReport, WalState)> {
     let mut report = ReplayReport::default();
+    let mut seg_max: BTreeMap<u64, i64> = BTreeMap::new();
     let names = dir.list()?;
     for n in names.iter().filter(|n| n.ends_with(".tmp")) {
         dir.remove(n)?;
@@ -157,10 +173,12 @@ pub fn replay(
         let last = i + 1 == segments.len();
         last_len = data.len() as u64;
         report.segments += 1;
+        let max_t = seg_max.entry(s).or_insert(i64::MIN);
         let res = read_records(&name, &data, last, |r| {
             report.records += 1;
             if let Record::Samples(s) = &r {
                 report.samples += s.len();
+                *max_t = s.iter().map(|x| x.t).fold(*max_t, i64::max);
             }
             f(r)
         });
@@ -181,7 +199,12 @@ pub fn replay(
                 }
                 dir.sync_dir()?;
                 report.repaired = Some((segment, offset, later.len()));
-                return Ok((report, s + 1));
+                let state = WalState {
+                    next_segment: s + 1,
+                    checkpoint,
+                    segment_max_t: seg_max,
+                };
+                return Ok((report, state));
             }
             Err(e) => return Err(e),
         }
@@ -189,11 +212,21 @@ pub fn replay(
     // An empty newest segment (an open without writes, or a tail cut to nothing) is
     // reused rather than followed by another.
     let next = match segments.last() {
-        Some(&s) if last_len == 0 => s,
+        Some(&s) if last_len == 0 => {
+            seg_max.remove(&s);
+            s
+        }
         Some(&s) => s + 1,
         None => checkpoint.map_or(0, |c| c + 1),
     };
-    Ok((report, next))
+    Ok((
+        report,
+        WalState {
+            next_segment: next,
+            checkpoint,
+            segment_max_t: seg_max,
+        },
+    ))
 }
 
 /// The WAL writer: appends framed records to the current segment.
@@ -207,13 +240,18 @@ pub struct Wal {
     unsynced: bool,
     last_sync_ms: Option<i64>,
     broken: bool,
+    checkpoint: Option<u64>,
+    seg_max_t: BTreeMap<u64, i64>,
 }
 
 impl Wal {
-    /// Starts writing at a new segment `seg` (as returned by [`replay`]).
-    pub fn create(dir: Box<dyn Dir>, opts: WalOptions, seg: u64) -> Result<Wal> {
+    /// Starts writing at `state.next_segment` (as returned by [`replay`]).
+    pub fn create(dir: Box<dyn Dir>, opts: WalOptions, state: WalState) -> Result<Wal> {
+        let seg = state.next_segment;
         let file = dir.create(&segment_name(seg))?;
         dir.sync_dir()?;
+        let mut seg_max_t = state.segment_max_t;
+        seg_max_t.insert(seg, i64::MIN);
         Ok(Wal {
             dir,
             opts,
@@ -223,7 +261,33 @@ impl Wal {
             unsynced: false,
             last_sync_ms: None,
             broken: false,
+            checkpoint: state.checkpoint,
+            seg_max_t,
         })
+    }
+
+    /// Records that the segment being written now holds a sample at `t`.
+    pub fn note_sample_time(&mut self, t: i64) {
+        let e = self.seg_max_t.entry(self.seg).or_insert(i64::MIN);
+        *e = (*e).max(t);
+    }
+
+    /// The newest checkpoint, if any.
+    pub fn last_checkpoint(&self) -> Option<u64> {
+        self.checkpoint
+    }
+
+    /// The highest closed segment such that it and every older segment hold only samples
+    /// before `mint`: what a checkpoint at `mint` can replace.
+    pub fn checkpointable(&self, mint: i64) -> Option<u64> {
+        let mut last = None;
+        for (&seg, &max_t) in &self.seg_max_t {
+            if seg >= self.seg || max_t >= mint {
+                break;
+            }
+            last = Some(seg);
+        }
+        last
     }
 
     /// The number of the segment being written.
@@ -317,6 +381,7 @@ impl Wal {
         self.file = self.dir.create(&segment_name(next))?;
         self.dir.sync_dir()?;
         self.seg = next;
+        self.seg_max_t.insert(next, i64::MIN);
         self.unsynced = false;
         Ok(closed)
     }
@@ -393,9 +458,14 @@ impl CheckpointWriter<'_> {
     pub fn finish(mut self) -> Result<usize> {
         self.file.write_all(&self.buf)?;
         self.file.sync()?;
+        self.wal
+            .dir
+            .rename(&self.tmp, &checkpoint_name(self.upto))?;
+        self.wal.dir.sync_dir()?;
+        self.wal.checkpoint = Some(self.upto);
+        let upto = self.upto;
+        self.wal.seg_max_t.retain(|&s, _| s > upto);
         let dir = &self.wal.dir;
-        dir.rename(&self.tmp, &checkpoint_name(self.upto))?;
-        dir.sync_dir()?;
         let mut deleted = 0;
         for n in dir.list()? {
             let old_seg = parse_segment(&n).is_some_and(|s| s <= self.upto);
