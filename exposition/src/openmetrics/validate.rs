@@ -375,14 +375,13 @@ impl<'a> Validator<'a> {
                     return Err(ordering("timestamps went backwards"));
                 }
             }
-        } else if self.groups.contains(&g) {
+        } else if !self.groups.insert(g) {
             return Err(ordering(
                 "the samples of one label group are not contiguous",
             ));
         }
         self.last_group = Some(g);
         self.group_ts = ts;
-        self.groups.insert(g);
         // Histogram structure.
         if matches!(ty, MetricType::Histogram | MetricType::GaugeHistogram)
             && suffix != Suffix::Created
