@@ -32,7 +32,7 @@ use exposition::{Labels, Matcher};
 use crate::matchers::{go_quote, matchers_to_string};
 
 mod index;
-use index::ChildIndex;
+use index::{AltMatch, ChildIndex};
 
 thread_local! {
     /// Candidate stack reused across calls (no allocation per routed alert).
@@ -111,6 +111,15 @@ pub struct RouteTree {
     nodes: Vec<Route>,
     /// Per node, an index over its children when it has many.
     indexes: Vec<Option<ChildIndex>>,
+    /// Per node, its matchers with regex alternations pre-analysed (same order).
+    fast: Vec<Vec<FastMatcher>>,
+}
+
+/// A node matcher as evaluated by the tree: the matcher itself or its regex-free form.
+#[derive(Debug, Clone)]
+enum FastMatcher {
+    Plain(Matcher),
+    Alt(AltMatch),
 }
 
 impl RouteTree {
@@ -124,7 +133,31 @@ impl RouteTree {
                 })
             })
             .collect();
-        RouteTree { nodes, indexes }
+        let fast = nodes
+            .iter()
+            .map(|n| {
+                n.matchers
+                    .iter()
+                    .map(|m| match AltMatch::new(m) {
+                        Some(a) => FastMatcher::Alt(a),
+                        None => FastMatcher::Plain(m.clone()),
+                    })
+                    .collect()
+            })
+            .collect();
+        RouteTree {
+            nodes,
+            indexes,
+            fast,
+        }
+    }
+
+    #[inline]
+    fn node_matches(&self, id: RouteId, labels: &Labels) -> bool {
+        self.fast[id.0].iter().all(|f| match f {
+            FastMatcher::Plain(m) => m.matches(labels.get(m.name()).unwrap_or("")),
+            FastMatcher::Alt(a) => a.matches(labels),
+        })
     }
 
     /// The root (default route).
@@ -178,7 +211,7 @@ impl RouteTree {
         scratch: &mut Vec<u32>,
     ) -> bool {
         let node = &self.nodes[id.0];
-        if !node.matches(labels) {
+        if !self.node_matches(id, labels) {
             return false;
         }
         let before = out.len();
@@ -326,6 +359,7 @@ mod tests {
             r#"team!="t{i}""#,
             r#"team="""#,
             r#"env=~"p|""#,
+            r#"service=~"svc-{i}-a.*|x{i}""#,
         ];
         let mut y = String::from("route:\n  receiver: r\n  routes:\n");
         for i in 0..60 {

@@ -176,9 +176,84 @@ impl ChildIndex {
     }
 }
 
+/// A regex matcher of the shape `lit|lit2|prefix.*|...` (literals, each optionally followed
+/// by `.*`), evaluated without the regex engine. Anchored like the regex, and `.*` matches
+/// anything (the matcher compiles with `(?s)`).
+#[derive(Debug, Clone)]
+pub(crate) struct AltMatch {
+    name: String,
+    exact: Vec<String>,
+    prefixes: Vec<String>,
+}
+
+impl AltMatch {
+    /// Recognises the shape; `None` for anything else (including shapes the matcher's own
+    /// fast paths already cover).
+    pub(crate) fn new(m: &Matcher) -> Option<AltMatch> {
+        if m.op() != MatchOp::RegexMatch || m.set_matches().is_some() || m.prefix().is_some() {
+            return None;
+        }
+        let p = m.value();
+        if p.contains(['(', ')', '[', ']', '{', '}', '\\', '^', '$', '?', '+']) {
+            return None;
+        }
+        let mut out = AltMatch {
+            name: m.name().to_string(),
+            exact: Vec::new(),
+            prefixes: Vec::new(),
+        };
+        for alt in p.split('|') {
+            match alt.strip_suffix(".*") {
+                Some(pre) if !pre.contains(['.', '*']) => out.prefixes.push(pre.to_string()),
+                Some(_) => return None,
+                None if !alt.contains(['.', '*']) => out.exact.push(alt.to_string()),
+                None => return None,
+            }
+        }
+        Some(out)
+    }
+
+    /// Whether the label value matches.
+    #[inline]
+    pub(crate) fn matches(&self, labels: &Labels) -> bool {
+        let v = labels.get(&self.name).unwrap_or("");
+        self.exact.iter().any(|e| e == v) || self.prefixes.iter().any(|p| v.starts_with(p.as_str()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn alternation_fast_path_agrees_with_regex() {
+        let pats = [
+            "crit.*|page",
+            "a|b.*|",
+            "x.*|y.*",
+            ".*|a",
+            "a.b|c",
+            "a*|b",
+            "(a)|b",
+            "ab|c\\.d",
+        ];
+        let inputs = [
+            "", "a", "b", "bx", "crit", "critical", "page", "pagex", "x", "y\nz", "a.b", "axb", "c",
+        ];
+        let mut recognised = 0;
+        for p in pats {
+            let m = Matcher::new(MatchOp::RegexMatch, "l", p).unwrap();
+            let Some(fast) = AltMatch::new(&m) else {
+                continue;
+            };
+            recognised += 1;
+            for i in inputs {
+                let l = Labels::from_pairs(&[("l", i)]);
+                assert_eq!(fast.matches(&l), m.matches(i), "{p} on {i:?}");
+            }
+        }
+        assert_eq!(recognised, 4, "crit.*|page, a|b.*|, x.*|y.*, .*|a");
+    }
 
     #[test]
     fn literal_prefixes() {
