@@ -4,12 +4,13 @@
 //! series, one commit at a time, printing `acked <total samples>` (and flushing) after each
 //! commit returns. Every few commits it truncates the head, which checkpoints the WAL.
 //! If D already holds data from an earlier (killed) run with the same seed, it resumes
-//! after the last commit found.
+//! after the last commit found, first redoing the truncation that commit called for (a kill
+//! may have cut it short), so every truncation before the newest commit has completed.
 //!
 //! `crashtest verify --dir D --seed S --acked N` reopens D and checks that the data is
 //! exactly a prefix of the stream made of whole commits, covering at least the first N
-//! samples, less only what the writer's own truncations dropped. Exit 0 when so, 1 with a
-//! message when not.
+//! samples, less only what the writer's own truncations dropped (the one after the newest
+//! commit may or may not have run). Exit 0 when so, 1 with a message when not.
 //!
 //! Stream: sample `k` belongs to series `k % series`, is that series' `j = k / series`-th
 //! sample, has timestamp `T0 + j * 1000` and a value derived from `(seed, k)` that is
