@@ -25,7 +25,7 @@ impl HttpServer {
         api: Arc<Api>,
         threads: usize,
     ) -> Result<HttpServer, Box<dyn std::error::Error + Send + Sync>> {
-        let server = Arc::new(tiny_http::Server::http(addr)?);
+        let server = Arc::new(tiny_http::Server::from_listener(listen(addr)?, None)?);
         let addr = server
             .server_addr()
             .to_ip()
@@ -62,6 +62,35 @@ impl HttpServer {
             let _ = w.join();
         }
     }
+}
+
+/// Binds a listener with `TCP_NODELAY` set (accepted sockets inherit it on Linux), so a
+/// response written as headers then body is not held back by Nagle's algorithm waiting
+/// for the client's delayed ACK (a 40 ms stall per request otherwise).
+fn listen(addr: &str) -> Result<std::net::TcpListener, Box<dyn std::error::Error + Send + Sync>> {
+    use std::net::ToSocketAddrs;
+    let mut last_err: Option<std::io::Error> = None;
+    for a in addr.to_socket_addrs()? {
+        let sock = socket2::Socket::new(
+            socket2::Domain::for_address(a),
+            socket2::Type::STREAM,
+            Some(socket2::Protocol::TCP),
+        )?;
+        let attempt = (|| {
+            sock.set_reuse_address(true)?;
+            sock.set_nodelay(true)?;
+            sock.bind(&a.into())?;
+            sock.listen(1024)
+        })();
+        match attempt {
+            Ok(()) => return Ok(sock.into()),
+            Err(e) => last_err = Some(e),
+        }
+    }
+    Err(match last_err {
+        Some(e) => Box::new(e),
+        None => format!("{addr}: no address to listen on").into(),
+    })
 }
 
 fn header<'a>(req: &'a tiny_http::Request, name: &'static str) -> Option<&'a str> {

@@ -30,6 +30,47 @@ struct Args {
     /// Worker threads answering requests.
     #[arg(long = "web.threads", default_value_t = 4)]
     threads: usize,
+    /// Before serving, append every sample of this OpenMetrics file (with timestamps, as
+    /// `shared/bench/gen_openmetrics.py` writes) into the directory.
+    #[arg(long = "import.openmetrics")]
+    import: Option<std::path::PathBuf>,
+}
+
+/// Appends every sample of an OpenMetrics file; the head accepts any time order across
+/// series while importing (one chunk range spanning the data).
+fn import(db: &mut tsdb::Db, path: &std::path::Path) -> Result<(u64, u64), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("reading {}: {e}", path.display()))?;
+    let mut app = db.appender();
+    let mut n = 0u64;
+    let mut rejected = 0u64;
+    let mut last: Option<(exposition::Labels, tsdb::SeriesRef)> = None;
+    for e in exposition::openmetrics::OpenMetricsParser::new(&bytes) {
+        let e = e.map_err(|e| format!("{}: {e}", path.display()))?;
+        let exposition::Entry::Sample(s) = e else {
+            continue;
+        };
+        let Some(t) = s.timestamp else {
+            return Err(format!(
+                "{}: sample {} has no timestamp",
+                path.display(),
+                s.name
+            ));
+        };
+        let labels = s.to_labels();
+        let res = match &last {
+            Some((l, r)) if *l == labels => app.append_ref(*r, t, s.value).map(|_| *r),
+            _ => app.append(&labels, t, s.value),
+        };
+        match res {
+            Ok(r) => {
+                n += 1;
+                last = Some((labels, r));
+            }
+            Err(_) => rejected += 1,
+        }
+    }
+    app.commit().map_err(|e| format!("commit: {e}"))?;
+    Ok((n, rejected))
 }
 
 fn main() {
@@ -46,13 +87,32 @@ fn main() {
         max_samples: args.max_samples,
         lookback_ms: dur("--query.lookback-delta", &args.lookback),
     };
-    let db = match tsdb::Db::open_path(&args.storage_path, tsdb::DbOptions::default()) {
+    let mut dbo = tsdb::DbOptions::default();
+    if args.import.is_some() {
+        // One chunk range over any realistic data span: nothing is out of bounds.
+        dbo.head.chunk_range_ms = i64::MAX / 4;
+    }
+    let mut db = match tsdb::Db::open_path(&args.storage_path, dbo) {
         Ok(db) => db,
         Err(e) => {
             eprintln!("server: opening {}: {e}", args.storage_path.display());
             std::process::exit(1);
         }
     };
+    if let Some(p) = &args.import {
+        let t0 = std::time::Instant::now();
+        match import(&mut db, p) {
+            Ok((n, rejected)) => println!(
+                "server: imported {n} samples ({rejected} rejected) from {} in {:.1} s",
+                p.display(),
+                t0.elapsed().as_secs_f64()
+            ),
+            Err(e) => {
+                eprintln!("server: import: {e}");
+                std::process::exit(1);
+            }
+        }
+    }
     let series = db.head().num_series();
     let api = Arc::new(Api::new(Arc::new(RwLock::new(db)), opts));
     let srv = match HttpServer::start(&args.listen, api, args.threads) {
