@@ -71,6 +71,7 @@ pub fn decode_request_with_limit(body: &[u8], limit: usize) -> Result<WriteReque
         .map_err(snappy)?;
     WriteRequest::decode(raw.as_slice()).map_err(|source| RemoteError::Protobuf {
         len: raw.len(),
+        offset: crate::proto::locate_decode_error(&raw),
         source,
     })
 }
@@ -124,7 +125,18 @@ mod tests {
             .compress_vec(&[0x0a, 0x0a, 0x01])
             .unwrap();
         let err = decode_request(&body).unwrap_err();
-        assert!(matches!(err, RemoteError::Protobuf { len: 3, .. }), "{err}");
+        assert!(
+            matches!(
+                err,
+                RemoteError::Protobuf {
+                    len: 3,
+                    offset: Some(0),
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("byte offset 0"), "{err}");
     }
 
     #[test]

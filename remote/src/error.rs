@@ -30,10 +30,14 @@ pub enum RemoteError {
     },
     /// The decompressed bytes are not a valid `WriteRequest` protobuf. `prost`'s message
     /// names the field path (e.g. `WriteRequest.timeseries: TimeSeries.labels: …`).
-    #[error("malformed WriteRequest protobuf ({len} decoded bytes): {source}")]
+    #[error("malformed WriteRequest protobuf ({len} decoded bytes){}: {source}",
+        .offset.map(|o| format!(", bad field at byte offset {o}")).unwrap_or_default())]
     Protobuf {
         /// Length of the decompressed message.
         len: usize,
+        /// Offset in the decompressed message of the field that does not decode, when
+        /// [`locate_decode_error`](crate::proto::locate_decode_error) can tell.
+        offset: Option<u64>,
         /// The decoder's error, with the field path.
         #[source]
         source: prost::DecodeError,

@@ -123,3 +123,47 @@ fn proto_files_declare_the_same_numbers() {
     assert!(remote.contains("reserved 2;"));
     assert!(remote.contains("repeated prometheus.MetricMetadata metadata = 3;"));
 }
+
+#[test]
+fn decode_errors_are_located() {
+    use remote::proto::locate_decode_error;
+    let good = hand_built();
+    assert_eq!(locate_decode_error(&good), None);
+    // Truncated anywhere inside the first TimeSeries: the error is at its key (offset 0).
+    assert!(WriteRequest::decode(&good[..10]).is_err());
+    assert_eq!(locate_decode_error(&good[..10]), Some(0));
+    // Label value "b" (byte 9) made invalid UTF-8: the error is at the key of the value
+    // field, offset 7 (request key+len 2, label key+len 2, name field 3).
+    let mut bad = good.clone();
+    assert_eq!(bad[9], b'b');
+    bad[9] = 0xff;
+    assert!(WriteRequest::decode(bad.as_slice()).is_err());
+    assert_eq!(locate_decode_error(&bad), Some(7));
+    // A known field with the wrong wire type: Sample.timestamp as fixed64.
+    let mut s = vec![0x11];
+    s.extend(f64le(1.0));
+    let mut ts = vec![0x12, s.len() as u8];
+    ts.extend(&s);
+    let mut wr = vec![0x0a, ts.len() as u8];
+    wr.extend(&ts);
+    assert!(WriteRequest::decode(wr.as_slice()).is_err());
+    assert_eq!(locate_decode_error(&wr), Some(4));
+    // Tag 0.
+    assert_eq!(locate_decode_error(&[0x00, 0x01]), Some(0));
+}
+
+#[test]
+fn every_prefix_is_judged_like_prost_judges_it() {
+    let mut good = hand_built();
+    good.extend(hand_built());
+    for n in 0..=good.len() {
+        let p = &good[..n];
+        let ok = WriteRequest::decode(p).is_ok();
+        let located = remote::proto::locate_decode_error(p);
+        assert_eq!(
+            ok,
+            located.is_none(),
+            "prefix {n}: prost ok={ok}, located={located:?}"
+        );
+    }
+}
