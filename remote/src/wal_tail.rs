@@ -15,7 +15,8 @@
 //! Like Prometheus's WAL watcher, when the position has been checkpointed away (the WAL
 //! was truncated behind a slow sender), the tailer loads series from the checkpoint and
 //! resumes at the first segment after it; the samples in between are skipped and
-//! reported.
+//! reported. Each new checkpoint also reloads the series map, forgetting series the tsdb
+//! garbage-collected.
 
 use std::collections::HashMap;
 
@@ -57,6 +58,7 @@ pub struct WalTailer {
     pos: WalPosition,
     series: HashMap<u64, Labels>,
     loaded: bool,
+    checkpoint_seen: Option<u64>,
 }
 
 enum Frame {
@@ -117,6 +119,7 @@ impl WalTailer {
             pos,
             series: HashMap::new(),
             loaded: false,
+            checkpoint_seen: None,
         }
     }
 
@@ -159,13 +162,16 @@ impl WalTailer {
         }
     }
 
-    /// Loads series from the newest checkpoint and every segment before the position.
+    /// Loads series from the newest checkpoint and every segment before the position
+    /// (forgetting series known before, so series the tsdb dropped are forgotten too).
     fn load(
         &mut self,
         dir: &dyn Dir,
         checkpoint: Option<u64>,
         segments: &[u64],
     ) -> Result<(), RemoteError> {
+        self.series.clear();
+        self.checkpoint_seen = checkpoint;
         if let Some(c) = checkpoint {
             let name = checkpoint_name(c);
             let data = dir.read(&name).map_err(RemoteError::Wal)?;
@@ -219,7 +225,8 @@ impl WalTailer {
                 self.loaded = false;
             }
         }
-        if !self.loaded {
+        // A new checkpoint: reload, which also drops series the tsdb has garbage-collected.
+        if !self.loaded || checkpoint != self.checkpoint_seen {
             self.load(dir, checkpoint, &segments)?;
         }
         let Some(&last) = segments.last() else {

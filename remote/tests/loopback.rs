@@ -203,3 +203,44 @@ fn an_unreachable_receiver_is_retried_with_backoff() {
     assert_eq!(q.on_send_error(0), ResponseOutcome::Retry { at_ms: 30 });
     assert_eq!(q.next_request(30).unwrap().attempt, 2);
 }
+
+#[test]
+fn a_tsdb_replicated_through_its_wal_over_http() {
+    use remote::{WalPosition, WalTailer};
+    use tsdb::{DbOptions, MemDir};
+    let rx = start(&[3]);
+    let dir = MemDir::new();
+    let mut src = Db::open(Box::new(dir.clone()), DbOptions::default()).unwrap();
+    let mut q = WriteQueue::new(QueueConfig {
+        max_samples_per_send: 50,
+        capacity: 200,
+        ..QueueConfig::default()
+    });
+    let mut tailer = WalTailer::new(WalPosition::default());
+    for round in 0..40i64 {
+        let mut app = src.appender();
+        for i in 0..7 {
+            let v = if round == 39 {
+                tsdb::storage::stale_nan()
+            } else {
+                (round + i as i64) as f64
+            };
+            app.append(&series(i), round * 10_000, v).unwrap();
+        }
+        app.commit().unwrap();
+        if round % 10 == 9 {
+            loop {
+                let rep = tailer.poll(&dir, &mut q).unwrap();
+                run(&mut q, &rx.url);
+                if !rep.queue_full {
+                    break;
+                }
+            }
+        }
+    }
+    assert_eq!(q.committed_position(), Some(tailer.position()));
+    assert_eq!(q.stats().delivered, 280);
+    let db = rx.db.lock().unwrap();
+    // Same series, same samples, bit for bit (staleness markers included).
+    assert_eq!(common::dump(&*db), common::dump(&src));
+}

@@ -227,3 +227,31 @@ fn a_torn_tail_waits_and_corruption_is_an_error() {
         "{err}"
     );
 }
+
+#[test]
+fn series_the_tsdb_dropped_are_forgotten_at_the_next_checkpoint() {
+    let dir = MemDir::new();
+    let mut db = Db::open(Box::new(dir.clone()), opts()).unwrap();
+    write(&mut db, 0, 20);
+    let (mut got, mut dupes) = (Got::new(), 0);
+    let mut q = small_queue();
+    let mut tailer = WalTailer::new(WalPosition::default());
+    poll_all(&mut tailer, &dir, &mut q, &mut got, &mut dupes);
+    assert_eq!(tailer.num_series(), 5);
+    // Only series 0 goes on; the others have nothing after the truncation point.
+    for round in 20..40 {
+        let mut app = db.appender();
+        app.append(&series(0), round * 1000, 1.0).unwrap();
+        app.commit().unwrap();
+    }
+    // Caught up before the truncation (a sender that lags behind a checkpoint loses the
+    // samples of the segments it replaced, as Prometheus's WAL watcher does).
+    poll_all(&mut tailer, &dir, &mut q, &mut got, &mut dupes);
+    assert_eq!(tailer.num_series(), 5);
+    let rep = db.truncate(30_000).unwrap();
+    assert_eq!(rep.series_removed, 4);
+    poll_all(&mut tailer, &dir, &mut q, &mut got, &mut dupes);
+    assert_eq!(tailer.num_series(), 1);
+    assert_eq!(got.len(), 120);
+    assert_eq!(dupes, 0);
+}
