@@ -209,6 +209,7 @@ impl Ev<'_> {
         let mut cur = StepCursor::new(&input);
         let mut vec = Vec::new();
         for i in 0..self.nsteps() {
+            self.tick()?;
             let ts = self.ts(i);
             cur.at(ts, &mut vec);
             if vec.is_empty() {
@@ -287,6 +288,7 @@ impl Ev<'_> {
                     }
                     _ => acc.v,
                 };
+                self.hold(1)?;
                 out[g].floats.push(FPoint { t: ts, f });
             }
         }
@@ -320,6 +322,7 @@ impl Ev<'_> {
         let mut vec = Vec::new();
         let mut per_group: Vec<Vec<(usize, f64)>> = vec![Vec::new(); glabels.len()];
         for i in 0..self.nsteps() {
+            self.tick()?;
             let ts = self.ts(i);
             cur.at(ts, &mut vec);
             if vec.is_empty() {
@@ -346,6 +349,7 @@ impl Ev<'_> {
                 for &(j, f) in &vec {
                     let off = input[j].metric.hash() as f64 / u64::MAX as f64;
                     if (r >= 0.0 && off < r) || (r < 0.0 && off >= 1.0 + r) {
+                        self.hold(1)?;
                         out[j].floats.push(FPoint { t: ts, f });
                     }
                 }
@@ -366,6 +370,7 @@ impl Ev<'_> {
                 g.clear();
             }
             for &(j, f) in &vec {
+                self.tick()?;
                 per_group[gi[j]].push((j, f));
             }
             for g in per_group.iter_mut() {
@@ -375,6 +380,7 @@ impl Ev<'_> {
                     _ => {}
                 }
                 for &(j, f) in g.iter().take(kk) {
+                    self.hold(1)?;
                     out[j].floats.push(FPoint { t: ts, f });
                 }
             }
@@ -415,11 +421,13 @@ impl Ev<'_> {
         let mut counts: FastMap<usize, f64> = FastMap::default();
         let mut order: Vec<usize> = Vec::new();
         for i in 0..self.nsteps() {
+            self.tick()?;
             let ts = self.ts(i);
             cur.at(ts, &mut vec);
             counts.clear();
             order.clear();
             for &(j, f) in &vec {
+                self.tick()?;
                 let key = key_of(gi[j], f);
                 let slot = match slots.get(&key) {
                     Some(&s) => s,
@@ -438,6 +446,7 @@ impl Ev<'_> {
                 *c += 1.0;
             }
             for &slot in &order {
+                self.hold(1)?;
                 out.push(
                     slot,
                     FPoint {

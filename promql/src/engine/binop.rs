@@ -152,6 +152,7 @@ impl Ev<'_> {
         };
         let mut sigs: FastSet<u64> = FastSet::default();
         for i in 0..self.nsteps() {
+            self.tick()?;
             let ts = self.ts(i);
             lcur.at(ts, &mut lv);
             rcur.at(ts, &mut rv);
@@ -161,6 +162,7 @@ impl Ev<'_> {
                     sigs.extend(rv.iter().map(|&(j, _)| rsig[j]));
                     for &(j, f) in &lv {
                         if sigs.contains(&lsig[j]) {
+                            self.hold(1)?;
                             out.push(lslots[j], FPoint { t: ts, f })?;
                         }
                     }
@@ -168,10 +170,12 @@ impl Ev<'_> {
                 BinaryOp::Or => {
                     for &(j, f) in &lv {
                         sigs.insert(lsig[j]);
+                        self.hold(1)?;
                         out.push(lslots[j], FPoint { t: ts, f })?;
                     }
                     for &(j, f) in &rv {
                         if !sigs.contains(&rsig[j]) {
+                            self.hold(1)?;
                             out.push(rslots[j], FPoint { t: ts, f })?;
                         }
                     }
@@ -180,6 +184,7 @@ impl Ev<'_> {
                     sigs.extend(rv.iter().map(|&(j, _)| rsig[j]));
                     for &(j, f) in &lv {
                         if !sigs.contains(&lsig[j]) {
+                            self.hold(1)?;
                             out.push(lslots[j], FPoint { t: ts, f })?;
                         }
                     }
@@ -209,6 +214,7 @@ impl Ev<'_> {
         let mut right: FastMap<u64, (usize, f64)> = FastMap::default();
         let mut matched: FastMap<u64, FastSet<usize>> = FastMap::default();
         for i in 0..self.nsteps() {
+            self.tick()?;
             let ts = self.ts(i);
             lcur.at(ts, &mut lv);
             rcur.at(ts, &mut rv);
@@ -279,6 +285,7 @@ impl Ev<'_> {
                 } else if !keep {
                     continue;
                 }
+                self.hold(1)?;
                 out.push(slot, FPoint { t: ts, f })?;
             }
             if let Some(lfill) = fill.lhs {
@@ -304,6 +311,7 @@ impl Ev<'_> {
                             s
                         }
                     };
+                    self.hold(1)?;
                     out.push(slot, FPoint { t: ts, f })?;
                 }
             }

@@ -135,8 +135,11 @@ impl Ev<'_> {
                     buf.clear();
                     sts.clear();
                     let mut any_st = false;
+                    // One series' raw points are held while its windows are computed.
+                    let held = self.held();
                     while let Some((t, v)) = it.next() {
                         if !is_stale_nan(v) {
+                            self.tick_hold()?;
                             buf.push(FPoint { t, f: v });
                             let s = it.start_timestamp();
                             any_st |= s != 0;
@@ -154,6 +157,7 @@ impl Ev<'_> {
                         floats: std::mem::take(&mut buf),
                         drop_name: false,
                     };
+                    let n = s.floats.len();
                     buf = self.window_series(
                         s,
                         &sts,
@@ -163,6 +167,7 @@ impl Ev<'_> {
                         &mut f,
                         &mut out,
                     )?;
+                    self.release_to(self.held().saturating_sub(n).max(held));
                 }
             }
         }
@@ -186,6 +191,7 @@ impl Ev<'_> {
         let mut pts = Vec::new();
         let mut any_window = false;
         for i in 0..self.nsteps() {
+            self.tick()?;
             let ts = self.ts(i);
             let (lo, hi) = window.bounds(ts);
             let (a, b) = cur.range(&s.floats, lo, hi);
@@ -195,6 +201,7 @@ impl Ev<'_> {
             any_window = true;
             let wst = if sts.is_empty() { &[][..] } else { &sts[a..b] };
             if let Some(v) = f(&s.floats[a..b], i, ts, (lo, hi), wst) {
+                self.hold(1)?;
                 pts.push(FPoint { t: ts, f: v });
             }
         }
@@ -229,6 +236,7 @@ impl Ev<'_> {
         for mut s in r.series {
             let mut pts = Vec::new();
             for i in 0..self.nsteps() {
+                self.tick()?;
                 let ts = self.ts(i);
                 let (lo, hi) = r.window.bounds(ts);
                 let w = match r.mode {
@@ -245,6 +253,7 @@ impl Ev<'_> {
                     "changes" => rate::changes(&w),
                     _ => rate::resets(&w),
                 };
+                self.hold(1)?;
                 pts.push(FPoint { t: ts, f });
             }
             if pts.is_empty() {
@@ -283,6 +292,8 @@ impl Ev<'_> {
             }
         }
         let n = self.nsteps();
+        // Per-step buffers below are guarded before they are allocated.
+        self.check_samples(n)?;
         let secs = |ev: &Ev<'_>, i: usize| ev.ts(i) as f64 / 1000.0;
         match name {
             "time" => return Ok(Val::Scalar((0..n).map(|i| secs(self, i)).collect())),

@@ -14,7 +14,22 @@ use crate::ast::{
 use crate::storage::{SelectHints, Storage};
 use crate::value::{is_stale_nan, FPoint, Sample, Scalar, Series, StringValue, Value};
 use exposition::Labels;
+use std::cell::Cell;
 use std::collections::HashMap;
+
+/// How many loop iterations pass between two calls of the caller's cancellation check.
+pub(super) const CANCEL_CHECK_EVERY: u64 = 1024;
+
+/// What one query holds in memory right now, shared by the query and all its
+/// subqueries: the samples of every materialised value that has not been consumed yet,
+/// plus the points a node is building. Also paces the cancellation check.
+#[derive(Default)]
+pub(super) struct Budget {
+    /// Samples held at this moment.
+    held: Cell<usize>,
+    /// Loop iterations seen (for pacing the cancellation check).
+    ticks: Cell<u64>,
+}
 
 /// A fast hasher for keys that are already hashes or small integers (signatures,
 /// series indexes); the std SipHash is needlessly slow for them.
@@ -265,6 +280,8 @@ pub(super) struct Ev<'a> {
     pub query_step: i64,
     pub annos: Vec<Annotation>,
     pub cancel: Option<&'a dyn Fn() -> bool>,
+    /// The sample accounting shared with the parent query and all subqueries.
+    pub budget: &'a Budget,
 }
 
 /// Runs a whole query and shapes the result.
@@ -287,7 +304,9 @@ pub(super) fn run(
             range_ms: end - start,
         },
     )?;
+    let budget = Budget::default();
     let mut ev = Ev {
+        budget: &budget,
         opts,
         storage,
         start,
@@ -475,12 +494,59 @@ impl<'a> Ev<'a> {
         Ok(())
     }
 
-    /// Fails when `n` samples exceed the limit.
+    /// Fails when holding `n` more samples (on top of what the query holds now)
+    /// would exceed the limit; does not record them.
     pub fn check_samples(&self, n: usize) -> Result<(), EngineError> {
-        if n > self.opts.max_samples {
+        if self.budget.held.get().saturating_add(n) > self.opts.max_samples {
             return Err(EngineError::TooManySamples("query execution"));
         }
         Ok(())
+    }
+
+    /// Records `n` more samples held in memory; fails when the query now holds more
+    /// than the limit.
+    #[inline]
+    pub fn hold(&self, n: usize) -> Result<(), EngineError> {
+        let b = self.budget;
+        let h = b.held.get().saturating_add(n);
+        b.held.set(h);
+        if h > self.opts.max_samples {
+            return Err(EngineError::TooManySamples("query execution"));
+        }
+        Ok(())
+    }
+
+    /// Samples held by the query right now.
+    #[inline]
+    pub fn held(&self) -> usize {
+        self.budget.held.get()
+    }
+
+    /// Releases samples back to `level` (the values above it were consumed or dropped).
+    #[inline]
+    pub fn release_to(&self, level: usize) {
+        self.budget.held.set(level);
+    }
+
+    /// One iteration of a hot loop: calls the cancellation check every
+    /// [`CANCEL_CHECK_EVERY`] iterations.
+    #[inline]
+    pub fn tick(&self) -> Result<(), EngineError> {
+        let b = self.budget;
+        let t = b.ticks.get().wrapping_add(1);
+        b.ticks.set(t);
+        if t.is_multiple_of(CANCEL_CHECK_EVERY) {
+            self.check_cancel()?;
+        }
+        Ok(())
+    }
+
+    /// [`Self::tick`] plus [`Self::hold`] of one sample: a loop iteration that
+    /// produced one output point.
+    #[inline]
+    pub fn tick_hold(&self) -> Result<(), EngineError> {
+        self.tick()?;
+        self.hold(1)
     }
 
     /// Resolves an `@` modifier to milliseconds.
@@ -493,10 +559,18 @@ impl<'a> Ev<'a> {
     }
 
     /// Evaluates any node.
+    ///
+    /// Accounting: the children's results and the points this node builds are held
+    /// while it runs; when it returns, they count as consumed and only the result
+    /// stays held.
     pub fn eval(&mut self, e: &Expr) -> Result<Val, EngineError> {
         self.check_cancel()?;
+        let base = self.held();
         let v = match e {
-            Expr::NumberLiteral(n) => Val::Scalar(vec![n.value; self.nsteps()]),
+            Expr::NumberLiteral(n) => {
+                self.check_samples(self.nsteps())?;
+                Val::Scalar(vec![n.value; self.nsteps()])
+            }
             Expr::StringLiteral(s) => Val::String(s.value.clone()),
             Expr::Paren(p) => self.eval(&p.expr)?,
             Expr::Unary(u) => {
@@ -531,9 +605,11 @@ impl<'a> Ev<'a> {
         let n = match &v {
             Val::Vector(s) => s.iter().map(|s| s.floats.len()).sum(),
             Val::Range(r) => r.series.iter().map(|s| s.floats.len()).sum(),
-            _ => 0,
+            Val::Scalar(v) => v.len(),
+            Val::String(_) => 0,
         };
-        self.check_samples(n)?;
+        self.release_to(base);
+        self.hold(n)?;
         Ok(v)
     }
 
@@ -586,6 +662,7 @@ impl<'a> Ev<'a> {
             let mut peek = it.next();
             let mut pts = Vec::new();
             for i in 0..n {
+                self.tick()?;
                 let ts = self.ts(i);
                 let r = at.unwrap_or(ts).saturating_sub(off);
                 while let Some(p) = peek {
@@ -599,6 +676,7 @@ impl<'a> Ev<'a> {
                 if let Some((t, f)) = prev {
                     if t > r.saturating_sub(lb) && !is_stale_nan(f) {
                         let f = if timestamps { t as f64 / 1000.0 } else { f };
+                        self.hold(1)?;
                         pts.push(FPoint { t: ts, f });
                     }
                 }
@@ -638,12 +716,16 @@ impl<'a> Ev<'a> {
         let mut out = Vec::new();
         for s in set {
             let mut it = s.iter();
+            self.check_cancel()?;
             let mut all = Vec::new();
+            let held = self.held();
             while let Some((t, f)) = it.next() {
+                self.tick_hold()?;
                 all.push(FPoint { t, f });
             }
             let mut pts = Vec::new();
             for i in 0..self.nsteps() {
+                self.tick()?;
                 let ts = self.ts(i);
                 let r = at.unwrap_or(ts).saturating_sub(vs.offset);
                 let k = all.partition_point(|p| p.t <= r);
@@ -657,8 +739,11 @@ impl<'a> Ev<'a> {
                     }
                     _ => prev.f,
                 };
+                self.hold(1)?;
                 pts.push(FPoint { t: ts, f });
             }
+            // The raw points of this series are dropped here.
+            self.release_to(held + pts.len());
             if !pts.is_empty() {
                 out.push(Series {
                     metric: s.labels().clone(),
@@ -728,6 +813,7 @@ impl<'a> Ev<'a> {
             let mut pts = Vec::new();
             while let Some((t, f)) = it.next() {
                 if !is_stale_nan(f) {
+                    self.tick_hold()?;
                     pts.push(FPoint { t, f });
                 }
             }
@@ -771,6 +857,7 @@ impl<'a> Ev<'a> {
             query_step: self.query_step,
             annos: Vec::new(),
             cancel: self.cancel,
+            budget: self.budget,
         };
         // Guard the per-step buffers before allocating them.
         self.check_samples(sub.nsteps())?;

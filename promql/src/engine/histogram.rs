@@ -47,7 +47,7 @@ impl Ev<'_> {
         let q = self.scalar_arg(&c.args[0])?;
         let v = self.vector_arg(&c.args[1])?;
         Ok(Val::Vector(
-            self.bucket_quantiles(&q, &v, &c.args[0], &c.args[1]),
+            self.bucket_quantiles(&q, &v, &c.args[0], &c.args[1])?,
         ))
     }
 
@@ -59,7 +59,7 @@ impl Ev<'_> {
         let mut out = SeriesBuilder::default();
         for qe in &c.args[2..] {
             let q = self.scalar_arg(qe)?;
-            let series = self.bucket_quantiles(&q, &v, qe, &c.args[0]);
+            let series = self.bucket_quantiles(&q, &v, qe, &c.args[0])?;
             for s in series {
                 // The label carries the quantile of the first step (quantiles are constants).
                 let mut text = format_float(q.first().copied().unwrap_or(f64::NAN));
@@ -80,7 +80,7 @@ impl Ev<'_> {
         v: &[Series],
         qarg: &Expr,
         varg: &Expr,
-    ) -> Vec<Series> {
+    ) -> Result<Vec<Series>, EngineError> {
         let (per, groups) = self.bucket_groups(v, varg);
         let mut out: Vec<Series> = groups
             .iter()
@@ -112,6 +112,7 @@ impl Ev<'_> {
         }
         let mut forced = vec![false; groups.len()];
         for i in 0..self.nsteps() {
+            self.tick()?;
             let ts = self.ts(i);
             cur.at(ts, &mut vec);
             if vec.is_empty() {
@@ -148,7 +149,7 @@ impl Ev<'_> {
             }
         }
         out.retain(|s| !s.floats.is_empty());
-        out
+        Ok(out)
     }
 
     pub(super) fn histogram_fraction(&mut self, c: &Call) -> Result<Val, EngineError> {
@@ -172,6 +173,7 @@ impl Ev<'_> {
         let mut cur = StepCursor::new(&v);
         let mut vec = Vec::new();
         for i in 0..self.nsteps() {
+            self.tick()?;
             let ts = self.ts(i);
             cur.at(ts, &mut vec);
             buckets.iter_mut().for_each(|b| b.clear());

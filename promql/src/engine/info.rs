@@ -69,6 +69,7 @@ impl Ev<'_> {
         let mut bcur = StepCursor::new(&base);
         let mut bvec = Vec::new();
         for i in 0..self.nsteps() {
+            self.tick()?;
             let ts = self.ts(i);
             icur.at(ts, &mut ivec);
             bcur.at(ts, &mut bvec);
