@@ -91,3 +91,35 @@ fn missing_rule_file_and_bad_yaml_are_errors() {
     .unwrap_err();
     assert!(e.to_string().contains("group name repeated"), "{e}");
 }
+
+#[test]
+fn numeric_eval_times_and_default_interval() {
+    // `eval_time: 0` is a YAML integer; a test group without `interval` uses the
+    // evaluation interval (here 30s) for its input series.
+    let t = r#"
+rule_files: [recording.yml]
+evaluation_interval: 30s
+tests:
+  - input_series:
+      - series: 'requests_total{job="api", instance="a:80"}'
+        values: '0+30x10'
+    promql_expr_test:
+      - expr: timestamp(requests_total)
+        eval_time: 0
+        exp_samples:
+          - labels: '{job="api", instance="a:80"}'
+            value: 0
+      - expr: timestamp(requests_total)
+        eval_time: 1m
+        exp_samples:
+          - labels: '{job="api", instance="a:80"}'
+            value: 60
+      - expr: round(job:requests:rate2m * 1000)
+        eval_time: 5m
+        exp_samples:
+          - labels: '{job="api", source="recorded"}'
+            value: 1000
+"#;
+    let f = run_test_str(t, &testdata(), "t.yml").unwrap();
+    assert!(f.is_empty(), "{f:#?}");
+}

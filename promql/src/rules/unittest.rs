@@ -41,7 +41,7 @@ use std::path::{Path, PathBuf};
 struct TestFile {
     #[serde(default)]
     rule_files: Vec<String>,
-    evaluation_interval: Option<String>,
+    evaluation_interval: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     group_eval_order: Vec<String>,
     #[serde(default)]
@@ -51,7 +51,7 @@ struct TestFile {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TestGroup {
-    interval: Option<String>,
+    interval: Option<serde_yaml_ng::Value>,
     #[serde(default)]
     input_series: Vec<InputSeries>,
     #[serde(default)]
@@ -77,7 +77,8 @@ struct InputSeries {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AlertTest {
-    eval_time: String,
+    #[serde(default)]
+    eval_time: serde_yaml_ng::Value,
     #[serde(default)]
     alertname: String,
     #[serde(default)]
@@ -97,7 +98,8 @@ struct ExpAlert {
 #[serde(deny_unknown_fields)]
 struct ExprTest {
     expr: String,
-    eval_time: String,
+    #[serde(default)]
+    eval_time: serde_yaml_ng::Value,
     #[serde(default)]
     exp_samples: Vec<ExpSample>,
 }
@@ -165,9 +167,9 @@ pub fn run_test_str(text: &str, base: &Path, display: &str) -> Result<Vec<String
             msg,
         }],
     };
-    let eval_interval = match &tf.evaluation_interval {
+    let eval_interval = match tf.evaluation_interval.as_ref().and_then(scalar) {
         None => 60_000,
-        Some(s) => parse_duration(s)
+        Some(s) => parse_duration(&s)
             .filter(|d| *d > 0)
             .ok_or_else(|| bad(format!("invalid evaluation_interval {s:?}")))?,
     };
@@ -336,9 +338,9 @@ fn run_group(
     specs: &[super::GroupSpec],
     eval_interval: i64,
 ) -> Result<Vec<String>, String> {
-    let interval = match &tg.interval {
+    let interval = match tg.interval.as_ref().and_then(scalar) {
         None => eval_interval,
-        Some(s) => parse_duration(s)
+        Some(s) => parse_duration(&s)
             .filter(|d| *d > 0)
             .ok_or_else(|| format!("invalid interval {s:?}"))?,
     };
@@ -375,7 +377,14 @@ fn run_group(
         .map(|g| Group::new(g, &opts))
         .collect::<Result<_, _>>()
         .map_err(|e| e.to_string())?;
-    let dur = |s: &str| parse_duration(s).ok_or_else(|| format!("invalid eval_time {s:?}"));
+    // `eval_time` may be written as a bare number (`0`), which YAML reads as an integer.
+    let dur = |v: &serde_yaml_ng::Value| {
+        let s = scalar(v).unwrap_or_default();
+        if s.is_empty() {
+            return Ok(0);
+        }
+        parse_duration(&s).ok_or_else(|| format!("invalid eval_time {s:?}"))
+    };
     let mut alert_tests: Vec<(i64, &AlertTest)> = Vec::new();
     for a in &tg.alert_rule_test {
         if a.alertname.is_empty() {
@@ -386,7 +395,7 @@ fn run_group(
             };
             return Ok(vec![format!(
                 "an item under alert_rule_test misses required attribute alertname at eval_time {}{in_group}",
-                a.eval_time
+                duration_string(dur(&a.eval_time).unwrap_or(0))
             )]);
         }
         alert_tests.push((dur(&a.eval_time)?, a));
