@@ -13,6 +13,7 @@
 //! | [`http`] | how do requests get from a socket to the API? |
 //! | [`telemetry`] | what does our own `/metrics` say? |
 //! | [`bench`] | what data set and queries does `bench-queries` time? |
+//! | [`pushgateway`] | what does the `pushgateway` program hold and answer? |
 //! | [`stack`] | how does `stack` read its config, scrape, relabel, evaluate and route? |
 //!
 //! # Example
@@ -38,5 +39,6 @@
 pub mod api;
 pub mod bench;
 pub mod http;
+pub mod pushgateway;
 pub mod stack;
 pub mod telemetry;
