@@ -17,6 +17,17 @@
 //! | [`unittest`] | does a rule set pass its `promtool test rules` files? |
 //! | [`error`] | why did loading or evaluating fail? |
 //!
+//! # Differences from Prometheus
+//! - Recording-rule names and label names are checked against the legacy character set
+//!   (`[a-zA-Z_:][a-zA-Z0-9_:]*`), as `promtool` 2.x does; Prometheus 3.x also accepts UTF-8.
+//! - Template comparisons accept an integer constant against a float (`gt $value 1`); Go
+//!   rejects that, so portable templates write `1.0`. `printf` widths are capped at 65536 and
+//!   precisions at 1000, an expansion at 1 MiB of text and 1M loop iterations.
+//! - Problems in a rule file carry the line (not the column) of the rule, or of its `expr:`
+//!   for expression errors; lines are found by a scan of the YAML text.
+//! - Evaluation slots use Prometheus's per-group offset (xxhash of `{file, name}`), truncated
+//!   to whole milliseconds.
+//!
 //! ```
 //! use exposition::Labels;
 //! use promql::rules::{load_str, Group, GroupOptions};
