@@ -67,6 +67,22 @@ pub enum Error {
     /// A chunk whose bytes do not decode.
     #[error("invalid chunk: {0}")]
     InvalidChunk(&'static str),
+    /// A block file is damaged: a checksum, magic number, length or reference is wrong.
+    #[error("block corruption in {file} (section {section}) at byte offset {offset}: {reason}")]
+    BlockCorruption {
+        /// The block file (index, chunk segment or meta.json).
+        file: PathBuf,
+        /// The section of the file: `header`, `toc`, `symbols`, `series`, `label index`,
+        /// `postings`, `chunk` or `meta`.
+        section: &'static str,
+        /// Byte offset where the problem was found.
+        offset: u64,
+        /// What is wrong there.
+        reason: String,
+    },
+    /// A block writer was used wrongly (series out of label order, chunks out of time order).
+    #[error("invalid block write: {0}")]
+    InvalidBlockWrite(&'static str),
     /// An I/O failure, with the path it concerned.
     #[error("i/o error on {path}: {source}")]
     Io {

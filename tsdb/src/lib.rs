@@ -3,7 +3,7 @@
 //!
 //! Use it to store float samples keyed by label sets and to read them back by label
 //! matchers and time range. It runs no threads and reads no clock: time is an argument.
-//! Blocks and compaction are not built yet; the head is designed so they can sit beside it.
+//! Immutable on-disk blocks can be cut from the head and queried; compaction is not built yet.
 //!
 //! ```text
 //! append ──► DbAppender ──commit──► WAL segment (framed, xxh64) ──► Head (chunks, postings)
@@ -15,6 +15,7 @@
 //!
 //! | module | the question it answers |
 //! |---|---|
+//! | [`block`] | how does a time range of samples persist on disk, and how is it read back? |
 //! | [`chunk`] | how is a run of samples stored compactly, and read back? |
 //! | [`head`] | where do new samples live, and which series has which labels? |
 //! | [`query`] | which series match these matchers, and what are their samples in a range? |
@@ -24,7 +25,7 @@
 //! | [`db`] | how do head and WAL fit together (open, append, truncate)? |
 //! | [`error`] | what went wrong? |
 //!
-//! Byte layouts: `docs/format/chunks.md` and `docs/format/wal.md` in the crate.
+//! Byte layouts: `docs/format/chunks.md`, `docs/format/wal.md` and `FORMAT.md` (blocks) in the crate.
 //!
 //! # Example
 //!
@@ -54,6 +55,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod block;
 pub mod chunk;
 pub mod db;
 pub mod dir;
@@ -63,8 +65,9 @@ pub mod query;
 pub mod storage;
 pub mod wal;
 
+pub use block::{write_head_block, Block, BlockMeta, BlockQuerier, BlockWriter};
 pub use db::{Db, DbAppender, DbOptions, TruncateReport};
-pub use dir::{Dir, FsDir, MemDir};
+pub use dir::{Dir, FsDir, Mapped, MemDir};
 pub use error::{CorruptionKind, Error, Result};
 pub use head::{Head, HeadAppender, HeadOptions};
 pub use query::{Querier, Series, SeriesSet};

@@ -21,9 +21,55 @@ impl FsDir {
         Ok(FsDir { root })
     }
 
+    /// Opens a directory that must already exist (nothing is created).
+    pub fn open_existing(root: impl AsRef<Path>) -> Result<FsDir> {
+        let root = root.as_ref().to_path_buf();
+        let md = std::fs::metadata(&root).map_err(|e| Error::io(&root, e))?;
+        if !md.is_dir() {
+            let e = std::io::Error::new(std::io::ErrorKind::NotADirectory, "not a directory");
+            return Err(Error::io(&root, e));
+        }
+        Ok(FsDir { root })
+    }
+
     /// The directory's path.
     pub fn root(&self) -> &Path {
         &self.root
+    }
+
+    /// Maps a file read-only into memory: pages are read by the OS only when touched, so
+    /// mapping a large file costs nothing until its bytes are used. An empty file gives an
+    /// empty map.
+    ///
+    /// The caller must not modify or truncate the file while the map lives: blocks, the
+    /// files this is for, are immutable once written.
+    pub fn map(&self, name: &str) -> Result<Mapped> {
+        let path = self.path(name);
+        let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+        if len == 0 {
+            return Ok(Mapped { map: None });
+        }
+        // SAFETY: the map is read-only and the files mapped through this method are
+        // immutable block files that the crate never writes or truncates after their
+        // directory has been renamed into place; a concurrent external modification is
+        // outside the contract documented above.
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(&path, e))?;
+        Ok(Mapped { map: Some(map) })
+    }
+}
+
+/// A read-only memory map of a whole file (see [`FsDir::map`]); derefs to its bytes.
+#[derive(Debug)]
+pub struct Mapped {
+    map: Option<memmap2::Mmap>,
+}
+
+impl std::ops::Deref for Mapped {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        self.map.as_deref().unwrap_or(&[])
     }
 }
 

@@ -18,7 +18,7 @@ mod mem;
 use std::path::PathBuf;
 
 pub use faulty::{FaultPlan, FaultyDir};
-pub use fs::FsDir;
+pub use fs::{FsDir, Mapped};
 pub use mem::MemDir;
 
 use crate::error::Result;

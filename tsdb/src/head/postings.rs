@@ -57,6 +57,21 @@ impl MemPostings {
         }
     }
 
+    /// Sets the series of `name="value"` to `bitmap` (added to the all-series bitmap too);
+    /// used to load a block's serialized postings.
+    pub(crate) fn insert_bitmap(&mut self, name: &str, value: &str, bitmap: RoaringBitmap) {
+        self.all |= &bitmap;
+        self.by_name
+            .entry(name.to_string())
+            .or_default()
+            .insert(value.to_string(), bitmap);
+    }
+
+    /// Replaces the all-series bitmap.
+    pub(crate) fn set_all(&mut self, all: RoaringBitmap) {
+        self.all = all;
+    }
+
     /// Every series.
     pub fn all(&self) -> &RoaringBitmap {
         &self.all

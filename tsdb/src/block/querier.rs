@@ -1,0 +1,227 @@
+//! Reading a block: the head querier's `select` / `label_names` / `label_values` over a
+//! block's index and chunks.
+
+use std::collections::BTreeSet;
+
+use exposition::{Labels, Matcher};
+
+use super::reader::Block;
+use crate::chunk::{SampleIterator, XorIter};
+use crate::error::Result;
+use crate::query::postings_for_matchers;
+use crate::storage::SelectHints;
+
+/// Reads one block over a fixed time range `[mint, maxt]` (inclusive).
+#[derive(Debug, Clone, Copy)]
+pub struct BlockQuerier<'a> {
+    block: &'a Block,
+    mint: i64,
+    maxt: i64,
+}
+
+impl<'a> BlockQuerier<'a> {
+    /// A querier over `block` for `[mint, maxt]`.
+    pub fn new(block: &'a Block, mint: i64, maxt: i64) -> BlockQuerier<'a> {
+        BlockQuerier { block, mint, maxt }
+    }
+
+    /// The series every matcher accepts, sorted by labels, each with its chunks that
+    /// overlap the range (narrowed by `hints`). Series without chunks in the range are left
+    /// out. The chunks are loaded (and their checksums verified) here, so a damaged chunk is
+    /// an error from `select`, never from iteration.
+    pub fn select(&self, matchers: &[Matcher], hints: &SelectHints) -> Result<BlockSeriesSet<'a>> {
+        let mint = self.mint.max(hints.start);
+        let maxt = self.maxt.min(hints.end);
+        let mut out = Vec::new();
+        if mint <= maxt {
+            let ids = postings_for_matchers(self.block.postings(), matchers);
+            let all = self.block.series();
+            // Ids are positions in label order, and the bitmap iterates ascending.
+            for id in &ids {
+                let Some(s) = all.get(id as usize) else {
+                    continue;
+                };
+                let mut chunks = Vec::new();
+                for c in &s.chunks {
+                    if c.max_t >= mint && c.min_t <= maxt {
+                        chunks.push(self.block.chunk(c.cref)?);
+                    }
+                }
+                if !chunks.is_empty() {
+                    out.push(BlockSeries {
+                        labels: &s.labels,
+                        chunks,
+                        mint,
+                        maxt,
+                    });
+                }
+            }
+        }
+        Ok(BlockSeriesSet {
+            series: out.into_iter(),
+        })
+    }
+
+    /// Label names carried by the series the matchers select (all names when `matchers`
+    /// is empty), sorted.
+    pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
+        if matchers.is_empty() {
+            return Ok(self.block.label_index().keys().cloned().collect());
+        }
+        let ids = postings_for_matchers(self.block.postings(), matchers);
+        let mut names = BTreeSet::new();
+        for id in &ids {
+            if let Some(s) = self.block.series().get(id as usize) {
+                names.extend(s.labels.iter().map(|l| l.name.as_str()));
+            }
+        }
+        Ok(names.into_iter().map(str::to_string).collect())
+    }
+
+    /// Values of label `name` among the series the matchers select (all values when
+    /// `matchers` is empty), sorted.
+    pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
+        if matchers.is_empty() {
+            return Ok(self
+                .block
+                .label_index()
+                .get(name)
+                .cloned()
+                .unwrap_or_default());
+        }
+        let Some(values) = self.block.postings().values(name) else {
+            return Ok(Vec::new());
+        };
+        let ids = postings_for_matchers(self.block.postings(), matchers);
+        Ok(values
+            .iter()
+            .filter(|(_, b)| !b.is_disjoint(&ids))
+            .map(|(v, _)| v.clone())
+            .collect())
+    }
+}
+
+/// Selected block series in label order.
+#[derive(Debug)]
+pub struct BlockSeriesSet<'a> {
+    series: std::vec::IntoIter<BlockSeries<'a>>,
+}
+
+impl<'a> BlockSeriesSet<'a> {
+    /// Series left in the set.
+    pub fn len(&self) -> usize {
+        self.series.len()
+    }
+
+    /// Whether no series are left.
+    pub fn is_empty(&self) -> bool {
+        self.series.len() == 0
+    }
+}
+
+impl<'a> Iterator for BlockSeriesSet<'a> {
+    type Item = BlockSeries<'a>;
+
+    fn next(&mut self) -> Option<BlockSeries<'a>> {
+        self.series.next()
+    }
+}
+
+/// One selected block series with its (verified) chunks.
+#[derive(Debug, Clone)]
+pub struct BlockSeries<'a> {
+    labels: &'a Labels,
+    chunks: Vec<&'a [u8]>,
+    mint: i64,
+    maxt: i64,
+}
+
+impl<'a> BlockSeries<'a> {
+    /// The series' labels.
+    pub fn labels(&self) -> &'a Labels {
+        self.labels
+    }
+
+    /// An iterator over the series' samples in the selected range.
+    pub fn iter(&self) -> BlockSeriesIter<'_> {
+        BlockSeriesIter {
+            rest: &self.chunks,
+            cur: XorIter::new(&[]),
+            mint: self.mint,
+            maxt: self.maxt,
+            done: self.mint > self.maxt,
+        }
+    }
+}
+
+/// Iterates a block series' samples across its chunks.
+#[derive(Debug, Clone)]
+pub struct BlockSeriesIter<'s> {
+    rest: &'s [&'s [u8]],
+    cur: XorIter<'s>,
+    mint: i64,
+    maxt: i64,
+    done: bool,
+}
+
+impl BlockSeriesIter<'_> {
+    fn next_chunk(&mut self) -> bool {
+        match self.rest.split_first() {
+            Some((c, rest)) => {
+                self.rest = rest;
+                self.cur.reset(c);
+                true
+            }
+            None => false,
+        }
+    }
+}
+
+impl SampleIterator for BlockSeriesIter<'_> {
+    fn next(&mut self) -> bool {
+        if self.done {
+            return false;
+        }
+        loop {
+            if self.cur.next() {
+                let t = self.cur.at().0;
+                if t < self.mint {
+                    continue;
+                }
+                if t > self.maxt {
+                    self.done = true;
+                    return false;
+                }
+                return true;
+            }
+            if !self.next_chunk() {
+                self.done = true;
+                return false;
+            }
+        }
+    }
+
+    fn seek(&mut self, t: i64) -> bool {
+        if self.done {
+            return false;
+        }
+        let t = t.max(self.mint);
+        loop {
+            if self.cur.seek(t) {
+                if self.cur.at().0 > self.maxt {
+                    self.done = true;
+                    return false;
+                }
+                return true;
+            }
+            if !self.next_chunk() {
+                self.done = true;
+                return false;
+            }
+        }
+    }
+
+    fn at(&self) -> (i64, f64) {
+        self.cur.at()
+    }
+}
