@@ -29,29 +29,40 @@ pub fn push_str(out: &mut String, s: &str) {
 
 /// Appends a timestamp in ms as Unix seconds (`1435781451.781`, `10`).
 pub fn push_ts(out: &mut String, t_ms: i64) {
-    let secs = t_ms.div_euclid(1000);
-    let ms = t_ms.rem_euclid(1000);
-    if ms == 0 {
-        let _ = write!(out, "{secs}");
-    } else if secs == -1 {
-        // -0.5 s: the integer part has no sign of its own.
-        let mut frac = format!("{:03}", 1000 - ms);
-        while frac.ends_with('0') {
-            frac.pop();
+    let neg = t_ms < 0;
+    let abs = t_ms.unsigned_abs();
+    let (secs, ms) = (abs / 1000, abs % 1000);
+    if neg {
+        out.push('-');
+    }
+    let _ = write!(out, "{secs}");
+    if ms != 0 {
+        let digits = [
+            b'0' + (ms / 100) as u8,
+            b'0' + (ms / 10 % 10) as u8,
+            b'0' + (ms % 10) as u8,
+        ];
+        let mut n = 3;
+        while digits[n - 1] == b'0' {
+            n -= 1;
         }
-        let _ = write!(out, "-0.{frac}");
+        out.push('.');
+        for &d in &digits[..n] {
+            out.push(d as char);
+        }
+    }
+}
+
+/// Appends a float as Prometheus's API writes it (see [`format_value`]).
+pub fn push_value_str(out: &mut String, f: f64) {
+    if f.is_nan() {
+        out.push_str("NaN");
+    } else if f == f64::INFINITY {
+        out.push_str("+Inf");
+    } else if f == f64::NEG_INFINITY {
+        out.push_str("-Inf");
     } else {
-        let (s, m) = if t_ms < 0 {
-            (secs + 1, 1000 - ms)
-        } else {
-            (secs, ms)
-        };
-        let mut frac = format!("{m:03}");
-        while frac.ends_with('0') {
-            frac.pop();
-        }
-        let sign = if t_ms < 0 && s == 0 { "-" } else { "" };
-        let _ = write!(out, "{sign}{s}.{frac}");
+        let _ = write!(out, "{f}");
     }
 }
 
@@ -87,7 +98,7 @@ fn push_point(out: &mut String, t: i64, f: f64) {
     out.push('[');
     push_ts(out, t);
     out.push_str(",\"");
-    out.push_str(&format_value(f));
+    push_value_str(out, f);
     out.push_str("\"]");
 }
 
