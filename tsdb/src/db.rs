@@ -8,13 +8,15 @@
 //! ```
 
 use std::collections::HashMap;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use exposition::Labels;
 
+use crate::block::{meta::is_block_id, write_head_block, Block, BlockMeta};
 use crate::dir::{Dir, FsDir};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::head::{Head, HeadAppender, HeadOptions};
+use crate::merge::DbQuerier;
 use crate::query::Querier;
 use crate::storage::{Appender, Queryable, SeriesRef};
 use crate::wal::record::{self, RefSample};
@@ -45,6 +47,12 @@ pub struct Db {
     head: Head,
     wal: Option<Wal>,
     report: ReplayReport,
+    /// Persisted blocks, oldest first (empty until [`Db::open_blocks`]).
+    blocks: Vec<Block>,
+    /// Where blocks are written and read.
+    block_root: Option<PathBuf>,
+    /// Time range of one block cut from the head (ms).
+    block_range: i64,
 }
 
 impl Db {
@@ -54,6 +62,9 @@ impl Db {
             head: Head::new(opts),
             wal: None,
             report: ReplayReport::default(),
+            blocks: Vec::new(),
+            block_root: None,
+            block_range: opts.chunk_range_ms.max(1),
         }
     }
 
@@ -76,10 +87,14 @@ impl Db {
         head.remove_empty_series();
         head.rebuild_order();
         let wal = Wal::create(dir, opts.wal, state)?;
+        let block_range = head.options().chunk_range_ms;
         Ok(Db {
             head,
             wal: Some(wal),
             report,
+            blocks: Vec::new(),
+            block_root: None,
+            block_range,
         })
     }
 
@@ -96,6 +111,90 @@ impl Db {
     /// The WAL, when there is one.
     pub fn wal(&self) -> Option<&Wal> {
         self.wal.as_ref()
+    }
+
+    /// Opens (creating if needed) the directory `root` that holds this database's blocks:
+    /// loads every block in it (oldest first), deletes unfinished `.tmp` writes, and hides
+    /// from the head whatever the blocks already cover (a crash between writing a block and
+    /// truncating the WAL replays those samples). From then on [`Db::compact_head`] writes
+    /// blocks there and [`Db::db_querier`] reads them.
+    pub fn open_blocks(&mut self, root: impl AsRef<Path>) -> Result<()> {
+        let root = root.as_ref().to_path_buf();
+        std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
+        let rd = std::fs::read_dir(&root).map_err(|e| Error::io(&root, e))?;
+        let mut blocks = Vec::new();
+        for ent in rd {
+            let ent = ent.map_err(|e| Error::io(&root, e))?;
+            let name = ent.file_name().to_string_lossy().into_owned();
+            let path = ent.path();
+            if !path.is_dir() {
+                continue;
+            }
+            if name.ends_with(".tmp") {
+                std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
+            } else if is_block_id(&name) {
+                blocks.push(Block::open(&path)?);
+            }
+        }
+        blocks.sort_by_key(|b| (b.min_time(), b.max_time()));
+        if let Some(end) = blocks.iter().map(Block::max_time).max() {
+            self.head.truncate(end);
+        }
+        self.blocks = blocks;
+        self.block_root = Some(root);
+        Ok(())
+    }
+
+    /// Sets the time range of a block cut from the head (default: the head's chunk range,
+    /// 2 h). Keep it a multiple of the chunk range so head chunks never straddle a block
+    /// boundary.
+    pub fn set_block_range(&mut self, range_ms: i64) {
+        self.block_range = range_ms.max(1);
+    }
+
+    /// The persisted blocks, oldest first.
+    pub fn blocks(&self) -> &[Block] {
+        &self.blocks
+    }
+
+    /// While the head spans more than 1.5 block ranges, writes its oldest aligned block
+    /// range `[k·range, (k+1)·range)` as a block, opens it, and truncates the head (and
+    /// WAL) at the block's end, as Prometheus does. Does nothing before
+    /// [`Db::open_blocks`]. `now_ms` stamps the new block ids. Returns the new blocks.
+    pub fn compact_head(&mut self, now_ms: i64) -> Result<Vec<BlockMeta>> {
+        let Some(root) = self.block_root.clone() else {
+            return Ok(Vec::new());
+        };
+        let range = self.block_range;
+        let mut out = Vec::new();
+        while let Some(lo) = self.head.min_sample_time() {
+            let hi = self.head.max_time();
+            if hi.saturating_sub(lo) <= range / 2 * 3 {
+                break;
+            }
+            let mint = lo.div_euclid(range) * range;
+            let maxt = mint + range;
+            if let Some(meta) = write_head_block(&self.head, &root, mint, maxt, now_ms)? {
+                let block = Block::open(root.join(&meta.ulid))?;
+                self.blocks.push(block);
+                self.blocks.sort_by_key(|b| (b.min_time(), b.max_time()));
+                out.push(meta);
+            }
+            self.truncate(maxt)?;
+        }
+        Ok(out)
+    }
+
+    /// A querier over the blocks overlapping `[mint, maxt]` and the head, merged by
+    /// series. ([`Queryable::querier`] on a `Db` reads the head only.)
+    pub fn db_querier(&self, mint: i64, maxt: i64) -> DbQuerier<'_> {
+        let blocks = self
+            .blocks
+            .iter()
+            .filter(|b| b.min_time() <= maxt && b.max_time() > mint)
+            .map(|b| b.querier(mint, maxt))
+            .collect();
+        DbQuerier::new(blocks, Querier::new(&self.head, mint, maxt))
     }
 
     /// Starts a write transaction.

@@ -18,11 +18,12 @@
 //! | [`block`] | how does a time range of samples persist on disk, and how is it read back? |
 //! | [`chunk`] | how is a run of samples stored compactly, and read back? |
 //! | [`head`] | where do new samples live, and which series has which labels? |
+//! | [`merge`] | how do the head and the blocks answer one query together? |
 //! | [`query`] | which series match these matchers, and what are their samples in a range? |
 //! | [`storage`] | what do other crates program against (appender, queryable)? |
 //! | [`wal`] | how do committed samples survive a crash, and how does the log stay small? |
 //! | [`dir`] | where do the WAL's files live (disk, memory, fault-injecting wrapper)? |
-//! | [`db`] | how do head and WAL fit together (open, append, truncate)? |
+//! | [`db`] | how do head, WAL and blocks fit together (open, append, truncate, cut blocks)? |
 //! | [`error`] | what went wrong? |
 //!
 //! Byte layouts: `docs/format/chunks.md`, `docs/format/wal.md` and `FORMAT.md` (blocks) in the crate.
@@ -61,6 +62,7 @@ pub mod db;
 pub mod dir;
 pub mod error;
 pub mod head;
+pub mod merge;
 pub mod query;
 pub mod storage;
 pub mod wal;
@@ -70,6 +72,7 @@ pub use db::{Db, DbAppender, DbOptions, TruncateReport};
 pub use dir::{Dir, FsDir, Mapped, MemDir};
 pub use error::{CorruptionKind, Error, Result};
 pub use head::{Head, HeadAppender, HeadOptions};
+pub use merge::{DbQuerier, MergedSeries, MergedSeriesSet};
 pub use query::{Querier, Series, SeriesSet};
 pub use storage::{Appender, Queryable, SelectHints, SeriesRef};
 pub use wal::{ReplayReport, SyncPolicy, WalOptions};

@@ -328,6 +328,15 @@ impl Head {
         self.series.iter()
     }
 
+    /// The oldest sample time visible in the head (at or after the truncation point), or
+    /// `None` when it holds no samples. Walks every series; not for hot paths.
+    pub fn min_sample_time(&self) -> Option<i64> {
+        self.live_refs()
+            .filter_map(|(_, s)| s.min_time())
+            .map(|t| t.max(self.min_valid_t))
+            .min()
+    }
+
     /// Counts describing the head (walks every series; not for hot paths).
     pub fn stats(&self) -> HeadStats {
         let (mut num_samples, mut chunk_bytes) = (0, 0);
