@@ -44,7 +44,13 @@ fn embedded_demo_notifies_and_resolves() {
     assert!(stdout.contains(" stale)"), "{stdout}");
     // Webhooks went out and arrived.
     assert!(stdout.contains("-> webhook http://"), "{stdout}");
-    assert!(stdout.contains("2 received by the demo sink"), "{stdout}");
+    let received: usize = stdout
+        .split(" received by the demo sink")
+        .next()
+        .and_then(|head| head.rsplit(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no sink count in:\n{stdout}"));
+    assert!(received >= 2, "{received} webhooks received\n{stdout}");
     assert!(stdout.contains("stack: demo complete"), "{stdout}");
     // It stopped on its own, well before --duration.
     assert!(
