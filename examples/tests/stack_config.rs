@@ -2,7 +2,8 @@
 //! relabels, stores into a tsdb directory, evaluates a rule file and POSTs the alert to a
 //! webhook this test receives.
 
-use std::process::Command;
+use std::io::{BufRead, BufReader, Read};
+use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
 use exposition::{Labels, Matcher};
@@ -56,7 +57,7 @@ fn config_files_drive_scrape_rules_and_webhook() {
         format!("route:\n  receiver: hook\n  group_wait: 100ms\n  group_interval: 1s\nreceivers:\n  - name: hook\n    webhook_configs:\n      - url: http://{addr}/hook\n"),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_stack"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stack"))
         .arg("--config.file")
         .arg(dir.path().join("prometheus.yml"))
         .arg("--alertmanager.config")
@@ -64,14 +65,54 @@ fn config_files_drive_scrape_rules_and_webhook() {
         .arg("--storage.path")
         .arg(&data)
         .args(["--web.listen-address", "127.0.0.1:0", "--duration", "3s"])
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    let api = first
+        .split("API on ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no API address in {first:?}"))
+        .to_string();
+    std::thread::sleep(std::time::Duration::from_millis(1_000));
+    // While it runs: the API serves what the stack scraped and evaluated.
+    let get = |path: &str| -> serde_json::Value {
+        let body = ureq::get(&format!("{api}{path}"))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
+        serde_json::from_str(&body).unwrap()
+    };
+    let t = get("/api/v1/targets");
+    let at = &t["data"]["activeTargets"][0];
+    assert_eq!(at["health"], "up", "{t}");
+    assert_eq!(at["scrapePool"], "app");
+    assert_eq!(at["scrapeUrl"], format!("http://{addr}/metrics"));
+    assert_eq!(at["labels"]["team"], "core");
+    let r = get("/api/v1/rules");
+    assert_eq!(
+        r["data"]["groups"][0]["rules"][0]["name"], "QueueBusy",
+        "{r}"
     );
+    assert_eq!(r["data"]["groups"][0]["rules"][0]["state"], "firing", "{r}");
+    let a = get("/api/v1/alerts");
+    assert_eq!(
+        a["data"]["alerts"][0]["labels"]["alertname"], "QueueBusy",
+        "{a}"
+    );
+    let q = get("/api/v1/query?query=up");
+    assert_eq!(q["data"]["result"][0]["value"][1], "1", "{q}");
+
+    let mut rest = String::new();
+    reader.read_to_string(&mut rest).unwrap();
+    let status = child.wait().unwrap();
+    let stdout = format!("{first}{rest}");
+    assert!(status.success(), "{stdout}");
     assert!(stdout.contains("app up (3 samples, text"), "{stdout}");
     assert!(
         stdout.contains("notify: receiver=hook FIRING {alertname=\"QueueBusy\""),

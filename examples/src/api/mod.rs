@@ -135,14 +135,17 @@ impl ApiError {
     }
 }
 
-/// What the rule manager last reported, already encoded as JSON arrays (`groups` of
-/// `/api/v1/rules`, `alerts` of `/api/v1/alerts`). A plain server has none.
+/// What the rule and scrape managers last reported, already encoded as JSON arrays
+/// (`groups` of `/api/v1/rules`, `alerts` of `/api/v1/alerts`, `activeTargets` of
+/// `/api/v1/targets`). A plain server has none.
 #[derive(Debug, Clone)]
 pub struct RulesSnapshot {
     /// JSON array of rule groups.
     pub groups_json: String,
     /// JSON array of active alerts.
     pub alerts_json: String,
+    /// JSON array of scrape targets.
+    pub targets_json: String,
 }
 
 impl Default for RulesSnapshot {
@@ -150,6 +153,7 @@ impl Default for RulesSnapshot {
         RulesSnapshot {
             groups_json: "[]".into(),
             alerts_json: "[]".into(),
+            targets_json: "[]".into(),
         }
     }
 }
@@ -275,6 +279,7 @@ impl Api {
             "/api/v1/labels" => ("/api/v1/labels", self.labels(p)),
             "/api/v1/rules" => ("/api/v1/rules", Ok(self.rules_reply(true))),
             "/api/v1/alerts" => ("/api/v1/alerts", Ok(self.rules_reply(false))),
+            "/api/v1/targets" => ("/api/v1/targets", Ok(self.targets_reply())),
             "/api/v1/status/buildinfo" => ("/api/v1/status/buildinfo", Ok(buildinfo())),
             "/api/v1/metadata" => ("/api/v1/metadata", Ok(Reply::success("{}"))),
             "/api/v1/query_exemplars" => ("/api/v1/query_exemplars", Ok(Reply::success("[]"))),
@@ -505,6 +510,14 @@ impl Api {
             format!("{{\"alerts\":{}}}", r.alerts_json)
         };
         Reply::success(&data)
+    }
+
+    fn targets_reply(&self) -> Reply {
+        let r = self.rules.read().unwrap_or_else(|e| e.into_inner());
+        Reply::success(&format!(
+            "{{\"activeTargets\":{},\"droppedTargets\":[]}}",
+            r.targets_json
+        ))
     }
 
     /// `/federate`: the latest sample (within the lookback) of every series the `match[]`

@@ -58,6 +58,8 @@ pub struct Stack {
     agent: ureq::Agent,
     started_ms: i64,
     states: BTreeMap<Labels, AlertState>,
+    /// Per target: last scrape time, duration (s) and error, for `/api/v1/targets`.
+    target_status: Vec<Option<(i64, f64, Option<String>)>>,
     /// Progress lines go here.
     pub out: Box<dyn Write + Send>,
     /// What happened so far.
@@ -98,12 +100,13 @@ impl Stack {
                 groups.push((g, now));
             }
         }
-        let loops = cfg
+        let loops: Vec<ScrapeLoop> = cfg
             .scrape_configs
             .iter()
             .flat_map(targets)
             .map(|t| ScrapeLoop::new(t, now))
             .collect();
+        let target_status = vec![None; loops.len()];
         Ok(Stack {
             db,
             loops,
@@ -117,6 +120,7 @@ impl Stack {
                 .build(),
             started_ms: now,
             states: BTreeMap::new(),
+            target_status,
             out,
             summary: RunSummary::default(),
         })
@@ -170,7 +174,10 @@ impl Stack {
             }
             let lp = &mut self.loops[i];
             lp.next_ms = now + lp.target.interval_ms;
+            let t0 = std::time::Instant::now();
             let res = lp.scrape(now);
+            self.target_status[i] = Some((now, t0.elapsed().as_secs_f64(), res.error.clone()));
+            let lp = &self.loops[i];
             let job = lp.target.labels.get("job").unwrap_or("").to_string();
             let mut appended = 0usize;
             let mut rejected = 0usize;
@@ -426,9 +433,40 @@ impl Stack {
         }
         groups.push(']');
         alerts_json.push(']');
+        let targets: Vec<serde_json::Value> = self
+            .loops
+            .iter()
+            .zip(&self.target_status)
+            .map(|(lp, st)| {
+                let t = &lp.target;
+                let (health, last, dur, err) = match st {
+                    None => ("unknown", now, 0.0, String::new()),
+                    Some((at, d, e)) => (
+                        if e.is_none() { "up" } else { "down" },
+                        *at,
+                        *d,
+                        e.clone().unwrap_or_default(),
+                    ),
+                };
+                serde_json::json!({
+                    "discoveredLabels": {},
+                    "labels": labels_obj(&t.labels),
+                    "scrapePool": t.labels.get("job").unwrap_or(""),
+                    "scrapeUrl": t.url,
+                    "globalUrl": t.url,
+                    "lastError": err,
+                    "lastScrape": alertroute::webhook::format_time(last),
+                    "lastScrapeDuration": dur,
+                    "health": health,
+                    "scrapeInterval": format!("{}ms", t.interval_ms),
+                    "scrapeTimeout": format!("{}ms", t.timeout_ms),
+                })
+            })
+            .collect();
         let mut v = self.rules_view.write().unwrap_or_else(|e| e.into_inner());
         v.groups_json = groups;
         v.alerts_json = alerts_json;
+        v.targets_json = serde_json::Value::Array(targets).to_string();
     }
 }
 
