@@ -179,14 +179,13 @@ impl Stack {
             self.target_status[i] = Some((now, t0.elapsed().as_secs_f64(), res.error.clone()));
             let lp = &self.loops[i];
             let job = lp.target.labels.get("job").unwrap_or("").to_string();
-            let mut appended = 0usize;
             let mut rejected = 0usize;
             {
                 let mut db = self.db.write().unwrap_or_else(|e| e.into_inner());
                 let mut app = db.appender();
                 for (l, t, v) in &res.samples {
                     match app.append(l, *t, *v) {
-                        Ok(_) => appended += 1,
+                        Ok(_) => {}
                         Err(_) => rejected += 1,
                     }
                 }
@@ -216,7 +215,6 @@ impl Stack {
                 s.push_str(&format!(", {rejected} rejected"));
             }
             s.push(')');
-            let _ = appended;
             line.push(s);
         }
         let mut rule_msgs = Vec::new();
