@@ -38,7 +38,11 @@ pub(super) struct FastHasher(u64);
 
 impl std::hash::Hasher for FastHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // Fold the high bits down: keys that differ only in their high bits (the bit
+        // patterns of small integral floats, as `count_values` hashes) would otherwise
+        // share their low bits, which pick the bucket, and collide.
+        let x = self.0;
+        x ^ (x >> 32) ^ (x >> 47)
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {

@@ -49,7 +49,11 @@ use crate::value::Value;
 pub struct EngineOptions {
     /// How far back an instant selector looks for a sample (default 5 minutes).
     pub lookback_delta_ms: i64,
-    /// Maximum number of samples a single node may hold (default 50 million).
+    /// Maximum number of samples the query may hold in memory at once (default 50
+    /// million), as Prometheus's `--query.max-samples`: the values evaluated but not yet
+    /// consumed (in subqueries too) plus the points being built. Exceeding it fails the
+    /// query with [`EngineError::TooManySamples`] as soon as it happens, inside the
+    /// evaluation loops.
     pub max_samples: usize,
     /// Step of a subquery written without one (`x[1h:]`), default 1 minute.
     pub default_subquery_step_ms: i64,
@@ -113,7 +117,10 @@ pub struct QueryResult {
 /// Per-query context: a cancellation / deadline check supplied by the caller.
 ///
 /// The library has no clock; a caller that wants a deadline passes a closure that
-/// compares its own clock with the deadline. It is checked between steps of work.
+/// compares its own clock with the deadline. It is called once per node and per series,
+/// and every 1024 iterations of the evaluation loops (per step, per sample), so a query
+/// with millions of steps or deeply nested subqueries stops promptly with
+/// [`EngineError::Canceled`]. Keep it cheap.
 #[derive(Default, Clone, Copy)]
 pub struct QueryContext<'a> {
     /// Returns `true` when the query should stop.
