@@ -204,9 +204,7 @@ fn put_post_delete_and_conflicts() {
         1
     );
     assert!(
-        samples(&m, "push_time_seconds")
-            .iter()
-            .any(|l| *l == r#"push_time_seconds{job="c"} 0"#),
+        samples(&m, "push_time_seconds").contains(&r#"push_time_seconds{job="c"} 0"#),
         "{m}"
     );
     let (_, json) = g.send("GET", "/api/v1/metrics", None, "");

@@ -117,6 +117,32 @@ fn save(pg: &mut Pushgateway, file: &Option<PathBuf>) {
     }
 }
 
+/// Binds with `TCP_NODELAY` (inherited by accepted sockets on Linux), so a reply written as
+/// headers then body is not held back by Nagle's algorithm until the client's delayed ACK.
+fn listen(addr: &str) -> Result<std::net::TcpListener, String> {
+    use std::net::ToSocketAddrs;
+    let mut last = format!("{addr}: no address to listen on");
+    for a in addr.to_socket_addrs().map_err(|e| e.to_string())? {
+        let attempt = (|| {
+            let sock = socket2::Socket::new(
+                socket2::Domain::for_address(a),
+                socket2::Type::STREAM,
+                Some(socket2::Protocol::TCP),
+            )?;
+            sock.set_reuse_address(true)?;
+            sock.set_nodelay(true)?;
+            sock.bind(&a.into())?;
+            sock.listen(1024)?;
+            Ok::<_, std::io::Error>(sock.into())
+        })();
+        match attempt {
+            Ok(l) => return Ok(l),
+            Err(e) => last = e.to_string(),
+        }
+    }
+    Err(last)
+}
+
 fn main() {
     let args = Args::parse();
     let store = match &args.persistence_file {
@@ -130,7 +156,9 @@ fn main() {
         None => Default::default(),
     };
     let mut pg = Pushgateway::new(store, args.admin_api);
-    let server = match tiny_http::Server::http(&args.listen) {
+    let server = match listen(&args.listen)
+        .and_then(|l| tiny_http::Server::from_listener(l, None).map_err(|e| e.to_string()))
+    {
         Ok(s) => s,
         Err(e) => {
             eprintln!("pushgateway: listening on {}: {e}", args.listen);

@@ -277,15 +277,15 @@ impl Store {
                         group: other.key.to_string(),
                     });
                 }
-                let held_series: HashSet<(&str, &Labels)> = held
+                // Every sample carries its group's key, so two groups whose keys give one
+                // label different values cannot share a series: skip the sample scan.
+                if keys_disjoint(&group.key, &other.key) {
+                    continue;
+                }
+                if let Some(s) = held
                     .samples
                     .iter()
-                    .map(|s| (s.name.as_str(), &s.labels))
-                    .collect();
-                if let Some(s) = f
-                    .samples
-                    .iter()
-                    .find(|s| held_series.contains(&(s.name.as_str(), &s.labels)))
+                    .find(|s| seen.contains(&(s.name.as_str(), &s.labels)))
                 {
                     return Err(PushError::DuplicateSeries {
                         series: series_text(&s.name, &s.labels),
@@ -357,6 +357,12 @@ fn gauge_sample(name: &str, key: &Labels, ms: i64) -> exposition::FamilySample {
         timestamp: None,
         exemplar: None,
     }
+}
+
+/// Whether some label name is in both keys with different values.
+fn keys_disjoint(a: &Labels, b: &Labels) -> bool {
+    a.iter()
+        .any(|l| b.get(&l.name).is_some_and(|v| v != l.value))
 }
 
 fn series_text(name: &str, labels: &Labels) -> String {
