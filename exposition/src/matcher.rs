@@ -19,7 +19,7 @@
 
 use std::fmt;
 
-use regex::Regex;
+use regex::{Regex, RegexBuilder};
 
 use crate::error::MatcherError;
 use crate::labels::{is_valid_legacy_label_name, write_quoted};
@@ -60,6 +60,17 @@ impl fmt::Display for MatchOp {
     }
 }
 
+/// The most memory one compiled regular expression may take: 10 MiB.
+///
+/// Matching with the `regex` crate is linear in the input whatever the pattern (no
+/// backtracking, so `(a*)*b` is harmless), but the compiled program grows with the
+/// pattern: counted repetitions multiply (`(\w{100}){100}` is millions of states). A
+/// pattern whose compiled form would exceed this limit is refused by [`FastRegex::new`]
+/// with [`MatcherError::InvalidRegex`] whose reason says so, instead of letting one
+/// matcher take the process's memory. Ordinary patterns, including alternations of ten
+/// thousand values, stay far below it.
+pub const REGEX_SIZE_LIMIT: usize = 10 << 20;
+
 /// A compiled, fully anchored regular expression with fast paths for common shapes.
 #[derive(Clone)]
 pub struct FastRegex {
@@ -89,14 +100,26 @@ enum FastKind {
 
 impl FastRegex {
     /// Compiles `pattern`, anchored at both ends.
+    ///
+    /// Fails with [`MatcherError::InvalidRegex`] when the pattern does not parse, or when
+    /// its compiled form would exceed [`REGEX_SIZE_LIMIT`].
     pub fn new(pattern: &str) -> Result<FastRegex, MatcherError> {
         // Always compile once so an invalid pattern is an error even when a fast path
         // would have accepted it (e.g. unbalanced parentheses never reach here anyway).
         let anchored = format!("^(?s:{pattern})$");
-        let re = Regex::new(&anchored).map_err(|e| MatcherError::InvalidRegex {
-            pattern: pattern.to_string(),
-            reason: e.to_string(),
-        })?;
+        let re = RegexBuilder::new(&anchored)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| MatcherError::InvalidRegex {
+                pattern: pattern.to_string(),
+                reason: match e {
+                    regex::Error::CompiledTooBig(limit) => format!(
+                        "the compiled regular expression would exceed the size limit of {limit} bytes ({} MiB); simplify the pattern",
+                        limit >> 20
+                    ),
+                    e => e.to_string(),
+                },
+            })?;
         let kind = analyse(pattern).unwrap_or(FastKind::Regex(Box::new(re)));
         Ok(FastRegex {
             pattern: pattern.to_string(),
