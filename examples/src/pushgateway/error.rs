@@ -19,7 +19,7 @@ pub enum KeyError {
         /// The label name.
         name: String,
     },
-    /// A label name that is not `[a-zA-Z_][a-zA-Z0-9_]*`.
+    /// A label name that is not `[a-zA-Z_][a-zA-Z0-9_]*` or starts with the reserved `__`.
     #[error("invalid label name {name:?} at path segment {segment}")]
     InvalidLabelName {
         /// The name as written.

@@ -34,7 +34,7 @@ pub fn parse_grouping_key(rest: &str) -> Result<Labels, KeyError> {
         };
         let name =
             percent_decode(name).ok_or(KeyError::InvalidPercentEncoding { segment: i + 1 })?;
-        if !is_valid_legacy_label_name(&name) {
+        if !is_valid_legacy_label_name(&name) || name.starts_with("__") {
             return Err(KeyError::InvalidLabelName {
                 name,
                 segment: i + 1,
@@ -173,6 +173,10 @@ mod tests {
         );
         assert!(matches!(
             parse_grouping_key("job/a/1bad/x"),
+            Err(KeyError::InvalidLabelName { segment: 3, .. })
+        ));
+        assert!(matches!(
+            parse_grouping_key("job/a/__reserved/x"),
             Err(KeyError::InvalidLabelName { segment: 3, .. })
         ));
         assert!(matches!(
