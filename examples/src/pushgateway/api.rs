@@ -484,4 +484,81 @@ mod tests {
         assert_eq!(h["sum"], "4.5");
         assert_eq!(h["labels"]["job"], "j");
     }
+
+    /// Random requests built from fragments never panic, always answer a known status, and
+    /// leave a store whose exposition parses back.
+    #[test]
+    fn random_requests_never_panic() {
+        const METHODS: &[&str] = &["GET", "PUT", "POST", "DELETE", "PATCH"];
+        const PATHS: &[&str] = &[
+            "/metrics",
+            "/metrics/",
+            "/metrics/job/a",
+            "/metrics/job/b/instance/x",
+            "/metrics/job@base64/",
+            "/metrics/job@base64/%",
+            "/metrics/job/a/b@base64/w_8",
+            "/metrics/job/%ff",
+            "/metrics/job/a/__x/y",
+            "/api/v1/metrics",
+            "/api/v1/admin/wipe",
+            "/-/ready",
+            "/",
+            "/metrics/job/a/instance",
+            "/metrics/job/c/le/0.5",
+        ];
+        const BODIES: &[&str] = &[
+            "",
+            "m 1\n",
+            "# TYPE m counter\nm 2\n",
+            "# HELP m x\nm 3\n",
+            "m{a=\"1\"} 1\nm{a=\"1\"} 2\n",
+            "m{",
+            "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 0\n",
+            "# TYPE m gauge\nm NaN\n",
+            "m 1 12\n",
+            "\u{0}\u{1}garbage",
+            "# EOF\n",
+            "x 1\n# EOF\n",
+        ];
+        const TYPES: &[Option<&str>] = &[
+            None,
+            Some("text/plain; version=0.0.4"),
+            Some("application/openmetrics-text; version=1.0.0"),
+            Some("application/vnd.google.protobuf"),
+            Some("nonsense"),
+        ];
+        let mut pg = Pushgateway::new(Store::new(), true);
+        let mut x: u64 = 0x9E37_79B9_7F4A_7C15;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        for i in 0..3_000 {
+            let method = METHODS[next(METHODS.len())];
+            let path = PATHS[next(PATHS.len())];
+            let body = BODIES[next(BODIES.len())];
+            let ct = TYPES[next(TYPES.len())];
+            let r = pg.handle(method, path, ct, None, body.as_bytes(), i);
+            assert!(
+                [200, 202, 400, 404, 405, 415].contains(&r.status),
+                "{method} {path} {body:?} -> {}",
+                r.status
+            );
+            if i % 100 == 0 {
+                let out = body_text(&pg.handle("GET", "/metrics", None, None, b"", i));
+                exposition::text::parse_families(out.as_bytes())
+                    .unwrap_or_else(|e| panic!("{e}\n{out}"));
+                let om = pg.handle("GET", "/metrics", None, Some(Format::ACCEPT), b"", i);
+                exposition::openmetrics::parse_families(&om.body)
+                    .unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(&om.body)));
+            }
+        }
+    }
+
+    fn body_text(r: &Reply) -> String {
+        String::from_utf8(r.body.clone()).unwrap()
+    }
 }

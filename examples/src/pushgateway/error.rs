@@ -73,6 +73,14 @@ pub enum PushError {
         /// The type as written in OpenMetrics.
         ty: &'static str,
     },
+    /// A grouping label that would overwrite a histogram's `le` or a summary's `quantile`.
+    #[error("grouping label {label:?} would overwrite the {label:?} label of family {family:?}")]
+    StructuralGroupingLabel {
+        /// The family name.
+        family: String,
+        /// The label (`le` or `quantile`).
+        label: &'static str,
+    },
     /// A family name the Pushgateway reserves for itself.
     #[error("family name {0:?} is reserved by the Pushgateway")]
     Reserved(String),

@@ -213,6 +213,17 @@ impl Store {
             if f.name == PUSH_TIME || f.name == PUSH_FAILURE_TIME {
                 return Err(PushError::Reserved(f.name));
             }
+            let structural = match f.ty {
+                MetricType::Histogram => Some("le"),
+                MetricType::Summary => Some("quantile"),
+                _ => None,
+            };
+            if let Some(label) = structural.filter(|l| key.contains(l)) {
+                return Err(PushError::StructuralGroupingLabel {
+                    family: f.name,
+                    label,
+                });
+            }
             for s in &mut f.samples {
                 if s.timestamp.is_some() {
                     return Err(PushError::Timestamp {
@@ -576,6 +587,14 @@ mod tests {
             ),
             Err(PushError::Reserved(_))
         ));
+        // A grouping label may not overwrite the bucket bound of a histogram.
+        let le = Labels::from_pairs(&[("job", "a"), ("le", "0.5")]);
+        let h = "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 0\n";
+        assert!(matches!(
+            s.push(&le, text(h), PushMode::Replace, 1),
+            Err(PushError::StructuralGroupingLabel { label: "le", .. })
+        ));
+        s.push(&le, text("g 1\n"), PushMode::Replace, 1).unwrap();
     }
 
     #[test]
