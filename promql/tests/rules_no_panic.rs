@@ -125,12 +125,17 @@ fn truncated_rule_files_do_not_panic() {
 
 #[test]
 fn edited_rule_files_and_templates_do_not_panic() {
-    let mut rng = Lcg(7);
-    for _ in 0..400 {
+    // RULES_SWEEP=N multiplies the number of cases (for longer local runs).
+    let k: usize = std::env::var("RULES_SWEEP")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let mut rng = Lcg(7 + k as u64);
+    for _ in 0..400 * k {
         let f = FILES[rng.next() % FILES.len()];
         exercise_file(&mutate(&mut rng, f));
     }
-    for _ in 0..4000 {
+    for _ in 0..4000 * k {
         let t = TEMPLATES[rng.next() % TEMPLATES.len()];
         exercise_template(&mutate(&mut rng, t));
     }
