@@ -414,3 +414,54 @@ fn every_index_byte_flip_and_truncation_is_an_error_never_a_panic() {
         3
     );
 }
+
+mod prop {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+        /// Any head data, any block range, any query range: the block answers like the head
+        /// restricted to the block's range.
+        #[test]
+        fn block_matches_head(
+            series in proptest::collection::vec(
+                (0u8..4, 0u8..3, proptest::collection::vec((1i64..5_000, any::<u64>()), 1..300)),
+                1..12,
+            ),
+            lo in 0i64..400_000,
+            width in 1i64..600_000,
+            q in (0i64..700_000, 0i64..700_000),
+        ) {
+            let dir = TempDir::new("prop");
+            let mut head = Head::default();
+            let mut app = head.appender();
+            for (a, b, deltas) in &series {
+                let l = Labels::from_pairs(&[("a", a.to_string()), ("b", b.to_string())]);
+                let mut t = 0;
+                for (d, v) in deltas {
+                    t += d;
+                    // Duplicate label sets just add samples (later ones may be rejected).
+                    let _ = app.append(&l, t, f64::from_bits(*v));
+                }
+            }
+            app.commit();
+            let (hi, (qa, qb)) = (lo + width, q);
+            let (qlo, qhi) = (qa.min(qb), qa.max(qb));
+            let Some(meta) = write_head_block(&head, &dir.0, lo, hi, 1).unwrap() else {
+                prop_assert!(dump_head(&head, &[], lo, hi - 1).is_empty());
+                return Ok(());
+            };
+            let block = Block::open(dir.0.join(&meta.ulid)).unwrap();
+            block.verify_chunks().unwrap();
+            let want = dump_head(&head, &[], qlo.max(lo), qhi.min(hi - 1));
+            prop_assert_eq!(dump_block(&block, &[], qlo, qhi), want);
+            let ms = [m(MatchOp::RegexMatch, "a", "1|2")];
+            prop_assert_eq!(
+                dump_block(&block, &ms, lo, hi),
+                dump_head(&head, &ms, lo, hi - 1)
+            );
+        }
+    }
+}
