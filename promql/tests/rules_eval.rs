@@ -295,3 +295,28 @@ fn template_errors_expand_to_a_marker_not_a_crash() {
         .to_string();
     assert!(s.starts_with("<error expanding template: "), "{s}");
 }
+
+#[test]
+fn for_state_restore_grace_period_and_short_for() {
+    let run = |for_: &str, down_at_min: i64, restart_min: i64| -> i64 {
+        let yaml = format!(
+            "groups:\n- name: g\n  rules:\n  - alert: Slow\n    expr: up == 0\n    for: {for_}\n"
+        );
+        let mut db = MemStorage::new();
+        let mut g = group(&yaml, &GroupOptions::default());
+        for k in 0..=down_at_min {
+            up(&mut db, "a", k * M, 0.0);
+            g.eval(k * M, &mut db);
+        }
+        let mut g2 = group(&yaml, &GroupOptions::default().with_restore_for_state(true));
+        up(&mut db, "a", restart_min * M, 0.0);
+        g2.eval(restart_min * M, &mut db);
+        g2.active_alerts()[0].active_at_ms
+    };
+    // 5m of `for` left at the outage (< 10m grace): it may fire 10m after the restart.
+    assert_eq!(run("30m", 25, 40), (40 + 10 - 30) * M);
+    // `for` shorter than the grace period: not restored, `for` starts over.
+    assert_eq!(run("5m", 3, 20), 20 * M);
+    // Firing before the outage (nothing left): the original start is kept.
+    assert_eq!(run("10m", 12, 30), 0);
+}

@@ -430,7 +430,9 @@ impl AlertingRule {
         for_grace_period_ms: i64,
     ) -> Result<(), crate::storage::StorageError> {
         self.restored = true;
-        if self.hold_ms <= 0 {
+        // A `for` shorter than the grace period is not restored: waiting out the grace
+        // period would delay the alert more than simply starting over.
+        if self.hold_ms <= 0 || self.hold_ms < for_grace_period_ms {
             return Ok(());
         }
         let q = storage.querier(ts - outage_tolerance_ms, ts)?;
@@ -458,11 +460,13 @@ impl AlertingRule {
             let mut it = series.iter();
             let mut last = None;
             while let Some(p) = it.next() {
-                if !crate::value::is_stale_nan(p.1) {
-                    last = Some(p);
-                }
+                last = Some(p);
             }
-            let Some((down_at, v)) = last else { continue };
+            // A staleness marker last means the alert was not active before the restart.
+            let Some((down_at, v)) = last.filter(|p| !crate::value::is_stale_nan(p.1)) else {
+                continue;
+            };
+            let down_at = down_at.div_euclid(1000) * 1000;
             let mut restored_active = (v * 1000.0) as i64;
             let spent = down_at - restored_active;
             let remaining = self.hold_ms - spent;
