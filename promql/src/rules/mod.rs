@@ -9,7 +9,7 @@
 //!
 //! | module | the question it answers |
 //! |---|---|
-//! | [`file`] | how is a rule file loaded and validated (`promtool check rules`)? |
+//! | [`file`](mod@file) | how is a rule file loaded and validated (`promtool check rules`)? |
 //! | [`group`] | what does one evaluation of a group do, and when is it due? |
 //! | [`recording`] | which series does a recording rule write? |
 //! | [`alerting`] | which alerts are pending/firing/resolved, and what is sent on? |
