@@ -471,3 +471,20 @@ else:
     let m = g.metrics();
     assert!(!m.contains("py/batch"), "{m}");
 }
+
+#[test]
+fn slow_client_does_not_block_others() {
+    use std::io::Write as _;
+    let g = Gateway::start(&[]);
+    let addr = g.base.trim_start_matches("http://").to_string();
+    let mut slow = std::net::TcpStream::connect(&addr).unwrap();
+    // Headers promise 100 bytes; only a few arrive.
+    slow.write_all(b"PUT /metrics/job/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\nm 1")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let t = Instant::now();
+    assert_eq!(g.send("PUT", "/metrics/job/fast", None, "f 1\n").0, 200);
+    assert!(samples(&g.metrics(), "f").len() == 1);
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    drop(slow);
+}

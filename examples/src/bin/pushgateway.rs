@@ -1,6 +1,6 @@
 //! `pushgateway`: a Prometheus Pushgateway. Batch jobs push metric groups with
 //! `PUT`/`POST`/`DELETE /metrics/job/<job>{/<label>/<value>}`; Prometheus scrapes
-//! `GET /metrics`. The rules live in `examples::pushgateway`; this file is the socket loop,
+//! `GET /metrics`. The rules live in `examples::pushgateway`; this file is the worker threads,
 //! the persistence timer and signal handling.
 //!
 //! ```text
@@ -15,11 +15,15 @@
 use std::io::{Read as _, Write as _};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use clap::Parser;
 use examples::pushgateway::{persist, Pushgateway};
+
+/// Threads answering requests (bodies are read outside the store's lock, so one slow
+/// client does not hold up the others).
+const WORKERS: usize = 4;
 
 /// Largest push body accepted.
 const MAX_BODY: u64 = 64 << 20;
@@ -71,7 +75,7 @@ fn header<'a>(req: &'a tiny_http::Request, name: &'static str) -> Option<&'a str
         .map(|h| h.value.as_str())
 }
 
-fn answer(pg: &mut Pushgateway, mut req: tiny_http::Request) {
+fn answer(pg: &Mutex<Pushgateway>, mut req: tiny_http::Request) {
     let mut body = Vec::new();
     if let Err(e) = req.as_reader().take(MAX_BODY + 1).read_to_end(&mut body) {
         let _ = req.respond(
@@ -88,14 +92,17 @@ fn answer(pg: &mut Pushgateway, mut req: tiny_http::Request) {
     let url = req.url().to_string();
     let ct = header(&req, "Content-Type").map(str::to_string);
     let accept = header(&req, "Accept").map(str::to_string);
-    let reply = pg.handle(
-        &method,
-        &url,
-        ct.as_deref(),
-        accept.as_deref(),
-        &body,
-        now_ms(),
-    );
+    let reply = {
+        let mut pg = pg.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        pg.handle(
+            &method,
+            &url,
+            ct.as_deref(),
+            accept.as_deref(),
+            &body,
+            now_ms(),
+        )
+    };
     let mut resp = tiny_http::Response::from_data(if method == "HEAD" {
         Vec::new()
     } else {
@@ -108,12 +115,23 @@ fn answer(pg: &mut Pushgateway, mut req: tiny_http::Request) {
     let _ = req.respond(resp);
 }
 
-fn save(pg: &mut Pushgateway, file: &Option<PathBuf>) {
-    if let Some(path) = file {
-        match persist::save(path, &pg.store) {
-            Ok(()) => pg.dirty = false,
-            Err(e) => eprintln!("pushgateway: persisting: {e}"),
+/// Writes the persistence file if anything changed: serialised under the lock, written
+/// outside it.
+fn save(pg: &Mutex<Pushgateway>, file: &Option<PathBuf>) {
+    let Some(path) = file else { return };
+    let bytes = {
+        let mut pg = pg.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !pg.dirty {
+            return;
         }
+        pg.dirty = false;
+        persist::to_bytes(&pg.store)
+    };
+    if let Err(e) = persist::save_bytes(path, &bytes) {
+        eprintln!("pushgateway: persisting: {e}");
+        pg.lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .dirty = true;
     }
 }
 
@@ -155,7 +173,7 @@ fn main() {
         },
         None => Default::default(),
     };
-    let mut pg = Pushgateway::new(store, args.admin_api);
+    let pg = Arc::new(Mutex::new(Pushgateway::new(store, args.admin_api)));
     let server = match listen(&args.listen)
         .and_then(|l| tiny_http::Server::from_listener(l, None).map_err(|e| e.to_string()))
     {
@@ -178,21 +196,32 @@ fn main() {
         None => println!("pushgateway listening on {}", args.listen),
     }
     let _ = std::io::stdout().flush();
+    let server = Arc::new(server);
+    let workers: Vec<_> = (0..WORKERS)
+        .map(|_| {
+            let server = Arc::clone(&server);
+            let pg = Arc::clone(&pg);
+            std::thread::spawn(move || {
+                while let Ok(req) = server.recv() {
+                    answer(&pg, req);
+                }
+            })
+        })
+        .collect();
     let mut last_save = Instant::now();
     while !stop.load(Ordering::SeqCst) {
-        match server.recv_timeout(Duration::from_millis(100)) {
-            Ok(Some(req)) => answer(&mut pg, req),
-            Ok(None) => {}
-            Err(e) => {
-                eprintln!("pushgateway: accepting: {e}");
-                break;
-            }
-        }
-        if pg.dirty && last_save.elapsed() >= args.persistence_interval {
-            save(&mut pg, &args.persistence_file);
+        std::thread::sleep(Duration::from_millis(50));
+        if last_save.elapsed() >= args.persistence_interval {
+            save(&pg, &args.persistence_file);
             last_save = Instant::now();
         }
     }
-    save(&mut pg, &args.persistence_file);
+    for _ in &workers {
+        server.unblock();
+    }
+    for w in workers {
+        let _ = w.join();
+    }
+    save(&pg, &args.persistence_file);
     eprintln!("pushgateway: stopped");
 }

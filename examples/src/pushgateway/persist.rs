@@ -114,6 +114,12 @@ pub fn load(path: &Path) -> Result<Store, PersistError> {
 /// Writes the file atomically: a temporary file in the same directory, fsync, rename over
 /// the old file, fsync of the directory.
 pub fn save(path: &Path, store: &Store) -> Result<(), PersistError> {
+    save_bytes(path, &to_bytes(store))
+}
+
+/// Writes already serialised bytes (from [`to_bytes`]) atomically, as [`save`] does; lets a
+/// caller serialise under a lock and do the I/O outside it.
+pub fn save_bytes(path: &Path, bytes: &[u8]) -> Result<(), PersistError> {
     let io = |source| PersistError::Io {
         path: path.display().to_string(),
         source,
@@ -123,7 +129,7 @@ pub fn save(path: &Path, store: &Store) -> Result<(), PersistError> {
         _ => Path::new("."),
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(io)?;
-    tmp.write_all(&to_bytes(store)).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
     // Make the rename itself durable; not every platform lets a directory be synced.
