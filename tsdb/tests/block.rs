@@ -455,12 +455,15 @@ mod prop {
             };
             let block = Block::open(dir.0.join(&meta.ulid)).unwrap();
             block.verify_chunks().unwrap();
-            let want = dump_head(&head, &[], qlo.max(lo), qhi.min(hi - 1));
-            prop_assert_eq!(dump_block(&block, &[], qlo, qhi), want);
+            // Both sources may return a series whose chunks overlap the range but whose
+            // samples all fall in a gap; compare what has samples.
+            let nonempty = |d: Dump| d.into_iter().filter(|(_, v)| !v.is_empty()).collect::<Dump>();
+            let want = nonempty(dump_head(&head, &[], qlo.max(lo), qhi.min(hi - 1)));
+            prop_assert_eq!(nonempty(dump_block(&block, &[], qlo, qhi)), want);
             let ms = [m(MatchOp::RegexMatch, "a", "1|2")];
             prop_assert_eq!(
-                dump_block(&block, &ms, lo, hi),
-                dump_head(&head, &ms, lo, hi - 1)
+                nonempty(dump_block(&block, &ms, lo, hi)),
+                nonempty(dump_head(&head, &ms, lo, hi - 1))
             );
         }
     }
