@@ -347,6 +347,22 @@ fn a_damaged_byte_in_each_section_is_reported() {
         "{e}"
     );
 
+    // A missing chunk segment is found at open, from the file sizes alone.
+    let copy = root.0.join("noseg").join(&meta.ulid);
+    copy_dir(&good, &copy);
+    std::fs::remove_file(copy.join("chunks").join("000001")).unwrap();
+    let e = Block::open(&copy).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::BlockCorruption {
+                section: "chunk",
+                ..
+            }
+        ),
+        "{e}"
+    );
+
     // meta.json damaged, truncated, or naming another block.
     let copy = root.0.join("meta").join(&meta.ulid);
     copy_dir(&good, &copy);

@@ -136,6 +136,29 @@ impl ChunkReader {
         })
     }
 
+    /// Checks that `r` names an existing segment and an offset inside it, without touching
+    /// the segment's bytes (the length comes from the file size).
+    pub fn check_ref(&self, r: u64) -> Result<()> {
+        let seq = (r >> 32) as u32;
+        let off = r & 0xffff_ffff;
+        let ok = self
+            .segments
+            .binary_search_by_key(&seq, |(n, _)| *n)
+            .is_ok_and(|i| {
+                off >= SEGMENT_HEADER_LEN as u64
+                    && off + RECORD_OVERHEAD <= self.segments[i].1.len() as u64
+            });
+        if ok {
+            return Ok(());
+        }
+        Err(Error::BlockCorruption {
+            file: self.dir.join(segment_name(seq)),
+            section: "chunk",
+            offset: off,
+            reason: "index names a chunk outside the segment files".to_string(),
+        })
+    }
+
     /// The bytes of the chunk at `r`, after checking its segment header and checksum.
     pub fn chunk(&self, r: u64) -> Result<&[u8]> {
         let seq = (r >> 32) as u32;

@@ -25,7 +25,8 @@ pub struct Block {
 impl Block {
     /// Opens the block directory at `path`: parses meta.json, verifies every index
     /// section's checksum and decodes the index, and maps the chunk segments. No chunk
-    /// bytes are read; each chunk's checksum is verified when a query first loads it.
+    /// bytes are read (chunk refs are checked against the segment sizes only); each
+    /// chunk's checksum is verified when a query first loads it.
     pub fn open(path: impl AsRef<Path>) -> Result<Block> {
         let path = path.as_ref().to_path_buf();
         let meta_path = path.join("meta.json");
@@ -44,6 +45,11 @@ impl Block {
         let index = index::decode(&map, &path.join("index"))?;
         drop(map);
         let chunks = ChunkReader::open(&path.join("chunks"))?;
+        for s in &index.series {
+            for c in &s.chunks {
+                chunks.check_ref(c.cref)?;
+            }
+        }
         Ok(Block {
             path,
             meta,

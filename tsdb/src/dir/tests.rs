@@ -89,3 +89,20 @@ fn faulty_dir_fails_and_tears_the_nth_write() {
     assert!(d.truncate("x", 0).is_err());
     d.rename("x", "y").unwrap();
 }
+
+#[test]
+fn fs_dir_maps_files_read_only() {
+    let root = std::env::temp_dir().join(format!("tsdb-dir-map-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&root);
+    let d = FsDir::open(&root).unwrap();
+    let mut f = d.create("data").unwrap();
+    f.write_all(b"mapped bytes").unwrap();
+    f.sync().unwrap();
+    drop(f);
+    d.create("empty").unwrap();
+    assert_eq!(&*d.map("data").unwrap(), b"mapped bytes");
+    assert!(d.map("empty").unwrap().is_empty());
+    assert!(matches!(d.map("missing"), Err(crate::Error::Io { .. })));
+    assert!(FsDir::open_existing(root.join("nope")).is_err());
+    std::fs::remove_dir_all(&root).unwrap();
+}
