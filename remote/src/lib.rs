@@ -25,7 +25,7 @@
 //! | [`queue`] | which samples go in the next request, and what happens after the answer? |
 //! | [`retry`] | is this status retried, and when is the next try (backoff, `Retry-After`)? |
 //! | [`wal_tail`] | which samples has the tsdb WAL got since a position, and where do I resume? |
-//! | [`receive`] | how does a body get into the tsdb, and which series were refused? |
+//! | [`receive`](mod@receive) | how does a body get into the tsdb, and which series were refused? |
 //! | [`error`] | what went wrong? |
 //!
 //! The `.proto` files the structs mirror are in `proto/` in the crate.
