@@ -46,8 +46,9 @@ impl Gateway {
 
     /// Sends SIGTERM and waits for a clean exit.
     fn terminate(mut self) {
-        let st = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
+        // The shell's builtin `kill`, so no procps package is needed.
+        let st = Command::new("sh")
+            .args(["-c", &format!("kill -TERM {}", self.child.id())])
             .status()
             .unwrap();
         assert!(st.success());
