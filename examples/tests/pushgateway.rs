@@ -418,12 +418,15 @@ fn python_prometheus_client() {
     let addr = g.base.trim_start_matches("http://").to_string();
     let script = r#"
 import sys
-from prometheus_client import CollectorRegistry, Gauge, Counter, push_to_gateway, pushadd_to_gateway, delete_from_gateway
+from prometheus_client import CollectorRegistry, Gauge, Counter, Histogram, Summary, Info, push_to_gateway, pushadd_to_gateway, delete_from_gateway
 gw, step = sys.argv[1], sys.argv[2]
 reg = CollectorRegistry()
 if step == "push":
     Gauge('job_last_success_unixtime', 'Last time the batch job succeeded.', registry=reg).set(1234.5)
     Counter('records', 'Records processed.', ['kind'], registry=reg).labels('a').inc(3)
+    Histogram('run_seconds', 'Run time.', registry=reg).observe(0.3)
+    Summary('batch_size', 'Batch size.', registry=reg).observe(3)
+    Info('build', 'Build.', registry=reg).info({'version': '1'})
     push_to_gateway(gw, job='py/batch', registry=reg, grouping_key={'instance': 'h/1'})
 elif step == "pushadd":
     Gauge('extra', 'Added later.', registry=reg).set(7)
@@ -462,6 +465,27 @@ else:
         samples(&m, "records_total"),
         [r#"records_total{instance="h/1",job="py/batch",kind="a"} 3"#]
     );
+    assert!(
+        m.contains(r#"run_seconds_bucket{instance="h/1",job="py/batch",le="+Inf"} 1"#),
+        "{m}"
+    );
+    assert!(
+        m.contains(r#"build_info{instance="h/1",job="py/batch",version="1"} 1"#),
+        "{m}"
+    );
+    // Both exposition formats of what a real client pushed parse strictly.
+    exposition::text::parse_families(m.as_bytes()).unwrap();
+    let om = ureq::get(&format!("{}/metrics", g.base))
+        .set("Accept", exposition::Format::ACCEPT)
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    let fams = exposition::openmetrics::parse_families(om.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}\n{om}"));
+    assert!(fams
+        .iter()
+        .any(|f| f.name == "records" && f.ty == exposition::MetricType::Counter));
     run("pushadd");
     let m = g.metrics();
     assert_eq!(samples(&m, "extra").len(), 1, "{m}");

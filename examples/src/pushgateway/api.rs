@@ -153,7 +153,7 @@ impl Pushgateway {
         let fams = self.store.gather();
         let mut out = String::new();
         let format = if wants_openmetrics(accept) {
-            exposition::openmetrics::encode(&exposition::family::to_openmetrics(fams), &mut out);
+            exposition::openmetrics::encode(&openmetrics_view(fams), &mut out);
             Format::OpenMetrics
         } else {
             exposition::text::encode(&fams, &mut out);
@@ -175,6 +175,29 @@ impl Pushgateway {
             body: serde_json::to_vec(&body).unwrap_or_default(),
         }
     }
+}
+
+/// The families as OpenMetrics: counters renamed (`x_total` -> `x`), and any family whose
+/// name OpenMetrics would read as a sample of another family left out. Those are the
+/// `x_created` gauges text 0.0.4 clients push beside their counters, histograms and
+/// summaries; the text 0.0.4 view still has them.
+fn openmetrics_view(fams: Vec<MetricFamily>) -> Vec<MetricFamily> {
+    let fams = exposition::family::to_openmetrics(fams);
+    let clashes: std::collections::HashSet<usize> = fams
+        .iter()
+        .enumerate()
+        .filter(|(i, f)| {
+            fams.iter().enumerate().any(|(j, g)| {
+                j != *i && f.name != g.name && g.owns_sample(Format::OpenMetrics, &f.name)
+            })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    fams.into_iter()
+        .enumerate()
+        .filter(|(i, _)| !clashes.contains(i))
+        .map(|(_, f)| f)
+        .collect()
 }
 
 /// Whether an `Accept` header prefers OpenMetrics over text 0.0.4 (by q-value; a tie goes
@@ -556,6 +579,26 @@ mod tests {
                     .unwrap_or_else(|e| panic!("{e}\n{}", String::from_utf8_lossy(&om.body)));
             }
         }
+    }
+
+    #[test]
+    fn created_gauges_left_out_of_openmetrics() {
+        let mut pg = Pushgateway::default();
+        let push = "# TYPE c_total counter\nc_total 1\n# TYPE c_created gauge\nc_created 5\n# TYPE s summary\ns_count 1\ns_sum 2\n# TYPE s_created gauge\ns_created 5\n";
+        assert_eq!(
+            pg.handle("PUT", "/metrics/job/a", None, None, push.as_bytes(), 1)
+                .status,
+            200
+        );
+        let text = body_text(&pg.handle("GET", "/metrics", None, None, b"", 2));
+        assert!(text.contains("c_created{job=\"a\"} 5"), "{text}");
+        let om = pg.handle("GET", "/metrics", None, Some(Format::ACCEPT), b"", 2);
+        let fams = exposition::openmetrics::parse_families(&om.body).unwrap();
+        let names: Vec<&str> = fams.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(
+            names,
+            ["c", "push_failure_time_seconds", "push_time_seconds", "s"]
+        );
     }
 
     fn body_text(r: &Reply) -> String {
