@@ -195,9 +195,24 @@ fn openmetrics_view(fams: Vec<MetricFamily>) -> Vec<MetricFamily> {
         .collect();
     fams.into_iter()
         .enumerate()
-        .filter(|(i, _)| !clashes.contains(i))
+        .filter(|(i, f)| !clashes.contains(i) && valid_openmetrics(f))
         .map(|(_, f)| f)
         .collect()
+}
+
+/// Whether a counter, histogram or summary pushed as lax text 0.0.4 is also valid
+/// OpenMetrics (a histogram without its `+Inf` bucket or a negative counter is not; such a
+/// family is left out of the OpenMetrics view so the rest stays scrapeable).
+fn valid_openmetrics(f: &MetricFamily) -> bool {
+    if !matches!(
+        f.ty,
+        MetricType::Counter | MetricType::Histogram | MetricType::Summary
+    ) {
+        return true;
+    }
+    let mut out = String::new();
+    exposition::openmetrics::encode(std::slice::from_ref(f), &mut out);
+    exposition::openmetrics::parse_families(out.as_bytes()).is_ok()
 }
 
 /// Whether an `Accept` header prefers OpenMetrics over text 0.0.4 (by q-value; a tie goes
@@ -539,6 +554,8 @@ mod tests {
             "m{",
             "# TYPE h histogram\nh_bucket{le=\"+Inf\"} 1\nh_count 1\nh_sum 0\n",
             "# TYPE m gauge\nm NaN\n",
+            "# TYPE hh histogram\nhh_bucket{le=\"1\"} 1\n",
+            "# TYPE neg counter\nneg -1\n",
             "m 1 12\n",
             "\u{0}\u{1}garbage",
             "# EOF\n",
