@@ -41,8 +41,13 @@ impl std::hash::Hasher for FastHasher {
         // Fold the high bits down: keys that differ only in their high bits (the bit
         // patterns of small integral floats, as `count_values` hashes) would otherwise
         // share their low bits, which pick the bucket, and collide.
-        let x = self.0;
-        x ^ (x >> 32) ^ (x >> 47)
+        // (MurmurHash3's 64-bit finaliser.)
+        let mut x = self.0;
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        x ^= x >> 33;
+        x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        x ^ (x >> 33)
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
