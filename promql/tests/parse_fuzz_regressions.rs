@@ -8,6 +8,10 @@ use promql::{parse_with, ParseOptions};
 const CASES: &[&str] = &[
     // A duration literal whose seconds * 1000 is not exact (8.001 * 1000) lost its unit.
     "sum_over_time(metric1_total[29s+1s%((((8 - 2) / 3) * 7s) % 4) + 8001ms])",
+    // A quoted metric name after another __name__ matcher was printed first, so the
+    // reparsed selector had its matchers in another order.
+    "info({__name__=~\"websvc_.+\", \"q\\x02\", _!~\"websvc_.+\"})",
+    "{__name__=~\"a.+\", \"b.c\"}",
 ];
 
 #[test]

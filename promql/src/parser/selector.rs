@@ -68,7 +68,9 @@ impl Parser<'_> {
                             }
                             let m = Matcher::new(MatchOp::Equal, METRIC_NAME, label.as_str())
                                 .map_err(|e| self.error(ParseErrorKind::Matcher(e), t.span))?;
-                            matchers.push(m);
+                            // The name matcher goes first, as for `name{...}`, so the
+                            // printer (which writes the name first) round-trips.
+                            matchers.insert(0, m);
                             name = Some(label);
                         }
                         None => {
