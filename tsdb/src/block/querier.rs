@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use exposition::{Labels, Matcher};
 
 use super::reader::Block;
-use crate::chunk::{SampleIterator, XorIter};
+use crate::chunk::{ClippedCursor, SampleIterator, XorIter};
 use crate::error::Result;
 use crate::query::postings_for_matchers;
 use crate::storage::SelectHints;
@@ -146,10 +146,7 @@ impl<'a> BlockSeries<'a> {
     pub fn iter(&self) -> BlockSeriesIter<'_> {
         BlockSeriesIter {
             rest: &self.chunks,
-            cur: XorIter::new(&[]),
-            mint: self.mint,
-            maxt: self.maxt,
-            done: self.mint > self.maxt,
+            clip: ClippedCursor::new(self.mint, self.maxt),
         }
     }
 }
@@ -158,70 +155,33 @@ impl<'a> BlockSeries<'a> {
 #[derive(Debug, Clone)]
 pub struct BlockSeriesIter<'s> {
     rest: &'s [&'s [u8]],
-    cur: XorIter<'s>,
-    mint: i64,
-    maxt: i64,
-    done: bool,
+    clip: ClippedCursor<'s>,
 }
 
-impl BlockSeriesIter<'_> {
-    fn next_chunk(&mut self) -> bool {
-        match self.rest.split_first() {
-            Some((c, rest)) => {
-                self.rest = rest;
-                self.cur.reset(c);
-                true
-            }
-            None => false,
+/// Loads the next of `rest` into `cur`.
+fn next_block_chunk<'s>(rest: &mut &'s [&'s [u8]], cur: &mut XorIter<'s>) -> bool {
+    match rest.split_first() {
+        Some((c, tail)) => {
+            *rest = tail;
+            cur.reset(c);
+            true
         }
+        None => false,
     }
 }
 
 impl SampleIterator for BlockSeriesIter<'_> {
     fn next(&mut self) -> bool {
-        if self.done {
-            return false;
-        }
-        loop {
-            if self.cur.next() {
-                let t = self.cur.at().0;
-                if t < self.mint {
-                    continue;
-                }
-                if t > self.maxt {
-                    self.done = true;
-                    return false;
-                }
-                return true;
-            }
-            if !self.next_chunk() {
-                self.done = true;
-                return false;
-            }
-        }
+        let rest = &mut self.rest;
+        self.clip.next(|cur| next_block_chunk(rest, cur))
     }
 
     fn seek(&mut self, t: i64) -> bool {
-        if self.done {
-            return false;
-        }
-        let t = t.max(self.mint);
-        loop {
-            if self.cur.seek(t) {
-                if self.cur.at().0 > self.maxt {
-                    self.done = true;
-                    return false;
-                }
-                return true;
-            }
-            if !self.next_chunk() {
-                self.done = true;
-                return false;
-            }
-        }
+        let rest = &mut self.rest;
+        self.clip.seek(t, |cur| next_block_chunk(rest, cur))
     }
 
     fn at(&self) -> (i64, f64) {
-        self.cur.at()
+        self.clip.cur.at()
     }
 }

@@ -9,8 +9,10 @@
 //! source in the crate shares.
 
 pub mod bstream;
+mod clip;
 pub mod xor;
 
+pub(crate) use clip::ClippedCursor;
 pub use xor::{validate, ChunkMeta, XorAppender, XorIter};
 
 /// Default target number of samples per chunk (as in Prometheus).

@@ -2,7 +2,7 @@
 
 use exposition::Labels;
 
-use crate::chunk::{SampleIterator, XorAppender, XorIter};
+use crate::chunk::{ClippedCursor, SampleIterator, XorAppender, XorIter};
 
 /// A finished, immutable chunk.
 #[derive(Debug, Clone)]
@@ -171,10 +171,7 @@ fn chunk_end_time(start: i64, cur: i64, max_t: i64, ratio: i64) -> i64 {
 pub struct SeriesIter<'a> {
     closed: &'a [ClosedChunk],
     open: Option<&'a [u8]>,
-    cur: XorIter<'a>,
-    mint: i64,
-    maxt: i64,
-    done: bool,
+    clip: ClippedCursor<'a>,
 }
 
 impl<'a> SeriesIter<'a> {
@@ -183,10 +180,7 @@ impl<'a> SeriesIter<'a> {
         SeriesIter {
             closed: &[],
             open: None,
-            cur: XorIter::new(&[]),
-            mint: 0,
-            maxt: -1,
-            done: true,
+            clip: ClippedCursor::new(0, -1),
         }
     }
 
@@ -195,84 +189,62 @@ impl<'a> SeriesIter<'a> {
         let first = s.closed.partition_point(|c| c.max_t < mint);
         self.closed = &s.closed[first..];
         self.open = (!s.open.is_empty()).then(|| s.open.bytes());
-        self.cur = XorIter::new(&[]);
-        self.mint = mint;
-        self.maxt = maxt;
-        self.done = mint > maxt;
+        self.clip = ClippedCursor::new(mint, maxt);
     }
+}
 
-    fn next_chunk(&mut self) -> bool {
-        if let Some((c, rest)) = self.closed.split_first() {
-            self.closed = rest;
-            if c.min_t > self.maxt {
-                self.closed = &[];
-                self.open = None;
-                return false;
-            }
-            self.cur.reset(&c.data);
-            return true;
+/// Loads the next closed chunk (unless it starts after `maxt`), then the open one, into `cur`.
+#[inline]
+fn next_head_chunk<'a>(
+    closed: &mut &'a [ClosedChunk],
+    open: &mut Option<&'a [u8]>,
+    maxt: i64,
+    cur: &mut XorIter<'a>,
+) -> bool {
+    if let Some((c, rest)) = closed.split_first() {
+        *closed = rest;
+        if c.min_t > maxt {
+            *closed = &[];
+            *open = None;
+            return false;
         }
-        if let Some(o) = self.open.take() {
-            self.cur.reset(o);
-            return true;
-        }
-        false
+        cur.reset(&c.data);
+        return true;
     }
+    if let Some(o) = open.take() {
+        cur.reset(o);
+        return true;
+    }
+    false
 }
 
 impl SampleIterator for SeriesIter<'_> {
     #[inline]
     fn next(&mut self) -> bool {
-        if self.done {
-            return false;
-        }
-        loop {
-            if self.cur.next() {
-                let t = self.cur.at().0;
-                if t < self.mint {
-                    continue;
-                }
-                if t > self.maxt {
-                    self.done = true;
-                    return false;
-                }
-                return true;
-            }
-            if !self.next_chunk() {
-                self.done = true;
-                return false;
-            }
-        }
+        let (closed, open, maxt) = (&mut self.closed, &mut self.open, self.clip.maxt);
+        self.clip
+            .next(|cur| next_head_chunk(closed, open, maxt, cur))
     }
 
     fn seek(&mut self, t: i64) -> bool {
-        if self.done {
+        if self.clip.done {
             return false;
         }
-        let t = t.max(self.mint);
         // Skip whole chunks that end before t.
-        let skip = self.closed.partition_point(|c| c.max_t < t);
+        let skip = self
+            .closed
+            .partition_point(|c| c.max_t < t.max(self.clip.mint));
         if skip > 0 {
             self.closed = &self.closed[skip..];
-            self.cur = XorIter::new(&[]);
+            self.clip.cur = XorIter::new(&[]);
         }
-        loop {
-            if self.cur.seek(t) {
-                if self.cur.at().0 > self.maxt {
-                    self.done = true;
-                    return false;
-                }
-                return true;
-            }
-            if !self.next_chunk() {
-                self.done = true;
-                return false;
-            }
-        }
+        let (closed, open, maxt) = (&mut self.closed, &mut self.open, self.clip.maxt);
+        self.clip
+            .seek(t, |cur| next_head_chunk(closed, open, maxt, cur))
     }
 
     #[inline]
     fn at(&self) -> (i64, f64) {
-        self.cur.at()
+        self.clip.cur.at()
     }
 }
