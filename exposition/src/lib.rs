@@ -22,6 +22,8 @@
 //!   [`openmetrics::OpenMetricsParser`], [`openmetrics::encode`].
 //! - [`content_type`]: which parser does this `Content-Type` call for? [`Format`], [`Parser`].
 //! - [`family`]: what are the families of a scrape? [`MetricFamily`] grouped from entries.
+//! - [`histogram`]: what is a native histogram? [`histogram::Histogram`] (integer, as
+//!   exposed and stored) and [`histogram::FloatHistogram`] (what PromQL computes with).
 //! - [`error`]: what went wrong and where? [`ParseError`] (`line:column: reason`).
 //!
 //! The main path, parsing a scrape by its Content-Type:
@@ -51,6 +53,7 @@ pub mod content_type;
 mod encode;
 pub mod error;
 pub mod family;
+pub mod histogram;
 pub mod labels;
 mod lex;
 pub mod matcher;
