@@ -114,3 +114,85 @@ impl<'a> Iterator for Parser<'a> {
         }
     }
 }
+
+/// Whether a `Content-Type` names the delimited protobuf exposition
+/// (`application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily;
+/// encoding=delimited`, parameters in any order, names and media type in any case).
+/// Other protobuf encodings (`text`, `compact-text`) and other messages are not it.
+///
+/// ```
+/// use exposition::content_type::is_protobuf;
+/// assert!(is_protobuf("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"));
+/// assert!(is_protobuf("Application/Vnd.Google.Protobuf;encoding=delimited;proto=io.prometheus.client.MetricFamily"));
+/// assert!(!is_protobuf("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=text"));
+/// assert!(!is_protobuf("text/plain; version=0.0.4"));
+/// ```
+pub fn is_protobuf(header: &str) -> bool {
+    let mut parts = header.split(';');
+    let media = parts.next().unwrap_or("").trim();
+    if !media.eq_ignore_ascii_case("application/vnd.google.protobuf") {
+        return false;
+    }
+    let (mut proto, mut encoding) = (None, None);
+    for p in parts {
+        if let Some((k, v)) = p.split_once('=') {
+            let v = v.trim().trim_matches('"');
+            match k.trim().to_ascii_lowercase().as_str() {
+                "proto" => proto = Some(v),
+                "encoding" => encoding = Some(v),
+                _ => {}
+            }
+        }
+    }
+    proto == Some("io.prometheus.client.MetricFamily") && encoding == Some("delimited")
+}
+
+/// The `Accept` header a scraper that reads protobuf sends: delimited protobuf first, then
+/// OpenMetrics, then text 0.0.4 (the order Prometheus uses with native histograms on).
+pub const ACCEPT_PROTOBUF: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=1,application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// What a server should answer for an `Accept` header, when it can serve all three
+/// formats: the delimited protobuf format (`None`) or a text [`Format`].
+///
+/// Each media range's `q` counts (default 1, ties go to the earlier range); protobuf is
+/// chosen only when a range names it exactly (see [`is_protobuf`], with `q` ignored).
+/// `application/openmetrics-text` picks OpenMetrics; anything else, or no header, picks
+/// text 0.0.4.
+///
+/// ```
+/// use exposition::content_type::{negotiate, ACCEPT_PROTOBUF};
+/// use exposition::Format;
+/// assert_eq!(negotiate(Some(ACCEPT_PROTOBUF)), None);
+/// assert_eq!(negotiate(Some(Format::ACCEPT)), Some(Format::OpenMetrics));
+/// assert_eq!(negotiate(None), Some(Format::Text));
+/// ```
+pub fn negotiate(accept: Option<&str>) -> Option<Format> {
+    let Some(accept) = accept else {
+        return Some(Format::Text);
+    };
+    let mut best: Option<(f64, Option<Format>)> = None;
+    for range in accept.split(',') {
+        let mut q = 1.0;
+        let mut rest = Vec::new();
+        for p in range.split(';') {
+            match p.split_once('=') {
+                Some((k, v)) if k.trim().eq_ignore_ascii_case("q") => {
+                    q = v.trim().parse().unwrap_or(0.0);
+                }
+                _ => rest.push(p),
+            }
+        }
+        let media = rest.join(";");
+        let choice = if is_protobuf(&media) {
+            None
+        } else if Format::from_content_type(&media) == Some(Format::OpenMetrics) {
+            Some(Format::OpenMetrics)
+        } else {
+            Some(Format::Text)
+        };
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, choice));
+        }
+    }
+    best.map_or(Some(Format::Text), |(_, c)| c)
+}

@@ -8,9 +8,9 @@
 //!
 //! Should I use this? Yes if you scrape or serve `/metrics` in Rust and want either speed
 //! (the text pull parser runs at several hundred MB/s without allocating per sample) or
-//! strictness (the OpenMetrics parser passes the whole upstream conformance suite). It does
-//! not speak the protobuf exposition format or native histograms, and it has no features to
-//! switch on or off.
+//! strictness (the OpenMetrics parser passes the whole upstream conformance suite). It also
+//! reads and writes the delimited protobuf format, the one that carries native histograms.
+//! It has no features to switch on or off.
 //!
 //! Module map (module → the question it answers):
 //! - [`labels`]: how is a series identified? `Labels`, the sorted, unique label set.
@@ -22,6 +22,8 @@
 //!   [`openmetrics::OpenMetricsParser`], [`openmetrics::encode`].
 //! - [`content_type`]: which parser does this `Content-Type` call for? [`Format`], [`Parser`].
 //! - [`family`]: what are the families of a scrape? [`MetricFamily`] grouped from entries.
+//! - [`protobuf`]: how do I read or write the delimited protobuf format (and its native
+//!   histograms)? [`protobuf::decode`], [`protobuf::encode_delimited`].
 //! - [`histogram`]: what is a native histogram? [`histogram::Histogram`] (integer, as
 //!   exposed and stored) and [`histogram::FloatHistogram`] (what PromQL computes with).
 //! - [`error`]: what went wrong and where? [`ParseError`] (`line:column: reason`).
@@ -58,6 +60,7 @@ pub mod labels;
 mod lex;
 pub mod matcher;
 pub mod openmetrics;
+pub mod protobuf;
 pub mod text;
 pub mod types;
 

@@ -2,8 +2,11 @@
 //! named `from_test_parse_*` and `minimal` must parse, `from_test_parse_error_*` must be
 //! rejected (those without a final line feed are rejected again with one appended, so the
 //! rule each targets is checked, except `error_0` whose only fault is that missing line
-//! feed); `testdata/text` and its gzip copy must parse. Protobuf and the legacy JSON format
-//! are out of scope and skipped.
+//! feed); `testdata/text` and its gzip copy must parse. The delimited protobuf files
+//! (`testdata/protobuf*`) must decode, survive decode -> encode -> decode unchanged, and,
+//! where a text twin exists (`protobuf` and its gzip copy were taken from the same scrape
+//! as `text`), expose exactly the text twin's families and samples. The legacy JSON format
+//! is out of scope and skipped.
 
 mod common;
 
@@ -45,18 +48,140 @@ fn corpus_case(path: &Path, name: &str) -> Outcome {
     }
 }
 
-fn testdata_case(path: &Path, name: &str) -> Outcome {
+fn read_maybe_gz(path: &Path) -> Result<Vec<u8>, String> {
     let mut input = Vec::new();
-    let read = std::fs::File::open(path).and_then(|mut f| {
-        if name.ends_with(".gz") {
-            flate2::read::GzDecoder::new(f).read_to_end(&mut input)
-        } else {
-            f.read_to_end(&mut input)
-        }
-    });
-    if let Err(e) = read {
-        return Outcome::Fail(e.to_string());
+    std::fs::File::open(path)
+        .and_then(|mut f| {
+            if path.extension().is_some_and(|e| e == "gz") {
+                flate2::read::GzDecoder::new(f).read_to_end(&mut input)
+            } else {
+                f.read_to_end(&mut input)
+            }
+        })
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(input)
+}
+
+/// A sample reduced to what both formats must agree on: name, labels (with `le` and
+/// `quantile` as numbers, since the two formats spell them differently) and value bits.
+fn sample_key(s: &exposition::FamilySample) -> String {
+    let mut labels: Vec<String> = s
+        .labels
+        .iter()
+        .map(|l| {
+            let v = if l.name == "le" || l.name == "quantile" {
+                match l.value.as_str() {
+                    "+Inf" => f64::INFINITY,
+                    v => v.parse::<f64>().unwrap_or(f64::NAN),
+                }
+                .to_string()
+            } else {
+                l.value.to_string()
+            };
+            format!("{}={v:?}", l.name)
+        })
+        .collect();
+    labels.sort();
+    format!(
+        "{}{{{}}} {:x} {:?}",
+        s.name,
+        labels.join(","),
+        s.value.to_bits(),
+        s.timestamp
+    )
+}
+
+fn protobuf_case(root: &Path, path: &Path, name: &str) -> Result<(), String> {
+    use exposition::protobuf::{self, DecodeOptions};
+    let input = read_maybe_gz(path)?;
+    let opts = DecodeOptions::default();
+    let scrape = protobuf::decode(&input, &opts).map_err(|e| e.to_string())?;
+    let messages = protobuf::decode_messages(&input).map_err(|e| e.to_string())?;
+    if scrape.families.len() != messages.len() || messages.is_empty() {
+        return Err(format!(
+            "{} families from {} messages",
+            scrape.families.len(),
+            messages.len()
+        ));
     }
+    // Messages -> bytes -> messages is the identity.
+    let mut bytes = Vec::new();
+    protobuf::encode_delimited(&messages, &mut bytes);
+    if protobuf::decode_messages(&bytes).map_err(|e| e.to_string())? != messages {
+        return Err("message re-encoding changed the messages".into());
+    }
+    // Scrape -> messages -> bytes -> scrape is the identity.
+    let mut bytes = Vec::new();
+    protobuf::encode_delimited(&protobuf::to_messages(&scrape), &mut bytes);
+    let again = protobuf::decode(&bytes, &opts).map_err(|e| format!("re-decode: {e}"))?;
+    if again != scrape {
+        return Err("scrape re-encoding changed the scrape".into());
+    }
+    // Every metric of every family shows up as at least one sample.
+    for (f, m) in scrape.families.iter().zip(&messages) {
+        if f.samples.len() < m.metric.len() {
+            return Err(format!(
+                "{}: {} samples from {} metrics",
+                f.name,
+                f.samples.len(),
+                m.metric.len()
+            ));
+        }
+    }
+    if name.starts_with("protobuf-multimessage") {
+        return Ok(());
+    }
+    // The text twin holds the same scrape.
+    let text = read_maybe_gz(&root.join("testdata/text"))?;
+    let text_fams = exposition::text::parse_families(&text).map_err(|e| e.to_string())?;
+    let mut want: Vec<(String, String, Vec<String>)> = text_fams
+        .iter()
+        .map(|f| {
+            let mut s: Vec<String> = f.samples.iter().map(sample_key).collect();
+            s.sort();
+            (f.name.clone(), f.ty.to_string(), s)
+        })
+        .collect();
+    let mut got: Vec<(String, String, Vec<String>)> = scrape
+        .families
+        .iter()
+        .map(|f| {
+            let mut s: Vec<String> = f.samples.iter().map(sample_key).collect();
+            s.sort();
+            (f.name.clone(), f.ty.to_string(), s)
+        })
+        .collect();
+    want.sort();
+    got.sort();
+    if got.len() != want.len() {
+        return Err(format!(
+            "{} families, text twin has {}",
+            got.len(),
+            want.len()
+        ));
+    }
+    for (g, w) in got.iter().zip(&want) {
+        if g != w {
+            let diff: Vec<&String> = g.2.iter().filter(|s| !w.2.contains(s)).take(3).collect();
+            return Err(format!(
+                "family {} ({}, {} samples) differs from the text twin's {} ({}, {} samples); e.g. {diff:?}",
+                g.0,
+                g.1,
+                g.2.len(),
+                w.0,
+                w.1,
+                w.2.len()
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn testdata_case(path: &Path, _name: &str) -> Outcome {
+    let input = match read_maybe_gz(path) {
+        Ok(b) => b,
+        Err(e) => return Outcome::Fail(e),
+    };
     outcome(
         parse_text(&input)
             .and_then(|c| check_sample_count(&input, &c))
@@ -86,9 +211,7 @@ fn expfmt() {
             .unwrap_or_default();
         let id = format!("testdata/{name}");
         if name.starts_with("protobuf") {
-            suite.case(&id, || {
-                Outcome::Skip("protobuf exposition is out of scope for now".into())
-            });
+            suite.case(&id, || outcome(protobuf_case(&root, &f, &name)));
         } else if name.starts_with("json2") {
             suite.case(&id, || {
                 Outcome::Skip("legacy JSON format 0.0.2 is out of scope".into())
