@@ -1,6 +1,7 @@
-//! The `stack` loop: scrape targets when due, append into the tsdb, evaluate rule groups
-//! on their schedule, hand alerts to the `alertroute` dispatcher, and deliver its
-//! notifications (stdout, and webhook POSTs). One line of progress per round.
+//! The `stack` loop: refresh service discovery, scrape targets when due, append into the
+//! tsdb, evaluate rule groups on their schedule, hand alerts to the `alertroute`
+//! dispatcher, deliver its notifications (stdout, and webhook POSTs), and send new samples
+//! to the `remote_write` destinations. One line of progress per round.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -13,7 +14,9 @@ use promql::tsdb_storage::TsdbRuleStorage;
 use tsdb::Db;
 
 use super::config::Config;
-use super::scrape::{targets, ScrapeLoop};
+use super::pool::ScrapePool;
+use super::remote_write::{RemoteWriteError, RemoteWriter};
+use super::scrape::ScrapeLoop;
 use crate::api::{json, now_ms, RulesSnapshot};
 use crate::telemetry::Registry;
 
@@ -27,6 +30,9 @@ pub enum StackError {
     /// A rule file is invalid.
     #[error("rules: {0}")]
     Rules(String),
+    /// A remote-write destination could not start.
+    #[error("{0}")]
+    RemoteWrite(#[from] RemoteWriteError),
 }
 
 /// What a run did, for callers and tests.
@@ -44,12 +50,21 @@ pub struct RunSummary {
     pub transitions: Vec<(String, String)>,
     /// Whether a resolved notification was delivered.
     pub resolved_notified: bool,
+    /// Scrapes refused by a scrape limit.
+    pub limit_failures: u64,
+    /// Targets started / stopped by service discovery after the start.
+    pub targets_added: u64,
+    /// Targets stopped because they were no longer discovered.
+    pub targets_removed: u64,
+    /// Samples delivered to remote-write destinations (2xx answers).
+    pub remote_delivered: u64,
 }
 
 /// Everything the loop works with.
 pub struct Stack {
     db: Arc<RwLock<Db>>,
-    loops: Vec<ScrapeLoop>,
+    pools: Vec<ScrapePool>,
+    writers: Vec<RemoteWriter>,
     groups: Vec<(Group, i64)>,
     dispatcher: alertroute::Dispatcher,
     rules_view: Arc<RwLock<RulesSnapshot>>,
@@ -58,8 +73,6 @@ pub struct Stack {
     agent: ureq::Agent,
     started_ms: i64,
     states: BTreeMap<Labels, AlertState>,
-    /// Per target: last scrape time, duration (s) and error, for `/api/v1/targets`.
-    target_status: Vec<Option<(i64, f64, Option<String>)>>,
     /// Progress lines go here.
     pub out: Box<dyn Write + Send>,
     /// What happened so far.
@@ -100,16 +113,22 @@ impl Stack {
                 groups.push((g, now));
             }
         }
-        let loops: Vec<ScrapeLoop> = cfg
+        let pools: Vec<ScrapePool> = cfg
             .scrape_configs
             .iter()
-            .flat_map(targets)
-            .map(|t| ScrapeLoop::new(t, now))
+            .map(|j| ScrapePool::new(j.clone(), now))
             .collect();
-        let target_status = vec![None; loops.len()];
+        let writers = {
+            let d = db.read().unwrap_or_else(|e| e.into_inner());
+            cfg.remote_write
+                .iter()
+                .map(|rw| RemoteWriter::new(rw.clone(), &d))
+                .collect::<Result<Vec<_>, _>>()?
+        };
         Ok(Stack {
             db,
-            loops,
+            pools,
+            writers,
             groups,
             dispatcher: alertroute::Dispatcher::new(am, "stack"),
             rules_view,
@@ -120,15 +139,36 @@ impl Stack {
                 .build(),
             started_ms: now,
             states: BTreeMap::new(),
-            target_status,
             out,
             summary: RunSummary::default(),
         })
     }
 
-    /// Number of scrape targets.
+    /// Number of scrape targets (discovered ones included).
     pub fn target_count(&self) -> usize {
-        self.loops.len()
+        self.pools.iter().map(|p| p.loops.len()).sum()
+    }
+
+    /// The current targets' scrape URLs, in pool order.
+    pub fn target_urls(&self) -> Vec<String> {
+        self.loops().map(|l| l.target.url.clone()).collect()
+    }
+
+    /// Number of remote-write destinations.
+    pub fn remote_write_count(&self) -> usize {
+        self.writers.len()
+    }
+
+    /// Counters of each remote-write destination, `(name, stats)`.
+    pub fn remote_write_stats(&self) -> Vec<(String, remote::QueueStats)> {
+        self.writers
+            .iter()
+            .map(|w| (w.name().to_string(), w.stats()))
+            .collect()
+    }
+
+    fn loops(&self) -> impl Iterator<Item = &ScrapeLoop> {
+        self.pools.iter().flat_map(|p| p.loops.iter())
     }
 
     /// Number of rule groups.
@@ -151,8 +191,13 @@ impl Stack {
             }
             self.round(now);
             let mut next = deadline_ms;
-            for l in &self.loops {
+            for l in self.loops() {
                 next = next.min(l.next_ms);
+            }
+            for w in &self.writers {
+                if let Some(d) = w.next_deadline() {
+                    next = next.min(d);
+                }
             }
             for (_, t) in &self.groups {
                 next = next.min(*t);
@@ -165,57 +210,47 @@ impl Stack {
         }
     }
 
-    /// Does everything due at `now`: scrapes, evaluations, notifications.
+    /// Does everything due at `now`: discovery, scrapes, evaluations, notifications,
+    /// remote writes.
     pub fn round(&mut self, now: i64) {
         let mut line = Vec::new();
-        for i in 0..self.loops.len() {
-            if self.loops[i].next_ms > now {
-                continue;
-            }
-            let lp = &mut self.loops[i];
-            lp.next_ms = now + lp.target.interval_ms;
-            let t0 = std::time::Instant::now();
-            let res = lp.scrape(now);
-            self.target_status[i] = Some((now, t0.elapsed().as_secs_f64(), res.error.clone()));
-            let lp = &self.loops[i];
-            let job = lp.target.labels.get("job").unwrap_or("").to_string();
-            let mut rejected = 0usize;
-            {
-                let mut db = self.db.write().unwrap_or_else(|e| e.into_inner());
-                let mut app = db.appender();
-                for (l, t, v) in &res.samples {
-                    match app.append(l, *t, *v) {
-                        Ok(_) => {}
-                        Err(_) => rejected += 1,
+        let mut sd_msgs = Vec::new();
+        for pi in 0..self.pools.len() {
+            let pool = &mut self.pools[pi];
+            if pool.has_discovery() {
+                let job = pool.job.job_name.clone();
+                let rep = pool.discover(now);
+                for e in &rep.errors {
+                    sd_msgs.push(format!("discovery {job}: {e}"));
+                }
+                if rep.added > 0 || rep.removed > 0 {
+                    sd_msgs.push(format!(
+                        "discovery {job}: {} targets (+{} -{})",
+                        pool.loops.len(),
+                        rep.added,
+                        rep.removed
+                    ));
+                    self.summary.targets_added += rep.added as u64;
+                    self.summary.targets_removed += rep.removed as u64;
+                }
+                if !rep.stale.is_empty() {
+                    let mut db = self.db.write().unwrap_or_else(|e| e.into_inner());
+                    let mut app = db.appender();
+                    for (l, t, v) in &rep.stale {
+                        let _ = app.append(l, *t, *v);
+                    }
+                    if let Err(e) = app.commit() {
+                        sd_msgs.push(format!("discovery {job}: staleness markers: {e}"));
                     }
                 }
-                if let Err(e) = app.commit() {
-                    line.push(format!("{job}: commit failed: {e}"));
+            }
+            for li in 0..self.pools[pi].loops.len() {
+                if self.pools[pi].loops[li].next_ms > now {
+                    continue;
                 }
+                let s = self.scrape_one(pi, li, now);
+                line.push(s);
             }
-            self.summary.scrapes += 1;
-            self.telemetry
-                .inc("stack_scrapes", "Scrapes performed.", &[("job", &job)], 1.0);
-            let fmt = match res.format {
-                Some(exposition::Format::OpenMetrics) => "openmetrics",
-                Some(exposition::Format::Text) => "text",
-                None => "-",
-            };
-            let mut s = match &res.error {
-                None => format!("{job} up ({} samples, {fmt}", res.scraped),
-                Some(e) => format!("{job} DOWN ({e}"),
-            };
-            if res.added > 0 {
-                s.push_str(&format!(", {} new series", res.added));
-            }
-            if res.stale > 0 {
-                s.push_str(&format!(", {} stale", res.stale));
-            }
-            if rejected > 0 {
-                s.push_str(&format!(", {rejected} rejected"));
-            }
-            s.push(')');
-            line.push(s);
         }
         let mut rule_msgs = Vec::new();
         let mut to_send = Vec::new();
@@ -284,6 +319,10 @@ impl Stack {
             }
         }
         self.states = seen;
+        if !sd_msgs.is_empty() {
+            let msg = sd_msgs.join("; ");
+            self.say(now, &msg);
+        }
         if !line.is_empty() || !rule_msgs.is_empty() {
             let mut msg = String::new();
             if !line.is_empty() {
@@ -315,6 +354,82 @@ impl Stack {
         for n in self.dispatcher.tick(now) {
             self.deliver(now, &n);
         }
+        for wi in 0..self.writers.len() {
+            let before = self.writers[wi].stats().delivered;
+            let log = self.writers[wi].tick(&self.db, &now_ms);
+            let after = self.writers[wi].stats().delivered;
+            self.summary.remote_delivered += after - before;
+            if after > before {
+                self.telemetry.inc(
+                    "stack_remote_write_samples",
+                    "Samples delivered to remote-write destinations.",
+                    &[("remote_name", self.writers[wi].name())],
+                    (after - before) as f64,
+                );
+            }
+            for l in log {
+                self.say(now, &l);
+            }
+        }
+    }
+
+    /// Scrapes loop `li` of pool `pi` and appends the result in one transaction: the
+    /// scraped samples (nothing of them when a limit refused the scrape), staleness
+    /// markers and the synthetic series. Returns the progress text.
+    fn scrape_one(&mut self, pi: usize, li: usize, now: i64) -> String {
+        let lp = &mut self.pools[pi].loops[li];
+        lp.next_ms = now + lp.target.interval_ms;
+        let res = lp.scrape(now);
+        let job = lp.target.labels.get("job").unwrap_or("").to_string();
+        let mut rejected = 0usize;
+        let mut commit_err = None;
+        {
+            let mut db = self.db.write().unwrap_or_else(|e| e.into_inner());
+            let mut app = db.appender();
+            for (l, t, v) in &res.samples {
+                if app.append(l, *t, *v).is_err() {
+                    rejected += 1;
+                }
+            }
+            if let Err(e) = app.commit() {
+                commit_err = Some(e.to_string());
+            }
+        }
+        self.summary.scrapes += 1;
+        self.telemetry
+            .inc("stack_scrapes", "Scrapes performed.", &[("job", &job)], 1.0);
+        if res.limit_exceeded {
+            self.summary.limit_failures += 1;
+            self.telemetry.inc(
+                "stack_scrapes_exceeded_limit",
+                "Scrapes refused because a scrape limit was exceeded.",
+                &[("job", &job)],
+                1.0,
+            );
+        }
+        let fmt = match res.format {
+            Some(exposition::Format::OpenMetrics) => "openmetrics",
+            Some(exposition::Format::Text) => "text",
+            None => "-",
+        };
+        let mut s = match &res.error {
+            None => format!("{job} up ({} samples, {fmt}", res.scraped),
+            Some(e) => format!("{job} DOWN ({e}"),
+        };
+        if res.added > 0 {
+            s.push_str(&format!(", {} new series", res.added));
+        }
+        if res.stale > 0 {
+            s.push_str(&format!(", {} stale", res.stale));
+        }
+        if rejected > 0 {
+            s.push_str(&format!(", {rejected} rejected"));
+        }
+        if let Some(e) = commit_err {
+            s.push_str(&format!(", commit failed: {e}"));
+        }
+        s.push(')');
+        s
     }
 
     fn deliver(&mut self, now: i64, n: &alertroute::Notification) {
@@ -432,22 +547,20 @@ impl Stack {
         groups.push(']');
         alerts_json.push(']');
         let targets: Vec<serde_json::Value> = self
-            .loops
-            .iter()
-            .zip(&self.target_status)
-            .map(|(lp, st)| {
+            .loops()
+            .map(|lp| {
                 let t = &lp.target;
-                let (health, last, dur, err) = match st {
+                let (health, last, dur, err) = match &lp.last {
                     None => ("unknown", now, 0.0, String::new()),
-                    Some((at, d, e)) => (
-                        if e.is_none() { "up" } else { "down" },
-                        *at,
-                        *d,
-                        e.clone().unwrap_or_default(),
+                    Some(st) => (
+                        if st.error.is_none() { "up" } else { "down" },
+                        st.at_ms,
+                        st.duration_s,
+                        st.error.clone().unwrap_or_default(),
                     ),
                 };
                 serde_json::json!({
-                    "discoveredLabels": {},
+                    "discoveredLabels": labels_obj(&t.discovered),
                     "labels": labels_obj(&t.labels),
                     "scrapePool": t.labels.get("job").unwrap_or(""),
                     "scrapeUrl": t.url,

@@ -1,16 +1,20 @@
-//! Scraping: targets from static configs (after target relabelling), one HTTP GET per
-//! round with content negotiation (OpenMetrics first, then text 0.0.4), samples labelled
-//! with the target's labels, metric relabelling, the synthetic series (`up`,
+//! Scraping: targets from target groups (static or discovered, after target relabelling),
+//! one HTTP GET per round with content negotiation (OpenMetrics first, then text 0.0.4),
+//! samples labelled with the target's labels, metric relabelling, the scrape limits
+//! (`sample_limit`, `label_limit`, `label_name_length_limit`, `label_value_length_limit`,
+//! `body_size_limit`: exceeding one fails the whole scrape), the synthetic series (`up`,
 //! `scrape_duration_seconds`, `scrape_samples_scraped`,
 //! `scrape_samples_post_metric_relabeling`, `scrape_series_added`) and staleness markers
-//! for series that disappear.
+//! for series that disappear, whose target fails, or whose target is no longer
+//! discovered.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use exposition::{Entry, Format, Labels, LabelsBuilder, Parser};
 
-use super::config::ScrapeConfig;
+use super::config::{ScrapeConfig, ScrapeLimits};
+use super::discovery::TargetGroup;
 use super::relabel::{self, RelabelConfig};
 
 /// One target: where to scrape and which labels its series get.
@@ -28,12 +32,37 @@ pub struct Target {
     pub honor_labels: bool,
     /// Relabelling of each sample.
     pub metric_relabel: Vec<RelabelConfig>,
+    /// The job's scrape limits.
+    pub limits: ScrapeLimits,
+    /// The labels before target relabelling (`__address__`, `__meta_*`, ...).
+    pub discovered: Labels,
 }
 
-/// The targets of a job after target relabelling (dropped targets are left out).
+/// The job's `static_configs` as target groups.
+pub fn static_groups(job: &ScrapeConfig) -> Vec<TargetGroup> {
+    job.static_configs
+        .iter()
+        .enumerate()
+        .map(|(i, sc)| TargetGroup {
+            source: format!("static:{i}"),
+            targets: sc.targets.clone(),
+            labels: sc.labels.clone(),
+        })
+        .collect()
+}
+
+/// The static targets of a job after target relabelling (dropped targets are left out).
 pub fn targets(job: &ScrapeConfig) -> Vec<Target> {
+    targets_of(job, &static_groups(job))
+}
+
+/// The targets of `groups` for `job`: each address gets `job`, `__address__`,
+/// `__scheme__`, `__metrics_path__`, `__scrape_interval__`, `__scrape_timeout__`,
+/// `__param_<name>` (first value of each of `params`) and the group's labels; target
+/// relabelling runs; `__param_*` labels left afterwards set the URL's query parameters.
+pub fn targets_of(job: &ScrapeConfig, groups: &[TargetGroup]) -> Vec<Target> {
     let mut out = Vec::new();
-    for sc in &job.static_configs {
+    for sc in groups {
         for addr in &sc.targets {
             let mut b = LabelsBuilder::new();
             b.set("job", &job.job_name);
@@ -48,22 +77,48 @@ pub fn targets(job: &ScrapeConfig) -> Vec<Target> {
                 "__scrape_timeout__",
                 &format!("{}ms", job.scrape_timeout_ms),
             );
+            for (k, v) in &job.params {
+                if let Some(first) = v.first() {
+                    b.set(&format!("__param_{k}"), first);
+                }
+            }
             for (k, v) in &sc.labels {
                 b.set(k, v);
             }
-            let Some(l) = relabel::process(&b.build(), &job.relabel_configs) else {
+            let discovered = b.build();
+            let Some(l) = relabel::process(&discovered, &job.relabel_configs) else {
                 continue;
             };
             let address = l.get("__address__").unwrap_or("").to_string();
             if address.is_empty() {
                 continue;
             }
-            let url = format!(
+            let mut params = job.params.clone();
+            for x in l.iter() {
+                if let Some(k) = x.name.strip_prefix("__param_") {
+                    let vals = params.entry(k.to_string()).or_default();
+                    match vals.first_mut() {
+                        Some(first) => *first = x.value.clone(),
+                        None => vals.push(x.value.clone()),
+                    }
+                }
+            }
+            let mut url = format!(
                 "{}://{}{}",
                 l.get("__scheme__").unwrap_or("http"),
                 address,
                 l.get("__metrics_path__").unwrap_or("/metrics")
             );
+            if !params.is_empty() {
+                let mut q = form_urlencoded::Serializer::new(String::new());
+                for (k, vs) in &params {
+                    for v in vs {
+                        q.append_pair(k, v);
+                    }
+                }
+                url.push(if url.contains('?') { '&' } else { '?' });
+                url.push_str(&q.finish());
+            }
             let mut fin = l.builder();
             if fin.get("instance").is_none() {
                 fin.set("instance", &address);
@@ -76,6 +131,8 @@ pub fn targets(job: &ScrapeConfig) -> Vec<Target> {
                 timeout_ms: job.scrape_timeout_ms,
                 honor_labels: job.honor_labels,
                 metric_relabel: job.metric_relabel_configs.clone(),
+                limits: job.limits,
+                discovered,
             });
         }
     }
@@ -97,6 +154,110 @@ pub enum ScrapeError {
         /// The parser's error (with line:column).
         source: exposition::ParseError,
     },
+    /// More samples than `sample_limit` (after metric relabelling).
+    #[error("sample limit exceeded (limit: {limit})")]
+    SampleLimit {
+        /// The limit.
+        limit: u64,
+    },
+    /// A series with more labels than `label_limit`.
+    #[error(
+        "label_limit exceeded (metric: {metric:.50}, number of labels: {count}, limit: {limit})"
+    )]
+    LabelLimit {
+        /// The metric name.
+        metric: String,
+        /// Its number of labels.
+        count: usize,
+        /// The limit.
+        limit: u64,
+    },
+    /// A label name longer than `label_name_length_limit` bytes.
+    #[error("label_name_length_limit exceeded (metric: {metric:.50}, label name: {name:.50}, length: {length}, limit: {limit})")]
+    LabelNameLength {
+        /// The metric name.
+        metric: String,
+        /// The label name.
+        name: String,
+        /// Its length in bytes.
+        length: usize,
+        /// The limit.
+        limit: u64,
+    },
+    /// A label value longer than `label_value_length_limit` bytes.
+    #[error("label_value_length_limit exceeded (metric: {metric:.50}, label name: {name:.50}, value: {value:.50?}, length: {length}, limit: {limit})")]
+    LabelValueLength {
+        /// The metric name.
+        metric: String,
+        /// The label name.
+        name: String,
+        /// The value.
+        value: String,
+        /// Its length in bytes.
+        length: usize,
+        /// The limit.
+        limit: u64,
+    },
+    /// The body is larger than `body_size_limit` bytes.
+    #[error("body size limit exceeded (limit: {limit} bytes)")]
+    BodySizeLimit {
+        /// The limit.
+        limit: u64,
+    },
+}
+
+impl ScrapeError {
+    /// Whether this is one of the scrape limits (the body was fetched and parsed, but the
+    /// scrape is refused as a whole).
+    pub fn is_limit(&self) -> bool {
+        matches!(
+            self,
+            ScrapeError::SampleLimit { .. }
+                | ScrapeError::LabelLimit { .. }
+                | ScrapeError::LabelNameLength { .. }
+                | ScrapeError::LabelValueLength { .. }
+                | ScrapeError::BodySizeLimit { .. }
+        )
+    }
+}
+
+/// Checks one series (final labels) against the label limits.
+pub fn check_label_limits(l: &Labels, limits: &ScrapeLimits) -> Result<(), ScrapeError> {
+    let metric = || l.metric_name().unwrap_or("").to_string();
+    if limits.label_limit > 0 && l.len() as u64 > limits.label_limit {
+        return Err(ScrapeError::LabelLimit {
+            metric: metric(),
+            count: l.len(),
+            limit: limits.label_limit,
+        });
+    }
+    if limits.label_name_length_limit == 0 && limits.label_value_length_limit == 0 {
+        return Ok(());
+    }
+    for x in l.iter() {
+        if limits.label_name_length_limit > 0
+            && x.name.len() as u64 > limits.label_name_length_limit
+        {
+            return Err(ScrapeError::LabelNameLength {
+                metric: metric(),
+                name: x.name.to_string(),
+                length: x.name.len(),
+                limit: limits.label_name_length_limit,
+            });
+        }
+        if limits.label_value_length_limit > 0
+            && x.value.len() as u64 > limits.label_value_length_limit
+        {
+            return Err(ScrapeError::LabelValueLength {
+                metric: metric(),
+                name: x.name.to_string(),
+                value: x.value.to_string(),
+                length: x.value.len(),
+                limit: limits.label_value_length_limit,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// What one scrape produced, ready to append.
@@ -114,7 +275,29 @@ pub struct ScrapeResult {
     pub stale: usize,
     /// The format negotiated.
     pub format: Option<Format>,
+    /// Whether the scrape failed on one of the limits (nothing of it is appended).
+    pub limit_exceeded: bool,
 }
+
+/// The outcome of a target's last scrape, for `/api/v1/targets`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ScrapeStatus {
+    /// When it started (ms).
+    pub at_ms: i64,
+    /// How long it took (s).
+    pub duration_s: f64,
+    /// Why it failed, if it did.
+    pub error: Option<String>,
+}
+
+/// The series every scrape writes about itself.
+const SYNTHETIC: [&str; 5] = [
+    "up",
+    "scrape_duration_seconds",
+    "scrape_samples_scraped",
+    "scrape_samples_post_metric_relabeling",
+    "scrape_series_added",
+];
 
 /// A target's scrape loop state: the series seen last time (for staleness) and every
 /// series seen so far (for `scrape_series_added`).
@@ -127,6 +310,8 @@ pub struct ScrapeLoop {
     agent: ureq::Agent,
     /// When the next scrape is due (ms).
     pub next_ms: i64,
+    /// The last scrape's outcome.
+    pub last: Option<ScrapeStatus>,
 }
 
 impl ScrapeLoop {
@@ -141,7 +326,30 @@ impl ScrapeLoop {
             ever: HashSet::new(),
             agent,
             next_ms: start_ms,
+            last: None,
         }
+    }
+
+    /// The target is gone (no longer discovered, or the config changed): staleness
+    /// markers at `now_ms` for every series of the last scrape and for the synthetic
+    /// series, as Prometheus writes when it stops a scrape loop. Empty when the loop
+    /// never scraped.
+    pub fn stop(&mut self, now_ms: i64) -> Vec<(Labels, i64, f64)> {
+        if self.last.is_none() {
+            return Vec::new();
+        }
+        let mut out: Vec<(Labels, i64, f64)> = self
+            .previous
+            .drain()
+            .map(|l| (l, now_ms, tsdb::storage::stale_nan()))
+            .collect();
+        for name in SYNTHETIC {
+            let mut b = self.target.labels.builder();
+            b.set("__name__", name);
+            out.push((b.build(), now_ms, tsdb::storage::stale_nan()));
+        }
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        out
     }
 
     fn fetch(&self) -> Result<(Format, Vec<u8>), ScrapeError> {
@@ -165,8 +373,13 @@ impl ScrapeLoop {
             .and_then(Format::from_content_type)
             .unwrap_or(Format::Text);
         let mut body = Vec::new();
-        std::io::Read::read_to_end(&mut resp.into_reader(), &mut body)
+        let limit = self.target.limits.body_size_limit;
+        let cap = if limit > 0 { limit + 1 } else { u64::MAX };
+        std::io::Read::read_to_end(&mut std::io::Read::take(resp.into_reader(), cap), &mut body)
             .map_err(|e| ScrapeError::Http(e.to_string()))?;
+        if limit > 0 && body.len() as u64 > limit {
+            return Err(ScrapeError::BodySizeLimit { limit });
+        }
         Ok((format, body))
     }
 
@@ -178,14 +391,27 @@ impl ScrapeLoop {
         let outcome = self.fetch().and_then(|(format, body)| {
             res.format = Some(format);
             let mut samples = Vec::new();
+            let limits = self.target.limits;
             for e in Parser::new(format, &body) {
                 let e = e.map_err(|source| ScrapeError::Parse { format, source })?;
                 if let Entry::Sample(s) = e {
                     res.scraped += 1;
                     let labels = self.sample_labels(&s.to_labels());
                     if let Some(l) = relabel::process(&labels, &self.target.metric_relabel) {
+                        check_label_limits(&l, &limits)?;
                         samples.push((l, s.timestamp.unwrap_or(now_ms), s.value));
                     }
+                }
+            }
+            if limits.sample_limit > 0 {
+                let n = samples
+                    .iter()
+                    .filter(|(_, _, v)| !tsdb::storage::is_stale_nan(*v))
+                    .count() as u64;
+                if n > limits.sample_limit {
+                    return Err(ScrapeError::SampleLimit {
+                        limit: limits.sample_limit,
+                    });
                 }
             }
             Ok(samples)
@@ -202,7 +428,12 @@ impl ScrapeLoop {
                 }
             }
             Err(e) => {
-                res.scraped = 0;
+                // A limit refuses a scrape that was fetched and parsed: Prometheus still
+                // reports how many samples it saw. Nothing of it is appended.
+                res.limit_exceeded = e.is_limit();
+                if !res.limit_exceeded || matches!(e, ScrapeError::BodySizeLimit { .. }) {
+                    res.scraped = 0;
+                }
                 post_relabel = 0;
                 res.error = Some(e.to_string());
             }
@@ -215,13 +446,20 @@ impl ScrapeLoop {
         }
         self.previous = current;
         let up = if res.error.is_none() { 1.0 } else { 0.0 };
+        let duration = started.elapsed().as_secs_f64();
         let synth = [
             ("up", up),
-            ("scrape_duration_seconds", started.elapsed().as_secs_f64()),
+            ("scrape_duration_seconds", duration),
             ("scrape_samples_scraped", res.scraped as f64),
             ("scrape_samples_post_metric_relabeling", post_relabel as f64),
             ("scrape_series_added", res.added as f64),
         ];
+        debug_assert_eq!(synth.len(), SYNTHETIC.len());
+        self.last = Some(ScrapeStatus {
+            at_ms: now_ms,
+            duration_s: duration,
+            error: res.error.clone(),
+        });
         for (name, v) in synth {
             let mut b = self.target.labels.builder();
             b.set("__name__", name);
@@ -280,6 +518,75 @@ mod tests {
     }
 
     #[test]
+    fn params_reach_the_url_and_can_be_relabelled() {
+        let c = Config::load(
+            "scrape_configs:\n- job_name: fed\n  metrics_path: /federate\n  params:\n    'match[]': ['{job=\"a\"}', 'up']\n  static_configs:\n  - targets: ['h:1', 'h:2']\n  relabel_configs:\n  - source_labels: [__address__]\n    regex: 'h:2'\n    target_label: '__param_match[]'\n    replacement: 'x'\n",
+            Path::new("."),
+        )
+        .unwrap();
+        let t = targets(&c.scrape_configs[0]);
+        assert_eq!(
+            t[0].url,
+            "http://h:1/federate?match%5B%5D=%7Bjob%3D%22a%22%7D&match%5B%5D=up"
+        );
+        assert_eq!(t[1].url, "http://h:2/federate?match%5B%5D=x&match%5B%5D=up");
+        assert_eq!(t[0].discovered.get("__param_match[]"), Some("{job=\"a\"}"));
+        assert_eq!(t[0].labels.get("__param_match[]"), None);
+    }
+
+    #[test]
+    fn label_limits_name_the_metric_and_label() {
+        let l = Labels::from_pairs(&[("__name__", "m"), ("a", "xyz"), ("long_name", "v")]);
+        let lim = |f: &dyn Fn(&mut ScrapeLimits)| {
+            let mut x = ScrapeLimits::default();
+            f(&mut x);
+            check_label_limits(&l, &x)
+        };
+        assert!(lim(&|_| {}).is_ok());
+        assert!(lim(&|x| x.label_limit = 3).is_ok());
+        let e = lim(&|x| x.label_limit = 2).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "label_limit exceeded (metric: m, number of labels: 3, limit: 2)"
+        );
+        let e = lim(&|x| x.label_name_length_limit = 8).unwrap_err();
+        assert!(
+            matches!(&e, ScrapeError::LabelNameLength { name, length: 9, .. } if name == "long_name"),
+            "{e}"
+        );
+        let e = lim(&|x| x.label_value_length_limit = 2).unwrap_err();
+        assert!(e.to_string().starts_with("label_value_length_limit exceeded (metric: m, label name: a, value: \"xyz\", length: 3"), "{e}");
+        assert!(e.is_limit());
+        assert!(!ScrapeError::Http("x".into()).is_limit());
+    }
+
+    #[test]
+    fn stopping_a_loop_marks_everything_stale() {
+        let target = Target {
+            url: "http://127.0.0.1:1/metrics".into(),
+            labels: Labels::from_pairs(&[("job", "j"), ("instance", "x")]),
+            interval_ms: 1000,
+            timeout_ms: 500,
+            honor_labels: false,
+            metric_relabel: vec![],
+            limits: ScrapeLimits::default(),
+            discovered: Labels::default(),
+        };
+        let mut lp = ScrapeLoop::new(target, 0);
+        assert!(lp.stop(1).is_empty(), "never scraped: nothing to mark");
+        let m = Labels::from_pairs(&[("__name__", "m"), ("job", "j"), ("instance", "x")]);
+        lp.scrape(1_000);
+        lp.previous.insert(m.clone());
+        let st = lp.stop(2_000);
+        assert_eq!(st.len(), 6);
+        assert!(st
+            .iter()
+            .all(|(_, t, v)| *t == 2_000 && tsdb::storage::is_stale_nan(*v)));
+        assert!(st.iter().any(|(l, _, _)| *l == m));
+        assert!(st.iter().any(|(l, _, _)| l.get("__name__") == Some("up")));
+    }
+
+    #[test]
     fn target_labels_win_unless_honored() {
         let target = Target {
             url: String::new(),
@@ -288,6 +595,8 @@ mod tests {
             timeout_ms: 1000,
             honor_labels: false,
             metric_relabel: vec![],
+            limits: ScrapeLimits::default(),
+            discovered: Labels::default(),
         };
         let mut lp = ScrapeLoop::new(target, 0);
         let scraped = Labels::from_pairs(&[("__name__", "m"), ("job", "other")]);
@@ -310,6 +619,8 @@ mod tests {
             timeout_ms: 500,
             honor_labels: false,
             metric_relabel: vec![],
+            limits: ScrapeLimits::default(),
+            discovered: Labels::default(),
         };
         let mut lp = ScrapeLoop::new(target, 0);
         let m = Labels::from_pairs(&[("__name__", "m"), ("job", "j"), ("instance", "x")]);
