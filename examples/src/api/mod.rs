@@ -5,7 +5,8 @@
 //! lives in [`crate::http`]. Endpoints: `/api/v1/query`, `/api/v1/query_range`,
 //! `/api/v1/series`, `/api/v1/labels`, `/api/v1/label/<name>/values`, `/api/v1/rules`,
 //! `/api/v1/alerts`, `/api/v1/status/buildinfo`, `/api/v1/metadata`,
-//! `/api/v1/query_exemplars`, `/federate`, `/metrics`, `/-/healthy`, `/-/ready`.
+//! `/api/v1/query_exemplars`, `/federate`, `/metrics`, `/-/healthy`, `/-/ready`, and
+//! `POST /api/v1/write` (remote-write 1.0 receiver).
 
 pub mod json;
 pub mod params;
@@ -273,6 +274,7 @@ impl Api {
             );
         }
         let res = match req.path {
+            "/api/v1/write" => ("/api/v1/write", self.remote_write(req)),
             "/api/v1/query" => ("/api/v1/query", self.query(p)),
             "/api/v1/query_range" => ("/api/v1/query_range", self.query_range(p)),
             "/api/v1/series" => ("/api/v1/series", self.series(p)),
@@ -518,6 +520,38 @@ impl Api {
             "{{\"activeTargets\":{},\"droppedTargets\":[]}}",
             r.targets_json
         ))
+    }
+
+    /// `POST /api/v1/write`: a remote-write 1.0 body (snappy block, protobuf) appended in
+    /// one transaction. `204` when everything was stored; `400` with one line per refused
+    /// series (out of order, duplicate, out of bounds, invalid labels) while the rest is
+    /// kept, or for a body that does not decode; `500` when storage failed (the sender
+    /// retries); `405` for any other method.
+    fn remote_write(&self, req: &Request<'_>) -> Result<Reply, ApiError> {
+        if req.method != "POST" {
+            return Ok(Reply::text(
+                405,
+                "text/plain",
+                "method not allowed: remote write takes POST\n".into(),
+            ));
+        }
+        let mut db = self.db.write().unwrap_or_else(|e| e.into_inner());
+        let res = remote::receive(&req.body, db.appender());
+        drop(db);
+        match res {
+            Ok(report) if report.http_status() == 204 => {
+                Ok(Reply::text(204, "text/plain", String::new()))
+            }
+            Ok(report) => Ok(Reply::text(
+                report.http_status(),
+                "text/plain",
+                report.error_text(),
+            )),
+            Err(e @ remote::RemoteError::Storage(_)) => {
+                Ok(Reply::text(500, "text/plain", format!("{e}\n")))
+            }
+            Err(e) => Ok(Reply::text(400, "text/plain", format!("{e}\n"))),
+        }
     }
 
     /// `/federate`: the latest sample (within the lookback) of every series the `match[]`

@@ -1,0 +1,259 @@
+//! Remote-write over loopback: the `server` binary's `POST /api/v1/write` (204, 400 with
+//! the reason, per-series out-of-order, 405), and a stack whose `remote_write` forwards
+//! what it scrapes (tailing its WAL) to that server, where queries return it.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, RwLock};
+
+use examples::api::{now_ms, RulesSnapshot};
+use examples::stack::config::Config;
+use examples::stack::runner::Stack;
+use examples::telemetry::Registry;
+use exposition::{Labels, Matcher};
+use remote::{QueueConfig, WriteQueue};
+use serde_json::Value;
+use tsdb::chunk::SampleIterator as _;
+use tsdb::Queryable as _;
+
+struct Server {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn server() -> Server {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("--storage.path")
+        .arg(dir.path())
+        .args(["--web.listen-address", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    Server {
+        child,
+        base: format!("http://{addr}"),
+        _dir: dir,
+    }
+}
+
+/// A remote-write body with `samples` of one series.
+fn body(labels: &Labels, samples: &[(i64, f64)]) -> Vec<u8> {
+    let mut q = WriteQueue::new(QueueConfig {
+        max_samples_per_send: samples.len(),
+        ..QueueConfig::default()
+    });
+    for (t, v) in samples {
+        q.push(labels, *t, *v).unwrap();
+    }
+    q.next_request(0).unwrap().body
+}
+
+fn post(url: &str, body: &[u8]) -> (u16, String) {
+    match ureq::post(url)
+        .set("Content-Type", "application/x-protobuf")
+        .set("Content-Encoding", "snappy")
+        .set("X-Prometheus-Remote-Write-Version", "0.1.0")
+        .send_bytes(body)
+    {
+        Ok(r) => (r.status(), r.into_string().unwrap_or_default()),
+        Err(ureq::Error::Status(c, r)) => (c, r.into_string().unwrap_or_default()),
+        Err(e) => panic!("{url}: {e}"),
+    }
+}
+
+fn query(base: &str, q: &str, t_ms: i64) -> Value {
+    let url = format!(
+        "{base}/api/v1/query?query={}&time={}",
+        form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>(),
+        t_ms as f64 / 1000.0
+    );
+    serde_json::from_str(&ureq::get(&url).call().unwrap().into_string().unwrap()).unwrap()
+}
+
+#[test]
+fn server_receives_remote_write_like_prometheus() {
+    let s = server();
+    let url = format!("{}/api/v1/write", s.base);
+    let t = now_ms() - 10_000;
+    let l = Labels::from_pairs(&[("__name__", "rw_test"), ("job", "push"), ("i", "1")]);
+    let (code, text) = post(&url, &body(&l, &[(t, 1.0), (t + 1_000, 2.5)]));
+    assert_eq!((code, text.as_str()), (204, ""));
+    let r = query(&s.base, "rw_test", t + 2_000);
+    assert_eq!(r["data"]["result"][0]["metric"]["job"], "push", "{r}");
+    assert_eq!(r["data"]["result"][0]["value"][1], "2.5", "{r}");
+
+    // Older than what is stored: 400 naming the series; a good series in the same
+    // request is kept.
+    let other = Labels::from_pairs(&[("__name__", "rw_other")]);
+    let mut q = WriteQueue::new(QueueConfig {
+        max_samples_per_send: 2,
+        ..QueueConfig::default()
+    });
+    q.push(&l, t - 5_000, 9.0).unwrap();
+    q.push(&other, t, 4.0).unwrap();
+    let (code, text) = post(&url, &q.next_request(0).unwrap().body);
+    assert_eq!(code, 400, "{text}");
+    assert!(text.contains("out of order sample"), "{text}");
+    assert!(text.contains("rw_test{"), "{text}");
+    let r = query(&s.base, "rw_other", t + 2_000);
+    assert_eq!(r["data"]["result"][0]["value"][1], "4", "{r}");
+
+    // Not snappy: 400 with the decoder's reason.
+    let (code, text) = post(&url, b"\xff\xff\xff\xff not snappy");
+    assert_eq!(code, 400);
+    assert!(text.contains("snappy"), "{text}");
+    // Snappy, but not a WriteRequest.
+    let junk = snap::raw::Encoder::new()
+        .compress_vec(b"\x0a\x05\xff")
+        .unwrap();
+    let (code, text) = post(&url, &junk);
+    assert_eq!(code, 400);
+    assert!(text.contains("protobuf"), "{text}");
+    // Only POST.
+    match ureq::get(&url).call() {
+        Err(ureq::Error::Status(405, _)) => {}
+        other => panic!("GET /api/v1/write: {other:?}"),
+    }
+}
+
+#[derive(Clone, Default)]
+struct Log(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Log {
+    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(b);
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A text target whose counter goes up by one per scrape.
+fn counter_target() -> String {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let addr = server.server_addr().to_ip().unwrap().to_string();
+    std::thread::spawn(move || {
+        for (n, req) in server.incoming_requests().enumerate() {
+            let body = format!("# TYPE jobs_total counter\njobs_total{{queue=\"q\"}} {n}\n");
+            let _ = req.respond(tiny_http::Response::from_string(body));
+        }
+    });
+    addr
+}
+
+#[test]
+fn stack_forwards_what_it_scrapes_to_a_server() {
+    let b = server();
+    let target = counter_target();
+    let dir = tempfile::tempdir().unwrap();
+    // A destination that refuses connections first: the queue retries with backoff,
+    // then the real one is added as a second destination.
+    let yaml = format!(
+        "global: {{scrape_interval: 200ms}}\nscrape_configs:\n- job_name: app\n  static_configs: [{{targets: ['{target}']}}]\nremote_write:\n- url: {}/api/v1/write\n  queue_config: {{max_samples_per_send: 20, batch_send_deadline: 100ms, min_backoff: 10ms, max_backoff: 200ms}}\n- url: http://127.0.0.1:1/api/v1/write\n  name: nowhere\n  remote_timeout: 1s\n  queue_config: {{batch_send_deadline: 50ms, min_backoff: 50ms, max_backoff: 100ms, capacity: 100}}\n",
+        b.base
+    );
+    let cfg = Config::load(&yaml, dir.path()).unwrap();
+    let db = Arc::new(RwLock::new(
+        tsdb::Db::open_path(dir.path().join("data"), tsdb::DbOptions::default()).unwrap(),
+    ));
+    let log = Log::default();
+    let am = alertroute::Config::load("route:\n  receiver: x\nreceivers:\n  - name: x\n").unwrap();
+    let mut a = Stack::new(
+        &cfg,
+        &[],
+        am,
+        Arc::clone(&db),
+        Arc::new(RwLock::new(RulesSnapshot::default())),
+        Arc::new(Registry::new()),
+        "http://a",
+        Box::new(log.clone()),
+    )
+    .unwrap();
+    assert_eq!(a.remote_write_count(), 2);
+    // Run until at least 5 scrapes (30 samples) have been delivered.
+    let deadline = now_ms() + 15_000;
+    a.run(deadline, &|s| s.scrapes >= 5 && s.remote_delivered >= 30);
+    let delivered = a.summary.remote_delivered;
+    assert!(delivered >= 30, "{delivered} delivered\n{}", log_text(&log));
+    let stats = a.remote_write_stats();
+    assert_eq!(stats[0].1.dropped, 0, "{stats:?}");
+    assert!(stats[1].1.retries >= 1, "{stats:?}");
+    assert_eq!(stats[1].1.delivered, 0, "{stats:?}");
+    assert!(
+        log_text(&log).contains("remote_write nowhere: "),
+        "{}",
+        log_text(&log)
+    );
+
+    // Every sample A stored and delivered, B has: compare the counter's samples.
+    let mine: Vec<(i64, f64)> = {
+        let d = db.read().unwrap();
+        let q = d.querier(i64::MIN / 2, i64::MAX / 2).unwrap();
+        let mut set = q
+            .select(
+                &[Matcher::equal("__name__", "jobs_total")],
+                &Default::default(),
+            )
+            .unwrap();
+        let s = set.next().unwrap();
+        let mut it = s.iter();
+        let mut v = Vec::new();
+        while it.next() {
+            v.push(it.at());
+        }
+        v
+    };
+    let (first, last) = (mine[0].0, mine[mine.len() - 1].0);
+    let url = format!(
+        "{}/api/v1/query_range?query=jobs_total&start={}&end={}&step=0.1",
+        b.base,
+        first as f64 / 1000.0,
+        first as f64 / 1000.0 + 10.0
+    );
+    let r: Value =
+        serde_json::from_str(&ureq::get(&url).call().unwrap().into_string().unwrap()).unwrap();
+    let res = &r["data"]["result"][0];
+    assert_eq!(res["metric"]["job"], "app", "{r}");
+    assert_eq!(res["metric"]["queue"], "q", "{r}");
+    assert_eq!(res["metric"]["instance"], target.as_str(), "{r}");
+    // The range query repeats each sample until the next; the distinct values B has at
+    // A's sample times are A's values.
+    let at = |t: i64| {
+        let q = query(&b.base, "jobs_total", t);
+        q["data"]["result"][0]["value"][1]
+            .as_str()
+            .map(str::to_string)
+    };
+    let delivered_scrapes = (delivered / 6) as usize;
+    for (t, v) in mine.iter().take(delivered_scrapes.min(mine.len())) {
+        assert_eq!(at(*t), Some(format!("{v}")), "at {t}");
+    }
+    assert!(last >= first);
+    // `up` went too (everything the WAL got is forwarded).
+    let up = query(&b.base, "up{job=\"app\"}", mine[0].0);
+    assert_eq!(up["data"]["result"][0]["value"][1], "1", "{up}");
+}
+
+fn log_text(l: &Log) -> String {
+    String::from_utf8_lossy(&l.0.lock().unwrap()).into_owned()
+}
