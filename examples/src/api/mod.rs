@@ -5,11 +5,15 @@
 //! lives in [`crate::http`]. Endpoints: `/api/v1/query`, `/api/v1/query_range`,
 //! `/api/v1/series`, `/api/v1/labels`, `/api/v1/label/<name>/values`, `/api/v1/rules`,
 //! `/api/v1/alerts`, `/api/v1/status/buildinfo`, `/api/v1/metadata`,
-//! `/api/v1/query_exemplars`, `/federate`, `/metrics`, `/-/healthy`, `/-/ready`, and
+//! `/api/v1/query_exemplars`, `/federate`, `/metrics`, `/-/healthy`, `/-/ready`; the query
+//! page ([`ui`]) at `/`, `/graph` and `/static/...`, and
 //! `POST /api/v1/write` (remote-write 1.0 receiver).
 
 pub mod json;
 pub mod params;
+// The page's files live beside the API's sources, in `src/ui/`.
+#[path = "../ui/mod.rs"]
+pub mod ui;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
@@ -266,6 +270,12 @@ impl Api {
 
     fn route(&self, req: &Request<'_>) -> (&'static str, Reply) {
         let p = &req.params;
+        if matches!(req.method, "GET" | "HEAD") {
+            if let Some(a) = ui::asset(req.path) {
+                let reply = Reply::text(200, a.content_type, a.body.to_string());
+                return (ui::handler_name(req.path), reply);
+            }
+        }
         let get_post = matches!(req.method, "GET" | "POST");
         if !get_post {
             return (

@@ -1,0 +1,679 @@
+//! The query page, end to end.
+//!
+//! `static_files_have_their_content_types` needs no browser: it starts `server` and fetches
+//! the page and every static file over HTTP.
+//!
+//! `query_page_in_headless_chromium` drives Debian's chromium through chromedriver with raw
+//! WebDriver HTTP calls (no async runtime): it types queries into the page served by
+//! `server` over a tsdb this test fills, checks the table, the graph (canvas, legend, hover
+//! values, custom end time and step) and the error marker, then opens the alerts and rules
+//! views of a `stack` that evaluates a small rule file. It saves a screenshot of the graph
+//! to `target/ui-screenshot.png`. Without chromium and chromedriver it prints
+//! `ui_browser: skipped (chromium not installed)` and passes. `CHROMEDRIVER` and `CHROMIUM`
+//! name the binaries when they are not on `PATH`.
+
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use exposition::Labels;
+use serde_json::{json, Value};
+
+// ---------------------------------------------------------------------------------------------
+// Programs under test.
+
+/// A child process killed when dropped.
+struct Proc {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The wall clock in ms: the data has to be recent for the page's default "now".
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+const JOBS: [(&str, &str); 3] = [("api", "a:1"), ("api", "b:2"), ("web", "c:3")];
+
+/// `server` over a tsdb holding `demo_requests_total` for three targets, one sample every
+/// 15 s over the two hours up to `now`, each growing at its own rate (1, 2, 3 per second).
+fn start_server(now: i64) -> (Proc, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let mut db = tsdb::Db::open_path(dir.path(), tsdb::DbOptions::default()).unwrap();
+        let mut app = db.appender();
+        for (i, (job, inst)) in JOBS.iter().enumerate() {
+            let l = Labels::from_pairs(&[
+                ("__name__", "demo_requests_total"),
+                ("job", job),
+                ("instance", inst),
+            ]);
+            let first = now - 2 * 3_600_000;
+            for k in 0..=480i64 {
+                let t = first + k * 15_000;
+                app.append(&l, t, (k * 15 * (i as i64 + 1)) as f64).unwrap();
+            }
+        }
+        app.commit().unwrap();
+    }
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("--storage.path")
+        .arg(dir.path())
+        .args(["--web.listen-address", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = first_line(&mut child);
+    let base = address_after(&line, "http://");
+    (Proc { child, base }, dir)
+}
+
+/// `stack` with no scrape targets and a rule file: one recording rule and one alert that
+/// fires at the first evaluation.
+fn start_stack(dir: &Path) -> Proc {
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        "global:\n  evaluation_interval: 200ms\nrule_files: [rules.yml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("rules.yml"),
+        "groups:\n  - name: ui\n    rules:\n      - record: ui:one\n        expr: vector(1)\n      - alert: UiAlwaysFiring\n        expr: vector(1) > 0\n        labels: {severity: page}\n        annotations: {summary: shown on the alerts view}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("alertmanager.yml"),
+        "route:\n  receiver: none\nreceivers:\n  - name: none\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stack"))
+        .arg("--config.file")
+        .arg(dir.join("prometheus.yml"))
+        .arg("--alertmanager.config")
+        .arg(dir.join("alertmanager.yml"))
+        .arg("--storage.path")
+        .arg(dir.join("data"))
+        .args(["--web.listen-address", "127.0.0.1:0", "--duration", "5m"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let line = first_line(&mut child);
+    let base = address_after(&line, "API on ");
+    // Keep reading its progress lines so it never blocks on a full pipe.
+    let mut rest = child.stdout.take().unwrap();
+    std::thread::spawn(move || {
+        let mut sink = Vec::new();
+        let _ = rest.read_to_end(&mut sink);
+    });
+    Proc { child, base }
+}
+
+fn first_line(child: &mut Child) -> String {
+    let stdout = child.stdout.take().unwrap();
+    let mut reader = BufReader::new(stdout);
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    child.stdout = Some(reader.into_inner());
+    line
+}
+
+fn address_after(line: &str, marker: &str) -> String {
+    let rest = line
+        .split(marker)
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address after {marker:?} in {line:?}"));
+    if rest.starts_with("http") {
+        rest.to_string()
+    } else {
+        format!("http://{rest}")
+    }
+}
+
+/// GET: status, content type, body.
+fn get(url: &str) -> (u16, String, String) {
+    let resp = match ureq::get(url).call() {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{url}: {e}"),
+    };
+    let ct = resp.header("Content-Type").unwrap_or("").to_string();
+    (resp.status(), ct, resp.into_string().unwrap())
+}
+
+// ---------------------------------------------------------------------------------------------
+// The non-browser test.
+
+#[test]
+fn static_files_have_their_content_types() {
+    let (srv, _dir) = start_server(now_ms());
+    for path in ["/", "/graph", "/alerts", "/rules"] {
+        let (st, ct, body) = get(&format!("{}{path}", srv.base));
+        assert_eq!(st, 200, "{path}");
+        assert_eq!(ct, "text/html; charset=utf-8", "{path}");
+        assert!(body.starts_with("<!doctype html>"), "{path}: {body:.60}");
+        assert!(body.contains("id=\"expr\""), "{path}");
+    }
+    let (_, _, html) = get(&format!("{}/", srv.base));
+    for (file, ct, needle) in [
+        (
+            "static/app.js",
+            "text/javascript; charset=utf-8",
+            "api/v1/query_range",
+        ),
+        ("static/app.css", "text/css; charset=utf-8", ".legend-item"),
+        (
+            "static/vendor/uPlot.iife.min.js",
+            "text/javascript; charset=utf-8",
+            "var uPlot=",
+        ),
+        (
+            "static/vendor/uPlot.min.css",
+            "text/css; charset=utf-8",
+            ".uplot",
+        ),
+    ] {
+        assert!(html.contains(&format!("\"{file}\"")), "page links {file}");
+        let (st, got, body) = get(&format!("{}/{file}", srv.base));
+        assert_eq!((st, got.as_str()), (200, ct), "{file}");
+        assert!(body.contains(needle), "{file} lacks {needle:?}");
+    }
+    let (st, ct, body) = get(&format!("{}/static/vendor/uPlot.LICENSE", srv.base));
+    assert_eq!((st, ct.as_str()), (200, "text/plain; charset=utf-8"));
+    assert!(body.contains("MIT License"));
+    // Unknown static files are 404s, and the API still answers beside the page.
+    let (st, _, _) = get(&format!("{}/static/missing.js", srv.base));
+    assert_eq!(st, 404);
+    let (st, ct, _) = get(&format!("{}/api/v1/query?query=1", srv.base));
+    assert_eq!((st, ct.as_str()), (200, "application/json"));
+    // The parse error the page marks: bad_data with line:column.
+    let (st, _, body) = get(&format!("{}/api/v1/query?query=sum(up", srv.base));
+    assert_eq!(st, 400);
+    let v: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(v["errorType"], "bad_data");
+    assert!(
+        v["error"].as_str().unwrap().contains("1:7: parse error"),
+        "{v}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// A minimal WebDriver client: a handful of endpoints over ureq and serde_json.
+
+const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
+const ENTER: &str = "\u{E007}";
+
+struct Chromedriver {
+    proc: Proc,
+}
+
+struct Session {
+    base: String,
+    _profile: tempfile::TempDir,
+}
+
+fn find_program(env_var: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(env_var) {
+        let p = PathBuf::from(p);
+        return p.is_file().then_some(p);
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|d| names.iter().map(move |n| d.join(n)))
+        .find(|p| p.is_file())
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// One WebDriver call: `Ok(value)` or `Err("error: message")`.
+fn wd(method: &str, url: &str, body: Option<Value>) -> Result<Value, String> {
+    let req = ureq::request(method, url).timeout(Duration::from_secs(60));
+    let res = match body {
+        Some(b) => req
+            .set("Content-Type", "application/json")
+            .send_string(&b.to_string()),
+        None => req.call(),
+    };
+    let (ok, resp) = match res {
+        Ok(r) => (true, r),
+        Err(ureq::Error::Status(_, r)) => (false, r),
+        Err(e) => return Err(format!("{method} {url}: {e}")),
+    };
+    let text = resp.into_string().map_err(|e| e.to_string())?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| format!("{e}: {text}"))?;
+    let value = v.get("value").cloned().unwrap_or(Value::Null);
+    if ok {
+        Ok(value)
+    } else {
+        Err(format!(
+            "{method} {url}: {}: {}",
+            value["error"].as_str().unwrap_or("?"),
+            value["message"].as_str().unwrap_or(&text)
+        ))
+    }
+}
+
+impl Chromedriver {
+    fn start(program: &Path) -> Chromedriver {
+        let port = free_port();
+        let child = Command::new(program)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+        let proc = Proc {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(v) = wd("GET", &format!("{}/status", proc.base), None) {
+                if v["ready"] == true {
+                    break;
+                }
+            }
+            assert!(Instant::now() < deadline, "chromedriver did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Chromedriver { proc }
+    }
+
+    fn session(&self, chromium: &Path) -> Session {
+        let profile = tempfile::tempdir().unwrap();
+        let caps = json!({"capabilities": {"alwaysMatch": {"goog:chromeOptions": {
+            "binary": chromium.to_string_lossy(),
+            "args": [
+                "--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                "--no-first-run", "--window-size=1280,1000",
+                format!("--user-data-dir={}", profile.path().display()),
+            ],
+        }}}});
+        let v = wd("POST", &format!("{}/session", self.proc.base), Some(caps))
+            .unwrap_or_else(|e| panic!("new session: {e}"));
+        let id = v["sessionId"].as_str().expect("sessionId").to_string();
+        Session {
+            base: format!("{}/session/{id}", self.proc.base),
+            _profile: profile,
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        let _ = wd("DELETE", &self.base, None);
+    }
+}
+
+impl Session {
+    fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        wd(method, &format!("{}{path}", self.base), body).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn goto(&self, url: &str) {
+        self.call("POST", "/url", Some(json!({ "url": url })));
+    }
+
+    fn find(&self, css: &str) -> String {
+        let v = self.call(
+            "POST",
+            "/element",
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        v[ELEMENT_KEY]
+            .as_str()
+            .unwrap_or_else(|| panic!("no element for {css}: {v}"))
+            .to_string()
+    }
+
+    fn click(&self, css: &str) {
+        let id = self.find(css);
+        self.call("POST", &format!("/element/{id}/click"), Some(json!({})));
+    }
+
+    fn clear(&self, css: &str) {
+        let id = self.find(css);
+        self.call("POST", &format!("/element/{id}/clear"), Some(json!({})));
+    }
+
+    fn type_text(&self, css: &str, text: &str) {
+        let id = self.find(css);
+        self.call(
+            "POST",
+            &format!("/element/{id}/value"),
+            Some(json!({ "text": text })),
+        );
+    }
+
+    fn js(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({"script": script, "args": []})),
+        )
+    }
+
+    /// Polls `script` (a function body returning a value) until `ok` accepts it.
+    fn wait_for(&self, what: &str, script: &str, ok: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            let v = self.js(script);
+            if ok(&v) {
+                return v;
+            }
+            if Instant::now() >= deadline {
+                let page = self.js("return document.body.innerText;");
+                panic!("timed out waiting for {what}: last {v}; page text:\n{page}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    /// The text of each cell of the first table row `css` selects.
+    fn cells(&self, css: &str) -> Vec<String> {
+        let script = format!(
+            "var r = document.querySelector({}); return r ? Array.from(r.cells).map(c => c.textContent) : [];",
+            json!(css)
+        );
+        serde_json::from_value(self.js(&script)).unwrap()
+    }
+
+    fn text(&self, css: &str) -> String {
+        let id = self.find(css);
+        self.call("GET", &format!("/element/{id}/text"), None)
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    }
+
+    /// Moves the mouse to `(x, y)` from the centre of the element `css` selects.
+    fn hover(&self, css: &str, x: i64, y: i64) {
+        let id = self.find(css);
+        let actions = json!({"actions": [{
+            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+            "actions": [{"type": "pointerMove", "duration": 0, "x": x, "y": y,
+                         "origin": {ELEMENT_KEY: id}}],
+        }]});
+        self.call("POST", "/actions", Some(actions));
+    }
+
+    fn screenshot(&self, to: &Path) {
+        use base64::Engine as _;
+        let v = self.call("GET", "/screenshot", None);
+        let png = base64::engine::general_purpose::STANDARD
+            .decode(v.as_str().expect("base64 png"))
+            .unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "not a PNG");
+        std::fs::write(to, png).unwrap();
+    }
+
+    /// Replaces the query, runs it with Enter, and waits for the page to settle.
+    fn run_query(&self, q: &str) {
+        self.clear("#expr");
+        self.type_text("#expr", &format!("{q}{ENTER}"));
+        self.wait_for(
+            "the query to finish",
+            "return document.body.classList.contains('loading') ? null : 1;",
+            |v| !v.is_null(),
+        );
+    }
+}
+
+/// `target/`, found from the binary cargo built for this test.
+fn target_dir() -> PathBuf {
+    let bin = Path::new(env!("CARGO_BIN_EXE_server"));
+    bin.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("target"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The browser test.
+
+#[test]
+fn query_page_in_headless_chromium() {
+    let driver = find_program("CHROMEDRIVER", &["chromedriver"]);
+    let chromium = find_program(
+        "CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    );
+    let (Some(driver), Some(chromium)) = (driver, chromium) else {
+        println!("ui_browser: skipped (chromium not installed)");
+        return;
+    };
+    let now = now_ms();
+    let (srv, _dir) = start_server(now);
+    let cd = Chromedriver::start(&driver);
+    let s = cd.session(&chromium);
+
+    s.goto(&format!("{}/graph", srv.base));
+    assert_eq!(s.js("return document.title;"), "Query — prometheus-core-rs");
+    assert_eq!(
+        s.js("return typeof uPlot;"),
+        "function",
+        "vendored uPlot loaded"
+    );
+
+    // --- Table: an instant query typed and run with Enter.
+    s.run_query("demo_requests_total");
+    let rows =
+        s.js("return document.querySelectorAll('#result-table tbody tr.result-row').length;");
+    assert_eq!(rows, 3, "one row per series");
+    assert_eq!(s.text("#result-count"), "3 results");
+    let first =
+        s.js("return document.querySelector('#result-table tbody tr.result-row td').textContent;");
+    assert_eq!(
+        first, "demo_requests_total{instance=\"a:1\", job=\"api\"}",
+        "labels in PromQL form"
+    );
+    let value = s.js("return document.querySelector('#result-table tbody tr.result-row td:last-child').textContent;");
+    assert_eq!(value, "7200", "the latest sample, 480 * 15");
+    assert!(s.text("#stats").starts_with("Load time: "));
+    // Aggregation, a scalar and a string.
+    s.run_query("sum by (job) (demo_requests_total)");
+    assert_eq!(s.text("#result-count"), "2 results");
+    s.run_query("1 + 2");
+    assert_eq!(s.text("#result-count"), "1 result");
+    assert_eq!(
+        s.cells("#result-table tbody tr.result-row"),
+        ["scalar", "3"]
+    );
+    s.run_query("\"hello\"");
+    assert_eq!(
+        s.cells("#result-table tbody tr.result-row"),
+        ["string", "hello"]
+    );
+    // A range vector in the table: every sample of the window.
+    s.run_query("demo_requests_total{instance=\"c:3\"}[1m]");
+    let samples = s.js(
+        "return document.querySelector('#result-table .sample-list').textContent.split('\\n').length;",
+    );
+    assert_eq!(samples, 4, "4 samples 15 s apart in a left-open 1m window");
+    // An empty result says so.
+    s.run_query("nothing_here");
+    assert_eq!(s.text("#result-count"), "0 results");
+
+    // --- A parse error: the API's message with its position, and a mark on the input.
+    let bad = "rate(demo_requests_total[5m]) +* 2";
+    s.run_query(bad);
+    let col = bad.find('*').unwrap() + 1;
+    let err = s.text("#error");
+    assert!(err.starts_with("bad_data: "), "{err}");
+    assert!(
+        err.contains(&format!("1:{col}: parse error")),
+        "the position in the message: {err}"
+    );
+    assert_eq!(
+        s.js("return document.querySelector('#expr-backdrop mark.error-mark').textContent;"),
+        "*",
+        "the mark sits on the offending token"
+    );
+    assert_eq!(
+        s.js("return document.getElementById('expr').classList.contains('has-error');"),
+        true
+    );
+    // Error at end of input: the mark is a blank cell after the last character.
+    s.run_query("sum(demo_requests_total");
+    assert!(s.text("#error").contains("1:24: parse error"));
+    assert_eq!(
+        s.js("return document.querySelector('#expr-backdrop mark.error-mark').textContent;"),
+        " "
+    );
+    // Editing clears the mark.
+    s.type_text("#expr", ")");
+    assert_eq!(
+        s.js("return document.querySelectorAll('#expr-backdrop mark').length;"),
+        0
+    );
+
+    // --- Graph: a range query over the default hour, one line per series.
+    s.run_query("rate(demo_requests_total[1m])");
+    assert!(s.text("#error").is_empty(), "the fixed query runs");
+    s.click("#tab-graph");
+    s.wait_for(
+        "the chart",
+        "return document.querySelectorAll('#chart canvas').length;",
+        |v| v.as_u64() == Some(1),
+    );
+    s.wait_for(
+        "the legend",
+        "return document.querySelectorAll('#legend .legend-item').length;",
+        |v| v == 3,
+    );
+    assert_eq!(
+        s.text("#legend .legend-item .legend-label"),
+        "{instance=\"a:1\", job=\"api\"}"
+    );
+    assert_eq!(
+        s.text("#step-used"),
+        "resolution 14s (auto)",
+        "3600 / 250, floored"
+    );
+    let (st, end) = (
+        s.js("return window.promUI.plot().data[0][0];"),
+        s.js("return window.promUI.plot().data[0].slice(-1)[0];"),
+    );
+    let (st, end) = (st.as_f64().unwrap(), end.as_f64().unwrap());
+    assert!(end - st <= 3600.0 && end - st > 3500.0, "{st}..{end}");
+    // Hovering the plot shows the values under the cursor in the legend.
+    s.hover("#chart .u-over", 0, 0);
+    let hovered = s.wait_for(
+        "hover values",
+        "return Array.from(document.querySelectorAll('#legend .legend-value')).map(e => e.textContent);",
+        |v| v.as_array().is_some_and(|a| a.iter().all(|x| x != "")),
+    );
+    assert_eq!(
+        hovered,
+        json!(["1", "2", "3"]),
+        "rates of 1, 2 and 3 per second"
+    );
+    assert!(s.text("#hover").ends_with('Z'), "the hovered time, UTC");
+    s.screenshot(&target_dir().join("ui-screenshot.png"));
+    // Clicking a legend entry hides its line.
+    s.click("#legend .legend-item:nth-child(2)");
+    assert_eq!(s.js("return window.promUI.plot().series[2].show;"), false);
+
+    // Custom end time, range and step.
+    let end_s = now / 1000 - 3600;
+    s.type_text("#end-time", &end_s.to_string());
+    s.js("var r = document.getElementById('range'); r.value = '900'; return 1;");
+    s.type_text("#step", &format!("1m{ENTER}"));
+    s.wait_for(
+        "the 15m graph at a 1m step",
+        "return window.promUI.plot() ? window.promUI.plot().data[0].length : 0;",
+        |v| v == 16,
+    );
+    let last = s.js("return window.promUI.plot().data[0].slice(-1)[0];");
+    assert_eq!(last, end_s, "the range ends at the chosen end time");
+    assert_eq!(s.text("#step-used"), "resolution 1m");
+    let url = s.js("return window.location.search;");
+    let url = url.as_str().unwrap();
+    assert!(
+        url.contains("g0.tab=0") && url.contains("g0.range_input=15m"),
+        "{url}"
+    );
+    // The URL restores the query, tab and range on reload.
+    s.js("window.location.reload(); return 1;");
+    s.wait_for(
+        "the graph after reload",
+        "return window.promUI && window.promUI.plot() ? window.promUI.plot().data[0].length : 0;",
+        |v| v == 16,
+    );
+    assert_eq!(
+        s.js("return document.getElementById('expr').value;"),
+        "rate(demo_requests_total[1m])"
+    );
+
+    // --- A string result cannot be graphed: the error says so.
+    s.run_query("\"x\"");
+    assert!(!s.text("#error").is_empty());
+
+    // --- Alerts and rules views against `stack`, which evaluates a rule file.
+    let stack_dir = tempfile::tempdir().unwrap();
+    let stack = start_stack(stack_dir.path());
+    s.goto(&format!("{}/", stack.base));
+    s.click("#nav-alerts");
+    s.wait_for(
+        "a firing alert",
+        "window.promUI.showView(); return document.querySelectorAll('#alerts-table tr.alert-row').length;",
+        |v| v == 1,
+    );
+    let alert = s.cells("#alerts-table tr.alert-row");
+    assert_eq!(
+        alert[..4],
+        [
+            "firing",
+            "UiAlwaysFiring",
+            "alertname=\"UiAlwaysFiring\", severity=\"page\"",
+            "summary=\"shown on the alerts view\""
+        ],
+        "{alert:?}"
+    );
+    assert!(alert[4].ends_with('Z'), "active since, RFC 3339: {alert:?}");
+    assert_eq!(alert[5], "1", "{alert:?}");
+    assert_eq!(s.text("#alerts-count"), "1 active alert");
+    s.click("#nav-rules");
+    s.wait_for(
+        "the rules table",
+        "return document.querySelectorAll('#rules-groups tr.rule-row').length;",
+        |v| v == 2,
+    );
+    assert_eq!(s.text("#rules-count"), "2 rules in 1 group");
+    assert!(s.text("#rules-groups h3").starts_with("ui"));
+    let rec = s.cells("#rules-groups tr.rule-row:nth-child(1)");
+    assert_eq!(rec[..3], ["ui:one", "recording", "vector(1)"], "{rec:?}");
+    let alerting = s.cells("#rules-groups tr.rule-row:nth-child(2)");
+    assert_eq!(
+        alerting[..3],
+        ["UiAlwaysFiring", "alerting", "vector(1) > 0"],
+        "{alerting:?}"
+    );
+    assert_eq!(alerting[4], "firing (1)", "{alerting:?}");
+    // Back to the query view.
+    s.click("#nav-query");
+    assert_eq!(
+        s.js("return document.getElementById('view-query').hidden;"),
+        false
+    );
+    drop(stack);
+    println!("ui_browser: screenshot at target/ui-screenshot.png");
+}
