@@ -5,34 +5,141 @@
 //!                                                    └─► WAL records (durable) ──► head (visible)
 //! Db::truncate(mint) ──► Head::truncate (GC) ──► cut segment + truncation record
 //!                    ──► checkpoint of segments wholly before mint ──► delete them
+//! Db::maintenance(now) ──► cut head blocks ──► compact blocks ──► retention
+//! Db::delete(matchers, mint, maxt) ──► WAL tombstones (head) + block tombstones files
 //! ```
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use exposition::histogram::{FloatHistogram, Histogram};
 use exposition::Labels;
 
-use crate::block::{meta::is_block_id, write_head_block, Block, BlockMeta};
+use exposition::Matcher;
+
+use crate::block::{meta::is_block_id, Block, BlockMeta};
+use crate::compact::{self, Step};
 use crate::dir::{Dir, FsDir};
 use crate::error::{Error, Result};
 use crate::head::{Head, HeadAppender, HeadOptions};
 use crate::merge::DbQuerier;
 use crate::query::Querier;
 use crate::storage::{Appender, Queryable, SeriesRef};
-use crate::wal::record::{self, RefSample};
+use crate::tombstones::{covers, Tombstones};
+use crate::wal::record::{self, RefSample, Tombstone};
 use crate::wal::{self, Record, ReplayReport, Wal, WalOptions};
 
 /// Options of a [`Db`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DbOptions {
     /// Head tunables.
     pub head: HeadOptions,
     /// WAL tunables (ignored in memory-only mode).
     pub wal: WalOptions,
+    /// Time range of a block cut from the head, ms; 0 means the head's chunk range (2 h).
+    pub block_range_ms: i64,
+    /// Largest block level compaction builds, ms; 0 means 10% of the retention time, or
+    /// 31 days when the retention is unlimited.
+    pub max_block_range_ms: i64,
+    /// Blocks whose end lies this far (ms) before the newest block's end are deleted by
+    /// [`Db::maintenance`]; 0 keeps everything. Default 15 days, as Prometheus.
+    pub retention_ms: i64,
+    /// The oldest blocks are deleted while all blocks together take more bytes than this;
+    /// 0 means no size limit (the default).
+    pub retention_bytes: u64,
+}
+
+/// Prometheus's default retention: 15 days.
+pub const DEFAULT_RETENTION_MS: i64 = 15 * 24 * 3_600_000;
+
+impl Default for DbOptions {
+    fn default() -> DbOptions {
+        DbOptions {
+            head: HeadOptions::default(),
+            wal: WalOptions::default(),
+            block_range_ms: 0,
+            max_block_range_ms: 0,
+            retention_ms: DEFAULT_RETENTION_MS,
+            retention_bytes: 0,
+        }
+    }
+}
+
+impl DbOptions {
+    /// The largest block compaction builds, with the defaults applied.
+    pub fn max_block_range(&self, block_range: i64) -> i64 {
+        let m = if self.max_block_range_ms > 0 {
+            self.max_block_range_ms
+        } else if self.retention_ms > 0 {
+            (self.retention_ms / 10).min(31 * 24 * 3_600_000)
+        } else {
+            31 * 24 * 3_600_000
+        };
+        m.max(block_range)
+    }
+}
+
+/// What a [`Db::maintenance`] call did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MaintenanceReport {
+    /// Blocks cut from the head.
+    pub head_blocks: Vec<BlockMeta>,
+    /// Blocks written by merging (or rewriting) existing blocks.
+    pub compacted: Vec<BlockMeta>,
+    /// Ids of the blocks merged into others and deleted.
+    pub merged_away: Vec<String>,
+    /// Ids of the blocks deleted by retention (time or size).
+    pub retention_deleted: Vec<String>,
+    /// Head series garbage-collected, and WAL files deleted, by the truncations.
+    pub truncate: TruncateReport,
+}
+
+impl MaintenanceReport {
+    /// Whether the call changed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.head_blocks.is_empty()
+            && self.compacted.is_empty()
+            && self.merged_away.is_empty()
+            && self.retention_deleted.is_empty()
+            && self.truncate == TruncateReport::default()
+    }
+}
+
+/// What a [`Db::delete`] marked deleted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeleteReport {
+    /// Head series that got a tombstone.
+    pub head_series: usize,
+    /// Block series (summed over blocks) that got a tombstone.
+    pub block_series: usize,
+}
+
+/// A test hook called after each lifecycle step (see [`Db::set_step_hook`]).
+pub type BoxedStepHook = Box<dyn FnMut(Step) -> Result<()> + Send + Sync>;
+
+struct HookSlot(Option<BoxedStepHook>);
+
+impl std::fmt::Debug for HookSlot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Some(hook)"
+        } else {
+            "None"
+        })
+    }
+}
+
+impl HookSlot {
+    fn call(&mut self, s: Step) -> Result<()> {
+        match &mut self.0 {
+            Some(h) => h(s),
+            None => Ok(()),
+        }
+    }
 }
 
 /// What a [`Db::truncate`] did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct TruncateReport {
     /// Series garbage-collected.
     pub series_removed: usize,
@@ -53,6 +160,10 @@ pub struct Db {
     block_root: Option<PathBuf>,
     /// Time range of one block cut from the head (ms).
     block_range: i64,
+    opts: DbOptions,
+    /// Deletions in the head, keyed by series ref (logged in the WAL).
+    head_tombs: Tombstones,
+    hook: HookSlot,
 }
 
 impl Db {
@@ -65,7 +176,23 @@ impl Db {
             blocks: Vec::new(),
             block_root: None,
             block_range: opts.chunk_range_ms.max(1),
+            opts: DbOptions {
+                head: opts,
+                ..DbOptions::default()
+            },
+            head_tombs: Tombstones::new(),
+            hook: HookSlot(None),
         }
+    }
+
+    /// As [`Db::in_memory`] with all options (the WAL options are ignored).
+    pub fn in_memory_with(opts: DbOptions) -> Db {
+        let mut db = Db::in_memory(opts.head);
+        db.opts = opts;
+        if opts.block_range_ms > 0 {
+            db.block_range = opts.block_range_ms;
+        }
+        db
     }
 
     /// Opens (creating if needed) a database whose WAL lives in the directory at `path`.
@@ -79,23 +206,33 @@ impl Db {
     pub fn open(dir: Box<dyn Dir>, opts: DbOptions) -> Result<Db> {
         let mut head = Head::new(opts.head);
         let mut remap: HashMap<u64, u32> = HashMap::new();
+        let mut tombs = Tombstones::new();
         let (report, state) = wal::replay(&*dir, &opts.wal, |rec| {
-            replay_record(&mut head, &mut remap, rec);
+            replay_record(&mut head, &mut remap, &mut tombs, rec);
             Ok(())
         })?;
         // Series whose samples all fell before the truncation point come back empty.
         head.remove_empty_series();
         head.rebuild_order();
         let wal = Wal::create(dir, opts.wal, state)?;
-        let block_range = head.options().chunk_range_ms;
-        Ok(Db {
+        let block_range = if opts.block_range_ms > 0 {
+            opts.block_range_ms
+        } else {
+            head.options().chunk_range_ms.max(1)
+        };
+        let mut db = Db {
             head,
             wal: Some(wal),
             report,
             blocks: Vec::new(),
             block_root: None,
             block_range,
-        })
+            opts,
+            head_tombs: tombs,
+            hook: HookSlot(None),
+        };
+        db.prune_head_tombstones();
+        Ok(db)
     }
 
     /// What the WAL replay at open found.
@@ -114,10 +251,11 @@ impl Db {
     }
 
     /// Opens (creating if needed) the directory `root` that holds this database's blocks:
-    /// loads every block in it (oldest first), deletes unfinished `.tmp` writes, and hides
-    /// from the head whatever the blocks already cover (a crash between writing a block and
-    /// truncating the WAL replays those samples). From then on [`Db::compact_head`] writes
-    /// blocks there and [`Db::db_querier`] reads them.
+    /// loads every block in it (oldest first), deletes unfinished `.tmp` writes and blocks
+    /// that a finished compaction already merged into another (a crash between writing the
+    /// new block and deleting its parents), and hides from the head whatever the blocks
+    /// already cover (a crash between writing a block and truncating the WAL replays those
+    /// samples). From then on [`Db::maintenance`] writes blocks there and queries read them.
     pub fn open_blocks(&mut self, root: impl AsRef<Path>) -> Result<()> {
         let root = root.as_ref().to_path_buf();
         std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
@@ -136,13 +274,233 @@ impl Db {
                 blocks.push(Block::open(&path)?);
             }
         }
-        blocks.sort_by_key(|b| (b.min_time(), b.max_time()));
+        let merged: std::collections::HashSet<String> = blocks
+            .iter()
+            .flat_map(|b| b.meta().compaction.parents.iter().map(|p| p.ulid.clone()))
+            .collect();
+        let mut kept = Vec::with_capacity(blocks.len());
+        for b in blocks {
+            if merged.contains(&b.meta().ulid) {
+                let path = b.path().to_path_buf();
+                drop(b);
+                compact::delete_block_dir(&root, &path)?;
+            } else {
+                kept.push(b);
+            }
+        }
+        let mut blocks = kept;
+        blocks.sort_by(|a, b| {
+            (a.min_time(), a.max_time(), &a.meta().ulid).cmp(&(
+                b.min_time(),
+                b.max_time(),
+                &b.meta().ulid,
+            ))
+        });
         if let Some(end) = blocks.iter().map(Block::max_time).max() {
             self.head.truncate(end);
+            self.prune_head_tombstones();
         }
         self.blocks = blocks;
         self.block_root = Some(root);
         Ok(())
+    }
+
+    /// Where the blocks live, once [`Db::open_blocks`] was called.
+    pub fn block_root(&self) -> Option<&Path> {
+        self.block_root.as_deref()
+    }
+
+    /// The options the database was opened with.
+    pub fn options(&self) -> &DbOptions {
+        &self.opts
+    }
+
+    /// Installs (or removes) a hook called after each step of the block lifecycle; an error
+    /// from the hook stops the work there and is returned. Tests use it to simulate a crash
+    /// after every step and check that reopening gives the same data.
+    #[doc(hidden)]
+    pub fn set_step_hook(&mut self, hook: Option<BoxedStepHook>) {
+        self.hook = HookSlot(hook);
+    }
+
+    /// The deletions the head still applies, keyed by head series ref.
+    pub fn head_tombstones(&self) -> &Tombstones {
+        &self.head_tombs
+    }
+
+    /// Whether a query over `[mint, maxt]` can read the head alone: no block overlaps the
+    /// range and the head has no deletions. Query layers use it to skip the merge.
+    pub fn head_only(&self, mint: i64, maxt: i64) -> bool {
+        self.head_tombs.is_empty()
+            && !self
+                .blocks
+                .iter()
+                .any(|b| b.min_time() <= maxt && b.max_time() > mint)
+    }
+
+    /// Drops head tombstones of series that are gone and intervals wholly before the
+    /// head's truncation point.
+    fn prune_head_tombstones(&mut self) {
+        if self.head_tombs.is_empty() {
+            return;
+        }
+        let head = &self.head;
+        let min = head.min_time();
+        self.head_tombs
+            .retain(|r, iv| iv.maxt >= min && head.series.contains(r));
+    }
+
+    /// Marks the samples of the series `matchers` select in `[mint, maxt]` (inclusive)
+    /// deleted. Queries stop returning them at once; compaction drops them for good. Head
+    /// deletions are logged in the WAL (as tombstone records) before they apply, so they
+    /// survive a crash; block deletions are written to each block's `tombstones` file.
+    pub fn delete(&mut self, matchers: &[Matcher], mint: i64, maxt: i64) -> Result<DeleteReport> {
+        let mut rep = DeleteReport::default();
+        if mint > maxt {
+            return Ok(rep);
+        }
+        let ids = crate::query::postings_for_matchers(&self.head.postings, matchers);
+        let mut list: Vec<Tombstone> = Vec::new();
+        for r in &ids {
+            let Some(s) = self.head.series.get(r) else {
+                continue;
+            };
+            let hit = matches!((s.min_time(), s.max_time()), (Some(lo), Some(hi)) if lo <= maxt && hi >= mint);
+            if hit && !covers(self.head_tombs.get(r), mint, maxt) {
+                list.push(Tombstone {
+                    r: u64::from(r),
+                    mint,
+                    maxt,
+                });
+            }
+        }
+        if !list.is_empty() {
+            if let Some(wal) = &mut self.wal {
+                wal.log_with(|b| record::frame(b, |b| record::encode_tombstones(b, &list)))?;
+            }
+            for t in &list {
+                self.head_tombs.add(t.r as u32, t.mint, t.maxt);
+            }
+            rep.head_series = list.len();
+        }
+        for b in &mut self.blocks {
+            rep.block_series += b.delete(matchers, mint, maxt)?;
+        }
+        Ok(rep)
+    }
+
+    /// Does the lifecycle work that is due at `now_ms` (the caller's clock, used only to
+    /// stamp new block ids): cuts the head into blocks while it spans more than 1.5 block
+    /// ranges (then truncates the head and checkpoints the WAL), merges blocks (overlapping
+    /// ones first, then adjacent ones into the next range, 2 h → 6 h → 18 h … up to the
+    /// maximum, and blocks with tombstones are rewritten without the deleted samples), and
+    /// deletes blocks past the time or size retention, oldest first. Parents are deleted
+    /// only after their merged block is durable. Without [`Db::open_blocks`], only the head
+    /// is trimmed to the retention time.
+    pub fn maintenance(&mut self, now_ms: i64) -> Result<MaintenanceReport> {
+        let mut rep = MaintenanceReport::default();
+        if self.block_root.is_none() {
+            if self.opts.retention_ms > 0 && self.head.min_sample_time().is_some() {
+                let cut = self.head.max_time().saturating_sub(self.opts.retention_ms);
+                if cut > self.head.min_time() {
+                    rep.truncate = self.truncate(cut)?;
+                }
+            }
+            return Ok(rep);
+        }
+        let (blocks, tr) = self.cut_head(now_ms)?;
+        rep.head_blocks = blocks;
+        rep.truncate = tr;
+        while let Some((parents, child)) = self.compact_once(now_ms)? {
+            rep.merged_away.extend(parents);
+            rep.compacted.extend(child);
+        }
+        rep.retention_deleted = self.apply_retention()?;
+        Ok(rep)
+    }
+
+    /// One planned compaction: the ids of the parents deleted and the new block, or `None`
+    /// when nothing was due.
+    fn compact_once(&mut self, now_ms: i64) -> Result<Option<(Vec<String>, Option<BlockMeta>)>> {
+        let Some(root) = self.block_root.clone() else {
+            return Ok(None);
+        };
+        let ranges = compact::ranges(
+            self.block_range,
+            self.opts.max_block_range(self.block_range),
+        );
+        let metas: Vec<&BlockMeta> = self.blocks.iter().map(Block::meta).collect();
+        let blocks = &self.blocks;
+        let Some(idx) = compact::plan(&metas, &ranges, |i| !blocks[i].tombstones().is_empty())
+        else {
+            return Ok(None);
+        };
+        let parents: Vec<&Block> = idx.iter().map(|&i| &self.blocks[i]).collect();
+        let hook = &mut self.hook;
+        let child = compact::compact_blocks(&root, &parents, now_ms, &mut |s| hook.call(s))?;
+        let opened = match &child {
+            Some(m) => Some(Block::open(root.join(&m.ulid))?),
+            None => None,
+        };
+        let mut gone = Vec::new();
+        let mut removed: Vec<Block> = Vec::new();
+        for &i in idx.iter().rev() {
+            removed.push(self.blocks.remove(i));
+        }
+        if let Some(b) = opened {
+            self.blocks.push(b);
+            self.sort_blocks();
+        }
+        let n = removed.len();
+        for (k, b) in removed.into_iter().enumerate() {
+            let path = b.path().to_path_buf();
+            gone.push(b.meta().ulid.clone());
+            drop(b);
+            compact::delete_block_dir(&root, &path)?;
+            if k + 1 < n {
+                self.hook.call(Step::ParentDeleted)?;
+            }
+        }
+        self.hook.call(Step::ParentsDeleted)?;
+        Ok(Some((gone, child)))
+    }
+
+    /// Deletes the blocks past the time or size retention; returns their ids.
+    fn apply_retention(&mut self) -> Result<Vec<String>> {
+        let Some(root) = self.block_root.clone() else {
+            return Ok(Vec::new());
+        };
+        let desc: Vec<(i64, i64, u64)> = self
+            .blocks
+            .iter()
+            .map(|b| (b.min_time(), b.max_time(), b.size_bytes()))
+            .collect();
+        let idx = crate::retention::beyond_retention(
+            &desc,
+            self.opts.retention_ms,
+            self.opts.retention_bytes,
+        );
+        let mut out = Vec::new();
+        for &i in idx.iter().rev() {
+            let b = self.blocks.remove(i);
+            let path = b.path().to_path_buf();
+            out.push(b.meta().ulid.clone());
+            drop(b);
+            compact::delete_block_dir(&root, &path)?;
+            self.hook.call(Step::RetentionDeleted)?;
+        }
+        out.reverse();
+        Ok(out)
+    }
+
+    fn sort_blocks(&mut self) {
+        self.blocks.sort_by(|a, b| {
+            (a.min_time(), a.max_time(), &a.meta().ulid).cmp(&(
+                b.min_time(),
+                b.max_time(),
+                &b.meta().ulid,
+            ))
+        });
     }
 
     /// Sets the time range of a block cut from the head (default: the head's chunk range,
@@ -158,12 +516,18 @@ impl Db {
     }
 
     /// While the head spans more than 1.5 block ranges, writes its oldest aligned block
-    /// range `[k·range, (k+1)·range)` as a block, opens it, and truncates the head (and
-    /// WAL) at the block's end, as Prometheus does. Does nothing before
-    /// [`Db::open_blocks`]. `now_ms` stamps the new block ids. Returns the new blocks.
+    /// range `[k·range, (k+1)·range)` as a block (leaving out deleted samples), opens it,
+    /// and truncates the head (and WAL) at the block's end, as Prometheus does. Does
+    /// nothing before [`Db::open_blocks`]. `now_ms` stamps the new block ids. Returns the
+    /// new blocks. [`Db::maintenance`] calls this first.
     pub fn compact_head(&mut self, now_ms: i64) -> Result<Vec<BlockMeta>> {
+        Ok(self.cut_head(now_ms)?.0)
+    }
+
+    fn cut_head(&mut self, now_ms: i64) -> Result<(Vec<BlockMeta>, TruncateReport)> {
+        let mut tr = TruncateReport::default();
         let Some(root) = self.block_root.clone() else {
-            return Ok(Vec::new());
+            return Ok((Vec::new(), tr));
         };
         let range = self.block_range;
         let mut out = Vec::new();
@@ -174,19 +538,34 @@ impl Db {
             }
             let mint = lo.div_euclid(range) * range;
             let maxt = mint + range;
-            if let Some(meta) = write_head_block(&self.head, &root, mint, maxt, now_ms)? {
+            let hook = &mut self.hook;
+            let written = compact::write_head_range(
+                &self.head,
+                &self.head_tombs,
+                &root,
+                mint,
+                maxt,
+                now_ms,
+                &mut |s| hook.call(s),
+            )?;
+            if let Some(meta) = written {
                 let block = Block::open(root.join(&meta.ulid))?;
                 self.blocks.push(block);
-                self.blocks.sort_by_key(|b| (b.min_time(), b.max_time()));
+                self.sort_blocks();
                 out.push(meta);
             }
-            self.truncate(maxt)?;
+            let r = self.truncate(maxt)?;
+            tr.series_removed += r.series_removed;
+            tr.files_deleted += r.files_deleted;
+            self.hook.call(Step::WalTruncated)?;
         }
-        Ok(out)
+        Ok((out, tr))
     }
 
     /// A querier over the blocks overlapping `[mint, maxt]` and the head, merged by
-    /// series. ([`Queryable::querier`] on a `Db` reads the head only.)
+    /// series, with deletions applied. ([`Queryable::querier`] on a `Db` reads the head
+    /// only and ignores deletions: it is the fast path for callers that know the range is
+    /// in the head; see [`Db::head_only`].)
     pub fn db_querier(&self, mint: i64, maxt: i64) -> DbQuerier<'_> {
         let blocks = self
             .blocks
@@ -195,6 +574,7 @@ impl Db {
             .map(|b| b.querier(mint, maxt))
             .collect();
         DbQuerier::new(blocks, Querier::new(&self.head, mint, maxt))
+            .with_head_tombstones(&self.head, &self.head_tombs)
     }
 
     /// Starts a write transaction.
@@ -227,6 +607,7 @@ impl Db {
     /// `mint` with a checkpoint of the live series (see `docs/format/wal.md`).
     pub fn truncate(&mut self, mint: i64) -> Result<TruncateReport> {
         let series_removed = self.head.truncate(mint);
+        self.prune_head_tombstones();
         let mut rep = TruncateReport {
             series_removed,
             files_deleted: 0,
@@ -273,6 +654,21 @@ impl Db {
         for batch in carried.chunks(10_000) {
             cp.add(|b| record::encode_samples(b, batch.iter().copied()))?;
         }
+        // Deletions still in force replace the tombstone records of the dropped segments.
+        let tombs: Vec<Tombstone> = self
+            .head_tombs
+            .iter()
+            .flat_map(|(r, list)| {
+                list.iter().map(move |iv| Tombstone {
+                    r: u64::from(r),
+                    mint: iv.mint,
+                    maxt: iv.maxt,
+                })
+            })
+            .collect();
+        for batch in tombs.chunks(10_000) {
+            cp.add(|b| record::encode_tombstones(b, batch))?;
+        }
         rep.files_deleted = cp.finish()?;
         for &r in &refs {
             if let Some(s) = head.series_mut(r) {
@@ -283,7 +679,12 @@ impl Db {
     }
 }
 
-fn replay_record(head: &mut Head, remap: &mut HashMap<u64, u32>, rec: Record) {
+fn replay_record(
+    head: &mut Head,
+    remap: &mut HashMap<u64, u32>,
+    tombs: &mut Tombstones,
+    rec: Record,
+) {
     match rec {
         Record::Series(series) => {
             for (r, labels) in series {
@@ -326,13 +727,26 @@ fn replay_record(head: &mut Head, remap: &mut HashMap<u64, u32>, rec: Record) {
             }
             head.max_t = max_t;
         }
-        Record::Tombstones(_) => {
-            // Deletion is not implemented in the head yet; tombstones are read and ignored.
+        Record::Tombstones(list) => {
+            for t in list {
+                let r = match remap.get(&t.r) {
+                    Some(&r) => r,
+                    None => match u32::try_from(t.r) {
+                        Ok(r) => r,
+                        Err(_) => continue,
+                    },
+                };
+                if head.series.contains(r) {
+                    tombs.add(r, t.mint, t.maxt);
+                }
+            }
         }
         Record::Truncation { mint } => {
             // Drops what the head held before `mint`, as the truncation did when it ran.
             head.truncate(mint);
         }
+        #[allow(unreachable_patterns)]
+        _ => {}
     }
 }
 
@@ -364,14 +778,49 @@ impl DbAppender<'_> {
         self.app.append_ref(r, t, v)
     }
 
-    /// Samples accepted so far.
+    /// Appends an integer native histogram by labels, creating the series if needed.
+    pub fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: &Histogram,
+    ) -> Result<SeriesRef> {
+        self.app.append_histogram(labels, t, h)
+    }
+
+    /// Appends an integer native histogram to a known series.
+    pub fn append_histogram_ref(&mut self, r: SeriesRef, t: i64, h: &Histogram) -> Result<()> {
+        self.app.append_histogram_ref(r, t, h)
+    }
+
+    /// Appends a float native histogram by labels, creating the series if needed.
+    pub fn append_float_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<SeriesRef> {
+        self.app.append_float_histogram(labels, t, h)
+    }
+
+    /// Appends a float native histogram to a known series.
+    pub fn append_float_histogram_ref(
+        &mut self,
+        r: SeriesRef,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<()> {
+        self.app.append_float_histogram_ref(r, t, h)
+    }
+
+    /// Samples (floats and histograms) accepted so far.
     pub fn len(&self) -> usize {
-        self.app.pending().len()
+        self.app.pending().len() + self.app.pending_histograms().len()
     }
 
     /// Whether nothing was accepted.
     pub fn is_empty(&self) -> bool {
-        self.app.pending().is_empty()
+        self.app.is_empty()
     }
 
     /// Writes the batch to the WAL, then makes it visible. On a WAL error the batch is
@@ -381,7 +830,7 @@ impl DbAppender<'_> {
             self.app.apply();
             return Ok(());
         };
-        if self.app.pending().is_empty() {
+        if self.app.is_empty() {
             self.app.apply();
             return Ok(());
         }
@@ -389,18 +838,19 @@ impl DbAppender<'_> {
         self.new_series.clear();
         {
             let head = &mut *self.app.head;
-            for p in &self.app.samples {
-                if let Some(s) = head.series_mut(p.r) {
+            let floats = self.app.samples.iter().map(|p| p.r);
+            for r in floats.chain(self.app.histograms.iter().map(|p| p.r)) {
+                if let Some(s) = head.series_mut(r) {
                     if !s.logged {
                         s.logged = true;
-                        self.new_series.push(p.r);
+                        self.new_series.push(r);
                     }
                 }
             }
         }
         let head: &Head = self.app.head;
         let new_series = &self.new_series;
-        let samples = &self.app.samples;
+        let app = &self.app;
         let res = wal.log_with(|b| {
             if !new_series.is_empty() {
                 let list: Vec<(u64, &Labels)> = new_series
@@ -409,20 +859,12 @@ impl DbAppender<'_> {
                     .collect();
                 record::frame(b, |b| record::encode_series(b, list.into_iter()));
             }
-            record::frame(b, |b| {
-                record::encode_samples(
-                    b,
-                    samples.iter().map(|p| RefSample {
-                        r: u64::from(p.r),
-                        t: p.t,
-                        v: p.v,
-                    }),
-                )
-            });
+            // Float and histogram records, in append order.
+            app.encode_wal_samples(b);
         });
         match res {
             Ok(()) => {
-                if let Some(max_t) = self.app.samples.iter().map(|p| p.t).max() {
+                if let Some(max_t) = self.app.max_pending_t() {
                     wal.note_sample_time(max_t);
                 }
                 self.app.apply();

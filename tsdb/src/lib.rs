@@ -3,7 +3,9 @@
 //!
 //! Use it to store float samples keyed by label sets and to read them back by label
 //! matchers and time range. It runs no threads and reads no clock: time is an argument.
-//! Immutable on-disk blocks can be cut from the head and queried; compaction is not built yet.
+//! [`Db::maintenance`] cuts the head into immutable on-disk blocks, merges blocks into larger
+//! ones and applies retention; [`Db::delete`] hides samples through tombstones. Queries span
+//! the blocks and the head.
 //!
 //! ```text
 //! append ──► DbAppender ──commit──► WAL segment (framed, xxh64) ──► Head (chunks, postings)
@@ -17,13 +19,16 @@
 //! |---|---|
 //! | [`block`] | how does a time range of samples persist on disk, and how is it read back? |
 //! | [`chunk`] | how is a run of samples stored compactly, and read back? |
+//! | [`compact`] | which blocks merge next, and how is a merge written crash-safely? |
 //! | [`head`] | where do new samples live, and which series has which labels? |
 //! | [`merge`] | how do the head and the blocks answer one query together? |
 //! | [`query`] | which series match these matchers, and what are their samples in a range? |
+//! | [`retention`] | which blocks are past the time or size limit? |
 //! | [`storage`] | what do other crates program against (appender, queryable)? |
+//! | [`tombstones`] | which samples did a deletion hide, until compaction drops them? |
 //! | [`wal`] | how do committed samples survive a crash, and how does the log stay small? |
 //! | [`dir`] | where do the WAL's files live (disk, memory, fault-injecting wrapper)? |
-//! | [`db`] | how do head, WAL and blocks fit together (open, append, truncate, cut blocks)? |
+//! | [`db`] | how do head, WAL and blocks fit together (open, append, maintenance, delete)? |
 //! | [`error`] | what went wrong? |
 //!
 //! Byte layouts: `docs/format/chunks.md`, `docs/format/wal.md` and `FORMAT.md` (blocks) in the crate.
@@ -58,23 +63,28 @@
 
 pub mod block;
 pub mod chunk;
+pub mod compact;
 pub mod db;
 pub mod dir;
 pub mod error;
 pub mod head;
 pub mod merge;
 pub mod query;
+pub mod retention;
 pub mod storage;
+pub mod tombstones;
 pub mod wal;
 
-pub use block::{write_head_block, Block, BlockMeta, BlockQuerier, BlockWriter};
-pub use db::{Db, DbAppender, DbOptions, TruncateReport};
+pub use block::{write_head_block, Block, BlockMeta, BlockQuerier, BlockWriter, WriteStep};
+pub use compact::Step;
+pub use db::{Db, DbAppender, DbOptions, DeleteReport, MaintenanceReport, TruncateReport};
 pub use dir::{Dir, FsDir, Mapped, MemDir};
 pub use error::{CorruptionKind, Error, Result};
 pub use head::{Head, HeadAppender, HeadOptions};
 pub use merge::{DbQuerier, MergedSeries, MergedSeriesSet};
 pub use query::{Querier, Series, SeriesSet};
 pub use storage::{Appender, Queryable, SelectHints, SeriesRef};
+pub use tombstones::{Interval, Tombstones};
 pub use wal::{ReplayReport, SyncPolicy, WalOptions};
 
 #[cfg(test)]

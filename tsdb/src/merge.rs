@@ -8,10 +8,11 @@
 //!                                                                    └──► MergedIter (blocks oldest first, then head)
 //! ```
 //!
-//! Blocks do not overlap the head in normal operation (the head is truncated at the end of
-//! the last block it was cut into), but after a crash between writing a block and
-//! truncating the WAL both can hold the same samples: the iterator skips any sample not
-//! newer than the last one it yielded, so such duplicates appear once.
+//! Sources may overlap: blocks written by a backfill, a late block, or a crash between
+//! writing a block and truncating the WAL can hold samples of the same series and time. The
+//! iterator merges the sources by timestamp, sample by sample, and yields one sample per
+//! timestamp (the first source's, blocks oldest first, then the head). Samples inside the
+//! head's tombstones are skipped here; blocks apply their own tombstones.
 
 use std::collections::BTreeSet;
 
@@ -20,21 +21,46 @@ use exposition::{Labels, Matcher};
 use crate::block::{BlockQuerier, BlockSeries, BlockSeriesIter};
 use crate::chunk::SampleIterator;
 use crate::error::Result;
-use crate::head::SeriesIter;
+use crate::head::{Head, SeriesIter};
 use crate::query::{Querier, Series};
 use crate::storage::SelectHints;
+use crate::tombstones::{Deleted, Interval, Tombstones};
 
 /// Reads the head and every block over `[mint, maxt]` (inclusive).
 #[derive(Debug, Clone)]
 pub struct DbQuerier<'a> {
     blocks: Vec<BlockQuerier<'a>>,
-    head: Querier<'a>,
+    head: Option<Querier<'a>>,
+    /// The head's tombstones (keyed by series ref) and the head to resolve refs in.
+    head_tombs: Option<(&'a Head, &'a Tombstones)>,
 }
 
 impl<'a> DbQuerier<'a> {
     /// A querier over the given block queriers (oldest block first) and head querier.
     pub fn new(blocks: Vec<BlockQuerier<'a>>, head: Querier<'a>) -> DbQuerier<'a> {
-        DbQuerier { blocks, head }
+        DbQuerier {
+            blocks,
+            head: Some(head),
+            head_tombs: None,
+        }
+    }
+
+    /// A querier over blocks only (what compaction reads).
+    pub fn blocks_only(blocks: Vec<BlockQuerier<'a>>) -> DbQuerier<'a> {
+        DbQuerier {
+            blocks,
+            head: None,
+            head_tombs: None,
+        }
+    }
+
+    /// Hides the samples `tombs` (keyed by the refs of `head`) deletes from the head's
+    /// series.
+    pub fn with_head_tombstones(mut self, head: &'a Head, tombs: &'a Tombstones) -> DbQuerier<'a> {
+        if !tombs.is_empty() {
+            self.head_tombs = Some((head, tombs));
+        }
+        self
     }
 
     /// The series every matcher accepts in any source, sorted by labels, each iterating
@@ -46,8 +72,17 @@ impl<'a> DbQuerier<'a> {
                 parts.push((s.labels(), Part::Block(s)));
             }
         }
-        for s in self.head.select(matchers, hints)? {
-            parts.push((s.labels(), Part::Head(s)));
+        if let Some(head) = &self.head {
+            for s in head.select(matchers, hints)? {
+                let dels: &'a [Interval] = match self.head_tombs {
+                    Some((h, t)) => match h.lookup(s.labels()) {
+                        Some(r) => u32::try_from(r.0).map(|r| t.get(r)).unwrap_or(&[]),
+                        None => &[],
+                    },
+                    None => &[],
+                };
+                parts.push((s.labels(), Part::Head(s, dels)));
+            }
         }
         // Stable: within equal labels the sources keep their order (blocks by time, head last).
         parts.sort_by(|a, b| a.0.cmp(b.0));
@@ -68,7 +103,10 @@ impl<'a> DbQuerier<'a> {
 
     /// Label names of the selected series across all sources, sorted.
     pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
-        let mut all: BTreeSet<String> = self.head.label_names(matchers)?.into_iter().collect();
+        let mut all: BTreeSet<String> = BTreeSet::new();
+        if let Some(h) = &self.head {
+            all.extend(h.label_names(matchers)?);
+        }
         for b in &self.blocks {
             all.extend(b.label_names(matchers)?);
         }
@@ -77,11 +115,10 @@ impl<'a> DbQuerier<'a> {
 
     /// Values of label `name` among the selected series across all sources, sorted.
     pub fn label_values(&self, name: &str, matchers: &[Matcher]) -> Result<Vec<String>> {
-        let mut all: BTreeSet<String> = self
-            .head
-            .label_values(name, matchers)?
-            .into_iter()
-            .collect();
+        let mut all: BTreeSet<String> = BTreeSet::new();
+        if let Some(h) = &self.head {
+            all.extend(h.label_values(name, matchers)?);
+        }
         for b in &self.blocks {
             all.extend(b.label_values(name, matchers)?);
         }
@@ -92,7 +129,7 @@ impl<'a> DbQuerier<'a> {
 #[derive(Debug, Clone)]
 enum Part<'a> {
     Block(BlockSeries<'a>),
-    Head(Series<'a>),
+    Head(Series<'a>, &'a [Interval]),
 }
 
 /// Merged series in label order.
@@ -134,20 +171,27 @@ impl<'a> MergedSeries<'a> {
         self.labels
     }
 
-    /// An iterator over the samples of every source, in time order.
+    /// Number of sources (blocks and head) holding the series in the range.
+    pub fn sources(&self) -> usize {
+        self.parts.len()
+    }
+
+    /// An iterator over the samples of every source, in time order, one per timestamp.
     pub fn iter(&self) -> MergedIter<'_> {
         MergedIter {
-            parts: self
+            srcs: self
                 .parts
                 .iter()
-                .map(|p| match p {
-                    Part::Block(b) => PartIter::Block(b.iter()),
-                    Part::Head(h) => PartIter::Head(h.iter()),
+                .map(|p| Source {
+                    it: match p {
+                        Part::Block(b) => PartIter::Block(b.iter()),
+                        Part::Head(h, dels) => PartIter::Head(Deleted::new(h.iter(), dels)),
+                    },
+                    cur: None,
                 })
                 .collect(),
-            idx: 0,
+            started: false,
             last: None,
-            done: false,
         }
     }
 }
@@ -155,64 +199,95 @@ impl<'a> MergedSeries<'a> {
 #[derive(Debug, Clone)]
 enum PartIter<'s> {
     Block(BlockSeriesIter<'s>),
-    Head(SeriesIter<'s>),
+    Head(Deleted<'s, SeriesIter<'s>>),
 }
 
-impl PartIter<'_> {
+/// One source of a merge with its next unconsumed sample.
+#[derive(Debug, Clone)]
+struct Source<'s> {
+    it: PartIter<'s>,
+    cur: Option<(i64, f64)>,
+}
+
+impl Source<'_> {
     fn as_iter(&mut self) -> &mut dyn SampleIterator {
-        match self {
+        match &mut self.it {
             PartIter::Block(b) => b,
             PartIter::Head(h) => h,
         }
     }
+
+    fn advance(&mut self) {
+        let it = self.as_iter();
+        self.cur = if it.next() { Some(it.at()) } else { None };
+    }
+
+    fn seek(&mut self, t: i64) {
+        let it = self.as_iter();
+        self.cur = if it.seek(t) { Some(it.at()) } else { None };
+    }
 }
 
-/// Iterates a [`MergedSeries`]: each source in turn, skipping samples not newer than the
-/// last one yielded.
+/// Iterates a [`MergedSeries`]: the sources merged by timestamp, one sample per timestamp.
 #[derive(Debug, Clone)]
 pub struct MergedIter<'s> {
-    parts: Vec<PartIter<'s>>,
-    idx: usize,
+    srcs: Vec<Source<'s>>,
+    started: bool,
     last: Option<(i64, f64)>,
-    done: bool,
+}
+
+impl MergedIter<'_> {
+    /// Takes the smallest pending sample and drops the other sources' samples at the same
+    /// timestamp.
+    fn pop(&mut self) -> bool {
+        let mut best: Option<(i64, f64)> = None;
+        for s in &self.srcs {
+            if let Some((t, v)) = s.cur {
+                if best.is_none_or(|(b, _)| t < b) {
+                    best = Some((t, v));
+                }
+            }
+        }
+        let Some((t, v)) = best else {
+            self.last = None;
+            return false;
+        };
+        for s in &mut self.srcs {
+            if s.cur.is_some_and(|(st, _)| st == t) {
+                s.advance();
+            }
+        }
+        self.last = Some((t, v));
+        true
+    }
 }
 
 impl SampleIterator for MergedIter<'_> {
     fn next(&mut self) -> bool {
-        while let Some(p) = self.parts.get_mut(self.idx) {
-            let it = p.as_iter();
-            if it.next() {
-                let (t, v) = it.at();
-                if self.last.is_none_or(|(l, _)| t > l) {
-                    self.last = Some((t, v));
-                    return true;
-                }
-            } else {
-                self.idx += 1;
+        if !self.started {
+            self.started = true;
+            for s in &mut self.srcs {
+                s.advance();
             }
         }
-        self.done = true;
-        false
+        self.pop()
     }
 
     fn seek(&mut self, t: i64) -> bool {
-        if self.done {
-            return false;
-        }
-        if self.last.is_some_and(|(l, _)| l >= t) {
+        if self.started && self.last.is_some_and(|(l, _)| l >= t) {
             return true;
         }
-        while let Some(p) = self.parts.get_mut(self.idx) {
-            let it = p.as_iter();
-            if it.seek(t) {
-                // last < t <= this sample, so it is new.
-                self.last = Some(it.at());
-                return true;
-            }
-            self.idx += 1;
+        if self.started && self.last.is_none() {
+            return false;
         }
-        self.done = true;
-        false
+        self.started = true;
+        for s in &mut self.srcs {
+            match s.cur {
+                Some((st, _)) if st >= t => {}
+                _ => s.seek(t),
+            }
+        }
+        self.pop()
     }
 
     fn at(&self) -> (i64, f64) {

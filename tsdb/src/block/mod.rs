@@ -22,4 +22,4 @@ mod writer;
 pub use meta::{block_id, BlockMeta, BlockParent, BlockStats, Compaction};
 pub use querier::{BlockQuerier, BlockSeries, BlockSeriesIter, BlockSeriesSet};
 pub use reader::Block;
-pub use writer::{write_head_block, BlockWriter};
+pub use writer::{write_head_block, BlockWriter, WriteStep};

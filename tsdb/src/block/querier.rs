@@ -10,6 +10,7 @@ use crate::chunk::{ClippedCursor, SampleIterator, XorIter};
 use crate::error::Result;
 use crate::query::postings_for_matchers;
 use crate::storage::SelectHints;
+use crate::tombstones::{covers, Deleted, Interval};
 
 /// Reads one block over a fixed time range `[mint, maxt]` (inclusive).
 #[derive(Debug, Clone, Copy)]
@@ -36,14 +37,20 @@ impl<'a> BlockQuerier<'a> {
         if mint <= maxt {
             let ids = postings_for_matchers(self.block.postings(), matchers);
             let all = self.block.series();
+            let tombs = self.block.tombstones();
             // Ids are positions in label order, and the bitmap iterates ascending.
             for id in &ids {
                 let Some(s) = all.get(id as usize) else {
                     continue;
                 };
+                let dels = tombs.get(id);
                 let mut chunks = Vec::new();
                 for c in &s.chunks {
-                    if c.max_t >= mint && c.min_t <= maxt {
+                    // A chunk wholly inside one deleted interval is never loaded.
+                    if c.max_t >= mint
+                        && c.min_t <= maxt
+                        && !covers(dels, c.min_t.max(mint), c.max_t.min(maxt))
+                    {
                         chunks.push(self.block.chunk(c.cref)?);
                     }
                 }
@@ -51,6 +58,7 @@ impl<'a> BlockQuerier<'a> {
                     out.push(BlockSeries {
                         labels: &s.labels,
                         chunks,
+                        dels,
                         mint,
                         maxt,
                     });
@@ -127,11 +135,12 @@ impl<'a> Iterator for BlockSeriesSet<'a> {
     }
 }
 
-/// One selected block series with its (verified) chunks.
+/// One selected block series with its (verified) chunks and its deleted intervals.
 #[derive(Debug, Clone)]
 pub struct BlockSeries<'a> {
     labels: &'a Labels,
     chunks: Vec<&'a [u8]>,
+    dels: &'a [Interval],
     mint: i64,
     maxt: i64,
 }
@@ -142,18 +151,46 @@ impl<'a> BlockSeries<'a> {
         self.labels
     }
 
-    /// An iterator over the series' samples in the selected range.
+    /// An iterator over the series' samples in the selected range, leaving out samples
+    /// the block's tombstones delete.
     pub fn iter(&self) -> BlockSeriesIter<'_> {
         BlockSeriesIter {
-            rest: &self.chunks,
-            clip: ClippedCursor::new(self.mint, self.maxt),
+            inner: Deleted::new(
+                RawIter {
+                    rest: &self.chunks,
+                    clip: ClippedCursor::new(self.mint, self.maxt),
+                },
+                self.dels,
+            ),
         }
     }
 }
 
-/// Iterates a block series' samples across its chunks.
+/// Iterates a block series' samples across its chunks (tombstones applied).
 #[derive(Debug, Clone)]
 pub struct BlockSeriesIter<'s> {
+    inner: Deleted<'s, RawIter<'s>>,
+}
+
+impl SampleIterator for BlockSeriesIter<'_> {
+    #[inline]
+    fn next(&mut self) -> bool {
+        self.inner.next()
+    }
+
+    fn seek(&mut self, t: i64) -> bool {
+        self.inner.seek(t)
+    }
+
+    #[inline]
+    fn at(&self) -> (i64, f64) {
+        self.inner.at()
+    }
+}
+
+/// The chunks of a series, clipped to the range.
+#[derive(Debug, Clone)]
+struct RawIter<'s> {
     rest: &'s [&'s [u8]],
     clip: ClippedCursor<'s>,
 }
@@ -170,7 +207,7 @@ fn next_block_chunk<'s>(rest: &mut &'s [&'s [u8]], cur: &mut XorIter<'s>) -> boo
     }
 }
 
-impl SampleIterator for BlockSeriesIter<'_> {
+impl SampleIterator for RawIter<'_> {
     fn next(&mut self) -> bool {
         let rest = &mut self.rest;
         self.clip.next(|cur| next_block_chunk(rest, cur))

@@ -12,6 +12,7 @@ use crate::chunk::validate;
 use crate::dir::FsDir;
 use crate::error::{Error, Result};
 use crate::head::MemPostings;
+use crate::tombstones::{Tombstones, TOMBSTONES_FILE};
 
 /// An open, immutable block.
 #[derive(Debug)]
@@ -20,6 +21,9 @@ pub struct Block {
     meta: BlockMeta,
     index: IndexData,
     chunks: ChunkReader,
+    tombstones: Tombstones,
+    /// Bytes on disk (chunk segments, index, meta.json, tombstones).
+    size: u64,
 }
 
 impl Block {
@@ -50,12 +54,75 @@ impl Block {
                 chunks.check_ref(c.cref)?;
             }
         }
+        let tomb_path = path.join(TOMBSTONES_FILE);
+        let tombstones = match std::fs::read(&tomb_path) {
+            Ok(b) => Tombstones::decode(&b, &tomb_path)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Tombstones::new(),
+            Err(e) => return Err(Error::io(&tomb_path, e)),
+        };
+        let size = dir_size(&path)?;
         Ok(Block {
             path,
             meta,
             index,
             chunks,
+            tombstones,
+            size,
         })
+    }
+
+    /// Bytes the block takes on disk (all its files), measured at open and after each
+    /// tombstone write.
+    pub fn size_bytes(&self) -> u64 {
+        self.size
+    }
+
+    /// The block's deletions, keyed by series id.
+    pub fn tombstones(&self) -> &Tombstones {
+        &self.tombstones
+    }
+
+    /// Marks `[mint, maxt]` deleted for the series the matchers select, and rewrites the
+    /// block's `tombstones` file durably (temp file, fsync, rename, fsync of the directory)
+    /// before the in-memory set changes. Returns how many series got a new interval.
+    pub fn delete(
+        &mut self,
+        matchers: &[exposition::Matcher],
+        mint: i64,
+        maxt: i64,
+    ) -> Result<usize> {
+        if mint > maxt || maxt < self.min_time() || mint >= self.max_time() {
+            return Ok(0);
+        }
+        let ids = crate::query::postings_for_matchers(self.postings(), matchers);
+        let mut next = self.tombstones.clone();
+        let mut n = 0;
+        for id in &ids {
+            let Some(s) = self.index.series.get(id as usize) else {
+                continue;
+            };
+            let hit = s.chunks.iter().any(|c| c.max_t >= mint && c.min_t <= maxt);
+            if hit && !crate::tombstones::covers(next.get(id), mint, maxt) {
+                next.add(id, mint, maxt);
+                n += 1;
+            }
+        }
+        if n == 0 {
+            return Ok(0);
+        }
+        let dir = FsDir::open_existing(&self.path)?;
+        let tmp = format!("{TOMBSTONES_FILE}.tmp");
+        {
+            use crate::dir::Dir as _;
+            let mut f = dir.create(&tmp)?;
+            f.write_all(&next.encode())?;
+            f.sync()?;
+            dir.rename(&tmp, TOMBSTONES_FILE)?;
+            dir.sync_dir()?;
+        }
+        self.tombstones = next;
+        self.size = dir_size(&self.path)?;
+        Ok(n)
     }
 
     /// The block's directory.
@@ -123,4 +190,20 @@ impl Block {
     pub(crate) fn chunk(&self, cref: u64) -> Result<&[u8]> {
         self.chunks.chunk(cref)
     }
+}
+
+/// Total size of the regular files under `path` (one level of subdirectories).
+fn dir_size(path: &Path) -> Result<u64> {
+    let mut total = 0;
+    let rd = std::fs::read_dir(path).map_err(|e| Error::io(path, e))?;
+    for ent in rd {
+        let ent = ent.map_err(|e| Error::io(path, e))?;
+        let md = ent.metadata().map_err(|e| Error::io(ent.path(), e))?;
+        if md.is_dir() {
+            total += dir_size(&ent.path())?;
+        } else {
+            total += md.len();
+        }
+    }
+    Ok(total)
 }

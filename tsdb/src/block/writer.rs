@@ -7,7 +7,7 @@ use xxhash_rust::xxh3::xxh3_128;
 
 use super::chunks::ChunkWriter;
 use super::index::{self, ChunkRef, IndexSeries};
-use super::meta::{block_id, BlockMeta, BlockStats, Compaction, BLOCK_VERSION};
+use super::meta::{block_id, BlockMeta, BlockParent, BlockStats, Compaction, BLOCK_VERSION};
 use crate::chunk::{SampleIterator, XorAppender, SAMPLES_PER_CHUNK};
 use crate::dir::{Dir, FsDir};
 use crate::error::{Error, Result};
@@ -121,6 +121,19 @@ impl BlockWriter {
     /// as `<root>/<id>`; `now_ms` is the time part of the id. Returns `None` (and writes
     /// nothing) when no series had samples in range.
     pub fn finish(self, now_ms: i64) -> Result<Option<BlockMeta>> {
+        self.finish_with(now_ms, &[], &mut |_| Ok(()))
+    }
+
+    /// As [`BlockWriter::finish`] for a block merged from `parents` (level one more than
+    /// the highest parent's, sources the union of theirs). `hook` is called after each
+    /// step of the write protocol; an error from it stops the write there (tests use it to
+    /// simulate a crash at every step).
+    pub fn finish_with(
+        self,
+        now_ms: i64,
+        parents: &[BlockMeta],
+        hook: &mut dyn FnMut(WriteStep) -> Result<()>,
+    ) -> Result<Option<BlockMeta>> {
         let BlockWriter {
             root,
             tmp,
@@ -138,7 +151,22 @@ impl BlockWriter {
         }
         chunks.finish()?;
         entropy.extend_from_slice(&stats.num_samples.to_le_bytes());
+        let mut sources: Vec<String> = Vec::new();
+        for p in parents {
+            entropy.extend_from_slice(p.ulid.as_bytes());
+            sources.extend(p.compaction.sources.iter().cloned());
+        }
+        sources.sort();
+        sources.dedup();
+        let level = parents
+            .iter()
+            .map(|p| p.compaction.level)
+            .max()
+            .map_or(1, |l| l + 1);
         let ulid = block_id(now_ms, xxh3_128(&entropy));
+        if sources.is_empty() {
+            sources.push(ulid.clone());
+        }
         let dir = FsDir::open(&tmp)?;
         let idx = index::encode(&series)?;
         write_synced(&dir, "index", &idx)?;
@@ -148,16 +176,25 @@ impl BlockWriter {
             max_time,
             stats,
             compaction: Compaction {
-                level: 1,
-                sources: vec![ulid.clone()],
-                parents: Vec::new(),
+                level,
+                sources,
+                parents: parents
+                    .iter()
+                    .map(|p| BlockParent {
+                        ulid: p.ulid.clone(),
+                        min_time: p.min_time,
+                        max_time: p.max_time,
+                    })
+                    .collect(),
             },
             version: BLOCK_VERSION,
         };
         let json = serde_json::to_vec_pretty(&meta)
             .map_err(|_| Error::InvalidBlockWrite("meta.json serialization failed"))?;
         write_synced(&dir, "meta.json", &json)?;
+        hook(WriteStep::TempWritten)?;
         dir.sync_dir()?;
+        hook(WriteStep::TempSynced)?;
         let dest = root.join(&ulid);
         if dest.exists() {
             return Err(Error::io(
@@ -167,8 +204,21 @@ impl BlockWriter {
         }
         std::fs::rename(&tmp, &dest).map_err(|e| Error::io(&tmp, e))?;
         FsDir::open(&root)?.sync_dir()?;
+        hook(WriteStep::Renamed)?;
         Ok(Some(meta))
     }
+}
+
+/// The steps of the block write protocol, in order, as reported to a hook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum WriteStep {
+    /// Chunks, index and meta.json are written (each file fsynced) in the `.tmp` directory.
+    TempWritten,
+    /// The `.tmp` directory itself is fsynced.
+    TempSynced,
+    /// The directory is renamed to its id and the root fsynced: the block is durable.
+    Renamed,
 }
 
 fn write_synced(dir: &FsDir, name: &str, bytes: &[u8]) -> Result<()> {
