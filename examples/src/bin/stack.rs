@@ -156,9 +156,22 @@ fn main() {
         dir.display()
     );
     println!(
-        "stack: {} targets, {} rule groups, running for at most {}{}",
+        "stack: {} targets{}, {} rule groups{}, running for at most {}{}",
         stack.target_count(),
+        if cfg
+            .scrape_configs
+            .iter()
+            .any(|j| !j.file_sd_configs.is_empty() || !j.http_sd_configs.is_empty())
+        {
+            " (plus discovered ones)"
+        } else {
+            ""
+        },
         stack.group_count(),
+        match stack.remote_write_count() {
+            0 => String::new(),
+            n => format!(", {n} remote_write destinations"),
+        },
         args.duration,
         if demo_mode {
             format!(
@@ -199,6 +212,12 @@ fn main() {
             String::new()
         }
     );
+    for (name, st) in stack.remote_write_stats() {
+        println!(
+            "stack: remote_write {name}: {} samples delivered, {} dropped, {} requests ({} retries)",
+            st.delivered, st.dropped, st.requests, st.retries
+        );
+    }
     server.stop();
     std::thread::sleep(Duration::from_millis(10));
     if demo_mode {

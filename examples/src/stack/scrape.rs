@@ -399,14 +399,16 @@ impl ScrapeLoop {
                     let labels = self.sample_labels(&s.to_labels());
                     if let Some(l) = relabel::process(&labels, &self.target.metric_relabel) {
                         check_label_limits(&l, &limits)?;
-                        samples.push((l, s.timestamp.unwrap_or(now_ms), s.value));
+                        samples.push((l, s.timestamp, s.value));
                     }
                 }
             }
             if limits.sample_limit > 0 {
                 let n = samples
                     .iter()
-                    .filter(|(_, _, v)| !tsdb::storage::is_stale_nan(*v))
+                    .filter(|(_, _, v): &&(Labels, Option<i64>, f64)| {
+                        !tsdb::storage::is_stale_nan(*v)
+                    })
                     .count() as u64;
                 if n > limits.sample_limit {
                     return Err(ScrapeError::SampleLimit {
@@ -420,11 +422,20 @@ impl ScrapeLoop {
         match outcome {
             Ok(samples) => {
                 post_relabel = samples.len();
-                for (l, t, v) in samples {
-                    if current.insert(l.clone()) && self.ever.insert(l.clone()) {
+                let mut seen: HashSet<&Labels> = HashSet::new();
+                for (l, _, _) in &samples {
+                    if seen.insert(l) && self.ever.insert(l.clone()) {
                         res.added += 1;
                     }
-                    res.samples.push((l, t, v));
+                }
+                for (l, t, v) in samples {
+                    // As in Prometheus, a sample with an explicit timestamp (federation,
+                    // pushgateway with timestamps) is not tracked for staleness: the
+                    // exporter owns its time.
+                    if t.is_none() {
+                        current.insert(l.clone());
+                    }
+                    res.samples.push((l, t.unwrap_or(now_ms), v));
                 }
             }
             Err(e) => {
