@@ -437,6 +437,16 @@ impl Session {
     }
 }
 
+/// chromedriver and chromium, when both are installed.
+fn browser() -> Option<(PathBuf, PathBuf)> {
+    let driver = find_program("CHROMEDRIVER", &["chromedriver"])?;
+    let chromium = find_program(
+        "CHROMIUM",
+        &["chromium", "chromium-browser", "google-chrome"],
+    )?;
+    Some((driver, chromium))
+}
+
 /// `target/`, found from the binary cargo built for this test.
 fn target_dir() -> PathBuf {
     let bin = Path::new(env!("CARGO_BIN_EXE_server"));
@@ -451,12 +461,7 @@ fn target_dir() -> PathBuf {
 
 #[test]
 fn query_page_in_headless_chromium() {
-    let driver = find_program("CHROMEDRIVER", &["chromedriver"]);
-    let chromium = find_program(
-        "CHROMIUM",
-        &["chromium", "chromium-browser", "google-chrome"],
-    );
-    let (Some(driver), Some(chromium)) = (driver, chromium) else {
+    let Some((driver, chromium)) = browser() else {
         println!("ui_browser: skipped (chromium not installed)");
         return;
     };
@@ -676,4 +681,181 @@ fn query_page_in_headless_chromium() {
     );
     drop(stack);
     println!("ui_browser: screenshot at target/ui-screenshot.png");
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same page in front of a real Prometheus.
+
+/// Debian's `prometheus` (2.x) on a free port, evaluating the same rule file as the stack
+/// test; ready when `/-/ready` answers 200.
+fn start_prometheus(program: &Path, dir: &Path) -> Proc {
+    std::fs::write(
+        dir.join("prometheus.yml"),
+        "global:\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("rules.yml"),
+        "groups:\n  - name: ui\n    rules:\n      - record: ui:one\n        expr: vector(1)\n      - alert: UiAlwaysFiring\n        expr: vector(1) > 0\n        labels: {severity: page}\n        annotations: {summary: shown on the alerts view}\n",
+    )
+    .unwrap();
+    let port = free_port();
+    let child = Command::new(program)
+        .arg(format!(
+            "--config.file={}",
+            dir.join("prometheus.yml").display()
+        ))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.join("data").display()
+        ))
+        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
+    let proc = Proc {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while ureq::get(&format!("{}/-/ready", proc.base)).call().is_err() {
+        assert!(Instant::now() < deadline, "prometheus did not become ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    proc
+}
+
+/// A front end on 127.0.0.1:0 that serves our page's files and passes every other request
+/// (method, query string, form body) to `upstream`, as a reverse proxy in front of
+/// Prometheus would. Returns its base URL.
+fn page_in_front_of(upstream: String) -> String {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", server.server_addr().to_ip().unwrap());
+    std::thread::spawn(move || {
+        for mut req in server.incoming_requests() {
+            let url = req.url().to_string();
+            let path = url.split('?').next().unwrap_or("");
+            let (status, ctype, body) = match examples::api::ui::asset(path) {
+                Some(a) => (200, a.content_type.to_string(), a.body.as_bytes().to_vec()),
+                None => {
+                    let mut body = Vec::new();
+                    let _ = req.as_reader().read_to_end(&mut body);
+                    let ct = req
+                        .headers()
+                        .iter()
+                        .find(|h| h.field.equiv("Content-Type"))
+                        .map(|h| h.value.as_str().to_string());
+                    let mut out = ureq::request(req.method().as_str(), &format!("{upstream}{url}"));
+                    if let Some(ct) = &ct {
+                        out = out.set("Content-Type", ct);
+                    }
+                    let resp = match out.send_bytes(&body) {
+                        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+                        Err(e) => {
+                            let _ = req.respond(
+                                tiny_http::Response::from_string(e.to_string())
+                                    .with_status_code(502),
+                            );
+                            continue;
+                        }
+                    };
+                    let status = resp.status();
+                    let ct = resp.content_type().to_string();
+                    let mut bytes = Vec::new();
+                    let _ = resp.into_reader().read_to_end(&mut bytes);
+                    (status, ct, bytes)
+                }
+            };
+            let mut r = tiny_http::Response::from_data(body).with_status_code(status);
+            if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", ctype.as_bytes()) {
+                r.add_header(h);
+            }
+            let _ = req.respond(r);
+        }
+    });
+    base
+}
+
+#[test]
+fn query_page_against_real_prometheus() {
+    let Some((driver, chromium)) = browser() else {
+        println!("ui_browser: skipped (chromium not installed)");
+        return;
+    };
+    let Some(prometheus) = find_program("PROMETHEUS", &["prometheus"]) else {
+        println!("ui_browser: real-Prometheus check skipped (prometheus not installed)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let prom = start_prometheus(&prometheus, dir.path());
+    let front = page_in_front_of(prom.base.clone());
+    let cd = Chromedriver::start(&driver);
+    let s = cd.session(&chromium);
+    s.goto(&format!("{front}/graph"));
+
+    // Two synthetic series: no scraped data needed.
+    let two = "label_replace(vector(1), \"x\", \"a\", \"\", \"\") or label_replace(vector(2), \"x\", \"b\", \"\", \"\")";
+    s.run_query(two);
+    assert_eq!(s.text("#result-count"), "2 results");
+    assert_eq!(
+        s.cells("#result-table tbody tr.result-row"),
+        ["{x=\"a\"}", "1"]
+    );
+    s.run_query("time()");
+    assert_eq!(s.cells("#result-table tbody tr.result-row")[0], "scalar");
+
+    // Prometheus's own parse error: its message and the mark on the offending token.
+    s.run_query("1 +* 2");
+    let err = s.text("#error");
+    assert!(
+        err.starts_with("bad_data: ") && err.contains("1:4: parse error"),
+        "{err}"
+    );
+    assert_eq!(
+        s.js("return document.querySelector('#expr-backdrop mark.error-mark').textContent;"),
+        "*"
+    );
+
+    // Graph: two lines, two legend entries.
+    s.run_query(two);
+    s.click("#tab-graph");
+    s.wait_for(
+        "the legend",
+        "return document.querySelectorAll('#legend .legend-item').length;",
+        |v| v == 2,
+    );
+    assert_eq!(
+        s.js("return document.querySelectorAll('#chart canvas').length;"),
+        1
+    );
+    assert_eq!(
+        s.js("return window.promUI.plot().data[0].length;"),
+        258,
+        "1h at the auto step of 14 s: 3600 / 14 + 1 points"
+    );
+
+    // Alerts and rules as Prometheus reports them.
+    s.goto(&format!("{front}/alerts"));
+    let alert = s.wait_for(
+        "a firing alert",
+        "window.promUI.showView(); var r = document.querySelector('#alerts-table tr.alert-row'); return r ? Array.from(r.cells).map(c => c.textContent) : null;",
+        |v| !v.is_null(),
+    );
+    assert_eq!(alert[0], "firing", "{alert}");
+    assert_eq!(alert[1], "UiAlwaysFiring", "{alert}");
+    assert_eq!(alert[3], "summary=\"shown on the alerts view\"", "{alert}");
+    s.goto(&format!("{front}/rules"));
+    s.wait_for(
+        "the rules table",
+        "return document.querySelectorAll('#rules-groups tr.rule-row').length;",
+        |v| v == 2,
+    );
+    assert_eq!(s.text("#rules-count"), "2 rules in 1 group");
+    let alerting = s.cells("#rules-groups tr.rule-row:nth-child(2)");
+    assert_eq!(
+        alerting[..3],
+        ["UiAlwaysFiring", "alerting", "vector(1) > 0"],
+        "{alerting:?}"
+    );
 }
