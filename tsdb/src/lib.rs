@@ -22,6 +22,7 @@
 //! | [`compact`] | which blocks merge next, and how is a merge written crash-safely? |
 //! | [`head`] | where do new samples live, and which series has which labels? |
 //! | [`merge`] | how do the head and the blocks answer one query together? |
+//! | [`promblock`] | how do blocks move to and from Prometheus's own on-disk format? |
 //! | [`query`] | which series match these matchers, and what are their samples in a range? |
 //! | [`retention`] | which blocks are past the time or size limit? |
 //! | [`storage`] | what do other crates program against (appender, queryable)? |
@@ -69,6 +70,7 @@ pub mod dir;
 pub mod error;
 pub mod head;
 pub mod merge;
+pub mod promblock;
 pub mod query;
 pub mod retention;
 pub mod storage;

@@ -1,0 +1,331 @@
+//! Importing: a Prometheus block directory opened read-only (index decoded and
+//! CRC-checked, chunk segments memory-mapped), selected by label matchers like a
+//! querier, and converted into one of our native blocks.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use exposition::{matches_all, Labels, Matcher};
+
+use super::chunks::{SegmentReader, ENCODING_XOR};
+use super::error::{PromBlockError, Result};
+use super::index_read::{IndexReader, IndexSeries};
+use super::tombstones::Tombstones;
+use super::ChunkMeta;
+use crate::block::{BlockMeta, BlockWriter};
+use crate::chunk::{validate, SampleIterator, XorIter};
+use crate::dir::FsDir;
+
+/// An open Prometheus block.
+#[derive(Debug)]
+pub struct PromBlock {
+    path: PathBuf,
+    meta: BlockMeta,
+    index: IndexReader,
+    chunks: SegmentReader,
+    tombstones: Tombstones,
+    index_size: u64,
+}
+
+impl PromBlock {
+    /// Opens the block directory at `path`: meta.json, the index (every section's CRC
+    /// checked, all series decoded), the tombstones, and the chunk segments (mapped; each
+    /// chunk's CRC is checked when a series' samples are first read).
+    pub fn open(path: impl AsRef<Path>) -> Result<PromBlock> {
+        let path = path.as_ref().to_path_buf();
+        let meta_path = path.join("meta.json");
+        let bytes = std::fs::read(&meta_path).map_err(|e| PromBlockError::io(&meta_path, e))?;
+        let meta = BlockMeta::parse(&bytes, &meta_path)?;
+        let dir = FsDir::open_existing(&path)?;
+        let map = dir.map("index")?;
+        let index = IndexReader::decode(&map, &path.join("index"))?;
+        let index_size = map.len() as u64;
+        drop(map);
+        let tombstones = Tombstones::read(&path)?;
+        let chunks = SegmentReader::open(&path.join("chunks"))?;
+        Ok(PromBlock {
+            path,
+            meta,
+            index,
+            chunks,
+            tombstones,
+            index_size,
+        })
+    }
+
+    /// The block directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The block's meta.json (same shape as our native blocks').
+    pub fn meta(&self) -> &BlockMeta {
+        &self.meta
+    }
+
+    /// Every series in label order.
+    pub fn series(&self) -> &[IndexSeries] {
+        &self.index.series
+    }
+
+    /// The deleted ranges recorded in the block's tombstones file.
+    pub fn tombstones(&self) -> &Tombstones {
+        &self.tombstones
+    }
+
+    /// Bytes on disk of the index and the chunk segments.
+    pub fn size_bytes(&self) -> u64 {
+        self.index_size + self.chunks.size()
+    }
+
+    /// The label names in the block, sorted.
+    pub fn label_names(&self) -> Vec<String> {
+        self.index.postings.keys().cloned().collect()
+    }
+
+    /// The values of label `name`, sorted.
+    pub fn label_values(&self, name: &str) -> Vec<String> {
+        self.index
+            .postings
+            .get(name)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    /// The series matching every matcher that have samples in `[mint, maxt]`
+    /// (inclusive), in label order. Postings narrow the candidates for matchers that do
+    /// not match the empty string; every matcher is then checked against the labels.
+    pub fn select(&self, matchers: &[Matcher], mint: i64, maxt: i64) -> Vec<PromSeries<'_>> {
+        let mut candidates: Option<BTreeSet<u32>> = None;
+        for m in matchers.iter().filter(|m| !m.matches_empty()) {
+            let mut set = BTreeSet::new();
+            if let Some(vals) = self.index.postings.get(m.name()) {
+                for (v, list) in vals {
+                    if m.matches(v) {
+                        set.extend(list.iter().copied());
+                    }
+                }
+            }
+            candidates = Some(match candidates {
+                None => set,
+                Some(c) => c.intersection(&set).copied().collect(),
+            });
+        }
+        let pick = |s: &IndexSeries| {
+            matches_all(matchers, &s.labels)
+                && s.chunks.iter().any(|c| c.max_t >= mint && c.min_t <= maxt)
+        };
+        let series = &self.index.series;
+        let found: Vec<&IndexSeries> = match candidates {
+            None => series.iter().filter(|s| pick(s)).collect(),
+            Some(c) => c
+                .iter()
+                .filter_map(|r| {
+                    series
+                        .binary_search_by_key(r, |s| s.series_ref)
+                        .ok()
+                        .map(|i| &series[i])
+                })
+                .filter(|s| pick(s))
+                .collect(),
+        };
+        found
+            .into_iter()
+            .map(|entry| PromSeries {
+                block: self,
+                entry,
+                mint,
+                maxt,
+            })
+            .collect()
+    }
+
+    /// Every series with all its samples.
+    pub fn all_series(&self) -> Vec<PromSeries<'_>> {
+        self.select(&[], i64::MIN, i64::MAX)
+    }
+
+    /// Reads and checks every chunk (CRC, encoding, XOR decoding, time range against its
+    /// index entry): the full scrub that opening skips.
+    pub fn verify_chunks(&self) -> Result<()> {
+        for s in &self.index.series {
+            for c in &s.chunks {
+                let data = self.xor_chunk(c)?;
+                let m = validate(data).map_err(|_| self.bad_chunk(c, "chunk does not decode"))?;
+                if (m.min_t, m.max_t) != (c.min_t, c.max_t) {
+                    return Err(self.bad_chunk(c, "chunk time range differs from its index entry"));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn bad_chunk(&self, c: &ChunkMeta, reason: &'static str) -> PromBlockError {
+        PromBlockError::Corrupt {
+            file: self.chunks.segment_path((c.chunk_ref >> 32) as u32),
+            section: "chunk",
+            offset: c.chunk_ref & 0xffff_ffff,
+            reason,
+        }
+    }
+
+    fn xor_chunk(&self, c: &ChunkMeta) -> Result<&[u8]> {
+        let (enc, data) = self.chunks.chunk(c.chunk_ref)?;
+        if enc != ENCODING_XOR {
+            return Err(PromBlockError::UnsupportedEncoding {
+                file: self.chunks.segment_path((c.chunk_ref >> 32) as u32),
+                offset: c.chunk_ref & 0xffff_ffff,
+                encoding: enc,
+            });
+        }
+        Ok(data)
+    }
+
+    /// Converts the block into one of our native blocks in `root`, with the same time
+    /// range; deleted ranges (tombstones) are left out. `now_ms` is the time part of the
+    /// new block's id. Returns `None` when no sample remains.
+    pub fn convert_to_native(
+        &self,
+        root: impl AsRef<Path>,
+        now_ms: i64,
+    ) -> Result<Option<BlockMeta>> {
+        let mut w = BlockWriter::create(root, self.meta.min_time, self.meta.max_time)?;
+        for s in self.all_series() {
+            let mut it = s.iter()?;
+            w.add_series(s.labels(), &mut it)?;
+        }
+        Ok(w.finish(now_ms)?)
+    }
+}
+
+/// One selected series of a [`PromBlock`].
+#[derive(Debug, Clone, Copy)]
+pub struct PromSeries<'b> {
+    block: &'b PromBlock,
+    entry: &'b IndexSeries,
+    mint: i64,
+    maxt: i64,
+}
+
+impl<'b> PromSeries<'b> {
+    /// The series' labels.
+    pub fn labels(&self) -> &'b Labels {
+        &self.entry.labels
+    }
+
+    /// The series' chunk metas.
+    pub fn chunks(&self) -> &'b [ChunkMeta] {
+        &self.entry.chunks
+    }
+
+    /// The bytes of every chunk (XOR encoding, CRC verified), whatever the selected
+    /// range: what [`PromBlockWriter::add_series_chunks`](super::PromBlockWriter::add_series_chunks)
+    /// copies. Deleted ranges are not applied.
+    pub fn raw_chunks(&self) -> Result<Vec<&'b [u8]>> {
+        self.entry
+            .chunks
+            .iter()
+            .map(|c| self.block.xor_chunk(c))
+            .collect()
+    }
+
+    /// An iterator over the samples in the selected range, minus deleted ranges. Loads
+    /// the chunks first, so a bad checksum or a non-XOR chunk is an error here and
+    /// iteration itself cannot fail.
+    pub fn iter(&self) -> Result<PromSeriesIter<'b>> {
+        let mut chunks = Vec::new();
+        for c in &self.entry.chunks {
+            if c.max_t >= self.mint && c.min_t <= self.maxt {
+                chunks.push(self.block.xor_chunk(c)?);
+            }
+        }
+        let deleted = self.block.tombstones.get(u64::from(self.entry.series_ref));
+        Ok(PromSeriesIter {
+            chunks,
+            next_chunk: 0,
+            cur: None,
+            mint: self.mint,
+            maxt: self.maxt,
+            deleted,
+            last_t: i64::MIN,
+            at: (0, 0.0),
+        })
+    }
+
+    /// All samples in the selected range.
+    pub fn samples(&self) -> Result<Vec<(i64, f64)>> {
+        let mut it = self.iter()?;
+        let mut out = Vec::new();
+        while it.next() {
+            out.push(it.at());
+        }
+        Ok(out)
+    }
+}
+
+/// Samples of one [`PromSeries`], chunk after chunk, clipped to the selected range.
+#[derive(Debug, Clone)]
+pub struct PromSeriesIter<'b> {
+    chunks: Vec<&'b [u8]>,
+    next_chunk: usize,
+    cur: Option<XorIter<'b>>,
+    mint: i64,
+    maxt: i64,
+    deleted: &'b [(i64, i64)],
+    /// Timestamp of the last sample returned: samples at or before it are skipped, so
+    /// overlapping chunks never yield time going backwards.
+    last_t: i64,
+    at: (i64, f64),
+}
+
+impl SampleIterator for PromSeriesIter<'_> {
+    fn next(&mut self) -> bool {
+        loop {
+            if self.cur.is_none() {
+                let Some(c) = self.chunks.get(self.next_chunk) else {
+                    return false;
+                };
+                self.next_chunk += 1;
+                self.cur = Some(XorIter::new(c));
+            }
+            let Some(it) = self.cur.as_mut() else {
+                return false;
+            };
+            if !it.next() {
+                self.cur = None;
+                continue;
+            }
+            let (t, v) = it.at();
+            if t > self.maxt {
+                self.chunks.clear();
+                self.cur = None;
+                return false;
+            }
+            if t < self.mint
+                || t <= self.last_t
+                || self.deleted.iter().any(|&(a, b)| a <= t && t <= b)
+            {
+                continue;
+            }
+            self.last_t = t;
+            self.at = (t, v);
+            return true;
+        }
+    }
+
+    fn seek(&mut self, t: i64) -> bool {
+        if self.last_t != i64::MIN && self.at.0 >= t {
+            return true;
+        }
+        while self.next() {
+            if self.at.0 >= t {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn at(&self) -> (i64, f64) {
+        self.at
+    }
+}
