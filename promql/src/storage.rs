@@ -8,8 +8,19 @@
 //! [`MemStorage`] is a small in-memory implementation (sorted samples per series),
 //! used by the promqltest runner and handy for embedding and tests.
 
+use exposition::histogram::FloatHistogram;
 use exposition::{matches_all, Labels, Matcher};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+/// The value of one stored sample: a float or a native histogram.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SampleValue {
+    /// A float sample (possibly the staleness-marker NaN).
+    Float(f64),
+    /// A native histogram sample.
+    Histogram(Arc<FloatHistogram>),
+}
 
 /// Errors a storage implementation can report to the engine.
 #[derive(Debug, thiserror::Error)]
@@ -69,10 +80,19 @@ pub trait StorageSeries {
     fn iter(&self) -> Box<dyn SampleIterator + '_>;
 }
 
-/// Walks float samples `(t_ms, value)` of one series in ascending time order.
+/// Walks the samples of one series in ascending time order.
+///
+/// `next`/`seek` see float samples only (a store without histograms implements just
+/// those); [`SampleIterator::next_value`] sees every sample, floats and histograms,
+/// and is what the engine reads with. Use one or the other on one iterator, not both.
 pub trait SampleIterator {
-    /// The next sample, or `None` at the end.
+    /// The next float sample, or `None` at the end.
     fn next(&mut self) -> Option<(i64, f64)>;
+    /// The next sample of either kind, or `None` at the end. The default wraps
+    /// [`SampleIterator::next`], for stores that hold floats only.
+    fn next_value(&mut self) -> Option<(i64, SampleValue)> {
+        self.next().map(|(t, f)| (t, SampleValue::Float(f)))
+    }
     /// Advances to the first sample with timestamp `>= t` and returns it; never moves
     /// backwards (if the current sample is already at or after `t`, returns it again).
     fn seek(&mut self, t: i64) -> Option<(i64, f64)>;
@@ -100,6 +120,9 @@ pub trait SampleIterator {
 #[derive(Debug, Default, Clone)]
 pub struct MemStorage {
     series: BTreeMap<Labels, Vec<(i64, f64)>>,
+    /// Histogram samples of the series that have any (their key is also in `series`,
+    /// whose float list may then be empty).
+    hists: std::collections::HashMap<Labels, Vec<(i64, Arc<FloatHistogram>)>>,
     /// Metric name -> the series with that name (a one-label postings index).
     by_name: std::collections::HashMap<String, std::collections::BTreeSet<Labels>>,
     /// Start timestamps, for the samples that have one: series -> (t -> st).
@@ -116,6 +139,20 @@ impl MemStorage {
     /// replaces the last sample).
     pub fn append(&mut self, labels: &Labels, t: i64, v: f64) -> Result<(), StorageError> {
         self.index(labels);
+        if let Some(h) = self.hists.get_mut(labels) {
+            match h.last() {
+                Some(last) if last.0 > t => {
+                    return Err(StorageError::OutOfOrderSample {
+                        series: labels.to_string(),
+                        t,
+                    })
+                }
+                Some(last) if last.0 == t => {
+                    h.pop();
+                }
+                _ => {}
+            }
+        }
         let s = self.series.entry(labels.clone()).or_default();
         match s.last_mut() {
             Some(last) if last.0 == t => last.1 = v,
@@ -153,6 +190,59 @@ impl MemStorage {
         Ok(())
     }
 
+    /// Appends one native-histogram sample; timestamps per series must increase across
+    /// float and histogram samples (an equal timestamp replaces the last sample).
+    ///
+    /// ```
+    /// use exposition::{histogram::FloatHistogram, Labels, Matcher};
+    /// use promql::storage::{MemStorage, SampleValue, SelectHints, Storage};
+    /// use std::sync::Arc;
+    /// let mut s = MemStorage::new();
+    /// let l = Labels::from_pairs(&[("__name__", "h")]);
+    /// let h = Arc::new(FloatHistogram { count: 3.0, sum: 1.5, ..Default::default() });
+    /// s.append(&l, 0, 1.0).unwrap();
+    /// s.append_histogram(&l, 1000, h.clone()).unwrap();
+    /// let q = s.querier(0, 1000).unwrap();
+    /// let set = q.select(&SelectHints::default(), &[Matcher::equal("__name__", "h")]).unwrap();
+    /// let mut it = set[0].iter();
+    /// assert_eq!(it.next_value(), Some((0, SampleValue::Float(1.0))));
+    /// assert_eq!(it.next_value(), Some((1000, SampleValue::Histogram(h))));
+    /// assert_eq!(it.next_value(), None);
+    /// ```
+    pub fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: Arc<FloatHistogram>,
+    ) -> Result<(), StorageError> {
+        self.index(labels);
+        let s = self.series.entry(labels.clone()).or_default();
+        match s.last() {
+            Some(last) if last.0 > t => {
+                return Err(StorageError::OutOfOrderSample {
+                    series: labels.to_string(),
+                    t,
+                })
+            }
+            Some(last) if last.0 == t => {
+                s.pop();
+            }
+            _ => {}
+        }
+        let hs = self.hists.entry(labels.clone()).or_default();
+        match hs.last_mut() {
+            Some(last) if last.0 == t => last.1 = h,
+            Some(last) if last.0 > t => {
+                return Err(StorageError::OutOfOrderSample {
+                    series: labels.to_string(),
+                    t,
+                })
+            }
+            _ => hs.push((t, h)),
+        }
+        Ok(())
+    }
+
     fn index(&mut self, labels: &Labels) {
         if self.series.contains_key(labels) {
             return;
@@ -172,9 +262,17 @@ impl MemStorage {
 
     /// Removes a series' samples with timestamps in `[mint, maxt]`; empty series are dropped.
     pub fn delete_range(&mut self, labels: &Labels, mint: i64, maxt: i64) {
+        let mut hists_left = false;
+        if let Some(h) = self.hists.get_mut(labels) {
+            h.retain(|(t, _)| *t < mint || *t > maxt);
+            hists_left = !h.is_empty();
+            if !hists_left {
+                self.hists.remove(labels);
+            }
+        }
         if let Some(s) = self.series.get_mut(labels) {
             s.retain(|(t, _)| *t < mint || *t > maxt);
-            if s.is_empty() {
+            if s.is_empty() && !hists_left {
                 self.series.remove(labels);
                 if let Some(set) = labels.metric_name().and_then(|n| self.by_name.get_mut(n)) {
                     set.remove(labels);
@@ -191,6 +289,7 @@ impl MemStorage {
     /// Drops all data.
     pub fn clear(&mut self) {
         self.series.clear();
+        self.hists.clear();
         self.by_name.clear();
         self.starts.clear();
     }
@@ -207,6 +306,7 @@ struct MemQuerier<'a> {
 struct MemSeries<'a> {
     labels: &'a Labels,
     samples: &'a [(i64, f64)],
+    hists: &'a [(i64, Arc<FloatHistogram>)],
     starts: Option<&'a BTreeMap<i64, i64>>,
 }
 
@@ -215,6 +315,11 @@ struct MemIter<'a> {
     pos: usize,
     started: bool,
     starts: Option<&'a BTreeMap<i64, i64>>,
+    hists: &'a [(i64, Arc<FloatHistogram>)],
+    /// Next histogram to hand out from `next_value`.
+    hpos: usize,
+    /// Next float to hand out from `next_value` (when histograms are present).
+    fpos: usize,
 }
 
 impl Storage for MemStorage {
@@ -254,10 +359,19 @@ impl Querier for MemQuerier<'_> {
             }
             let lo = first_at_or_after(s, mint);
             let hi = lo + first_at_or_after(&s[lo..], maxt.saturating_add(1));
-            if lo < hi {
+            let hists: &[(i64, Arc<FloatHistogram>)] = match self.store.hists.get(l) {
+                Some(h) => {
+                    let a = h.partition_point(|(t, _)| *t < mint);
+                    let b = h.partition_point(|(t, _)| *t <= maxt);
+                    &h[a..b.max(a)]
+                }
+                None => &[],
+            };
+            if lo < hi || !hists.is_empty() {
                 out.push(Box::new(MemSeries {
                     labels: l,
                     samples: &s[lo..hi],
+                    hists,
                     starts: self.store.starts.get(l),
                 }));
             }
@@ -297,7 +411,13 @@ impl MemQuerier<'_> {
             .series
             .iter()
             .filter(|(l, s)| {
-                matches_all(matchers, l) && s.iter().any(|(t, _)| *t >= mint && *t <= maxt)
+                matches_all(matchers, l)
+                    && (s.iter().any(|(t, _)| *t >= mint && *t <= maxt)
+                        || self
+                            .store
+                            .hists
+                            .get(*l)
+                            .is_some_and(|h| h.iter().any(|(t, _)| *t >= mint && *t <= maxt)))
             })
             .map(|(l, s)| (l, s.len()))
             .collect()
@@ -359,11 +479,37 @@ impl StorageSeries for MemSeries<'_> {
             pos: 0,
             started: false,
             starts: self.starts,
+            hists: self.hists,
+            hpos: 0,
+            fpos: 0,
         })
     }
 }
 
 impl SampleIterator for MemIter<'_> {
+    fn next_value(&mut self) -> Option<(i64, SampleValue)> {
+        if self.hists.is_empty() {
+            return self.next().map(|(t, f)| (t, SampleValue::Float(f)));
+        }
+        let f = self.samples.get(self.fpos);
+        let h = self.hists.get(self.hpos);
+        match (f, h) {
+            (Some(&(tf, v)), Some((th, _))) if tf < *th => {
+                self.fpos += 1;
+                Some((tf, SampleValue::Float(v)))
+            }
+            (_, Some((th, h))) => {
+                self.hpos += 1;
+                Some((*th, SampleValue::Histogram(h.clone())))
+            }
+            (Some(&(tf, v)), None) => {
+                self.fpos += 1;
+                Some((tf, SampleValue::Float(v)))
+            }
+            (None, None) => None,
+        }
+    }
+
     fn next(&mut self) -> Option<(i64, f64)> {
         if self.started {
             self.pos += 1;

@@ -745,8 +745,8 @@ fn replay_record(
             // Drops what the head held before `mint`, as the truncation did when it ran.
             head.truncate(mint);
         }
-        #[allow(unreachable_patterns)]
-        _ => {}
+        // Native histogram samples: the head applies them itself.
+        other => head.replay_histograms(remap, other),
     }
 }
 

@@ -194,6 +194,7 @@ impl Ev<'_> {
         let mut out: Vec<Series> = glabels
             .into_iter()
             .map(|metric| Series {
+                histograms: Vec::new(),
                 metric,
                 floats: Vec::new(),
                 drop_name: false,
@@ -313,6 +314,7 @@ impl Ev<'_> {
         let mut out: Vec<Series> = input
             .iter()
             .map(|s| Series {
+                histograms: Vec::new(),
                 metric: s.metric.clone(),
                 floats: Vec::new(),
                 drop_name: s.drop_name,

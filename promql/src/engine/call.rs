@@ -6,11 +6,13 @@ use super::eval::{Ev, RangeMode, RangeVal, SeriesBuilder, Val, Window, WindowCur
 use super::AnnotationKind;
 use crate::ast::Span;
 use crate::ast::{AggregateOp, Call, Expr, MatrixSelector};
-use crate::functions::{label, math, over_time, rate, time as datefn};
-use crate::storage::SelectHints;
+use crate::functions::{label, math, native, over_time, rate, time as datefn};
+use crate::storage::{SampleValue, SelectHints};
 use crate::value::is_stale_nan;
-use crate::value::{FPoint, Sample, Series};
+use crate::value::{FPoint, HPoint, Sample, Series};
+use exposition::histogram::FloatHistogram;
 use exposition::{Labels, MatchOp, Matcher, METRIC_NAME};
+use std::sync::Arc;
 
 const COUNTER_SUFFIXES: [&str; 4] = ["_total", "_sum", "_count", "_bucket"];
 
@@ -86,12 +88,15 @@ impl Ev<'_> {
                 return Ok(RangeSrc::Selector(ms));
             }
         }
-        self.range_arg(e).map(RangeSrc::Values)
+        let span = e.span();
+        self.range_arg(e).map(|r| RangeSrc::Values(r, span))
     }
 
-    /// Applies `f` to the window each step sees, per series. Selector data is read one
-    /// series at a time, so memory holds the result plus one series' points. With
-    /// `counter_info`, series whose name does not look like a counter are reported.
+    /// Applies `f` to the float points of the window each step sees, per series;
+    /// histogram points are ignored (with an info when a window mixes both). Selector
+    /// data is read one series at a time, so memory holds the result plus one series'
+    /// points. With `counter_info`, series whose name does not look like a counter are
+    /// reported.
     fn map_windows(
         &mut self,
         src: RangeSrc<'_>,
@@ -99,9 +104,38 @@ impl Ev<'_> {
         counter_info: Option<Span>,
         mut f: impl FnMut(&[FPoint], usize, i64, (i64, i64), &[i64]) -> Option<f64>,
     ) -> Result<Vec<Series>, EngineError> {
+        let span = src.span();
+        self.map_windows_any(src, keep_name, counter_info, span, |w, notes| {
+            if w.f.is_empty() {
+                return None;
+            }
+            if !w.h.is_empty() {
+                notes.push((
+                    AnnotationKind::Info,
+                    format!(
+                        "ignored histograms in a range containing both floats and histograms for metric name {:?}",
+                        w.name
+                    ),
+                ));
+            }
+            f(w.f, w.i, w.ts, (w.lo, w.hi), w.sts).map(Out::F)
+        })
+    }
+
+    /// Like [`Self::map_windows`], but `f` sees float and histogram points and may
+    /// return either; annotations it pushes are reported at `span`.
+    fn map_windows_any(
+        &mut self,
+        src: RangeSrc<'_>,
+        keep_name: bool,
+        counter_info: Option<Span>,
+        span: Span,
+        mut f: impl FnMut(&Win<'_>, &mut Vec<(AnnotationKind, String)>) -> Option<Out>,
+    ) -> Result<Vec<Series>, EngineError> {
         let mut out = SeriesBuilder::default();
+        let mut notes = Vec::new();
         match src {
-            RangeSrc::Values(r) => {
+            RangeSrc::Values(r, _) => {
                 for s in r.series {
                     self.window_series(
                         s,
@@ -110,6 +144,7 @@ impl Ev<'_> {
                         keep_name,
                         counter_info,
                         &mut f,
+                        &mut notes,
                         &mut out,
                     )?;
                 }
@@ -134,30 +169,42 @@ impl Ev<'_> {
                     let mut it = st.iter();
                     buf.clear();
                     sts.clear();
+                    let mut hbuf = Vec::new();
                     let mut any_st = false;
                     // One series' raw points are held while its windows are computed.
                     let held = self.held();
-                    while let Some((t, v)) = it.next() {
-                        if !is_stale_nan(v) {
-                            self.tick_hold()?;
-                            buf.push(FPoint { t, f: v });
-                            let s = it.start_timestamp();
-                            any_st |= s != 0;
-                            sts.push(s);
+                    while let Some((t, v)) = it.next_value() {
+                        match v {
+                            SampleValue::Float(v) => {
+                                if !is_stale_nan(v) {
+                                    self.tick_hold()?;
+                                    buf.push(FPoint { t, f: v });
+                                    let s = it.start_timestamp();
+                                    any_st |= s != 0;
+                                    sts.push(s);
+                                }
+                            }
+                            SampleValue::Histogram(h) => {
+                                if !is_stale_nan(h.sum) {
+                                    self.tick_hold()?;
+                                    hbuf.push(HPoint { t, h });
+                                }
+                            }
                         }
                     }
-                    if !any_st {
+                    if !any_st || !hbuf.is_empty() {
                         sts.clear();
                     }
-                    if buf.is_empty() {
+                    if buf.is_empty() && hbuf.is_empty() {
                         continue;
                     }
                     let s = Series {
+                        histograms: hbuf,
                         metric: st.labels().clone(),
                         floats: std::mem::take(&mut buf),
                         drop_name: false,
                     };
-                    let n = s.floats.len();
+                    let n = s.len();
                     buf = self.window_series(
                         s,
                         &sts,
@@ -165,16 +212,22 @@ impl Ev<'_> {
                         keep_name,
                         counter_info,
                         &mut f,
+                        &mut notes,
                         &mut out,
                     )?;
                     self.release_to(self.held().saturating_sub(n).max(held));
                 }
             }
         }
+        notes.sort();
+        notes.dedup();
+        for (k, m) in notes {
+            self.annotate(k, m, span);
+        }
         out.finish()
     }
 
-    /// One series of [`Self::map_windows`]; hands the point buffer back for reuse.
+    /// One series of [`Self::map_windows_any`]; hands the float buffer back for reuse.
     #[allow(clippy::too_many_arguments)]
     fn window_series(
         &mut self,
@@ -183,26 +236,57 @@ impl Ev<'_> {
         window: &Window,
         keep_name: bool,
         counter_info: Option<Span>,
-        f: &mut impl FnMut(&[FPoint], usize, i64, (i64, i64), &[i64]) -> Option<f64>,
+        f: &mut impl FnMut(&Win<'_>, &mut Vec<(AnnotationKind, String)>) -> Option<Out>,
+        notes: &mut Vec<(AnnotationKind, String)>,
         out: &mut SeriesBuilder,
     ) -> Result<Vec<FPoint>, EngineError> {
         self.check_cancel()?;
         let mut cur = WindowCursor::default();
+        let (mut hlo, mut hhi) = (0usize, 0usize);
         let mut pts = Vec::new();
+        let mut hpts = Vec::new();
         let mut any_window = false;
+        let name = s.metric.metric_name().unwrap_or("").to_string();
         for i in 0..self.nsteps() {
             self.tick()?;
             let ts = self.ts(i);
             let (lo, hi) = window.bounds(ts);
             let (a, b) = cur.range(&s.floats, lo, hi);
-            if a == b {
+            let hs = &s.histograms;
+            while hhi < hs.len() && hs[hhi].t <= hi {
+                hhi += 1;
+            }
+            while hlo < hhi && hs[hlo].t <= lo {
+                hlo += 1;
+            }
+            if hlo > hhi {
+                hlo = hhi;
+            }
+            if a == b && hlo == hhi {
                 continue;
             }
             any_window = true;
             let wst = if sts.is_empty() { &[][..] } else { &sts[a..b] };
-            if let Some(v) = f(&s.floats[a..b], i, ts, (lo, hi), wst) {
-                self.hold(1)?;
-                pts.push(FPoint { t: ts, f: v });
+            let w = Win {
+                f: &s.floats[a..b],
+                h: &hs[hlo..hhi],
+                i,
+                ts,
+                lo,
+                hi,
+                sts: wst,
+                name: &name,
+            };
+            match f(&w, notes) {
+                Some(Out::F(v)) => {
+                    self.hold(1)?;
+                    pts.push(FPoint { t: ts, f: v });
+                }
+                Some(Out::H(h)) => {
+                    self.hold(1)?;
+                    hpts.push(HPoint { t: ts, h });
+                }
+                None => {}
             }
         }
         if let (Some(span), true) = (counter_info, any_window) {
@@ -216,13 +300,13 @@ impl Ev<'_> {
             }
         }
         let buf = std::mem::take(&mut s.floats);
-        if pts.is_empty() {
+        if pts.is_empty() && hpts.is_empty() {
             return Ok(buf);
         }
         if !keep_name {
             self.drop_name(&mut s);
         }
-        out.add(&s.metric, s.drop_name, pts)?;
+        out.add_series(&s.metric, s.drop_name, pts, hpts)?;
         Ok(buf)
     }
 
@@ -333,6 +417,7 @@ impl Ev<'_> {
                     .map(|(i, &f)| FPoint { t: self.ts(i), f })
                     .collect();
                 return Ok(Val::Vector(vec![Series {
+                    histograms: Vec::new(),
                     metric: Labels::empty(),
                     floats,
                     drop_name: false,
@@ -364,6 +449,14 @@ impl Ev<'_> {
                         v.into_iter()
                             .map(|mut s| {
                                 s.floats.iter_mut().for_each(|p| p.f = p.t as f64 / 1000.0);
+                                if !s.histograms.is_empty() {
+                                    let hs = std::mem::take(&mut s.histograms);
+                                    s.floats.extend(hs.iter().map(|p| FPoint {
+                                        t: p.t,
+                                        f: p.t as f64 / 1000.0,
+                                    }));
+                                    s.floats.sort_by_key(|p| p.t);
+                                }
                                 s
                             })
                             .collect()
@@ -396,6 +489,7 @@ impl Ev<'_> {
                     })
                     .collect();
                 return Ok(Val::Vector(vec![Series {
+                    histograms: Vec::new(),
                     metric: Labels::empty(),
                     floats,
                     drop_name: false,
@@ -464,6 +558,9 @@ impl Ev<'_> {
                     for p in &s.floats {
                         present[self.step_of(p.t)] = true;
                     }
+                    for p in &s.histograms {
+                        present[self.step_of(p.t)] = true;
+                    }
                 }
                 Ok(Val::Vector(self.absent_series(&c.args[0], &present)))
             }
@@ -474,7 +571,9 @@ impl Ev<'_> {
                     let mut cur = WindowCursor::default();
                     for (i, p) in present.iter_mut().enumerate() {
                         let (lo, hi) = r.window.bounds(self.ts(i));
-                        if !cur.slice(&s.floats, lo, hi).is_empty() {
+                        if !cur.slice(&s.floats, lo, hi).is_empty()
+                            || s.histograms.iter().any(|h| h.t > lo && h.t <= hi)
+                        {
                             *p = true;
                         }
                     }
@@ -488,8 +587,29 @@ impl Ev<'_> {
             "histogram_count" | "histogram_sum" | "histogram_avg" | "histogram_stddev"
             | "histogram_stdvar" => {
                 // Only native histograms have these; float samples are ignored.
-                self.vector_arg(&c.args[0])?;
-                Ok(Val::Vector(Vec::new()))
+                let v = self.vector_arg(&c.args[0])?;
+                let f: fn(&FloatHistogram) -> f64 = match name {
+                    "histogram_count" => |h| h.count,
+                    "histogram_sum" => |h| h.sum,
+                    "histogram_avg" => |h| h.sum / h.count,
+                    "histogram_stddev" => |h| native::stdvar(h).sqrt(),
+                    _ => native::stdvar,
+                };
+                let mut out = Vec::with_capacity(v.len());
+                for mut s in v {
+                    if s.histograms.is_empty() {
+                        continue;
+                    }
+                    s.floats = s
+                        .histograms
+                        .iter()
+                        .map(|p| FPoint { t: p.t, f: f(&p.h) })
+                        .collect();
+                    s.histograms = Vec::new();
+                    self.drop_name(&mut s);
+                    out.push(s);
+                }
+                Ok(Val::Vector(out))
             }
             "rate" | "increase" | "delta" => {
                 let r = self.range_src(&c.args[0])?;
@@ -673,6 +793,7 @@ impl Ev<'_> {
             return Vec::new();
         }
         vec![Series {
+            histograms: Vec::new(),
             metric: b.build(),
             floats,
             drop_name: false,
@@ -709,7 +830,7 @@ impl Ev<'_> {
                 ),
                 None => (s.metric, s.drop_name),
             };
-            out.add(&metric, drop_name, s.floats)?;
+            out.add_series(&metric, drop_name, s.floats, s.histograms)?;
         }
         out.finish().map(Val::Vector)
     }
@@ -735,7 +856,7 @@ impl Ev<'_> {
             } else {
                 s.drop_name
             };
-            out.add(&metric, drop_name, s.floats)?;
+            out.add_series(&metric, drop_name, s.floats, s.histograms)?;
         }
         out.finish().map(Val::Vector)
     }
@@ -744,16 +865,46 @@ impl Ev<'_> {
 /// See [`Ev::range_src`].
 enum RangeSrc<'e> {
     Selector(&'e MatrixSelector),
-    Values(RangeVal),
+    Values(RangeVal, Span),
 }
 
 impl RangeSrc<'_> {
     fn range(&self) -> i64 {
         match self {
             RangeSrc::Selector(ms) => ms.range,
-            RangeSrc::Values(r) => r.window.range,
+            RangeSrc::Values(r, _) => r.window.range,
         }
     }
+
+    /// Where annotations about this argument point.
+    fn span(&self) -> Span {
+        match self {
+            RangeSrc::Selector(ms) => ms.span,
+            RangeSrc::Values(_, span) => *span,
+        }
+    }
+}
+
+/// What a window function returns for one step.
+#[allow(dead_code)]
+pub(super) enum Out {
+    /// A float.
+    F(f64),
+    /// A histogram.
+    H(Arc<FloatHistogram>),
+}
+
+/// The points one step's window sees, for [`Ev::map_windows_any`].
+pub(super) struct Win<'a> {
+    pub f: &'a [FPoint],
+    pub h: &'a [HPoint],
+    pub i: usize,
+    pub ts: i64,
+    pub lo: i64,
+    pub hi: i64,
+    pub sts: &'a [i64],
+    /// The series' metric name (for annotations).
+    pub name: &'a str,
 }
 
 fn ts_of_extreme(w: &[FPoint], better: fn(f64, f64) -> bool) -> f64 {

@@ -11,11 +11,13 @@ use crate::ast::{
     resolve_durations, AtModifier, DurationContext, Expr, MatrixSelector, Span, SubqueryExpr,
     UnaryOp, VectorSelector,
 };
-use crate::storage::{SelectHints, Storage};
-use crate::value::{is_stale_nan, FPoint, Sample, Scalar, Series, StringValue, Value};
+use crate::storage::{SampleValue, SelectHints, Storage};
+use crate::value::{is_stale_nan, FPoint, HPoint, Sample, Scalar, Series, StringValue, Value};
+use exposition::histogram::FloatHistogram;
 use exposition::Labels;
 use std::cell::Cell;
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// How many loop iterations pass between two calls of the caller's cancellation check.
 pub(super) const CANCEL_CHECK_EVERY: u64 = 1024;
@@ -163,6 +165,7 @@ impl SeriesBuilder {
         let i = self.series.len();
         self.index.insert(labels.clone(), i);
         self.series.push(Series {
+            histograms: Vec::new(),
             metric: labels.clone(),
             floats: Vec::new(),
             drop_name,
@@ -178,6 +181,7 @@ impl SeriesBuilder {
         }
         let i = self.series.len();
         self.series.push(Series {
+            histograms: Vec::new(),
             metric: labels.clone(),
             floats: Vec::new(),
             drop_name,
@@ -216,6 +220,7 @@ impl SeriesBuilder {
             let i = self.series.len();
             self.index.insert(labels.clone(), i);
             self.series.push(Series {
+                histograms: Vec::new(),
                 metric: labels.clone(),
                 floats: pts,
                 drop_name,
@@ -230,6 +235,52 @@ impl SeriesBuilder {
         Ok(())
     }
 
+    /// Appends a histogram point to slot `i`, erroring on a duplicate timestamp.
+    pub fn push_h(&mut self, i: usize, p: HPoint) -> Result<(), EngineError> {
+        let s = &mut self.series[i];
+        if s.floats.iter().any(|f| f.t == p.t) {
+            return Err(EngineError::DuplicateLabelset);
+        }
+        if let Some(last) = s.histograms.last() {
+            if last.t == p.t {
+                return Err(EngineError::DuplicateLabelset);
+            }
+            if last.t > p.t {
+                self.unsorted[i] = true;
+            }
+        }
+        s.histograms.push(p);
+        Ok(())
+    }
+
+    /// Adds a whole series with float and histogram points (each in time order).
+    pub fn add_series(
+        &mut self,
+        labels: &Labels,
+        drop_name: bool,
+        floats: Vec<FPoint>,
+        histograms: Vec<HPoint>,
+    ) -> Result<(), EngineError> {
+        if histograms.is_empty() {
+            return self.add(labels, drop_name, floats);
+        }
+        let fresh = !self.index.contains_key(labels);
+        let i = self.slot(labels, drop_name);
+        if fresh {
+            self.series[i].floats = floats;
+            self.series[i].histograms = histograms;
+            return Ok(());
+        }
+        self.unsorted[i] = true;
+        for p in floats {
+            self.push(i, p)?;
+        }
+        for p in histograms {
+            self.push_h(i, p)?;
+        }
+        Ok(())
+    }
+
     /// The collected series, points sorted; errors when a merge produced two points
     /// at one timestamp.
     pub fn finish(mut self) -> Result<Vec<Series>, EngineError> {
@@ -239,9 +290,20 @@ impl SeriesBuilder {
                 if s.floats.windows(2).any(|w| w[0].t == w[1].t) {
                     return Err(EngineError::DuplicateLabelset);
                 }
+                s.histograms.sort_by_key(|p| p.t);
+                if s.histograms.windows(2).any(|w| w[0].t == w[1].t) {
+                    return Err(EngineError::DuplicateLabelset);
+                }
+                if !s.histograms.is_empty()
+                    && s.floats
+                        .iter()
+                        .any(|f| s.histograms.binary_search_by_key(&f.t, |h| h.t).is_ok())
+                {
+                    return Err(EngineError::DuplicateLabelset);
+                }
             }
         }
-        self.series.retain(|s| !s.floats.is_empty());
+        self.series.retain(|s| !s.is_empty());
         Ok(self.series)
     }
 }
@@ -250,13 +312,41 @@ impl SeriesBuilder {
 pub(super) struct StepCursor<'s> {
     series: &'s [Series],
     pos: Vec<usize>,
+    /// Histogram positions; empty when no series has histograms.
+    #[allow(dead_code)]
+    hpos: Vec<usize>,
 }
 
 impl<'s> StepCursor<'s> {
     pub fn new(series: &'s [Series]) -> Self {
+        let any_h = series.iter().any(|s| !s.histograms.is_empty());
         StepCursor {
             series,
             pos: vec![0; series.len()],
+            hpos: if any_h {
+                vec![0; series.len()]
+            } else {
+                Vec::new()
+            },
+        }
+    }
+
+    /// Fills `out` with `(series index, histogram)` of every series that has a
+    /// histogram point at `ts`. Steps must be visited in increasing order.
+    #[allow(dead_code)]
+    pub fn at_h(&mut self, ts: i64, out: &mut Vec<(usize, Arc<FloatHistogram>)>) {
+        out.clear();
+        if self.hpos.is_empty() {
+            return;
+        }
+        for (i, s) in self.series.iter().enumerate() {
+            let p = self.hpos[i];
+            if let Some(pt) = s.histograms.get(p) {
+                if pt.t == ts {
+                    out.push((i, pt.h.clone()));
+                    self.hpos[i] = p + 1;
+                }
+            }
         }
     }
 
@@ -336,13 +426,22 @@ pub(super) fn run(
             Val::Vector(series) => {
                 let mut vec: Vec<Sample> = series
                     .into_iter()
-                    .filter_map(|s| {
-                        s.floats.first().map(|p| Sample {
+                    .filter_map(|s| match (s.floats.first(), s.histograms.first()) {
+                        (Some(p), _) => Some(Sample {
+                            h: None,
                             metric: s.metric,
                             t: start,
                             f: p.f,
                             drop_name: s.drop_name,
-                        })
+                        }),
+                        (None, Some(p)) => Some(Sample {
+                            h: Some(p.h.clone()),
+                            metric: s.metric,
+                            t: start,
+                            f: 0.0,
+                            drop_name: s.drop_name,
+                        }),
+                        (None, None) => None,
                     })
                     .collect();
                 for s in &mut vec {
@@ -364,7 +463,8 @@ pub(super) fn run(
                 for mut s in r.series {
                     let (lo, hi) = r.window.bounds(start);
                     s.floats.retain(|p| p.t > lo && p.t <= hi);
-                    if !s.floats.is_empty() {
+                    s.histograms.retain(|p| p.t > lo && p.t <= hi);
+                    if !s.is_empty() {
                         if s.drop_name {
                             s.metric = strip_name(&s.metric);
                             s.drop_name = false;
@@ -384,7 +484,7 @@ pub(super) fn run(
                     .enumerate()
                     .map(|(i, &f)| FPoint { t: ev.ts(i), f })
                     .collect();
-                Value::Matrix(vec![Series {
+                Value::Matrix(vec![Series { histograms: Vec::new(),
                     metric: Labels::empty(),
                     floats,
                     drop_name: false,
@@ -451,7 +551,12 @@ fn check_unique(m: &mut Vec<Series>) -> Result<(), EngineError> {
             Some(last) if last.metric == s.metric => {
                 last.floats.extend(s.floats);
                 last.floats.sort_by_key(|p| p.t);
-                if last.floats.windows(2).any(|w| w[0].t == w[1].t) {
+                last.histograms.extend(s.histograms);
+                last.histograms.sort_by_key(|p| p.t);
+                let mut ts: Vec<i64> = last.floats.iter().map(|p| p.t).collect();
+                ts.extend(last.histograms.iter().map(|p| p.t));
+                ts.sort_unstable();
+                if ts.windows(2).any(|w| w[0] == w[1]) {
                     return Err(EngineError::DuplicateLabelset);
                 }
             }
@@ -593,6 +698,9 @@ impl<'a> Ev<'a> {
                     (UnaryOp::Neg, Val::Vector(mut series)) => {
                         for s in &mut series {
                             s.floats.iter_mut().for_each(|p| p.f = -p.f);
+                            for p in &mut s.histograms {
+                                p.h = Arc::new(crate::functions::native::scale(&p.h, -1.0));
+                            }
                             self.drop_name(s);
                         }
                         Val::Vector(series)
@@ -612,8 +720,8 @@ impl<'a> Ev<'a> {
             Expr::Call(c) => self.eval_call(c)?,
         };
         let n = match &v {
-            Val::Vector(s) => s.iter().map(|s| s.floats.len()).sum(),
-            Val::Range(r) => r.series.iter().map(|s| s.floats.len()).sum(),
+            Val::Vector(s) => s.iter().map(|s| s.len()).sum(),
+            Val::Range(r) => r.series.iter().map(|s| s.len()).sum(),
             Val::Scalar(v) => v.len(),
             Val::String(_) => 0,
         };
@@ -667,31 +775,52 @@ impl<'a> Ev<'a> {
         for s in set {
             self.check_cancel()?;
             let mut it = s.iter();
-            let mut prev: Option<(i64, f64)> = None;
-            let mut peek = it.next();
+            let mut prev: Option<(i64, SampleValue)> = None;
+            let mut peek = it.next_value();
             let mut pts = Vec::new();
+            let mut hpts = Vec::new();
             for i in 0..n {
                 self.tick()?;
                 let ts = self.ts(i);
                 let r = at.unwrap_or(ts).saturating_sub(off);
-                while let Some(p) = peek {
+                while let Some(p) = &peek {
                     if p.0 <= r {
-                        prev = Some(p);
-                        peek = it.next();
+                        prev = peek.take();
+                        peek = it.next_value();
                     } else {
                         break;
                     }
                 }
-                if let Some((t, f)) = prev {
-                    if t > r.saturating_sub(lb) && !is_stale_nan(f) {
-                        let f = if timestamps { t as f64 / 1000.0 } else { f };
+                match &prev {
+                    Some((t, SampleValue::Float(f)))
+                        if *t > r.saturating_sub(lb) && !is_stale_nan(*f) =>
+                    {
+                        let f = if timestamps { *t as f64 / 1000.0 } else { *f };
                         self.hold(1)?;
                         pts.push(FPoint { t: ts, f });
                     }
+                    Some((t, SampleValue::Histogram(h)))
+                        if *t > r.saturating_sub(lb) && !is_stale_nan(h.sum) =>
+                    {
+                        self.hold(1)?;
+                        if timestamps {
+                            pts.push(FPoint {
+                                t: ts,
+                                f: *t as f64 / 1000.0,
+                            });
+                        } else {
+                            hpts.push(HPoint {
+                                t: ts,
+                                h: h.clone(),
+                            });
+                        }
+                    }
+                    _ => {}
                 }
             }
-            if !pts.is_empty() {
+            if !pts.is_empty() || !hpts.is_empty() {
                 out.push(Series {
+                    histograms: hpts,
                     metric: s.labels().clone(),
                     floats: pts,
                     drop_name: false,
@@ -755,6 +884,7 @@ impl<'a> Ev<'a> {
             self.release_to(held + pts.len());
             if !pts.is_empty() {
                 out.push(Series {
+                    histograms: Vec::new(),
                     metric: s.labels().clone(),
                     floats: pts,
                     drop_name: false,
@@ -820,14 +950,26 @@ impl<'a> Ev<'a> {
             self.check_cancel()?;
             let mut it = s.iter();
             let mut pts = Vec::new();
-            while let Some((t, f)) = it.next() {
-                if !is_stale_nan(f) {
-                    self.tick_hold()?;
-                    pts.push(FPoint { t, f });
+            let mut hpts = Vec::new();
+            while let Some((t, v)) = it.next_value() {
+                match v {
+                    SampleValue::Float(f) => {
+                        if !is_stale_nan(f) {
+                            self.tick_hold()?;
+                            pts.push(FPoint { t, f });
+                        }
+                    }
+                    SampleValue::Histogram(h) => {
+                        if !is_stale_nan(h.sum) {
+                            self.tick_hold()?;
+                            hpts.push(HPoint { t, h });
+                        }
+                    }
                 }
             }
-            if !pts.is_empty() {
+            if !pts.is_empty() || !hpts.is_empty() {
                 series.push(Series {
+                    histograms: hpts,
                     metric: s.labels().clone(),
                     floats: pts,
                     drop_name: false,
@@ -875,6 +1017,7 @@ impl<'a> Ev<'a> {
         let series = match v {
             Val::Vector(s) => s,
             Val::Scalar(v) => vec![Series {
+                histograms: Vec::new(),
                 metric: Labels::empty(),
                 floats: v
                     .iter()

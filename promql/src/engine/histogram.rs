@@ -7,7 +7,9 @@ use super::eval::{Ev, SeriesBuilder, StepCursor, Val};
 use super::AnnotationKind;
 use crate::ast::{Call, Expr};
 use crate::functions::histogram::{bucket_fraction, bucket_quantile, Bucket};
+use crate::functions::native;
 use crate::value::{FPoint, Series};
+use exposition::histogram::FloatHistogram;
 use exposition::Labels;
 use std::collections::HashMap;
 
@@ -46,9 +48,105 @@ impl Ev<'_> {
     pub(super) fn histogram_quantile(&mut self, c: &Call) -> Result<Val, EngineError> {
         let q = self.scalar_arg(&c.args[0])?;
         let v = self.vector_arg(&c.args[1])?;
-        Ok(Val::Vector(
-            self.bucket_quantiles(&q, &v, &c.args[0], &c.args[1])?,
-        ))
+        let (classic, native) = split_native(v);
+        let out = self.bucket_quantiles(&q, &classic, &c.args[0], &c.args[1])?;
+        if native.is_empty() {
+            return Ok(Val::Vector(out));
+        }
+        if classic.is_empty() {
+            self.quantile_range_warning(&q, &c.args[0]);
+        }
+        let nat = self.map_native(native, |i, h| native::quantile(q[i], h));
+        self.merge_native(out, nat, &c.args[1]).map(Val::Vector)
+    }
+
+    /// Warns once when a quantile argument is outside `[0, 1]`.
+    fn quantile_range_warning(&mut self, q: &[f64], qarg: &Expr) {
+        if let Some(&qv) = q
+            .iter()
+            .find(|&&qv| qv.is_nan() || !(0.0..=1.0).contains(&qv))
+        {
+            self.annotate(
+                AnnotationKind::Warning,
+                format!(
+                    "quantile value should be between 0 and 1, got {}",
+                    format_float(qv)
+                ),
+                qarg.span(),
+            );
+        }
+    }
+
+    /// Maps every histogram point of `v` to a float (the metric name is dropped).
+    fn map_native(
+        &mut self,
+        v: Vec<Series>,
+        mut f: impl FnMut(usize, &FloatHistogram) -> f64,
+    ) -> Vec<Series> {
+        let mut out = Vec::with_capacity(v.len());
+        for mut s in v {
+            s.floats = s
+                .histograms
+                .iter()
+                .map(|p| FPoint {
+                    t: p.t,
+                    f: f(self.step_of(p.t), &p.h),
+                })
+                .collect();
+            s.histograms = Vec::new();
+            self.drop_name(&mut s);
+            out.push(s);
+        }
+        out
+    }
+
+    /// Joins classic-bucket results and native-histogram results; where both give a
+    /// value for one label set at one step, both are dropped with a warning.
+    fn merge_native(
+        &mut self,
+        classic: Vec<Series>,
+        native: Vec<Series>,
+        arg: &Expr,
+    ) -> Result<Vec<Series>, EngineError> {
+        let mut out = SeriesBuilder::default();
+        let mut mixed: Vec<String> = Vec::new();
+        let mut index: HashMap<Labels, usize> = HashMap::new();
+        for (i, s) in classic.iter().enumerate() {
+            index.insert(super::eval::strip_name(&s.metric), i);
+        }
+        let mut classic = classic;
+        for mut s in native {
+            if let Some(&i) = index.get(&super::eval::strip_name(&s.metric)) {
+                let c = &mut classic[i];
+                let before = s.floats.len();
+                let clash: Vec<i64> = s
+                    .floats
+                    .iter()
+                    .filter(|p| c.floats.iter().any(|q| q.t == p.t))
+                    .map(|p| p.t)
+                    .collect();
+                if !clash.is_empty() {
+                    s.floats.retain(|p| !clash.contains(&p.t));
+                    c.floats.retain(|p| !clash.contains(&p.t));
+                    mixed.push(s.metric.metric_name().unwrap_or("").to_string());
+                }
+                let _ = before;
+            }
+            out.add(&s.metric, s.drop_name, s.floats)?;
+        }
+        for s in classic {
+            out.add(&s.metric, s.drop_name, s.floats)?;
+        }
+        for m in mixed {
+            self.annotate(
+                AnnotationKind::Warning,
+                format!(
+                    "vector contains a mix of classic and native histograms for metric name {m:?}"
+                ),
+                arg.span(),
+            );
+        }
+        out.finish()
     }
 
     /// `histogram_quantiles(v, "label", q1, q2, ...)`: one output series per quantile,
@@ -86,6 +184,7 @@ impl Ev<'_> {
             .iter()
             .map(|g| {
                 let mut s = Series {
+                    histograms: Vec::new(),
                     metric: g.clone(),
                     floats: Vec::new(),
                     drop_name: false,
@@ -156,11 +255,28 @@ impl Ev<'_> {
         let lo = self.scalar_arg(&c.args[0])?;
         let hi = self.scalar_arg(&c.args[1])?;
         let v = self.vector_arg(&c.args[2])?;
-        let (per, groups) = self.bucket_groups(&v, &c.args[2]);
+        let (classic, nat) = split_native(v);
+        let out = self.classic_fraction(&lo, &hi, classic, &c.args[2])?;
+        if nat.is_empty() {
+            return Ok(Val::Vector(out));
+        }
+        let nat = self.map_native(nat, |i, h| native::fraction(lo[i], hi[i], h));
+        self.merge_native(out, nat, &c.args[2]).map(Val::Vector)
+    }
+
+    fn classic_fraction(
+        &mut self,
+        lo: &[f64],
+        hi: &[f64],
+        v: Vec<Series>,
+        arg: &Expr,
+    ) -> Result<Vec<Series>, EngineError> {
+        let (per, groups) = self.bucket_groups(&v, arg);
         let mut out: Vec<Series> = groups
             .iter()
             .map(|g| {
                 let mut s = Series {
+                    histograms: Vec::new(),
                     metric: g.clone(),
                     floats: Vec::new(),
                     drop_name: false,
@@ -194,12 +310,30 @@ impl Ev<'_> {
             }
         }
         out.retain(|s| !s.floats.is_empty());
-        Ok(Val::Vector(out))
+        Ok(out)
     }
 }
 
 /// Parses a float the way Go's `strconv.ParseFloat` accepts bucket bounds.
-pub(super) fn parse_go_float(s: &str) -> Option<f64> {
+/// Splits a vector into its float part (series with float points) and its
+/// native-histogram part (series with histogram points).
+fn split_native(v: Vec<Series>) -> (Vec<Series>, Vec<Series>) {
+    let mut classic = Vec::with_capacity(v.len());
+    let mut nat = Vec::new();
+    for mut s in v {
+        if !s.histograms.is_empty() {
+            let mut h = Series::from_floats(s.metric.clone(), Vec::new(), s.drop_name);
+            h.histograms = std::mem::take(&mut s.histograms);
+            nat.push(h);
+        }
+        if !s.floats.is_empty() {
+            classic.push(s);
+        }
+    }
+    (classic, nat)
+}
+
+pub(crate) fn parse_go_float(s: &str) -> Option<f64> {
     let t = s.trim();
     if t.is_empty() {
         return None;

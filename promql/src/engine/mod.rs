@@ -38,6 +38,7 @@ mod histogram;
 mod info;
 
 pub use error::EngineError;
+pub(crate) use histogram::parse_go_float as parse_go_float_pub;
 
 use crate::ast::{Expr, Span};
 use crate::storage::Storage;

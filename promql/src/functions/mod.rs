@@ -10,11 +10,13 @@
 //! | [`math`] | what does a per-sample math function return (`abs`, `ln`, trig, `round`, `clamp`)? |
 //! | [`time`] | what calendar field does a timestamp have (`hour`, `day_of_week`, ...)? |
 //! | [`histogram`] | what quantile/fraction do classic `le` buckets give? |
+//! | [`native`] | how are native histograms added, scaled, checked for resets, and what quantile/fraction/spread do they give? |
 //! | [`label`] | how do `label_replace`/`label_join` rewrite a label set? |
 
 pub mod histogram;
 pub mod label;
 pub mod math;
+pub mod native;
 pub mod over_time;
 pub mod rate;
 pub mod time;

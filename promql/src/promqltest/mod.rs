@@ -18,4 +18,4 @@ pub mod runner;
 pub mod script;
 
 pub use runner::{almost_equal, run_script, EvalOutcome, RunOptions};
-pub use script::{parse_script, Command, Eval, EvalKind, ScriptError};
+pub use script::{parse_histogram, parse_script, Command, Eval, EvalKind, ScriptError};

@@ -5,11 +5,15 @@ use super::script::{
     SeriesValue,
 };
 use crate::engine::{AnnotationKind, Engine, QueryResult};
+use crate::functions::native;
 use crate::parser::{parse_with, ParseOptions};
 use crate::storage::MemStorage;
-use crate::value::{is_stale_nan, stale_nan, Value};
+use crate::value::{is_stale_nan, stale_nan, HistogramText, Value};
 use crate::Expr;
-use std::collections::HashSet;
+use exposition::histogram::{CounterResetHint, FloatHistogram, CUSTOM_BUCKETS_SCHEMA};
+use exposition::Labels;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// The result of one eval.
 #[derive(Debug, Clone, PartialEq)]
@@ -75,6 +79,9 @@ struct State {
     storage: MemStorage,
     /// Metric names with native-histogram data in the current segment.
     hist_names: HashSet<String>,
+    /// Per series: the last histogram stored, while the series' current "chunk" holds
+    /// histograms (a float sample ends it). Drives the counter-reset hints read back.
+    last_hist: HashMap<Labels, Arc<FloatHistogram>>,
     start_timestamps: bool,
     broken: Option<String>,
 }
@@ -84,6 +91,7 @@ impl State {
         State {
             storage: MemStorage::new(),
             hist_names: HashSet::new(),
+            last_hist: HashMap::new(),
             start_timestamps: false,
             broken: None,
         }
@@ -108,6 +116,11 @@ pub fn run_script(
                 }
                 for s in &l.series {
                     load_series(&mut st, s, l.interval, l.with_nhcb);
+                }
+                if l.with_nhcb && st.broken.is_none() {
+                    if let Err(e) = load_nhcb(&mut st, &l.series, l.interval) {
+                        st.broken = Some(format!("line {}: {e}", l.line));
+                    }
                 }
             }
             Command::Eval(e) => {
@@ -141,7 +154,7 @@ pub fn run_script(
 
 fn load_series(st: &mut State, s: &SeriesLine, interval: i64, with_nhcb: bool) {
     let name = s.labels.metric_name().unwrap_or("").to_string();
-    if s.values.contains(&SeriesValue::Histogram) {
+    if s.values.iter().any(SeriesValue::is_histogram) {
         st.hist_names.insert(name.clone());
     }
     if with_nhcb {
@@ -153,12 +166,16 @@ fn load_series(st: &mut State, s: &SeriesLine, interval: i64, with_nhcb: bool) {
     }
     for (k, v) in s.values.iter().enumerate() {
         let t = k as i64 * interval;
-        let f = match v {
-            SeriesValue::Float(f) => *f,
-            SeriesValue::Stale => stale_nan(),
-            SeriesValue::Omitted | SeriesValue::Histogram => continue,
+        let res = match v {
+            SeriesValue::Float(f) => {
+                st.last_hist.remove(&s.labels);
+                st.storage.append(&s.labels, t, *f)
+            }
+            SeriesValue::Stale => st.storage.append(&s.labels, t, stale_nan()),
+            SeriesValue::Omitted => continue,
+            SeriesValue::Histogram { h, .. } => store_histogram(st, &s.labels, t, h),
         };
-        if let Err(e) = st.storage.append(&s.labels, t, f) {
+        if let Err(e) = res {
             st.broken = Some(format!("line {}: {e}", s.line));
             return;
         }
@@ -168,41 +185,171 @@ fn load_series(st: &mut State, s: &SeriesLine, interval: i64, with_nhcb: bool) {
     }
 }
 
-/// Functions that only make sense on native histograms (`histogram_fraction` and
-/// `histogram_quantile` also work on classic `le` buckets, so they are not listed).
-const NH_FUNCS: [&str; 5] = [
-    "histogram_count",
-    "histogram_sum",
-    "histogram_avg",
-    "histogram_stddev",
-    "histogram_stdvar",
-];
+/// Stores a histogram with the counter-reset hint upstream's storage would read back:
+/// `gauge` in gauge chunks, `unknown` for the first histogram of a chunk, `not_reset`
+/// for the others. A chunk is cut at a reset (detected or hinted), a schema or zero
+/// threshold change, a switch between gauge and counter, and by float samples.
+fn store_histogram(
+    st: &mut State,
+    labels: &Labels,
+    t: i64,
+    h: &Arc<FloatHistogram>,
+) -> Result<(), crate::storage::StorageError> {
+    let mut stored = (**h).clone();
+    let gauge = h.counter_reset_hint == CounterResetHint::Gauge;
+    stored.counter_reset_hint = if gauge {
+        CounterResetHint::Gauge
+    } else {
+        match st.last_hist.get(labels) {
+            Some(prev)
+                if prev.counter_reset_hint != CounterResetHint::Gauge
+                    && prev.schema == h.schema
+                    && prev.zero_threshold == h.zero_threshold
+                    && !native::detect_reset(h, prev) =>
+            {
+                CounterResetHint::NotCounterReset
+            }
+            _ => CounterResetHint::Unknown,
+        }
+    };
+    st.last_hist.insert(labels.clone(), h.clone());
+    st.storage.append_histogram(labels, t, Arc::new(stored))
+}
+
+/// `load_with_nhcb`: builds a custom-bucket native histogram series for every classic
+/// histogram family (`X_bucket{le}`, `X_count`, `X_sum`) of the load.
+fn load_nhcb(st: &mut State, series: &[SeriesLine], interval: i64) -> Result<(), String> {
+    #[derive(Default)]
+    struct Family<'a> {
+        buckets: Vec<(f64, &'a [SeriesValue])>,
+        count: Option<&'a [SeriesValue]>,
+        sum: Option<&'a [SeriesValue]>,
+    }
+    let mut fams: BTreeMap<Labels, Family<'_>> = BTreeMap::new();
+    for s in series {
+        let name = s.labels.metric_name().unwrap_or("");
+        let (base, kind) = if let Some(b) = name.strip_suffix("_bucket") {
+            if s.labels.get("le").is_none() {
+                continue;
+            }
+            (b, 0)
+        } else if let Some(b) = name.strip_suffix("_count") {
+            (b, 1)
+        } else if let Some(b) = name.strip_suffix("_sum") {
+            (b, 2)
+        } else {
+            continue;
+        };
+        let mut lb = s.labels.builder();
+        lb.set(exposition::METRIC_NAME, base);
+        lb.del("le");
+        let key = lb.build();
+        let fam = fams.entry(key).or_default();
+        match kind {
+            0 => {
+                let le = s.labels.get("le").unwrap_or("");
+                match super::super::engine::parse_go_float_pub(le) {
+                    Some(v) if !v.is_nan() => fam.buckets.push((v, &s.values)),
+                    _ => {}
+                }
+            }
+            1 => fam.count = Some(&s.values),
+            _ => fam.sum = Some(&s.values),
+        }
+    }
+    for (labels, fam) in fams {
+        if fam.buckets.is_empty() {
+            continue;
+        }
+        let mut buckets = fam.buckets;
+        buckets.sort_by(|a, b| a.0.total_cmp(&b.0));
+        let n = buckets
+            .iter()
+            .map(|b| b.1.len())
+            .chain(fam.count.map(|c| c.len()))
+            .chain(fam.sum.map(|c| c.len()))
+            .max()
+            .unwrap_or(0);
+        for k in 0..n {
+            let at = |v: Option<&[SeriesValue]>| match v.and_then(|v| v.get(k)) {
+                Some(SeriesValue::Float(f)) => Some(*f),
+                Some(SeriesValue::Stale) => Some(stale_nan()),
+                _ => None,
+            };
+            let pts: Vec<(f64, f64)> = buckets
+                .iter()
+                .filter_map(|(le, v)| at(Some(v)).map(|c| (*le, c)))
+                .collect();
+            let count = at(fam.count);
+            let sum = at(fam.sum);
+            if pts.is_empty() && count.is_none() && sum.is_none() {
+                continue;
+            }
+            let t = k as i64 * interval;
+            if pts.iter().any(|p| is_stale_nan(p.1))
+                || count.is_some_and(is_stale_nan)
+                || sum.is_some_and(is_stale_nan)
+            {
+                let h = FloatHistogram {
+                    schema: CUSTOM_BUCKETS_SCHEMA,
+                    sum: stale_nan(),
+                    ..Default::default()
+                };
+                st.last_hist.remove(&labels);
+                st.storage
+                    .append_histogram(&labels, t, Arc::new(h))
+                    .map_err(|e| e.to_string())?;
+                continue;
+            }
+            let mut custom = Vec::new();
+            let mut counts = Vec::new();
+            let mut prev = 0.0;
+            let mut inf = None;
+            for (le, c) in &pts {
+                if *le == f64::INFINITY {
+                    inf = Some(*c);
+                    continue;
+                }
+                if *c < prev {
+                    return Err(format!("{labels}: bucket counts are not cumulative"));
+                }
+                custom.push(*le);
+                counts.push(c - prev);
+                prev = *c;
+            }
+            let total = match (inf, count) {
+                (Some(i), Some(c)) if i != c => {
+                    return Err(format!(
+                        "{labels}: count {c} does not match +Inf bucket {i}"
+                    ))
+                }
+                (Some(i), _) => i,
+                (None, Some(c)) => c,
+                (None, None) => prev,
+            };
+            if total < prev {
+                return Err(format!("{labels}: bucket counts are not cumulative"));
+            }
+            counts.push(total - prev);
+            let h = FloatHistogram {
+                schema: CUSTOM_BUCKETS_SCHEMA,
+                count: count.unwrap_or(total),
+                sum: sum.unwrap_or(0.0),
+                positive_spans: vec![exposition::histogram::Span::new(0, counts.len() as u32)],
+                positive_buckets: counts,
+                custom_values: custom,
+                ..Default::default()
+            };
+            store_histogram(st, &labels, t, &Arc::new(h)).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
 
 /// Why this runner does not run an eval (unsupported feature), if it doesn't.
-fn skip_reason(st: &State, e: &Eval, experimental: bool) -> Option<String> {
-    let x = &e.expect;
-    if x.series
-        .iter()
-        .any(|s| s.values.contains(&SeriesValue::Histogram))
-    {
-        return Some("native histograms in expected output".into());
-    }
+fn skip_reason(_st: &State, e: &Eval, experimental: bool) -> Option<String> {
     if e.expr.contains("start_timestamp") {
         return Some("start_timestamp() function".into());
-    }
-    let idents: HashSet<&str> = e
-        .expr
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
-        .filter(|w| !w.is_empty())
-        .collect();
-    if NH_FUNCS.iter().any(|f| idents.contains(f)) {
-        return Some("native histogram functions".into());
-    }
-    if st.hist_names.iter().any(|n| idents.contains(n.as_str())) {
-        return Some("native histogram data".into());
-    }
-    if !st.hist_names.is_empty() && has_nameless_selector(&e.expr) {
-        return Some("nameless selector over native histogram data".into());
     }
     if !experimental
         && parse_with(&e.expr, ParseOptions::default()).is_err()
@@ -213,17 +360,50 @@ fn skip_reason(st: &State, e: &Eval, experimental: bool) -> Option<String> {
     None
 }
 
-fn has_nameless_selector(expr: &str) -> bool {
-    let b = expr.as_bytes();
-    b.iter().enumerate().any(|(i, &c)| {
-        c == b'{' && {
-            let mut j = i;
-            while j > 0 && b[j - 1] == b' ' {
-                j -= 1;
-            }
-            j == 0 || !(b[j - 1].is_ascii_alphanumeric() || b[j - 1] == b'_' || b[j - 1] == b':')
+/// Histogram equality of the test language: both compacted, schema and zero threshold
+/// exact, counts and sums within the float tolerance, buckets compared as sparse maps,
+/// custom bounds exact, the counter-reset hint only when the expectation states one.
+pub fn histograms_match(exp: &FloatHistogram, got: &FloatHistogram, hint_stated: bool) -> bool {
+    let (e, g) = (native::compact(exp), native::compact(got));
+    if e.schema != g.schema
+        || !almost_equal(e.count, g.count)
+        || !almost_equal(e.sum, g.sum)
+        || !almost_equal(e.zero_count, g.zero_count)
+        || e.zero_threshold != g.zero_threshold
+    {
+        return false;
+    }
+    if e.uses_custom_buckets() && e.custom_values != g.custom_values {
+        return false;
+    }
+    if hint_stated && e.counter_reset_hint != g.counter_reset_hint {
+        return false;
+    }
+    for (es, eb, gs, gb) in [
+        (
+            &e.positive_spans,
+            &e.positive_buckets,
+            &g.positive_spans,
+            &g.positive_buckets,
+        ),
+        (
+            &e.negative_spans,
+            &e.negative_buckets,
+            &g.negative_spans,
+            &g.negative_buckets,
+        ),
+    ] {
+        let (a, b) = (native::sparse(es, eb), native::sparse(gs, gb));
+        if a.len() != b.len() {
+            return false;
         }
-    })
+        for ((ia, ca), (ib, cb)) in a.iter().zip(b.iter()) {
+            if ia != ib || !almost_equal(*ca, *cb) {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 fn run_eval(st: &State, engine: &Engine, e: &Eval, opts: &RunOptions<'_>) -> EvalOutcome {
@@ -417,10 +597,23 @@ fn at_step(mut r: QueryResult, t: i64) -> QueryResult {
                     .iter()
                     .find(|p| p.t == t)
                     .map(|p| crate::value::Sample {
+                        h: None,
                         metric: s.metric.clone(),
                         t,
                         f: p.f,
                         drop_name: false,
+                    })
+                    .or_else(|| {
+                        s.histograms
+                            .iter()
+                            .find(|p| p.t == t)
+                            .map(|p| crate::value::Sample {
+                                h: Some(p.h.clone()),
+                                metric: s.metric.clone(),
+                                t,
+                                f: 0.0,
+                                drop_name: false,
+                            })
                     })
             })
             .collect();
@@ -553,14 +746,10 @@ fn check(
             }
             for (i, exp) in x.series.iter().enumerate() {
                 let want = match exp.values.as_slice() {
-                    [SeriesValue::Float(f)] => *f,
-                    [SeriesValue::Stale] => stale_nan(),
-                    _ => {
-                        return Err(format!(
-                            "line {}: expected exactly one float value",
-                            exp.line
-                        ))
-                    }
+                    [SeriesValue::Float(f)] => Ok(*f),
+                    [SeriesValue::Stale] => Ok(stale_nan()),
+                    [SeriesValue::Histogram { h, hint_stated }] => Err((h, *hint_stated)),
+                    _ => return Err(format!("line {}: expected exactly one value", exp.line)),
                 };
                 let got = if ordered {
                     if v[i].metric != exp.labels {
@@ -580,8 +769,37 @@ fn check(
                         r.value.to_string().trim_end()
                     ));
                 };
-                if !almost_equal(got.f, want) {
-                    return Err(format!("{}: expected {want}, got {}", exp.labels, got.f));
+                match (want, &got.h) {
+                    (Ok(want), None) => {
+                        if !almost_equal(got.f, want) {
+                            return Err(format!("{}: expected {want}, got {}", exp.labels, got.f));
+                        }
+                    }
+                    (Err((want, hint)), Some(h)) => {
+                        if !histograms_match(want, h, hint) {
+                            return Err(format!(
+                                "{}: expected {}, got {}",
+                                exp.labels,
+                                HistogramText(want),
+                                HistogramText(h)
+                            ));
+                        }
+                    }
+                    (Ok(want), Some(h)) => {
+                        return Err(format!(
+                            "{}: expected float {want}, got histogram {}",
+                            exp.labels,
+                            HistogramText(h)
+                        ))
+                    }
+                    (Err((want, _)), None) => {
+                        return Err(format!(
+                            "{}: expected histogram {}, got float {}",
+                            exp.labels,
+                            HistogramText(want),
+                            got.f
+                        ))
+                    }
                 }
             }
             Ok(())
@@ -629,6 +847,42 @@ fn compare_matrix(
                 _ => None,
             })
             .collect();
+        let want_h: Vec<(i64, &Arc<FloatHistogram>, bool)> = e
+            .values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| match v {
+                SeriesValue::Histogram { h, hint_stated } => {
+                    Some((start + i as i64 * step, h, *hint_stated))
+                }
+                _ => None,
+            })
+            .collect();
+        if want_h.len() != s.histograms.len() {
+            let got: Vec<String> = s
+                .histograms
+                .iter()
+                .map(|p| format!("{} @{}", HistogramText(&p.h), p.t))
+                .collect();
+            return Err(format!(
+                "{}: expected {} histogram points, got {} {got:?}",
+                e.labels,
+                want_h.len(),
+                s.histograms.len()
+            ));
+        }
+        for (w, p) in want_h.iter().zip(&s.histograms) {
+            if w.0 != p.t || !histograms_match(w.1, &p.h, w.2) {
+                return Err(format!(
+                    "{}: expected {} @{}, got {} @{}",
+                    e.labels,
+                    HistogramText(w.1),
+                    w.0,
+                    HistogramText(&p.h),
+                    p.t
+                ));
+            }
+        }
         if want.len() != s.floats.len() {
             let got: Vec<(i64, f64)> = s.floats.iter().map(|p| (p.t, p.f)).collect();
             return Err(format!(

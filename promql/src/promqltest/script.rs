@@ -1,7 +1,10 @@
 //! The `.test` script language: commands, series notation and expectations.
 
+use crate::functions::native;
 use crate::lexer::{parse_duration_ms, parse_number, unquote};
+use exposition::histogram::{CounterResetHint, FloatHistogram, Span};
 use exposition::Labels;
+use std::sync::Arc;
 
 /// Why a script could not be parsed.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -38,7 +41,7 @@ pub enum ScriptError {
 }
 
 /// One value item of a series line, after expansion.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum SeriesValue {
     /// `_`: no sample (or no point expected).
     Omitted,
@@ -46,8 +49,161 @@ pub enum SeriesValue {
     Float(f64),
     /// `stale`: a staleness marker.
     Stale,
-    /// A native histogram (`{{...}}`); not interpreted by this runner.
-    Histogram,
+    /// A native histogram (`{{...}}`).
+    Histogram {
+        /// The histogram.
+        h: Arc<FloatHistogram>,
+        /// Whether the notation stated `counter_reset_hint:` (only then is the hint
+        /// compared in expected output).
+        hint_stated: bool,
+    },
+}
+
+impl SeriesValue {
+    /// Whether this item is a native histogram.
+    pub fn is_histogram(&self) -> bool {
+        matches!(self, SeriesValue::Histogram { .. })
+    }
+}
+
+/// Parses the body of one `{{...}}` item (without the braces); returns the histogram
+/// and whether a counter-reset hint was stated.
+///
+/// ```
+/// let (h, hinted) = promql::promqltest::parse_histogram("schema:1 sum:5 count:4 buckets:[1 3] offset:-1").unwrap();
+/// assert_eq!((h.schema, h.count, h.positive_buckets.len(), hinted), (1, 4.0, 2, false));
+/// assert!(promql::promqltest::parse_histogram("schema:x").is_err());
+/// ```
+pub fn parse_histogram(body: &str) -> Result<(FloatHistogram, bool), String> {
+    let mut h = FloatHistogram::default();
+    let mut hinted = false;
+    let (mut pos, mut neg) = (Vec::new(), Vec::new());
+    let (mut poff, mut noff) = (0i32, 0i32);
+    let mut seen: Vec<&str> = Vec::new();
+    let mut rest = body.trim();
+    while !rest.is_empty() {
+        let colon = rest
+            .find(':')
+            .ok_or_else(|| format!("histogram item without ':' in {rest:?}"))?;
+        let key = rest[..colon].trim();
+        if seen.contains(&key) {
+            return Err(format!("duplicate histogram key {key:?}"));
+        }
+        seen.push(key);
+        rest = rest[colon + 1..].trim_start();
+        let value;
+        if let Some(r) = rest.strip_prefix('[') {
+            let end = r.find(']').ok_or("unterminated bucket list")?;
+            value = &r[..end];
+            rest = r[end + 1..].trim_start();
+        } else {
+            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
+            value = &rest[..end];
+            rest = rest[end..].trim_start();
+        }
+        let num = |v: &str| parse_float(v).ok_or_else(|| format!("bad number {v:?} for {key}"));
+        let int = |v: &str| {
+            v.parse::<i32>()
+                .map_err(|_| format!("bad integer {v:?} for {key}"))
+        };
+        let list = |v: &str| -> Result<Vec<f64>, String> {
+            v.split_whitespace()
+                .map(|x| parse_float(x).ok_or_else(|| format!("bad number {x:?} in {key}")))
+                .collect()
+        };
+        match key {
+            "schema" => h.schema = int(value)?,
+            "sum" => h.sum = num(value)?,
+            "count" => h.count = num(value)?,
+            "z_bucket" => h.zero_count = num(value)?,
+            "z_bucket_w" => h.zero_threshold = num(value)?,
+            "buckets" => pos = list(value)?,
+            "n_buckets" => neg = list(value)?,
+            "offset" => poff = int(value)?,
+            "n_offset" => noff = int(value)?,
+            "custom_values" => h.custom_values = list(value)?,
+            "counter_reset_hint" => {
+                hinted = true;
+                h.counter_reset_hint = match value {
+                    "unknown" => CounterResetHint::Unknown,
+                    "reset" => CounterResetHint::CounterReset,
+                    "not_reset" => CounterResetHint::NotCounterReset,
+                    "gauge" => CounterResetHint::Gauge,
+                    v => return Err(format!("bad counter_reset_hint {v:?}")),
+                }
+            }
+            k => return Err(format!("unknown histogram key {k:?}")),
+        }
+    }
+    if !pos.is_empty() {
+        h.positive_spans = vec![Span::new(poff, pos.len() as u32)];
+        h.positive_buckets = pos;
+    }
+    if !neg.is_empty() {
+        h.negative_spans = vec![Span::new(noff, neg.len() as u32)];
+        h.negative_buckets = neg;
+    }
+    Ok((h, hinted))
+}
+
+/// Expands `{{A}}`, `{{A}}xN`, `{{A}}+{{B}}xN` and `{{A}}-{{B}}xN` starting at byte `i`
+/// of `s`; returns the items and the end offset.
+fn parse_histogram_item(s: &str, i: usize) -> Result<(Vec<SeriesValue>, usize), String> {
+    let close = |from: usize| -> Result<usize, String> {
+        Ok(s[from..].find("}}").ok_or("unterminated histogram")? + from)
+    };
+    let e1 = close(i + 2)?;
+    let (base, base_hint) = parse_histogram(&s[i + 2..e1])?;
+    let mut j = e1 + 2;
+    let mut inc = None;
+    if s[j..].starts_with("+{{") || s[j..].starts_with("-{{") {
+        let sign = if s[j..].starts_with('+') { 1.0 } else { -1.0 };
+        let e2 = close(j + 3)?;
+        inc = Some((parse_histogram(&s[j + 3..e2])?, sign));
+        j = e2 + 2;
+    }
+    let mut times = 0usize;
+    if s[j..].starts_with('x') {
+        let k = s[j + 1..]
+            .find(|c: char| !c.is_ascii_digit())
+            .map(|k| k + j + 1)
+            .unwrap_or(s.len());
+        times = s[j + 1..k].parse().map_err(|_| "bad repeat count")?;
+        j = k;
+    }
+    let mut out = Vec::with_capacity(times + 1);
+    match inc {
+        None => {
+            let h = Arc::new(base);
+            for _ in 0..=times {
+                out.push(SeriesValue::Histogram {
+                    h: h.clone(),
+                    hint_stated: base_hint,
+                });
+            }
+        }
+        Some(((d, d_hint), sign)) => {
+            let mut cur = base;
+            for k in 0..=times {
+                if k > 0 {
+                    if cur.schema > d.schema && !cur.uses_custom_buckets() {
+                        return Err(format!(
+                            "error combining histograms: cannot merge from schema {} to {}",
+                            d.schema, cur.schema
+                        ));
+                    }
+                    cur = native::combine(&cur, &d, sign)
+                        .map_err(|_| "cannot combine exponential and custom buckets")?
+                        .h;
+                }
+                out.push(SeriesValue::Histogram {
+                    h: Arc::new(cur.clone()),
+                    hint_stated: d_hint,
+                });
+            }
+        }
+    }
+    Ok((out, j))
 }
 
 /// A labels-plus-values line.
@@ -611,22 +767,8 @@ pub fn parse_values(s: &str) -> Result<Vec<SeriesValue>, String> {
             continue;
         }
         if s[i..].starts_with("{{") {
-            // Histogram item: {{...}} with optional (+|-){{...}} and xN.
-            let mut j = s[i..].find("}}").ok_or("unterminated histogram")? + i + 2;
-            if s[j..].starts_with("+{{") || s[j..].starts_with("-{{") {
-                j = s[j..].find("}}").ok_or("unterminated histogram")? + j + 2;
-            }
-            let mut count = 1usize;
-            if s[j..].starts_with('x') {
-                let k = s[j + 1..]
-                    .find(|c: char| !c.is_ascii_digit())
-                    .map(|k| k + j + 1)
-                    .unwrap_or(s.len());
-                let n: usize = s[j + 1..k].parse().map_err(|_| "bad repeat count")?;
-                count = n + 1;
-                j = k;
-            }
-            out.extend(std::iter::repeat_n(SeriesValue::Histogram, count));
+            let (items, j) = parse_histogram_item(s, i)?;
+            out.extend(items);
             i = j;
             continue;
         }
@@ -751,6 +893,23 @@ mod tests {
     fn histograms_count() {
         let v = parse_values("{{schema:0 sum:1}}x2 {{count:1}}+{{count:2}}x1").unwrap();
         assert_eq!(v.len(), 5);
+        let SeriesValue::Histogram { h, hint_stated } = &v[4] else {
+            panic!("expected a histogram")
+        };
+        assert_eq!(h.count, 3.0);
+        assert!(!hint_stated);
+        let v = parse_values(
+            "{{buckets:[1 2] counter_reset_hint:gauge}}+{{buckets:[1] offset:1 counter_reset_hint:gauge}}x2",
+        )
+        .unwrap();
+        let SeriesValue::Histogram { h, hint_stated } = &v[2] else {
+            panic!("expected a histogram")
+        };
+        assert_eq!(h.positive_buckets, vec![1.0, 4.0]);
+        assert!(*hint_stated);
+        assert!(parse_values("{{schema:0}}+{{schema:1}}x1").is_ok());
+        assert!(parse_values("{{schema:1}}+{{schema:0}}x1").is_err());
+        assert!(parse_values("{{bogus:1}}").is_err());
     }
 
     #[test]

@@ -490,6 +490,7 @@ fn alert_sample(a: &Alert, name: &str, state: Option<AlertState>, t: i64, f: f64
         b.set("alertstate", &s.to_string());
     }
     Sample {
+        h: None,
         metric: b.build(),
         t,
         f,

@@ -85,6 +85,7 @@ pub(crate) fn vector_of(v: Value, t: i64) -> Result<Vec<Sample>, EvalError> {
     match v {
         Value::Vector(v) => Ok(v),
         Value::Scalar(s) => Ok(vec![Sample {
+            h: None,
             metric: Labels::empty(),
             t,
             f: s.v,

@@ -360,7 +360,7 @@ fn run_group(
             let f = match v {
                 SeriesValue::Float(f) => Some(*f),
                 SeriesValue::Stale => Some(stale_nan()),
-                SeriesValue::Omitted | SeriesValue::Histogram => None,
+                SeriesValue::Omitted | SeriesValue::Histogram { .. } => None,
             };
             if let Some(f) = f {
                 db.append(&line.labels, t, f).map_err(|e| e.to_string())?;

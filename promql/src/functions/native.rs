@@ -1,0 +1,744 @@
+//! Native-histogram arithmetic the engine needs: how are two histograms added or
+//! subtracted, scaled, compacted, checked for counter resets, and what are their
+//! quantiles, fractions and spreads?
+//!
+//! The functions work on [`FloatHistogram`] through a sparse view (bucket index ->
+//! count, see [`Sparse`]): exact and simple, fast enough for query results. Buckets are
+//! addressed as in Prometheus: for exponential schemas the upper bound of positive
+//! bucket `i` is `2^(i * 2^-schema)`, negative bucket `i` mirrors it; custom-bucket
+//! (NHCB) histograms use `custom_values` as upper bounds.
+
+use exposition::histogram::{CounterResetHint, FloatHistogram, Span, CUSTOM_BUCKETS_SCHEMA};
+use std::collections::BTreeMap;
+
+/// Why two histograms could not be combined.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CombineError {
+    /// One uses exponential buckets, the other custom buckets.
+    MixedExponentialCustom,
+}
+
+/// Bucket index -> count for one side (positive or negative) of a histogram.
+pub type Sparse = BTreeMap<i32, f64>;
+
+/// The populated buckets of one side, as a sparse map (absolute counts).
+pub fn sparse(spans: &[Span], buckets: &[f64]) -> Sparse {
+    let mut m = Sparse::new();
+    let mut idx: i32 = 0;
+    let mut k = 0usize;
+    for (n, s) in spans.iter().enumerate() {
+        idx = if n == 0 {
+            s.offset
+        } else {
+            idx.saturating_add(s.offset)
+        };
+        for _ in 0..s.length {
+            if let Some(&c) = buckets.get(k) {
+                *m.entry(idx).or_insert(0.0) += c;
+            }
+            k += 1;
+            idx = idx.saturating_add(1);
+        }
+    }
+    m
+}
+
+/// Spans and buckets for a sparse map (consecutive indices share a span).
+pub fn from_sparse(m: &Sparse) -> (Vec<Span>, Vec<f64>) {
+    let mut spans: Vec<Span> = Vec::new();
+    let mut buckets = Vec::with_capacity(m.len());
+    let mut next: Option<i32> = None;
+    for (&i, &c) in m {
+        match next {
+            Some(n) if n == i => {
+                if let Some(last) = spans.last_mut() {
+                    last.length += 1;
+                }
+            }
+            Some(n) => spans.push(Span::new(i - n, 1)),
+            None => spans.push(Span::new(i, 1)),
+        }
+        buckets.push(c);
+        next = Some(i.saturating_add(1));
+    }
+    (spans, buckets)
+}
+
+/// Maps a bucket index of schema `from` to the coarser schema `to` (`to <= from`).
+fn reduce_index(i: i32, from: i32, to: i32) -> i32 {
+    let d = (from - to).clamp(0, 31);
+    ((i - 1) >> d) + 1
+}
+
+fn reduce(m: &Sparse, from: i32, to: i32) -> Sparse {
+    if from == to {
+        return m.clone();
+    }
+    let mut out = Sparse::new();
+    for (&i, &c) in m {
+        *out.entry(reduce_index(i, from, to)).or_insert(0.0) += c;
+    }
+    out
+}
+
+/// Upper bound of exponential bucket `idx` at `schema` (the lower bound is the upper
+/// bound of `idx - 1`).
+pub fn exp_bound(idx: i32, schema: i32) -> f64 {
+    if schema < 0 {
+        let e = (idx as i64) << (-schema as i64).min(62);
+        if e >= 1024 {
+            return if e == 1024 { f64::MAX } else { f64::INFINITY };
+        }
+        return 2f64.powi(e as i32);
+    }
+    let per = 1i64 << schema;
+    let frac_idx = (idx as i64).rem_euclid(per);
+    let exp = (idx as i64).div_euclid(per);
+    let frac = 2f64.powf(frac_idx as f64 / per as f64);
+    let v = frac * 2f64.powi(exp.clamp(-2000, 2000) as i32);
+    if v.is_infinite() && exp == 1024 && frac_idx == 0 {
+        return f64::MAX;
+    }
+    v
+}
+
+/// One bucket as the iterators hand it out.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Bucket {
+    /// Lower bound.
+    pub lower: f64,
+    /// Upper bound.
+    pub upper: f64,
+    /// Count of observations in the bucket.
+    pub count: f64,
+    /// Whether this is the zero bucket of an exponential histogram.
+    pub zero: bool,
+}
+
+/// All buckets in ascending order of their bounds: negative buckets, the zero bucket,
+/// positive buckets (custom buckets: from the first to the `+Inf` one).
+pub fn buckets_ascending(h: &FloatHistogram) -> Vec<Bucket> {
+    let mut out = Vec::new();
+    let pos = sparse(&h.positive_spans, &h.positive_buckets);
+    if h.uses_custom_buckets() {
+        for (&i, &c) in &pos {
+            if i < 0 {
+                continue;
+            }
+            let iu = i as usize;
+            let upper = h.custom_values.get(iu).copied().unwrap_or(f64::INFINITY);
+            let lower = if iu == 0 {
+                f64::NEG_INFINITY
+            } else {
+                h.custom_values
+                    .get(iu - 1)
+                    .copied()
+                    .unwrap_or(f64::INFINITY)
+            };
+            out.push(Bucket {
+                lower,
+                upper,
+                count: c,
+                zero: false,
+            });
+        }
+        return out;
+    }
+    let neg = sparse(&h.negative_spans, &h.negative_buckets);
+    for (&i, &c) in neg.iter().rev() {
+        out.push(Bucket {
+            lower: -exp_bound(i, h.schema),
+            upper: -exp_bound(i - 1, h.schema),
+            count: c,
+            zero: false,
+        });
+    }
+    if h.zero_threshold != 0.0 || h.zero_count != 0.0 {
+        out.push(Bucket {
+            lower: -h.zero_threshold,
+            upper: h.zero_threshold,
+            count: h.zero_count,
+            zero: true,
+        });
+    }
+    for (&i, &c) in &pos {
+        out.push(Bucket {
+            lower: exp_bound(i - 1, h.schema),
+            upper: exp_bound(i, h.schema),
+            count: c,
+            zero: false,
+        });
+    }
+    out
+}
+
+/// The zero count `h` would have with a zero threshold of at least `larger`, and the
+/// threshold that really results (it grows to a bucket boundary when `larger` falls
+/// inside a populated bucket).
+fn zero_count_for_threshold(h: &FloatHistogram, larger: f64) -> (f64, f64) {
+    if larger <= h.zero_threshold || h.uses_custom_buckets() {
+        return (h.zero_count, h.zero_threshold.max(larger));
+    }
+    let mut thr = larger;
+    let pos = sparse(&h.positive_spans, &h.positive_buckets);
+    let neg = sparse(&h.negative_spans, &h.negative_buckets);
+    'outer: loop {
+        let mut count = h.zero_count;
+        for (&i, &c) in &pos {
+            let lower = exp_bound(i - 1, h.schema);
+            let upper = exp_bound(i, h.schema);
+            if lower >= thr {
+                break;
+            }
+            count += c;
+            if upper > thr {
+                if c != 0.0 {
+                    thr = upper;
+                }
+                break;
+            }
+        }
+        for (&i, &c) in &neg {
+            let lower = exp_bound(i - 1, h.schema);
+            let upper = exp_bound(i, h.schema);
+            if lower >= thr {
+                break;
+            }
+            count += c;
+            if upper > thr {
+                if c != 0.0 {
+                    thr = upper;
+                    continue 'outer;
+                }
+                break;
+            }
+        }
+        return (count, thr);
+    }
+}
+
+/// Moves buckets that lie inside the zero bucket of width `thr` into it.
+fn widen_zero(h: &FloatHistogram, thr: f64) -> (f64, Sparse, Sparse) {
+    let mut pos = sparse(&h.positive_spans, &h.positive_buckets);
+    let mut neg = sparse(&h.negative_spans, &h.negative_buckets);
+    if thr <= h.zero_threshold || h.uses_custom_buckets() {
+        return (h.zero_count, pos, neg);
+    }
+    let (zc, _) = zero_count_for_threshold(h, thr);
+    pos.retain(|&i, _| exp_bound(i, h.schema) > thr);
+    neg.retain(|&i, _| exp_bound(i, h.schema) > thr);
+    (zc, pos, neg)
+}
+
+/// How counter-reset hints of two operands combine.
+fn combine_hints(a: CounterResetHint, b: CounterResetHint) -> CounterResetHint {
+    if a == b {
+        a
+    } else if a == CounterResetHint::Gauge || b == CounterResetHint::Gauge {
+        CounterResetHint::Gauge
+    } else {
+        CounterResetHint::Unknown
+    }
+}
+
+/// Maps custom buckets onto the intersection `bounds` of two bound lists.
+fn rebucket_custom(m: &Sparse, own: &[f64], bounds: &[f64]) -> Sparse {
+    let mut out = Sparse::new();
+    for (&i, &c) in m {
+        let upper = own.get(i.max(0) as usize).copied().unwrap_or(f64::INFINITY);
+        let j = bounds.partition_point(|&b| b < upper);
+        *out.entry(j as i32).or_insert(0.0) += c;
+    }
+    out
+}
+
+/// Result of [`combine`]: the histogram and whether custom bounds had to be reconciled.
+pub struct Combined {
+    /// The sum or difference.
+    pub h: FloatHistogram,
+    /// The operands had different custom bounds (their intersection was used).
+    pub reconciled_custom: bool,
+}
+
+/// `a + sign * b` bucket by bucket: the coarser schema, the wider zero bucket, the
+/// intersection of custom bounds.
+pub fn combine(
+    a: &FloatHistogram,
+    b: &FloatHistogram,
+    sign: f64,
+) -> Result<Combined, CombineError> {
+    if a.uses_custom_buckets() != b.uses_custom_buckets() {
+        return Err(CombineError::MixedExponentialCustom);
+    }
+    let hint = combine_hints(a.counter_reset_hint, b.counter_reset_hint);
+    if a.uses_custom_buckets() {
+        let mut reconciled = false;
+        let (pa, pb, bounds) = if a.custom_values == b.custom_values {
+            (
+                sparse(&a.positive_spans, &a.positive_buckets),
+                sparse(&b.positive_spans, &b.positive_buckets),
+                a.custom_values.clone(),
+            )
+        } else {
+            reconciled = true;
+            let bounds: Vec<f64> = a
+                .custom_values
+                .iter()
+                .copied()
+                .filter(|v| b.custom_values.contains(v))
+                .collect();
+            (
+                rebucket_custom(
+                    &sparse(&a.positive_spans, &a.positive_buckets),
+                    &a.custom_values,
+                    &bounds,
+                ),
+                rebucket_custom(
+                    &sparse(&b.positive_spans, &b.positive_buckets),
+                    &b.custom_values,
+                    &bounds,
+                ),
+                bounds,
+            )
+        };
+        let mut pos = pa;
+        for (i, c) in pb {
+            *pos.entry(i).or_insert(0.0) += sign * c;
+        }
+        let (ps, pbk) = from_sparse(&pos);
+        return Ok(Combined {
+            h: FloatHistogram {
+                counter_reset_hint: hint,
+                schema: CUSTOM_BUCKETS_SCHEMA,
+                zero_threshold: 0.0,
+                zero_count: 0.0,
+                count: a.count + sign * b.count,
+                sum: a.sum + sign * b.sum,
+                positive_spans: ps,
+                negative_spans: Vec::new(),
+                positive_buckets: pbk,
+                negative_buckets: Vec::new(),
+                custom_values: bounds,
+            },
+            reconciled_custom: reconciled,
+        });
+    }
+    let schema = a.schema.min(b.schema);
+    // The zero threshold both can agree on.
+    let mut thr = a.zero_threshold.max(b.zero_threshold);
+    loop {
+        let (_, ta) = zero_count_for_threshold(a, thr);
+        let (_, tb) = zero_count_for_threshold(b, thr);
+        let t = ta.max(tb);
+        if t == thr {
+            break;
+        }
+        thr = t;
+    }
+    let (za, pa, na) = widen_zero(a, thr);
+    let (zb, pb, nb) = widen_zero(b, thr);
+    let mut pos = reduce(&pa, a.schema, schema);
+    for (i, c) in reduce(&pb, b.schema, schema) {
+        *pos.entry(i).or_insert(0.0) += sign * c;
+    }
+    let mut neg = reduce(&na, a.schema, schema);
+    for (i, c) in reduce(&nb, b.schema, schema) {
+        *neg.entry(i).or_insert(0.0) += sign * c;
+    }
+    let (ps, pbk) = from_sparse(&pos);
+    let (ns, nbk) = from_sparse(&neg);
+    Ok(Combined {
+        h: FloatHistogram {
+            counter_reset_hint: hint,
+            schema,
+            zero_threshold: thr,
+            zero_count: za + sign * zb,
+            count: a.count + sign * b.count,
+            sum: a.sum + sign * b.sum,
+            positive_spans: ps,
+            negative_spans: ns,
+            positive_buckets: pbk,
+            negative_buckets: nbk,
+            custom_values: Vec::new(),
+        },
+        reconciled_custom: false,
+    })
+}
+
+/// `h * f` (every count and the sum scaled).
+pub fn scale(h: &FloatHistogram, f: f64) -> FloatHistogram {
+    let mut out = h.clone();
+    out.count *= f;
+    out.sum *= f;
+    out.zero_count *= f;
+    out.positive_buckets.iter_mut().for_each(|c| *c *= f);
+    out.negative_buckets.iter_mut().for_each(|c| *c *= f);
+    out
+}
+
+/// The same histogram at a coarser schema (no change for custom buckets or when
+/// `schema` is not coarser).
+pub fn to_schema(h: &FloatHistogram, schema: i32) -> FloatHistogram {
+    if h.uses_custom_buckets() || schema >= h.schema {
+        return h.clone();
+    }
+    let pos = reduce(
+        &sparse(&h.positive_spans, &h.positive_buckets),
+        h.schema,
+        schema,
+    );
+    let neg = reduce(
+        &sparse(&h.negative_spans, &h.negative_buckets),
+        h.schema,
+        schema,
+    );
+    let mut out = h.clone();
+    out.schema = schema;
+    (out.positive_spans, out.positive_buckets) = from_sparse(&pos);
+    (out.negative_spans, out.negative_buckets) = from_sparse(&neg);
+    out
+}
+
+/// The histogram without empty buckets, spans merged.
+pub fn compact(h: &FloatHistogram) -> FloatHistogram {
+    let mut pos = sparse(&h.positive_spans, &h.positive_buckets);
+    let mut neg = sparse(&h.negative_spans, &h.negative_buckets);
+    pos.retain(|_, c| *c != 0.0);
+    neg.retain(|_, c| *c != 0.0);
+    let mut out = h.clone();
+    (out.positive_spans, out.positive_buckets) = from_sparse(&pos);
+    (out.negative_spans, out.negative_buckets) = from_sparse(&neg);
+    out
+}
+
+/// Whether `cur` follows `prev` only after a counter reset (counts went down, the
+/// layout got finer or the custom bounds changed), honouring explicit hints.
+pub fn detect_reset(cur: &FloatHistogram, prev: &FloatHistogram) -> bool {
+    match cur.counter_reset_hint {
+        CounterResetHint::CounterReset => return true,
+        CounterResetHint::NotCounterReset => return false,
+        _ => {}
+    }
+    if cur.uses_custom_buckets() != prev.uses_custom_buckets() {
+        return true;
+    }
+    if cur.uses_custom_buckets() && cur.custom_values != prev.custom_values {
+        return true;
+    }
+    if cur.count < prev.count || cur.schema > prev.schema {
+        return true;
+    }
+    if cur.zero_threshold < prev.zero_threshold {
+        return true;
+    }
+    let (pz, thr) = zero_count_for_threshold(prev, cur.zero_threshold);
+    if thr != cur.zero_threshold.max(prev.zero_threshold) && !cur.uses_custom_buckets() {
+        return true;
+    }
+    if cur.zero_count < pz {
+        return true;
+    }
+    let (_, ppos, pneg) = widen_zero(prev, cur.zero_threshold);
+    let cpos = sparse(&cur.positive_spans, &cur.positive_buckets);
+    let cneg = sparse(&cur.negative_spans, &cur.negative_buckets);
+    for (p, c) in [(ppos, cpos), (pneg, cneg)] {
+        let p = reduce(&p, prev.schema, cur.schema);
+        for (i, pc) in p {
+            if pc == 0.0 {
+                continue;
+            }
+            if c.get(&i).copied().unwrap_or(0.0) < pc {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// The `q` quantile of `h`, interpolating exponentially inside exponential buckets and
+/// linearly in the zero bucket and in custom buckets.
+pub fn quantile(q: f64, h: &FloatHistogram) -> f64 {
+    if q < 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if q > 1.0 {
+        return f64::INFINITY;
+    }
+    if h.count == 0.0 || q.is_nan() {
+        return f64::NAN;
+    }
+    let all = buckets_ascending(h);
+    let forward = h.sum.is_nan() || q < 0.5;
+    let mut rank = if forward {
+        q * h.count
+    } else {
+        (1.0 - q) * h.count
+    };
+    let mut count = 0.0;
+    let mut bucket = None;
+    let iter: Box<dyn Iterator<Item = &Bucket>> = if forward {
+        Box::new(all.iter())
+    } else {
+        Box::new(all.iter().rev())
+    };
+    for b in iter {
+        bucket = Some(*b);
+        if b.count == 0.0 {
+            continue;
+        }
+        count += b.count;
+        if count >= rank {
+            break;
+        }
+    }
+    let Some(mut b) = bucket else {
+        return f64::NAN;
+    };
+    let has_pos = h.positive_buckets.iter().any(|_| true);
+    let has_neg = h.negative_buckets.iter().any(|_| true);
+    if !h.uses_custom_buckets() && b.lower < 0.0 && b.upper > 0.0 {
+        if !has_neg && has_pos {
+            b.lower = 0.0;
+        } else if !has_pos && has_neg {
+            b.upper = 0.0;
+        }
+    } else if h.uses_custom_buckets() {
+        if b.lower == f64::NEG_INFINITY {
+            if b.upper <= 0.0 {
+                return b.upper;
+            }
+            b.lower = 0.0;
+        } else if b.upper == f64::INFINITY {
+            return b.lower;
+        }
+    }
+    if count > h.count {
+        count = h.count;
+    }
+    if count < rank {
+        return b.upper;
+    }
+    if forward {
+        rank -= count - b.count;
+    } else {
+        rank = count - rank;
+    }
+    let fraction = rank / b.count;
+    if h.uses_custom_buckets() || (b.lower <= 0.0 && b.upper >= 0.0) {
+        return b.lower + (b.upper - b.lower) * fraction;
+    }
+    let ll = b.lower.abs().log2();
+    let lu = b.upper.abs().log2();
+    if b.lower > 0.0 {
+        (ll + (lu - ll) * fraction).exp2()
+    } else {
+        -(lu + (ll - lu) * (1.0 - fraction)).exp2()
+    }
+}
+
+/// The estimated fraction of observations between `lower` and `upper`.
+pub fn fraction(lower: f64, upper: f64, h: &FloatHistogram) -> f64 {
+    if h.count == 0.0 || lower.is_nan() || upper.is_nan() {
+        return f64::NAN;
+    }
+    if lower >= upper {
+        return 0.0;
+    }
+    let has_pos = !h.positive_buckets.is_empty();
+    let has_neg = !h.negative_buckets.is_empty();
+    let (mut rank, mut lower_rank, mut upper_rank) = (0.0, 0.0, 0.0);
+    let (mut lower_set, mut upper_set) = (false, false);
+    for mut b in buckets_ascending(h) {
+        let mut zero = false;
+        if h.uses_custom_buckets() {
+            if b.lower == f64::NEG_INFINITY && b.upper > 0.0 {
+                b.lower = 0.0;
+            }
+        } else if b.lower <= 0.0 && b.upper >= 0.0 {
+            zero = true;
+            if !has_neg && has_pos {
+                b.lower = 0.0;
+            } else if !has_pos && has_neg {
+                b.upper = 0.0;
+            }
+        }
+        let linear = |v: f64| {
+            if b.upper == f64::INFINITY || b.lower == f64::NEG_INFINITY {
+                // No interpolation inside an unbounded bucket.
+                if v <= b.lower {
+                    rank
+                } else {
+                    rank + b.count
+                }
+            } else {
+                rank + b.count * (v - b.lower) / (b.upper - b.lower)
+            }
+        };
+        let expo = |v: f64| {
+            let ll = b.lower.abs().log2();
+            let lu = b.upper.abs().log2();
+            let lv = v.abs().log2();
+            let f = if v > 0.0 {
+                (lv - ll) / (lu - ll)
+            } else {
+                1.0 - (lv - lu) / (ll - lu)
+            };
+            rank + b.count * f
+        };
+        let interp = |v: f64| {
+            if h.uses_custom_buckets() || zero {
+                linear(v)
+            } else {
+                expo(v)
+            }
+        };
+        if !lower_set && b.lower >= lower {
+            lower_rank = rank;
+            lower_set = true;
+        }
+        if !upper_set && b.lower >= upper {
+            upper_rank = rank;
+            upper_set = true;
+        }
+        if lower_set && upper_set {
+            break;
+        }
+        if !lower_set && b.lower < lower && b.upper > lower {
+            lower_rank = interp(lower);
+            lower_set = true;
+        }
+        if !upper_set && b.lower < upper && b.upper > upper {
+            upper_rank = interp(upper);
+            upper_set = true;
+        }
+        if lower_set && upper_set {
+            break;
+        }
+        rank += b.count;
+    }
+    if !lower_set || lower_rank > h.count {
+        lower_rank = h.count;
+    }
+    if !upper_set || upper_rank > h.count {
+        upper_rank = h.count;
+    }
+    (upper_rank - lower_rank) / h.count
+}
+
+/// The estimated variance of the observations (each bucket at its geometric mean,
+/// the zero bucket at 0, custom buckets at their midpoint).
+pub fn stdvar(h: &FloatHistogram) -> f64 {
+    if h.count == 0.0 {
+        return f64::NAN;
+    }
+    let mean = h.sum / h.count;
+    let (mut var, mut c) = (0.0, 0.0);
+    for mut b in buckets_ascending(h) {
+        if b.count == 0.0 {
+            continue;
+        }
+        let val = if h.uses_custom_buckets() {
+            if b.lower == f64::NEG_INFINITY && b.upper > 0.0 {
+                b.lower = 0.0;
+            }
+            (b.upper + b.lower) / 2.0
+        } else if b.lower <= 0.0 && b.upper >= 0.0 {
+            0.0
+        } else {
+            let v = (b.upper * b.lower).sqrt();
+            if b.upper < 0.0 {
+                -v
+            } else {
+                v
+            }
+        };
+        let d = val - mean;
+        (var, c) = super::kahan_sum_inc(b.count * d * d, var, c);
+    }
+    (var + c) / h.count
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn h(schema: i32, offset: i32, buckets: &[f64]) -> FloatHistogram {
+        FloatHistogram {
+            schema,
+            count: buckets.iter().sum(),
+            sum: 1.0,
+            positive_spans: vec![Span::new(offset, buckets.len() as u32)],
+            positive_buckets: buckets.to_vec(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn sparse_round_trip() {
+        let spans = vec![Span::new(-2, 2), Span::new(3, 1)];
+        let m = sparse(&spans, &[1.0, 2.0, 3.0]);
+        assert_eq!(m.keys().copied().collect::<Vec<_>>(), vec![-2, -1, 3]);
+        let (s, b) = from_sparse(&m);
+        assert_eq!(s, spans);
+        assert_eq!(b, vec![1.0, 2.0, 3.0]);
+    }
+
+    #[test]
+    fn bounds_of_schema_zero_and_one() {
+        assert_eq!(exp_bound(0, 0), 1.0);
+        assert_eq!(exp_bound(3, 0), 8.0);
+        assert_eq!(exp_bound(-1, 0), 0.5);
+        assert!((exp_bound(1, 1) - 2f64.sqrt()).abs() < 1e-15);
+        assert_eq!(exp_bound(1, -1), 4.0);
+    }
+
+    #[test]
+    fn add_reduces_to_coarser_schema() {
+        // schema 1 buckets 1,2 (bounds sqrt2, 2) fold into schema-0 bucket 1.
+        let a = h(1, 1, &[1.0, 2.0]);
+        let b = h(0, 1, &[4.0]);
+        let r = combine(&a, &b, 1.0).unwrap().h;
+        assert_eq!(r.schema, 0);
+        assert_eq!(
+            sparse(&r.positive_spans, &r.positive_buckets).get(&1),
+            Some(&7.0)
+        );
+        assert_eq!(r.count, 7.0);
+        let d = combine(&r, &b, -1.0).unwrap().h;
+        assert_eq!(d.count, 3.0);
+    }
+
+    #[test]
+    fn custom_and_exponential_do_not_mix() {
+        let mut a = h(0, 0, &[1.0]);
+        a.schema = CUSTOM_BUCKETS_SCHEMA;
+        assert!(combine(&a, &h(0, 0, &[1.0]), 1.0).is_err());
+    }
+
+    #[test]
+    fn quantile_and_fraction_of_one_bucket() {
+        // All 4 observations in (1, 2].
+        let x = h(0, 1, &[4.0]);
+        assert!((quantile(0.5, &x) - 2f64.sqrt()).abs() < 1e-12);
+        assert!((fraction(0.0, 2.0, &x) - 1.0).abs() < 1e-12);
+        assert!((fraction(1.0, 2f64.sqrt(), &x) - 0.5).abs() < 1e-12);
+        assert!(quantile(2.0, &x).is_infinite());
+    }
+
+    #[test]
+    fn reset_detection() {
+        let a = h(0, 0, &[2.0, 2.0]);
+        let b = h(0, 0, &[3.0, 1.0]);
+        assert!(detect_reset(&b, &a));
+        let c = h(0, 0, &[3.0, 3.0]);
+        assert!(!detect_reset(&c, &a));
+        assert!(detect_reset(&h(1, 0, &[9.0]), &a));
+    }
+
+    #[test]
+    fn compact_drops_empty_buckets() {
+        let x = compact(&h(0, 0, &[0.0, 1.0, 0.0, 2.0]));
+        assert_eq!(x.positive_spans, vec![Span::new(1, 1), Span::new(1, 1)]);
+        assert_eq!(x.positive_buckets, vec![1.0, 2.0]);
+    }
+}
