@@ -20,8 +20,13 @@
 //!   `_count`; summaries give `{quantile=...}` per quantile, `_sum`, `_count`. `le` and
 //!   `quantile` values are written as Prometheus writes them for protobuf scrapes
 //!   (`1.0`, `0.25`, `1e+06`, `+Inf`).
+//! - Native buckets are compacted as Prometheus does (`Compact(0)`): empty buckets are
+//!   dropped and spans become the maximal runs of populated buckets, so the no-op span
+//!   of an empty histogram disappears after it has marked the histogram native.
 //! - A metric without the field its family type calls for reads as zero, as Prometheus
-//!   reads it. `timestamp_ms` 0 means no timestamp.
+//!   reads it. `timestamp_ms` 0 means no timestamp. A summary metric labelled
+//!   `quantile`, or a histogram metric labelled `le`, is an error (in Prometheus the
+//!   scrape fails on the duplicate label).
 //! - Created timestamps become `_created` samples (value in seconds, counter family
 //!   `x_total` gives `x_created`) only with [`DecodeOptions::created_samples`]; a native
 //!   histogram keeps its own in [`NativeHistogramSample::created_ms`].
@@ -98,6 +103,8 @@ impl NativeHistogram {
 /// One native histogram sample.
 #[derive(Debug, Clone, PartialEq)]
 pub struct NativeHistogramSample {
+    /// Index of its family in [`Scrape::families`].
+    pub family: usize,
     /// Metric name (the family name).
     pub name: String,
     /// Labels without `__name__`.
@@ -194,6 +201,18 @@ pub fn flatten_family(
     family.unit = (!fam.unit.is_empty()).then(|| fam.unit.clone());
     for m in &fam.metric {
         let labels = labels_of(name, &m.label)?;
+        let reserved = match ty {
+            MetricType::Summary => Some("quantile"),
+            MetricType::Histogram | MetricType::GaugeHistogram => Some("le"),
+            _ => None,
+        };
+        if let Some(r) = reserved.filter(|r| m.label.iter().any(|l| l.name == *r)) {
+            return Err(ProtobufErrorKind::InvalidLabel {
+                family: name.to_string(),
+                label: r.to_string(),
+                reason: "reserved for the series this type exposes",
+            });
+        }
         let ts = (m.timestamp_ms != 0).then_some(m.timestamp_ms);
         let mut push = |suffix: &str, labels: Labels, value: f64, ex: Option<&proto::Exemplar>| {
             family.samples.push(FamilySample {
@@ -239,6 +258,7 @@ pub fn flatten_family(
                 let native = is_native(&h);
                 if native {
                     out.histograms.push(NativeHistogramSample {
+                        family: out.families.len(),
                         name: name.to_string(),
                         labels: labels.clone(),
                         histogram: native_of(name, &h, ty == MetricType::GaugeHistogram)?,
@@ -371,6 +391,41 @@ fn native_exemplars(h: &proto::Histogram) -> Vec<FamilyExemplar> {
         .collect()
 }
 
+/// Prometheus's `Compact(0)` on one side of a native histogram, over absolute counts:
+/// empty buckets go, and the spans become the maximal runs of consecutive non-empty
+/// buckets (zero-length spans vanish, touching spans merge). `None` when a rebuilt
+/// offset would not fit an `i32` (the caller then keeps the layout as sent).
+fn compact<T: Copy + PartialEq + Default>(
+    spans: &[proto::BucketSpan],
+    counts: &[T],
+) -> Option<(Vec<Span>, Vec<T>)> {
+    let mut out_spans: Vec<Span> = Vec::new();
+    let mut out_counts = Vec::with_capacity(counts.len());
+    let mut idx: i64 = 0;
+    let mut k = 0usize;
+    let mut last_end: Option<i64> = None;
+    for s in spans {
+        idx += i64::from(s.offset);
+        for _ in 0..s.length {
+            let c = *counts.get(k)?;
+            k += 1;
+            if c != T::default() {
+                match (last_end, out_spans.last_mut()) {
+                    (Some(e), Some(span)) if e == idx => span.length += 1,
+                    _ => {
+                        let offset = idx - last_end.unwrap_or(0);
+                        out_spans.push(Span::new(i32::try_from(offset).ok()?, 1));
+                    }
+                }
+                out_counts.push(c);
+                last_end = Some(idx + 1);
+            }
+            idx += 1;
+        }
+    }
+    Some((out_spans, out_counts))
+}
+
 fn spans_of(spans: &[proto::BucketSpan]) -> Vec<Span> {
     spans
         .iter()
@@ -378,7 +433,40 @@ fn spans_of(spans: &[proto::BucketSpan]) -> Vec<Span> {
         .collect()
 }
 
-/// Builds the native histogram, checking that spans and buckets agree.
+/// [`compact`] for delta-encoded integer buckets.
+fn compact_deltas(spans: &[proto::BucketSpan], deltas: &[i64]) -> (Vec<Span>, Vec<i64>) {
+    let mut acc = 0i64;
+    let abs: Vec<i64> = deltas
+        .iter()
+        .map(|d| {
+            acc = acc.wrapping_add(*d);
+            acc
+        })
+        .collect();
+    match compact(spans, &abs) {
+        Some((s, abs)) => {
+            let mut prev = 0i64;
+            let d = abs
+                .iter()
+                .map(|a| {
+                    let d = a.wrapping_sub(prev);
+                    prev = *a;
+                    d
+                })
+                .collect();
+            (s, d)
+        }
+        None => (spans_of(spans), deltas.to_vec()),
+    }
+}
+
+/// [`compact`] for absolute float buckets.
+fn compact_counts(spans: &[proto::BucketSpan], counts: &[f64]) -> (Vec<Span>, Vec<f64>) {
+    compact(spans, counts).unwrap_or_else(|| (spans_of(spans), counts.to_vec()))
+}
+
+/// Builds the native histogram, checking that spans and buckets agree, and compacts it
+/// as Prometheus does.
 fn native_of(
     family: &str,
     h: &proto::Histogram,
@@ -407,6 +495,10 @@ fn native_of(
     if float {
         check("positive", &h.positive_span, h.positive_count.len())?;
         check("negative", &h.negative_span, h.negative_count.len())?;
+        let (positive_spans, positive_buckets) =
+            compact_counts(&h.positive_span, &h.positive_count);
+        let (negative_spans, negative_buckets) =
+            compact_counts(&h.negative_span, &h.negative_count);
         Ok(NativeHistogram::Float(FloatHistogram {
             counter_reset_hint: hint,
             schema: h.schema,
@@ -414,15 +506,19 @@ fn native_of(
             zero_count: h.zero_count_float,
             count: h.sample_count_float,
             sum: h.sample_sum,
-            positive_spans: spans_of(&h.positive_span),
-            negative_spans: spans_of(&h.negative_span),
-            positive_buckets: h.positive_count.clone(),
-            negative_buckets: h.negative_count.clone(),
+            positive_spans,
+            negative_spans,
+            positive_buckets,
+            negative_buckets,
             custom_values: Vec::new(),
         }))
     } else {
         check("positive", &h.positive_span, h.positive_delta.len())?;
         check("negative", &h.negative_span, h.negative_delta.len())?;
+        let (positive_spans, positive_buckets) =
+            compact_deltas(&h.positive_span, &h.positive_delta);
+        let (negative_spans, negative_buckets) =
+            compact_deltas(&h.negative_span, &h.negative_delta);
         Ok(NativeHistogram::Int(Histogram {
             counter_reset_hint: hint,
             schema: h.schema,
@@ -430,10 +526,10 @@ fn native_of(
             zero_count: h.zero_count,
             count: h.sample_count,
             sum: h.sample_sum,
-            positive_spans: spans_of(&h.positive_span),
-            negative_spans: spans_of(&h.negative_span),
-            positive_buckets: h.positive_delta.clone(),
-            negative_buckets: h.negative_delta.clone(),
+            positive_spans,
+            negative_spans,
+            positive_buckets,
+            negative_buckets,
             custom_values: Vec::new(),
         }))
     }
@@ -488,6 +584,27 @@ mod tests {
         assert_eq!(format_float(-2.5e-7), "-2.5e-07");
         assert_eq!(format_float(0.005), "0.005");
         assert_eq!(format_float(1e100), "1e+100");
+    }
+
+    fn spans(v: &[(i32, u32)]) -> Vec<proto::BucketSpan> {
+        v.iter()
+            .map(|&(offset, length)| proto::BucketSpan { offset, length })
+            .collect()
+    }
+
+    #[test]
+    fn compaction_drops_empty_buckets_and_merges_spans() {
+        // Buckets at 2,3 | 5,6,7 (offset 1 after 3) | 8 (offset 0): counts 1,0 | 0,4,0 | 2
+        let sp = spans(&[(2, 2), (1, 3), (0, 1), (4, 0)]);
+        let (s, c) = compact(&sp, &[1.0, 0.0, 0.0, 4.0, 0.0, 2.0]).unwrap();
+        assert_eq!(c, vec![1.0, 4.0, 2.0]);
+        assert_eq!(s, vec![Span::new(2, 1), Span::new(3, 1), Span::new(1, 1)]);
+        // Deltas 1, 1, -2, 3 = absolute 1, 2, 0, 3 at indices -1, 0, 1, 2.
+        let (s, d) = compact_deltas(&spans(&[(-1, 4)]), &[1, 1, -2, 3]);
+        assert_eq!(s, vec![Span::new(-1, 2), Span::new(1, 1)]);
+        assert_eq!(d, vec![1, 1, 1]);
+        // A no-op span vanishes.
+        assert_eq!(compact::<f64>(&spans(&[(0, 0)]), &[]).unwrap().0, vec![]);
     }
 
     #[test]

@@ -52,14 +52,19 @@ pub fn proto_type(ty: MetricType) -> proto::MetricType {
     }
 }
 
-/// Regroups a scrape into protobuf families (see the [module docs](self)). Native
-/// histogram samples whose family is not in `scrape.families` get a histogram family
-/// of their own.
+/// Regroups a scrape into protobuf families (see the [module docs](self)). A native
+/// histogram sample goes to the family its `family` index names when that family has
+/// its name, else to the last family of that name, else to a new histogram family.
+///
+/// Samples are grouped into one `Metric` per label set, so the round trip
+/// `decode(to_messages(decode(body))) == decode(body)` holds when every family's metrics
+/// have distinct label sets (a scrape that breaks this is rejected by Prometheus anyway).
 pub fn to_messages(scrape: &Scrape) -> Vec<proto::MetricFamily> {
     let mut out: Vec<proto::MetricFamily> = Vec::with_capacity(scrape.families.len());
     let mut by_name: HashMap<&str, usize> = HashMap::new();
     // Per family: series labels -> index of its Metric.
     let mut series: Vec<HashMap<Labels, usize>> = Vec::new();
+    let mut classic_len: Vec<usize> = Vec::new();
     for f in &scrape.families {
         let ty = proto_type(f.ty);
         by_name.insert(f.name.as_str(), out.len());
@@ -74,12 +79,16 @@ pub fn to_messages(scrape: &Scrape) -> Vec<proto::MetricFamily> {
         for s in &f.samples {
             add_sample(&mut fam, &mut index, ty, &f.name, s);
         }
+        classic_len.push(fam.metric.len());
         out.push(fam);
         series.push(index);
     }
+    // Per family: the metric each native histogram went to, in order.
+    let mut natives: Vec<Vec<usize>> = Vec::new();
     for h in &scrape.histograms {
-        let i = match by_name.get(h.name.as_str()) {
-            Some(&i) => i,
+        let own = Some(h.family).filter(|&i| out.get(i).is_some_and(|f| f.name == h.name));
+        let i = match own.or_else(|| by_name.get(h.name.as_str()).copied()) {
+            Some(i) => i,
             None => {
                 let ty = match h.histogram {
                     NativeHistogram::Int(ref x)
@@ -108,8 +117,59 @@ pub fn to_messages(scrape: &Scrape) -> Vec<proto::MetricFamily> {
         let m = metric_for(fam, &mut series[i], &h.labels, h.timestamp);
         let hist = fam.metric[m].histogram.get_or_insert_with(Default::default);
         set_native(hist, h);
+        natives.resize_with(natives.len().max(i + 1), Vec::new);
+        natives[i].push(m);
+    }
+    for (i, order) in natives.iter().enumerate() {
+        let classic = classic_len.get(i).copied().unwrap_or(0);
+        interleave(&mut out[i].metric, classic, order);
     }
     out
+}
+
+/// Puts a family's metrics in an order that keeps both the classic series order
+/// (metrics `0..classic`, created while reading classic samples) and the order of the
+/// native histograms (`natives`, indices of the metrics they went to), so that decoding
+/// lists both kinds of samples as they were.
+fn interleave(metrics: &mut Vec<proto::Metric>, classic: usize, natives: &[usize]) {
+    let mut is_native = vec![false; metrics.len()];
+    for &n in natives {
+        is_native[n] = true;
+    }
+    let mut order = Vec::with_capacity(metrics.len());
+    let mut placed = vec![false; metrics.len()];
+    let mut place = |k: usize, order: &mut Vec<usize>| {
+        if !placed[k] {
+            placed[k] = true;
+            order.push(k);
+        }
+    };
+    let (mut i, mut j) = (0, 0);
+    while i < classic || j < natives.len() {
+        if i < classic && !is_native[i] {
+            place(i, &mut order);
+            i += 1;
+        } else if j < natives.len() && natives[j] >= classic {
+            place(natives[j], &mut order);
+            j += 1;
+        } else if i < classic {
+            // A metric with both: it is next in both orders.
+            place(i, &mut order);
+            if natives.get(j) == Some(&i) {
+                j += 1;
+            }
+            i += 1;
+        } else {
+            place(natives[j], &mut order);
+            j += 1;
+        }
+    }
+    for k in 0..metrics.len() {
+        place(k, &mut order);
+    }
+    let mut old: Vec<Option<proto::Metric>> =
+        std::mem::take(metrics).into_iter().map(Some).collect();
+    metrics.extend(order.into_iter().filter_map(|k| old[k].take()));
 }
 
 /// The index of the `Metric` for `labels` in `fam`, created if new.

@@ -254,15 +254,21 @@ pub struct Timestamp {
 }
 
 impl Timestamp {
-    /// Milliseconds since the epoch (saturating; nanoseconds truncated toward zero, as
-    /// Prometheus does).
+    /// Milliseconds since the epoch (nanoseconds truncated toward zero, as Prometheus
+    /// does; clamped to the `i64` range).
     pub fn to_millis(self) -> i64 {
-        self.seconds
-            .saturating_mul(1000)
-            .saturating_add(i64::from(self.nanos / 1_000_000))
+        let ms = i128::from(self.seconds) * 1000 + i128::from(self.nanos / 1_000_000);
+        ms.clamp(i128::from(i64::MIN), i128::from(i64::MAX)) as i64
     }
 
-    /// The timestamp of `ms` milliseconds since the epoch.
+    /// The timestamp of `ms` milliseconds since the epoch; `to_millis` gives `ms` back.
+    ///
+    /// ```
+    /// use exposition::protobuf::proto::Timestamp;
+    /// for ms in [0, -1, 1_700_000_000_123, i64::MIN, i64::MAX] {
+    ///     assert_eq!(Timestamp::from_millis(ms).to_millis(), ms);
+    /// }
+    /// ```
     pub fn from_millis(ms: i64) -> Timestamp {
         Timestamp {
             seconds: ms.div_euclid(1000),
