@@ -67,6 +67,10 @@ pub enum Error {
     /// A chunk whose bytes do not decode.
     #[error("invalid chunk: {0}")]
     InvalidChunk(&'static str),
+    /// A native histogram that cannot be stored (bad schema, spans that do not match the
+    /// buckets, negative counts, a count below the sum of the buckets).
+    #[error("invalid histogram: {0}")]
+    InvalidHistogram(&'static str),
     /// A block file is damaged: a checksum, magic number, length or reference is wrong.
     #[error("block corruption in {file} (section {section}) at byte offset {offset}: {reason}")]
     BlockCorruption {
@@ -134,6 +138,7 @@ impl Error {
                 | Error::OutOfBounds { .. }
                 | Error::InvalidLabels(_)
                 | Error::EmptyLabels
+                | Error::InvalidHistogram(_)
                 | Error::UnknownSeries(_)
                 | Error::SeriesLimit
         )

@@ -19,7 +19,7 @@ use exposition::{Labels, Matcher};
 use roaring::RoaringBitmap;
 
 use crate::error::Result;
-use crate::head::{Head, MemPostings, MemSeries, SeriesIter};
+use crate::head::{Head, HeadSampleIter, MemPostings, MemSeries, SeriesIter};
 use crate::storage::{Queryable, SelectHints};
 
 /// The refs of the series that every matcher accepts (absent labels count as `""`).
@@ -293,5 +293,11 @@ impl<'a> Series<'a> {
     /// Re-targets an existing iterator at this series (no allocation).
     pub fn reset_iter(&self, it: &mut SeriesIter<'a>) {
         it.reset(self.s, self.mint, self.maxt);
+    }
+
+    /// A fresh iterator over every sample type (floats and native histograms) in the
+    /// selected range; [`Series::iter`] is the faster float-only path.
+    pub fn sample_iter(&self) -> HeadSampleIter<'a> {
+        self.s.sample_iter(self.mint, self.maxt)
     }
 }

@@ -6,14 +6,66 @@
 //!
 //! [`xor`] is the Gorilla encoding (delta-of-delta timestamps, XOR floats) over the bit
 //! streams of [`bstream`]. Iterators implement [`SampleIterator`], the shape every sample
-//! source in the crate shares.
+//! source in the crate shares. Native histograms have their own chunks: [`histogram`]
+//! (integer counts) and [`float_histogram`]; every chunk is tagged with its [`Encoding`].
 
 pub mod bstream;
 mod clip;
+pub mod float_histogram;
+pub mod histogram;
 pub mod xor;
 
 pub(crate) use clip::ClippedCursor;
+pub use float_histogram::{FloatHistogramAppender, FloatHistogramIter};
+pub use histogram::{HistogramAppender, HistogramIter};
 pub use xor::{validate, ChunkMeta, XorAppender, XorIter};
+
+/// How a chunk's bytes are encoded (the numbers match Prometheus's chunk encodings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+pub enum Encoding {
+    /// Float samples, Gorilla XOR ([`xor`]).
+    #[default]
+    Xor = 1,
+    /// Integer native histograms ([`histogram`]).
+    Histogram = 2,
+    /// Float native histograms ([`float_histogram`]).
+    FloatHistogram = 3,
+}
+
+impl Encoding {
+    /// The encoding with this byte value, if any.
+    pub fn from_u8(b: u8) -> Option<Encoding> {
+        match b {
+            1 => Some(Encoding::Xor),
+            2 => Some(Encoding::Histogram),
+            3 => Some(Encoding::FloatHistogram),
+            _ => None,
+        }
+    }
+
+    /// Decodes and checks a chunk of this encoding from untrusted bytes.
+    pub fn validate(self, chunk: &[u8]) -> crate::error::Result<ChunkMeta> {
+        match self {
+            Encoding::Xor => xor::validate(chunk),
+            Encoding::Histogram => histogram::validate(chunk),
+            Encoding::FloatHistogram => float_histogram::validate(chunk),
+        }
+    }
+}
+
+/// What kind of sample an iterator over mixed chunks is at (Prometheus's `ValueType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValueType {
+    /// No sample: the iterator is exhausted.
+    None,
+    /// A float sample.
+    Float,
+    /// An integer native histogram.
+    Histogram,
+    /// A float native histogram.
+    FloatHistogram,
+}
 
 /// Default target number of samples per chunk (as in Prometheus).
 pub const SAMPLES_PER_CHUNK: usize = 120;

@@ -14,6 +14,7 @@
 
 pub mod append;
 pub mod postings;
+pub mod read;
 pub mod series;
 mod table;
 
@@ -24,8 +25,9 @@ use exposition::Labels;
 
 use crate::error::{Error, Result};
 use crate::storage::SeriesRef;
-pub use append::HeadAppender;
+pub use append::{HeadAppender, HistogramValue, PendingHistogram};
 pub use postings::MemPostings;
+pub use read::HeadSampleIter;
 pub use series::{ClosedChunk, MemSeries, SeriesIter};
 
 /// Tunables of the head.
@@ -371,6 +373,49 @@ impl Head {
             prev = Some(&l.name);
         }
         Ok(())
+    }
+
+    /// Applies a histogram WAL record during replay: refs go through `remap` (WAL ref to
+    /// head ref where they differ), samples before the truncation point or not newer than
+    /// their series' last sample are skipped. Other records are ignored.
+    pub(crate) fn replay_histograms(&mut self, remap: &HashMap<u64, u32>, rec: crate::wal::Record) {
+        use crate::wal::Record;
+        let resolve = |r: u64| remap.get(&r).copied().or_else(|| u32::try_from(r).ok());
+        let apply = |head: &mut Head, r: u64, t: i64, h: HistogramValue| {
+            let Some(r) = resolve(r) else {
+                return;
+            };
+            if t < head.min_valid_t {
+                return;
+            }
+            let ok = head
+                .series
+                .get(r)
+                .is_some_and(|s| s.last_t == i64::MIN || t > s.last_t);
+            let valid = match &h {
+                HistogramValue::Int(h) => crate::chunk::histogram::validate_histogram(h).is_ok(),
+                HistogramValue::Float(h) => {
+                    crate::chunk::histogram::validate_float_histogram(h).is_ok()
+                }
+            };
+            if ok && valid {
+                head.apply_histogram(r, t, &h);
+                head.max_t = head.max_t.max(t);
+            }
+        };
+        match rec {
+            Record::HistogramSamples(v) => {
+                for s in v {
+                    apply(self, s.r, s.t, HistogramValue::Int(s.h));
+                }
+            }
+            Record::FloatHistogramSamples(v) => {
+                for s in v {
+                    apply(self, s.r, s.t, HistogramValue::Float(s.h));
+                }
+            }
+            _ => {}
+        }
     }
 
     #[cfg(test)]

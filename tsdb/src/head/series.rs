@@ -1,8 +1,17 @@
 //! One series in memory: its labels, its closed chunks and the open chunk being appended.
+//!
+//! A series holds float samples, native histograms, or both one after the other: a change
+//! of sample type cuts the open chunk, so every chunk holds one [`Encoding`]. Float
+//! samples go to the XOR appender `open`; histograms to `hopen` (boxed, so a float-only
+//! series pays one pointer for it).
 
+use exposition::histogram::{CounterResetHint, FloatHistogram, Histogram};
 use exposition::Labels;
 
-use crate::chunk::{ClippedCursor, SampleIterator, XorAppender, XorIter};
+use crate::chunk::{
+    ClippedCursor, Encoding, FloatHistogramAppender, HistogramAppender, SampleIterator,
+    XorAppender, XorIter,
+};
 
 /// A finished, immutable chunk.
 #[derive(Debug, Clone)]
@@ -11,8 +20,97 @@ pub struct ClosedChunk {
     pub min_t: i64,
     /// Last timestamp.
     pub max_t: i64,
-    /// Encoded XOR chunk.
+    /// Encoded chunk.
     pub data: Box<[u8]>,
+    /// How `data` is encoded.
+    pub encoding: Encoding,
+}
+
+/// The open chunk of a series whose newest samples are native histograms.
+#[derive(Debug, Clone)]
+pub(crate) enum HistChunk {
+    /// Integer histograms.
+    Int(HistogramAppender),
+    /// Float histograms.
+    Float(FloatHistogramAppender),
+}
+
+impl HistChunk {
+    fn num_samples(&self) -> usize {
+        match self {
+            HistChunk::Int(a) => a.num_samples(),
+            HistChunk::Float(a) => a.num_samples(),
+        }
+    }
+    pub(crate) fn min_t(&self) -> i64 {
+        match self {
+            HistChunk::Int(a) => a.min_t(),
+            HistChunk::Float(a) => a.min_t(),
+        }
+    }
+    pub(crate) fn max_t(&self) -> i64 {
+        match self {
+            HistChunk::Int(a) => a.max_t(),
+            HistChunk::Float(a) => a.max_t(),
+        }
+    }
+    pub(crate) fn bytes(&self) -> &[u8] {
+        match self {
+            HistChunk::Int(a) => a.bytes(),
+            HistChunk::Float(a) => a.bytes(),
+        }
+    }
+    pub(crate) fn encoding(&self) -> Encoding {
+        match self {
+            HistChunk::Int(_) => Encoding::Histogram,
+            HistChunk::Float(_) => Encoding::FloatHistogram,
+        }
+    }
+    fn header(&self) -> CounterResetHint {
+        match self {
+            HistChunk::Int(a) => a.header(),
+            HistChunk::Float(a) => a.header(),
+        }
+    }
+}
+
+/// A histogram chunk is cut at this many bytes (histogram samples are much larger than
+/// float ones, so a sample count alone would make huge chunks).
+const HIST_CHUNK_BYTES: usize = 4096;
+
+/// Decides where a histogram sample goes: `None` to append to the open chunk, or
+/// `Some(header)` to cut and start a chunk with that counter-reset header.
+///
+/// `open` describes the open histogram chunk of the same kind: its header, whether the
+/// sample fits its layout, and whether time or size asks for a cut. `reset` detects a
+/// counter reset against the chunk's last sample.
+fn place_histogram(
+    hint: CounterResetHint,
+    open: Option<(CounterResetHint, bool, bool)>,
+    reset: impl FnOnce() -> bool,
+) -> Option<CounterResetHint> {
+    use CounterResetHint::*;
+    let Some((header, fits, cut)) = open else {
+        return Some(match hint {
+            Gauge => Gauge,
+            CounterReset => CounterReset,
+            _ => Unknown,
+        });
+    };
+    if hint == Gauge {
+        return (header != Gauge || !fits || cut).then_some(Gauge);
+    }
+    if header == Gauge {
+        return Some(if hint == CounterReset {
+            CounterReset
+        } else {
+            Unknown
+        });
+    }
+    if hint == CounterReset || (hint != NotCounterReset && reset()) {
+        return Some(CounterReset);
+    }
+    (!fits || cut).then_some(Unknown)
 }
 
 /// Initial byte capacity of an open chunk: about 120 samples of typical data (1.2 bytes
@@ -25,6 +123,8 @@ pub struct MemSeries {
     pub(crate) labels: Labels,
     pub(crate) closed: Vec<ClosedChunk>,
     pub(crate) open: XorAppender,
+    /// The open histogram chunk; at most one of `open` (non-empty) and `hopen` exists.
+    pub(crate) hopen: Option<Box<HistChunk>>,
     /// When the open chunk must be cut (time-aligned to the chunk range).
     pub(crate) next_at: i64,
     /// Last committed sample (`i64::MIN` when none).
@@ -33,6 +133,8 @@ pub struct MemSeries {
     /// Last sample accepted by the open appender, not yet committed (`i64::MIN` when none).
     pub(crate) txn_t: i64,
     pub(crate) txn_v: u64,
+    /// Whether the pending sample at `txn_t` is a histogram.
+    pub(crate) txn_hist: bool,
     /// Whether the WAL already holds this series' record.
     pub(crate) logged: bool,
     /// Position in label order as of the head's last order rebuild (`u32::MAX` when the
@@ -46,11 +148,13 @@ impl MemSeries {
             labels,
             closed: Vec::new(),
             open: XorAppender::with_capacity(0),
+            hopen: None,
             next_at: i64::MIN,
             last_t: i64::MIN,
             last_v: 0,
             txn_t: i64::MIN,
             txn_v: 0,
+            txn_hist: false,
             logged: false,
             rank: u32::MAX,
         }
@@ -63,7 +167,7 @@ impl MemSeries {
 
     /// Whether the series holds no samples.
     pub fn is_empty(&self) -> bool {
-        self.closed.is_empty() && self.open.is_empty()
+        self.closed.is_empty() && self.open.is_empty() && self.hopen.is_none()
     }
 
     /// Newest committed timestamp, if any.
@@ -75,7 +179,10 @@ impl MemSeries {
     pub fn min_time(&self) -> Option<i64> {
         match self.closed.first() {
             Some(c) => Some(c.min_t),
-            None => (!self.open.is_empty()).then(|| self.open.min_t()),
+            None => match &self.hopen {
+                Some(h) => Some(h.min_t()),
+                None => (!self.open.is_empty()).then(|| self.open.min_t()),
+            },
         }
     }
 
@@ -86,12 +193,21 @@ impl MemSeries {
             .map(|c| crate::chunk::xor::num_samples(&c.data))
             .sum::<usize>()
             + self.open.num_samples()
+            + self.hopen.as_ref().map_or(0, |h| h.num_samples())
+    }
+
+    /// Whether the newest committed sample is a native histogram.
+    pub fn last_is_histogram(&self) -> bool {
+        self.hopen.is_some()
     }
 
     /// Appends a committed sample, cutting a new chunk when the open one is full or
     /// crosses the next aligned boundary of `chunk_range`.
     #[inline]
     pub(crate) fn append(&mut self, t: i64, v: u64, chunk_range: i64, per_chunk: usize) {
+        if self.hopen.is_some() {
+            self.cut_hist();
+        }
         if self.open.is_empty() {
             self.next_at = range_end(t, chunk_range);
         } else if t >= self.next_at
@@ -122,7 +238,133 @@ impl MemSeries {
             min_t,
             max_t,
             data: open.finish(),
+            encoding: Encoding::Xor,
         });
+    }
+
+    /// Closes the open histogram chunk, if any.
+    fn cut_hist(&mut self) {
+        let Some(h) = self.hopen.take() else {
+            return;
+        };
+        if h.num_samples() == 0 {
+            return;
+        }
+        let (min_t, max_t, encoding) = (h.min_t(), h.max_t(), h.encoding());
+        let data = match *h {
+            HistChunk::Int(a) => a.finish(),
+            HistChunk::Float(a) => a.finish(),
+        };
+        self.closed.push(ClosedChunk {
+            min_t,
+            max_t,
+            data,
+            encoding,
+        });
+    }
+
+    /// Closes the open float chunk, if it holds samples.
+    fn cut_float(&mut self) {
+        if !self.open.is_empty() {
+            let open = std::mem::take(&mut self.open);
+            let (min_t, max_t) = (open.min_t(), open.max_t());
+            self.closed.push(ClosedChunk {
+                min_t,
+                max_t,
+                data: open.finish(),
+                encoding: Encoding::Xor,
+            });
+        }
+    }
+
+    /// Whether the open histogram chunk must be cut before a sample at `t` for time or
+    /// size reasons.
+    fn hist_cut_due(&self, h: &HistChunk, t: i64, per_chunk: usize) -> bool {
+        t >= self.next_at
+            || h.num_samples() >= per_chunk
+            || (h.bytes().len() >= HIST_CHUNK_BYTES && h.num_samples() >= 10)
+    }
+
+    /// Appends a committed integer histogram (already validated), cutting a chunk on a
+    /// type change, a layout change, a counter reset (detected or hinted), a gauge/counter
+    /// change, or for time and size like float chunks.
+    pub(crate) fn append_histogram(
+        &mut self,
+        t: i64,
+        h: &Histogram,
+        chunk_range: i64,
+        per_chunk: usize,
+    ) {
+        self.cut_float();
+        let open = match self.hopen.as_deref() {
+            Some(c @ HistChunk::Int(a)) => {
+                Some((a.header(), a.fits(h), self.hist_cut_due(c, t, per_chunk)))
+            }
+            _ => None,
+        };
+        let decision =
+            place_histogram(h.counter_reset_hint, open, || match self.hopen.as_deref() {
+                Some(HistChunk::Int(a)) => a.detect_counter_reset(h),
+                _ => false,
+            });
+        if let Some(header) = decision {
+            self.cut_hist();
+            self.hopen = Some(Box::new(HistChunk::Int(HistogramAppender::new(h, header))));
+            self.next_at = range_end(t, chunk_range);
+        }
+        if let Some(HistChunk::Int(a)) = self.hopen.as_deref_mut() {
+            a.append(t, h);
+        }
+        self.last_t = t;
+    }
+
+    /// Appends a committed float histogram (already validated); chunks are cut as for
+    /// [`MemSeries::append_histogram`].
+    pub(crate) fn append_float_histogram(
+        &mut self,
+        t: i64,
+        h: &FloatHistogram,
+        chunk_range: i64,
+        per_chunk: usize,
+    ) {
+        self.cut_float();
+        let open = match self.hopen.as_deref() {
+            Some(c @ HistChunk::Float(a)) => {
+                Some((a.header(), a.fits(h), self.hist_cut_due(c, t, per_chunk)))
+            }
+            _ => None,
+        };
+        let decision =
+            place_histogram(h.counter_reset_hint, open, || match self.hopen.as_deref() {
+                Some(HistChunk::Float(a)) => a.detect_counter_reset(h),
+                _ => false,
+            });
+        if let Some(header) = decision {
+            self.cut_hist();
+            self.hopen = Some(Box::new(HistChunk::Float(FloatHistogramAppender::new(
+                h, header,
+            ))));
+            self.next_at = range_end(t, chunk_range);
+        }
+        if let Some(HistChunk::Float(a)) = self.hopen.as_deref_mut() {
+            a.append(t, h);
+        }
+        self.last_t = t;
+    }
+
+    /// Whether the newest committed sample is the integer histogram `h` (hint aside).
+    pub(crate) fn last_histogram_equals(&self, h: &Histogram) -> bool {
+        matches!(self.hopen.as_deref(), Some(HistChunk::Int(a)) if a.last_equals(h))
+    }
+
+    /// Whether the newest committed sample is the float histogram `h` (hint aside).
+    pub(crate) fn last_float_histogram_equals(&self, h: &FloatHistogram) -> bool {
+        matches!(self.hopen.as_deref(), Some(HistChunk::Float(a)) if a.last_equals(h))
+    }
+
+    /// The counter-reset header of the open histogram chunk, if there is one.
+    pub fn open_histogram_header(&self) -> Option<CounterResetHint> {
+        self.hopen.as_ref().map(|h| h.header())
     }
 
     /// Drops closed chunks that end before `mint`. Returns whether the series is left
@@ -132,12 +374,18 @@ impl MemSeries {
         if keep_from > 0 {
             self.closed.drain(..keep_from);
         }
-        self.closed.is_empty() && (self.open.is_empty() || self.open.max_t() < mint)
+        let open_max = match &self.hopen {
+            Some(h) => Some(h.max_t()),
+            None => (!self.open.is_empty()).then(|| self.open.max_t()),
+        };
+        self.closed.is_empty() && open_max.is_none_or(|m| m < mint)
     }
 
     /// Heap bytes used by the series' chunks (the samples themselves).
     pub(crate) fn chunk_bytes(&self) -> usize {
-        self.closed.iter().map(|c| c.data.len()).sum::<usize>() + self.open.bytes().len()
+        self.closed.iter().map(|c| c.data.len()).sum::<usize>()
+            + self.open.bytes().len()
+            + self.hopen.as_ref().map_or(0, |h| h.bytes().len())
     }
 
     /// An iterator over samples in `[mint, maxt]`.
@@ -165,8 +413,9 @@ fn chunk_end_time(start: i64, cur: i64, max_t: i64, ratio: i64) -> i64 {
     (start as f64 + (max_t as f64 - start as f64) / n.floor()) as i64
 }
 
-/// Iterates one series' samples in `[mint, maxt]` across its chunks without allocating;
-/// [`SeriesIter::reset`] points it at another series.
+/// Iterates one series' float samples in `[mint, maxt]` across its chunks without
+/// allocating (histogram chunks are skipped: use [`crate::head::HeadSampleIter`] for every
+/// sample type); [`SeriesIter::reset`] points it at another series.
 #[derive(Debug, Clone)]
 pub struct SeriesIter<'a> {
     closed: &'a [ClosedChunk],
@@ -201,15 +450,17 @@ fn next_head_chunk<'a>(
     maxt: i64,
     cur: &mut XorIter<'a>,
 ) -> bool {
-    if let Some((c, rest)) = closed.split_first() {
+    while let Some((c, rest)) = closed.split_first() {
         *closed = rest;
         if c.min_t > maxt {
             *closed = &[];
             *open = None;
             return false;
         }
-        cur.reset(&c.data);
-        return true;
+        if c.encoding == Encoding::Xor {
+            cur.reset(&c.data);
+            return true;
+        }
     }
     if let Some(o) = open.take() {
         cur.reset(o);

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use crate::dir::{Dir, DirFile};
 use crate::error::{Error, Result};
 pub use reader::{read_records, FileEnd};
-pub use record::{Record, RefSample, Tombstone};
+pub use record::{Record, RefFloatHistogramSample, RefHistogramSample, RefSample, Tombstone};
 
 /// When committed data is fsynced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -145,9 +145,7 @@ pub fn replay(
         let data = dir.read(&name)?;
         read_records(&name, &data, false, |r| {
             report.records += 1;
-            if let Record::Samples(s) = &r {
-                report.samples += s.len();
-            }
+            report.samples += r.num_samples();
             f(r)
         })?;
         report.checkpoint = Some(name);
@@ -176,9 +174,9 @@ pub fn replay(
         let max_t = seg_max.entry(s).or_insert(i64::MIN);
         let res = read_records(&name, &data, last, |r| {
             report.records += 1;
-            if let Record::Samples(s) = &r {
-                report.samples += s.len();
-                *max_t = s.iter().map(|x| x.t).fold(*max_t, i64::max);
+            report.samples += r.num_samples();
+            if let Some(t) = r.max_sample_time() {
+                *max_t = (*max_t).max(t);
             }
             f(r)
         });

@@ -3,6 +3,7 @@
 //! Frame: `len: u32 LE | xxh64(payload): u64 LE | payload` where `payload[0]` is the
 //! record type. See `docs/format/wal.md` for the payload layouts.
 
+use exposition::histogram::{CounterResetHint, FloatHistogram, Histogram, Span};
 use exposition::{Label, Labels};
 use xxhash_rust::xxh64::xxh64;
 
@@ -19,6 +20,32 @@ pub const TYPE_SAMPLES: u8 = 2;
 pub const TYPE_TOMBSTONES: u8 = 3;
 /// Record type byte: the head was truncated before a time (written in checkpoints).
 pub const TYPE_TRUNCATION: u8 = 4;
+/// Record type byte: a batch of integer native-histogram samples.
+pub const TYPE_HISTOGRAM_SAMPLES: u8 = 7;
+/// Record type byte: a batch of float native-histogram samples.
+pub const TYPE_FLOAT_HISTOGRAM_SAMPLES: u8 = 8;
+
+/// One integer native-histogram sample addressed by series ref.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefHistogramSample {
+    /// Series ref.
+    pub r: u64,
+    /// Timestamp (ms).
+    pub t: i64,
+    /// The histogram (its counter-reset hint included).
+    pub h: Histogram,
+}
+
+/// One float native-histogram sample addressed by series ref.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefFloatHistogramSample {
+    /// Series ref.
+    pub r: u64,
+    /// Timestamp (ms).
+    pub t: i64,
+    /// The histogram (its counter-reset hint included).
+    pub h: FloatHistogram,
+}
 
 /// One sample addressed by series ref.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -57,6 +84,32 @@ pub enum Record {
         /// The truncation time.
         mint: i64,
     },
+    /// Integer native histograms committed together.
+    HistogramSamples(Vec<RefHistogramSample>),
+    /// Float native histograms committed together.
+    FloatHistogramSamples(Vec<RefFloatHistogramSample>),
+}
+
+impl Record {
+    /// Number of samples of any type the record carries.
+    pub fn num_samples(&self) -> usize {
+        match self {
+            Record::Samples(s) => s.len(),
+            Record::HistogramSamples(s) => s.len(),
+            Record::FloatHistogramSamples(s) => s.len(),
+            _ => 0,
+        }
+    }
+
+    /// Newest sample timestamp in the record, if it carries samples.
+    pub fn max_sample_time(&self) -> Option<i64> {
+        match self {
+            Record::Samples(s) => s.iter().map(|x| x.t).max(),
+            Record::HistogramSamples(s) => s.iter().map(|x| x.t).max(),
+            Record::FloatHistogramSamples(s) => s.iter().map(|x| x.t).max(),
+            _ => None,
+        }
+    }
 }
 
 /// Why a payload failed to decode.
@@ -154,6 +207,112 @@ pub fn encode_truncation(out: &mut Vec<u8>, mint: i64) {
     put_varint(out, mint);
 }
 
+fn hint_byte(h: CounterResetHint) -> u8 {
+    match h {
+        CounterResetHint::Unknown => 0,
+        CounterResetHint::CounterReset => 1,
+        CounterResetHint::NotCounterReset => 2,
+        CounterResetHint::Gauge => 3,
+    }
+}
+
+fn byte_hint(b: u8) -> Result<CounterResetHint, DecodeError> {
+    Ok(match b {
+        0 => CounterResetHint::Unknown,
+        1 => CounterResetHint::CounterReset,
+        2 => CounterResetHint::NotCounterReset,
+        3 => CounterResetHint::Gauge,
+        _ => return Err(DecodeError::Payload),
+    })
+}
+
+fn put_spans(out: &mut Vec<u8>, spans: &[Span]) {
+    put_uvarint(out, spans.len() as u64);
+    for s in spans {
+        put_varint(out, i64::from(s.offset));
+        put_uvarint(out, u64::from(s.length));
+    }
+}
+
+fn put_f64s(out: &mut Vec<u8>, vs: &[f64]) {
+    put_uvarint(out, vs.len() as u64);
+    for v in vs {
+        out.extend_from_slice(&v.to_bits().to_le_bytes());
+    }
+}
+
+/// Writes the fields both histogram kinds share, up to the spans.
+fn put_layout_head(out: &mut Vec<u8>, hint: CounterResetHint, schema: i32, zt: f64) {
+    out.push(hint_byte(hint));
+    put_varint(out, i64::from(schema));
+    out.extend_from_slice(&zt.to_bits().to_le_bytes());
+}
+
+/// Encodes an integer-histogram samples record payload: ref and time as in a samples
+/// record, then per sample the hint byte, schema, zero threshold, zero count, count, sum,
+/// positive and negative spans, positive and negative bucket deltas, custom bounds.
+pub fn encode_histogram_samples<'a>(
+    out: &mut Vec<u8>,
+    samples: impl Iterator<Item = (u64, i64, &'a Histogram)>,
+) {
+    out.push(TYPE_HISTOGRAM_SAMPLES);
+    let samples: Vec<(u64, i64, &Histogram)> = samples.collect();
+    put_uvarint(out, samples.len() as u64);
+    let mut base: Option<(u64, i64)> = None;
+    for (r, t, h) in samples {
+        let (br, bt) = *base.get_or_insert_with(|| {
+            put_uvarint(out, r);
+            put_varint(out, t);
+            (r, t)
+        });
+        put_varint(out, r.wrapping_sub(br) as i64);
+        put_varint(out, t.wrapping_sub(bt));
+        put_layout_head(out, h.counter_reset_hint, h.schema, h.zero_threshold);
+        put_uvarint(out, h.zero_count);
+        put_uvarint(out, h.count);
+        out.extend_from_slice(&h.sum.to_bits().to_le_bytes());
+        put_spans(out, &h.positive_spans);
+        put_spans(out, &h.negative_spans);
+        for b in [&h.positive_buckets, &h.negative_buckets] {
+            put_uvarint(out, b.len() as u64);
+            for &d in b.iter() {
+                put_varint(out, d);
+            }
+        }
+        put_f64s(out, &h.custom_values);
+    }
+}
+
+/// Encodes a float-histogram samples record payload: like the integer one, with counts
+/// and buckets as raw little-endian float bits.
+pub fn encode_float_histogram_samples<'a>(
+    out: &mut Vec<u8>,
+    samples: impl Iterator<Item = (u64, i64, &'a FloatHistogram)>,
+) {
+    out.push(TYPE_FLOAT_HISTOGRAM_SAMPLES);
+    let samples: Vec<(u64, i64, &FloatHistogram)> = samples.collect();
+    put_uvarint(out, samples.len() as u64);
+    let mut base: Option<(u64, i64)> = None;
+    for (r, t, h) in samples {
+        let (br, bt) = *base.get_or_insert_with(|| {
+            put_uvarint(out, r);
+            put_varint(out, t);
+            (r, t)
+        });
+        put_varint(out, r.wrapping_sub(br) as i64);
+        put_varint(out, t.wrapping_sub(bt));
+        put_layout_head(out, h.counter_reset_hint, h.schema, h.zero_threshold);
+        for v in [h.zero_count, h.count, h.sum] {
+            out.extend_from_slice(&v.to_bits().to_le_bytes());
+        }
+        put_spans(out, &h.positive_spans);
+        put_spans(out, &h.negative_spans);
+        put_f64s(out, &h.positive_buckets);
+        put_f64s(out, &h.negative_buckets);
+        put_f64s(out, &h.custom_values);
+    }
+}
+
 struct Cursor<'a> {
     b: &'a [u8],
 }
@@ -191,6 +350,49 @@ impl<'a> Cursor<'a> {
         std::str::from_utf8(b)
             .map(str::to_string)
             .map_err(|_| DecodeError::Payload)
+    }
+
+    fn f64(&mut self) -> Result<f64, DecodeError> {
+        let b = self.bytes(8)?;
+        Ok(f64::from_bits(u64::from_le_bytes(
+            b.try_into().map_err(|_| DecodeError::Payload)?,
+        )))
+    }
+
+    fn i32(&mut self) -> Result<i32, DecodeError> {
+        i32::try_from(self.varint()?).map_err(|_| DecodeError::Payload)
+    }
+
+    fn spans(&mut self) -> Result<Vec<Span>, DecodeError> {
+        let n = self.count(2)?;
+        let mut out = Vec::with_capacity(n);
+        for _ in 0..n {
+            let offset = self.i32()?;
+            let length = u32::try_from(self.uvarint()?).map_err(|_| DecodeError::Payload)?;
+            out.push(Span { offset, length });
+        }
+        Ok(out)
+    }
+
+    fn f64s(&mut self) -> Result<Vec<f64>, DecodeError> {
+        let n = self.count(8)?;
+        (0..n).map(|_| self.f64()).collect()
+    }
+
+    /// Ref and time of the next sample of a batch whose base is read on the first call.
+    fn ref_time(&mut self, base: &mut Option<(u64, i64)>) -> Result<(u64, i64), DecodeError> {
+        let (br, bt) = match *base {
+            Some(b) => b,
+            None => {
+                let b = (self.uvarint()?, self.varint()?);
+                *base = Some(b);
+                b
+            }
+        };
+        Ok((
+            br.wrapping_add(self.varint()? as u64),
+            bt.wrapping_add(self.varint()?),
+        ))
     }
 
     /// A count that cannot exceed the bytes left (each item takes at least `min` bytes).
@@ -257,6 +459,87 @@ pub fn decode(payload: &[u8]) -> Result<Record, DecodeError> {
             Record::Tombstones(out)
         }
         TYPE_TRUNCATION => Record::Truncation { mint: c.varint()? },
+        TYPE_HISTOGRAM_SAMPLES => {
+            let n = c.count(16)?;
+            let mut out = Vec::with_capacity(n);
+            let mut base = None;
+            for _ in 0..n {
+                let (r, t) = c.ref_time(&mut base)?;
+                let hint = byte_hint(c.bytes(1)?[0])?;
+                let schema = c.i32()?;
+                let zero_threshold = c.f64()?;
+                let zero_count = c.uvarint()?;
+                let count = c.uvarint()?;
+                let sum = c.f64()?;
+                let positive_spans = c.spans()?;
+                let negative_spans = c.spans()?;
+                let mut buckets = [Vec::new(), Vec::new()];
+                for b in &mut buckets {
+                    let k = c.count(1)?;
+                    b.reserve(k);
+                    for _ in 0..k {
+                        b.push(c.varint()?);
+                    }
+                }
+                let [positive_buckets, negative_buckets] = buckets;
+                let custom_values = c.f64s()?;
+                out.push(RefHistogramSample {
+                    r,
+                    t,
+                    h: Histogram {
+                        counter_reset_hint: hint,
+                        schema,
+                        zero_threshold,
+                        zero_count,
+                        count,
+                        sum,
+                        positive_spans,
+                        negative_spans,
+                        positive_buckets,
+                        negative_buckets,
+                        custom_values,
+                    },
+                });
+            }
+            Record::HistogramSamples(out)
+        }
+        TYPE_FLOAT_HISTOGRAM_SAMPLES => {
+            let n = c.count(30)?;
+            let mut out = Vec::with_capacity(n);
+            let mut base = None;
+            for _ in 0..n {
+                let (r, t) = c.ref_time(&mut base)?;
+                let hint = byte_hint(c.bytes(1)?[0])?;
+                let schema = c.i32()?;
+                let zero_threshold = c.f64()?;
+                let zero_count = c.f64()?;
+                let count = c.f64()?;
+                let sum = c.f64()?;
+                let positive_spans = c.spans()?;
+                let negative_spans = c.spans()?;
+                let positive_buckets = c.f64s()?;
+                let negative_buckets = c.f64s()?;
+                let custom_values = c.f64s()?;
+                out.push(RefFloatHistogramSample {
+                    r,
+                    t,
+                    h: FloatHistogram {
+                        counter_reset_hint: hint,
+                        schema,
+                        zero_threshold,
+                        zero_count,
+                        count,
+                        sum,
+                        positive_spans,
+                        negative_spans,
+                        positive_buckets,
+                        negative_buckets,
+                        custom_values,
+                    },
+                });
+            }
+            Record::FloatHistogramSamples(out)
+        }
         _ => return Err(DecodeError::Type),
     };
     if !c.b.is_empty() {
