@@ -18,6 +18,35 @@
 //! Populated buckets are described by [`Span`]s: runs of consecutive indices, each
 //! starting `offset` indices after the end of the previous run (the first offset is the
 //! absolute start index).
+//!
+//! Module map:
+//! - `notation`: how is a histogram written in PromQL test scripts?
+//!   [`FloatHistogram::parse_notation`], [`FloatHistogram::fmt_notation`] (also `Display`).
+//! - `buckets`: which values does a bucket cover, and in what order are buckets visited?
+//!   [`Bucket`], [`FloatHistogram::all_buckets`], [`FloatHistogram::cumulative_buckets`].
+//! - `layout`: how are buckets laid out? [`FloatHistogram::compact`],
+//!   [`FloatHistogram::reduce_resolution`], [`FloatHistogram::copy_to_schema`].
+//! - `arith`: how do histograms combine? [`FloatHistogram::add`], [`FloatHistogram::sub`],
+//!   [`FloatHistogram::mul`], [`FloatHistogram::div`], [`FloatHistogram::equals`],
+//!   [`FloatHistogram::detect_reset`].
+//! - `stats`: what does PromQL read out of one? [`FloatHistogram::quantile`],
+//!   [`FloatHistogram::fraction`], [`FloatHistogram::stddev`], [`FloatHistogram::stdvar`].
+//! - `validate`: is it well-formed? [`FloatHistogram::validate`], [`Histogram::validate`],
+//!   [`FloatHistogram::to_integer`].
+//! - `error`: [`HistogramNotationError`] (with byte offset) and [`HistogramError`].
+
+mod arith;
+mod buckets;
+mod error;
+mod layout;
+mod notation;
+mod stats;
+mod validate;
+
+pub use arith::AddOutcome;
+pub use buckets::{exponential_bound, AllBuckets, Bucket, SideBuckets};
+pub use error::{HistogramError, HistogramNotationError, NotationErrorKind, Side};
+pub use notation::go_fmt_g;
 
 /// The schema number of custom-bucket (NHCB) histograms.
 pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;
