@@ -69,9 +69,10 @@ pub fn plan(
         return Some(g);
     }
     if metas.len() >= 2 {
-        // Leave the newest block out.
+        // Leave the newest block out; a window that is not full is only compacted when
+        // it ends before the newest remaining candidate starts.
         let cands = &metas[..metas.len() - 1];
-        let high = metas[metas.len() - 1].min_time;
+        let high = cands[cands.len() - 1].min_time;
         for &r in ranges.iter().skip(1) {
             for g in split_by_range(cands, r) {
                 let (lo, hi) = (metas[g[0]].min_time, metas[g[g.len() - 1]].max_time);
@@ -248,23 +249,30 @@ mod tests {
             meta(4, 6 * H, 8 * H),
         ];
         assert_eq!(run(&ms, None), Some(vec![0, 1, 2]));
-        // Only two blocks in the first window, and the newest is left out.
-        assert_eq!(run(&ms[..3], None), Some(vec![0, 1]));
+        // The window is not full yet (the newest block is left out): wait.
+        assert_eq!(run(&ms[..3], None), None);
         assert_eq!(run(&ms[..2], None), None);
         assert_eq!(run(&ms[..1], None), None);
     }
 
     #[test]
     fn a_window_not_yet_full_waits_while_it_holds_the_newest_block() {
-        // 6h..8h and 8h..10h are in window [6h, 12h) and so is the newest block.
+        // 6h..8h and 8h..10h are in window [6h, 12h), which is not full: wait while a
+        // block of that window is the newest candidate (the newest block never counts).
         let ms = [
             meta(1, 6 * H, 8 * H),
             meta(2, 8 * H, 10 * H),
-            meta(3, 10 * H, 12 * H),
+            meta(3, 14 * H, 16 * H),
+        ];
+        assert_eq!(run(&ms, None), None);
+        // Once a later block is a candidate, the partial window is compacted (with a gap).
+        let ms = [
+            meta(1, 6 * H, 8 * H),
+            meta(2, 8 * H, 10 * H),
+            meta(3, 14 * H, 16 * H),
+            meta(4, 16 * H, 18 * H),
         ];
         assert_eq!(run(&ms, None), Some(vec![0, 1]));
-        let ms = [meta(1, 6 * H, 8 * H), meta(2, 8 * H, 10 * H)];
-        assert_eq!(run(&ms, None), None);
     }
 
     #[test]
