@@ -8,9 +8,16 @@
 //! `server` over a tsdb this test fills, checks the table, the graph (canvas, legend, hover
 //! values, custom end time and step) and the error marker, then opens the alerts and rules
 //! views of a `stack` that evaluates a small rule file. It saves a screenshot of the graph
-//! to `target/ui-screenshot.png`. Without chromium and chromedriver it prints
-//! `ui_browser: skipped (chromium not installed)` and passes. `CHROMEDRIVER` and `CHROMIUM`
-//! name the binaries when they are not on `PATH`.
+//! to `target/ui-screenshot.png`.
+//!
+//! `query_page_against_real_prometheus` serves the same files from a small front end that
+//! passes every other request to Debian's `prometheus`, and checks that the page reads
+//! Prometheus's own answers (table, graph, parse-error position, alerts, rules).
+//!
+//! Without chromium and chromedriver the browser tests print
+//! `ui_browser: skipped (chromium not installed)` and pass; without `prometheus` the second
+//! prints a note and passes. `CHROMEDRIVER`, `CHROMIUM` and `PROMETHEUS` name the binaries
+//! when they are not on `PATH`.
 
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
@@ -214,6 +221,9 @@ fn static_files_have_their_content_types() {
 
 const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 const ENTER: &str = "\u{E007}";
+const SHIFT: &str = "\u{E008}";
+/// Releases held modifier keys.
+const RELEASE: &str = "\u{E000}";
 
 struct Chromedriver {
     proc: Proc,
@@ -548,6 +558,50 @@ fn query_page_in_headless_chromium() {
     assert_eq!(
         s.js("return document.querySelectorAll('#expr-backdrop mark').length;"),
         0
+    );
+    // The API counts columns in bytes: a multi-byte character before the error.
+    let wide = "demo_requests_total{job=\"é→\"} +* 1";
+    s.run_query(wide);
+    let col = wide.find('*').unwrap() + 1;
+    assert!(s.text("#error").contains(&format!("1:{col}: parse error")));
+    assert_eq!(
+        s.js("return document.querySelector('#expr-backdrop mark.error-mark').textContent;"),
+        "*"
+    );
+    // Shift+Enter starts a new line instead of running; an error on line 2 is marked there.
+    s.clear("#expr");
+    s.type_text(
+        "#expr",
+        &format!("sum by (job) ({SHIFT}{ENTER}{RELEASE}  rate(demo_requests_total[5m]) +* 2)"),
+    );
+    assert_eq!(
+        s.js("return document.getElementById('expr').value;"),
+        "sum by (job) (\n  rate(demo_requests_total[5m]) +* 2)"
+    );
+    assert_eq!(
+        s.js("return new URLSearchParams(window.location.search).get('g0.expr');"),
+        wide,
+        "Shift+Enter did not run the query"
+    );
+    s.type_text("#expr", ENTER);
+    s.wait_for(
+        "the error on line 2",
+        "return document.getElementById('error').textContent;",
+        |v| v.as_str().is_some_and(|t| t.contains("2:")),
+    );
+    assert!(
+        s.text("#error").contains("2:34: parse error"),
+        "{}",
+        s.text("#error")
+    );
+    assert_eq!(
+        s.js("var m = document.querySelector('#expr-backdrop mark.error-mark'); return [m.textContent, m.title];"),
+        json!(["*", "line 2, column 34"])
+    );
+    // The page's own helpers: durations, times, auto step.
+    assert_eq!(
+        s.js("var u = window.promUI; return [u.parseDuration('1h30m'), u.parseDuration('90'), u.parseDuration('250ms'), u.parseDuration('1x'), u.parseDuration('m5'), u.formatDuration(5400), u.formatDuration(0.25), u.parseTime('1970-01-01T00:01:00Z'), u.parseTime('1970-01-01 00:02:00'), u.parseTime('120.5'), u.parseTime(''), u.parseTime('soon'), u.autoStep(86400), u.autoStep(60)];"),
+        json!([5400, 90, 0.25, null, null, "1h30m", "250ms", 60, 120, 120.5, null, null, 345, 1])
     );
 
     // --- Graph: a range query over the default hour, one line per series.
