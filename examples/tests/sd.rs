@@ -258,3 +258,91 @@ fn http_sd_follows_the_endpoint_and_keeps_the_last_good_list() {
     assert!(text.contains("server returned HTTP status 500"), "{text}");
     assert!(text.contains("unsupported content type"), "{text}");
 }
+
+#[test]
+fn the_stack_program_follows_a_target_file() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let (a, _, _) = serve(&[("/metrics", 200, TEXT, "app_requests 3\n")]);
+    let dir = tempfile::tempdir().unwrap();
+    // Relative patterns resolve against the config file's directory.
+    std::fs::write(
+        dir.path().join("prometheus.yml"),
+        "global: {scrape_interval: 200ms}\nscrape_configs:\n- job_name: files\n  file_sd_configs:\n  - files: ['targets/*.yml']\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_stack"))
+        .arg("--config.file")
+        .arg(dir.path().join("prometheus.yml"))
+        .args(["--web.listen-address", "127.0.0.1:0", "--duration", "8s"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    let api = first
+        .split("API on ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no API address in {first:?}"))
+        .to_string();
+    let get = |path: &str| -> serde_json::Value {
+        let body = ureq::get(&format!("{api}{path}"))
+            .call()
+            .unwrap()
+            .into_string()
+            .unwrap();
+        serde_json::from_str(&body).unwrap()
+    };
+    let wait = |what: &str, f: &dyn Fn() -> bool| {
+        let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !f() {
+            assert!(
+                std::time::Instant::now() < end,
+                "timed out waiting for {what}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    };
+    std::fs::create_dir(dir.path().join("targets")).unwrap();
+    std::fs::write(
+        dir.path().join("targets/t.yml"),
+        format!("- targets: ['{a}']\n  labels: {{team: sd}}\n"),
+    )
+    .unwrap();
+    let up_now = || get("/api/v1/query?query=up%7Bjob%3D%22files%22%7D");
+    wait("the target to be scraped", &|| {
+        up_now()["data"]["result"][0]["value"][1] == "1"
+    });
+    let t = get("/api/v1/targets");
+    let at = &t["data"]["activeTargets"][0];
+    assert_eq!(at["labels"]["team"], "sd", "{t}");
+    assert_eq!(
+        at["discoveredLabels"]["__meta_filepath"],
+        dir.path().join("targets/t.yml").display().to_string(),
+        "{t}"
+    );
+    // The file goes: the target's series are marked stale, so `up` disappears at once
+    // instead of lingering for the 5-minute lookback.
+    std::fs::remove_file(dir.path().join("targets/t.yml")).unwrap();
+    wait("up to go stale", &|| {
+        up_now()["data"]["result"]
+            .as_array()
+            .is_some_and(|r| r.is_empty())
+    });
+    let t = get("/api/v1/targets");
+    assert_eq!(t["data"]["activeTargets"], serde_json::json!([]), "{t}");
+    let _ = child.kill();
+    let mut rest = String::new();
+    let _ = std::io::Read::read_to_string(&mut reader, &mut rest);
+    let _ = child.wait();
+    assert!(
+        rest.contains("discovery files: 1 targets (+1 -0)"),
+        "{rest}"
+    );
+    assert!(
+        rest.contains("discovery files: 0 targets (+0 -1)"),
+        "{rest}"
+    );
+}
