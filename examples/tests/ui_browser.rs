@@ -506,6 +506,7 @@ fn query_page_in_headless_chromium() {
     // Aggregation, a scalar and a string.
     s.run_query("sum by (job) (demo_requests_total)");
     assert_eq!(s.text("#result-count"), "2 results");
+    s.screenshot(&target_dir().join("ui-screenshot-table.png"));
     s.run_query("1 + 2");
     assert_eq!(s.text("#result-count"), "1 result");
     assert_eq!(
@@ -710,6 +711,7 @@ fn query_page_in_headless_chromium() {
     assert!(alert[4].ends_with('Z'), "active since, RFC 3339: {alert:?}");
     assert_eq!(alert[5], "1", "{alert:?}");
     assert_eq!(s.text("#alerts-count"), "1 active alert");
+    s.screenshot(&target_dir().join("ui-screenshot-alerts.png"));
     s.click("#nav-rules");
     s.wait_for(
         "the rules table",
@@ -717,6 +719,7 @@ fn query_page_in_headless_chromium() {
         |v| v == 2,
     );
     assert_eq!(s.text("#rules-count"), "2 rules in 1 group");
+    s.screenshot(&target_dir().join("ui-screenshot-rules.png"));
     assert!(s.text("#rules-groups h3").starts_with("ui"));
     let rec = s.cells("#rules-groups tr.rule-row:nth-child(1)");
     assert_eq!(rec[..3], ["ui:one", "recording", "vector(1)"], "{rec:?}");
@@ -908,8 +911,20 @@ fn query_page_against_real_prometheus() {
     assert_eq!(s.text("#rules-count"), "2 rules in 1 group");
     let alerting = s.cells("#rules-groups tr.rule-row:nth-child(2)");
     assert_eq!(
-        alerting[..3],
-        ["UiAlwaysFiring", "alerting", "vector(1) > 0"],
+        alerting[..6],
+        [
+            "UiAlwaysFiring",
+            "alerting",
+            "vector(1) > 0",
+            "severity=\"page\"",
+            "firing (1)",
+            "ok"
+        ],
         "{alerting:?}"
+    );
+    assert!(alerting[6].ends_with(" ms)"), "{alerting:?}");
+    assert_eq!(
+        s.js("return Array.from(document.querySelectorAll('#rules-groups th')).map(h => h.textContent).join(',');"),
+        "Rule,Type,Query,Labels,State,Health,Last evaluation"
     );
 }

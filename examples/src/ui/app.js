@@ -586,7 +586,11 @@
         box.appendChild(h);
         var table = el('table', 'result-table rules-table');
         var head = el('thead');
-        head.appendChild(row(['Rule', 'Type', 'Query', 'Labels', 'State', 'Health']));
+        var htr = el('tr');
+        ['Rule', 'Type', 'Query', 'Labels', 'State', 'Health', 'Last evaluation'].forEach(function (h) {
+          htr.appendChild(el('th', null, h));
+        });
+        head.appendChild(htr);
         table.appendChild(head);
         var body = el('tbody');
         (g.rules || []).forEach(function (r) {
@@ -594,7 +598,9 @@
           var health = r.health || '';
           if (r.lastError) health += ': ' + r.lastError;
           var stateText = r.type === 'alerting' ? (r.state || '') + ' (' + (r.alerts || []).length + ')' : '';
-          var tr = row([r.name, r.type, el('code', null, r.query), labelsText(r.labels), stateText, health]);
+          var evaluated = r.lastEvaluation || '';
+          if (typeof r.evaluationTime === 'number') evaluated += ' (took ' + (r.evaluationTime * 1000).toFixed(2) + ' ms)';
+          var tr = row([r.name, r.type, el('code', null, r.query), labelsText(r.labels), stateText, health, evaluated]);
           tr.className = 'rule-row';
           body.appendChild(tr);
         });
