@@ -75,11 +75,12 @@ fn stack_b_federates_stack_a() {
     let db_b = Arc::new(RwLock::new(Db::in_memory(HeadOptions::default())));
     let mut b = stack(
         &format!(
-            "scrape_configs:\n- job_name: federate\n  scrape_interval: 1s\n  honor_labels: true\n  metrics_path: /federate\n  params:\n    'match[]': ['{{job=\"app\",__name__=~\"jobs_.*\"}}', 'temp']\n  static_configs: [{{targets: ['{a_addr}']}}]\n- job_name: plain\n  scrape_interval: 1s\n  metrics_path: /federate\n  params:\n    'match[]': ['jobs_total{{queue=\"a\"}}']\n  static_configs: [{{targets: ['{a_addr}']}}]\n"
+            "global: {{scrape_timeout: 300ms}}\nscrape_configs:\n- job_name: federate\n  scrape_interval: 1s\n  honor_labels: true\n  metrics_path: /federate\n  params:\n    'match[]': ['{{job=\"app\",__name__=~\"jobs_.*\"}}', 'temp']\n  static_configs: [{{targets: ['{a_addr}']}}]\n- job_name: plain\n  scrape_interval: 1s\n  metrics_path: /federate\n  params:\n    'match[]': ['jobs_total{{queue=\"a\"}}']\n  static_configs: [{{targets: ['{a_addr}']}}]\n- job_name: restamp\n  scrape_interval: 1s\n  honor_timestamps: false\n  metrics_path: /federate\n  params:\n    'match[]': ['temp']\n  static_configs: [{{targets: ['{a_addr}']}}]\n"
         ),
         &db_b,
     );
-    b.round(now_ms() + 1);
+    let t_b = now_ms() + 1;
+    b.round(t_b);
     srv.stop();
     let api_b = Api::new(Arc::clone(&db_b), ApiOptions::default());
     // A goes away: B's scrape fails, but federated samples carry A's timestamps, so (as
@@ -114,7 +115,7 @@ fn stack_b_federates_stack_a() {
         .iter()
         .map(|x| x["metric"]["job"].as_str().unwrap())
         .collect();
-    assert_eq!(jobs, vec!["federate", "plain"]);
+    assert_eq!(jobs, vec!["federate", "plain", "restamp"]);
     assert!(up.iter().all(|x| x["value"][1] == "1"), "{up:?}");
 
     // Without honor_labels: B's job/instance win; A's are kept as exported_*.
@@ -124,6 +125,21 @@ fn stack_b_federates_stack_a() {
     assert_eq!(r[0]["metric"]["exported_instance"], target.as_str());
     assert_eq!(r[0]["metric"]["instance"], a_addr.as_str());
     assert_eq!(r[0]["metric"]["queue"], "a");
+
+    // honor_timestamps: false stores the federated sample at B's scrape time.
+    let r = query(&api_b, "timestamp(temp{job=\"restamp\"})", t_b);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(
+        r[0]["value"][1],
+        format!("{}", t_b as f64 / 1000.0),
+        "{r:?}"
+    );
+    let r = query(&api_b, "timestamp(temp{job=\"app\"})", t_b);
+    assert_eq!(
+        r[0]["value"][1],
+        format!("{}", t_a as f64 / 1000.0),
+        "{r:?}"
+    );
 }
 
 fn api_a_up(db: &Arc<RwLock<Db>>) -> Api {

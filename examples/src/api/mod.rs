@@ -545,23 +545,32 @@ impl Api {
                 "method not allowed: remote write takes POST\n".into(),
             ));
         }
+        // Decode outside the lock: queries are not held up by a large body.
+        let wr = match remote::decode_request(&req.body) {
+            Ok(wr) => wr,
+            Err(e) => return Ok(Reply::text(400, "text/plain", format!("{e}\n"))),
+        };
         let mut db = self.db.write().unwrap_or_else(|e| e.into_inner());
-        let res = remote::receive(&req.body, db.appender());
+        let mut app = db.appender();
+        let res = match remote::append_request(&wr, &mut app) {
+            Ok(report) => app
+                .commit()
+                .map(|()| report)
+                .map_err(remote::RemoteError::Storage),
+            Err(e) => {
+                app.rollback();
+                Err(e)
+            }
+        };
         drop(db);
-        match res {
+        Ok(match res {
             Ok(report) if report.http_status() == 204 => {
-                Ok(Reply::text(204, "text/plain", String::new()))
+                Reply::text(204, "text/plain", String::new())
             }
-            Ok(report) => Ok(Reply::text(
-                report.http_status(),
-                "text/plain",
-                report.error_text(),
-            )),
-            Err(e @ remote::RemoteError::Storage(_)) => {
-                Ok(Reply::text(500, "text/plain", format!("{e}\n")))
-            }
-            Err(e) => Ok(Reply::text(400, "text/plain", format!("{e}\n"))),
-        }
+            Ok(report) => Reply::text(report.http_status(), "text/plain", report.error_text()),
+            // Storage failed: 500, so the sender retries.
+            Err(e) => Reply::text(500, "text/plain", format!("{e}\n")),
+        })
     }
 
     /// `/federate`: the latest sample (within the lookback) of every series the `match[]`

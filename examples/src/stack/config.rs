@@ -127,6 +127,7 @@ struct RawScrape {
     scrape_timeout: Option<String>,
     #[serde(default)]
     honor_labels: bool,
+    honor_timestamps: Option<bool>,
     #[serde(default)]
     relabel_configs: Vec<super::relabel::RawRelabel>,
     #[serde(default)]
@@ -237,6 +238,9 @@ pub struct ScrapeConfig {
     pub scrape_timeout_ms: i64,
     /// Whether the scraped labels win over target labels.
     pub honor_labels: bool,
+    /// Whether timestamps the target exposes are kept (default true); when false every
+    /// sample is stored at the scrape time.
+    pub honor_timestamps: bool,
     /// Target relabelling.
     pub relabel_configs: Vec<RelabelConfig>,
     /// Relabelling of each scraped sample.
@@ -478,6 +482,7 @@ impl Config {
                 scrape_interval_ms: interval,
                 scrape_timeout_ms: timeout,
                 honor_labels: s.honor_labels,
+                honor_timestamps: s.honor_timestamps.unwrap_or(true),
                 relabel_configs,
                 metric_relabel_configs,
                 static_configs: s

@@ -30,6 +30,8 @@ pub struct Target {
     pub timeout_ms: i64,
     /// Scraped labels win over target labels.
     pub honor_labels: bool,
+    /// Exposed timestamps are kept (otherwise: the scrape time).
+    pub honor_timestamps: bool,
     /// Relabelling of each sample.
     pub metric_relabel: Vec<RelabelConfig>,
     /// The job's scrape limits.
@@ -130,6 +132,7 @@ pub fn targets_of(job: &ScrapeConfig, groups: &[TargetGroup]) -> Vec<Target> {
                 interval_ms: job.scrape_interval_ms,
                 timeout_ms: job.scrape_timeout_ms,
                 honor_labels: job.honor_labels,
+                honor_timestamps: job.honor_timestamps,
                 metric_relabel: job.metric_relabel_configs.clone(),
                 limits: job.limits,
                 discovered,
@@ -399,7 +402,8 @@ impl ScrapeLoop {
                     let labels = self.sample_labels(&s.to_labels());
                     if let Some(l) = relabel::process(&labels, &self.target.metric_relabel) {
                         check_label_limits(&l, &limits)?;
-                        samples.push((l, s.timestamp, s.value));
+                        let t = s.timestamp.filter(|_| self.target.honor_timestamps);
+                        samples.push((l, t, s.value));
                     }
                 }
             }
@@ -579,6 +583,7 @@ mod tests {
             interval_ms: 1000,
             timeout_ms: 500,
             honor_labels: false,
+            honor_timestamps: true,
             metric_relabel: vec![],
             limits: ScrapeLimits::default(),
             discovered: Labels::default(),
@@ -605,6 +610,7 @@ mod tests {
             interval_ms: 1000,
             timeout_ms: 1000,
             honor_labels: false,
+            honor_timestamps: true,
             metric_relabel: vec![],
             limits: ScrapeLimits::default(),
             discovered: Labels::default(),
@@ -629,6 +635,7 @@ mod tests {
             interval_ms: 1000,
             timeout_ms: 500,
             honor_labels: false,
+            honor_timestamps: true,
             metric_relabel: vec![],
             limits: ScrapeLimits::default(),
             discovered: Labels::default(),
