@@ -128,6 +128,34 @@ mod tests {
     }
 
     #[test]
+    fn the_api_serves_the_page_beside_the_endpoints() {
+        use crate::api::{Api, ApiOptions, Request};
+        use std::sync::{Arc, RwLock};
+        let db = tsdb::Db::in_memory(tsdb::HeadOptions::default());
+        let api = Api::new(Arc::new(RwLock::new(db)), ApiOptions::default());
+        let call =
+            |method: &str, url: &str| api.handle(&Request::new(method, url, None, b"", None));
+        for url in ["/", "/graph?g0.expr=up&g0.tab=0", "/alerts", "/rules"] {
+            let r = call("GET", url);
+            assert_eq!((r.status, r.content_type.as_str()), (200, HTML), "{url}");
+            assert_eq!(r.body, asset("/").unwrap().body.as_bytes(), "{url}");
+        }
+        assert_eq!(call("HEAD", "/static/app.css").content_type, CSS);
+        let js = call("GET", "/static/vendor/uPlot.iife.min.js");
+        assert_eq!((js.status, js.content_type.as_str()), (200, JS));
+        // Only reads show the page; a POST to / is not a page, and unknown files are 404s.
+        assert_eq!(call("POST", "/").status, 404);
+        assert_eq!(call("GET", "/static/app.js.map").status, 404);
+        // The API is untouched.
+        assert_eq!(call("GET", "/api/v1/query?query=1&time=1").status, 200);
+        let metrics = String::from_utf8(call("GET", "/metrics").body).unwrap();
+        assert!(
+            metrics.contains("handler=\"/static/*filepath\""),
+            "{metrics}"
+        );
+    }
+
+    #[test]
     fn static_lookup_is_exact() {
         assert_eq!(asset("/static/app.css").unwrap().content_type, CSS);
         assert_eq!(asset("/static/app.js").unwrap().content_type, JS);
