@@ -125,7 +125,8 @@ impl BlockWriter {
     }
 
     /// As [`BlockWriter::finish`] for a block merged from `parents` (level one more than
-    /// the highest parent's, sources the union of theirs). `hook` is called after each
+    /// the highest parent's, or the parent's own for a rewrite of one block; sources the
+    /// union of theirs). `hook` is called after each
     /// step of the write protocol; an error from it stops the write there (tests use it to
     /// simulate a crash at every step).
     pub fn finish_with(
@@ -158,11 +159,14 @@ impl BlockWriter {
         }
         sources.sort();
         sources.dedup();
-        let level = parents
-            .iter()
-            .map(|p| p.compaction.level)
-            .max()
-            .map_or(1, |l| l + 1);
+        // A merge is one level above its highest parent; rewriting one block (to apply
+        // its tombstones) keeps its level.
+        let top = parents.iter().map(|p| p.compaction.level).max();
+        let level = match (top, parents.len()) {
+            (None, _) => 1,
+            (Some(l), 1) => l,
+            (Some(l), _) => l + 1,
+        };
         let ulid = block_id(now_ms, xxh3_128(&entropy));
         if sources.is_empty() {
             sources.push(ulid.clone());
