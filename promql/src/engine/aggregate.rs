@@ -4,10 +4,12 @@ use super::error::EngineError;
 use super::eval::{Ev, FastMap, SeriesBuilder, StepCursor, Val};
 use super::AnnotationKind;
 use crate::ast::{AggregateExpr, AggregateOp};
-use crate::functions::{kahan_sum_inc, quantile};
-use crate::value::{FPoint, Series};
+use crate::functions::{kahan_sum_inc, native, quantile};
+use crate::value::{FPoint, HPoint, Series};
+use exposition::histogram::FloatHistogram;
 use exposition::{Labels, METRIC_NAME};
 use std::collections::HashMap;
+use std::sync::Arc;
 
 /// Streaming mean: compensated direct sum, switching to an incremental mean on overflow.
 #[derive(Default, Clone, Copy)]
@@ -209,12 +211,25 @@ impl Ev<'_> {
         let mut vals: Vec<Vec<f64>> = vec![Vec::new(); out.len()];
         let mut cur = StepCursor::new(&input);
         let mut vec = Vec::new();
+        let mut hvec = Vec::new();
+        let mut hgroups: Vec<Vec<Arc<FloatHistogram>>> = vec![Vec::new(); out.len()];
+        let mut mixed = false;
+        let mut ignored = false;
+        let mut hnotes: Vec<native::HistNote> = Vec::new();
         for i in 0..self.nsteps() {
             self.tick()?;
             let ts = self.ts(i);
             cur.at(ts, &mut vec);
-            if vec.is_empty() {
+            cur.at_h(ts, &mut hvec);
+            if vec.is_empty() && hvec.is_empty() {
                 continue;
+            }
+            let any_h = !hvec.is_empty();
+            if any_h {
+                hgroups.iter_mut().for_each(|h| h.clear());
+                for (j, h) in hvec.drain(..) {
+                    hgroups[gi[j]].push(h);
+                }
             }
             if let Some(q) = q {
                 let qv = q[i];
@@ -267,6 +282,40 @@ impl Ev<'_> {
                 }
             }
             for (g, acc) in accs.iter().enumerate() {
+                let hs: &[Arc<FloatHistogram>] = if any_h { &hgroups[g] } else { &[] };
+                if !hs.is_empty() {
+                    match a.op {
+                        AggregateOp::Sum | AggregateOp::Avg => {
+                            if acc.seen {
+                                mixed = true;
+                                continue;
+                            }
+                            let Some(sum) = native::sum_all(hs.iter().map(|h| &**h), &mut hnotes)
+                            else {
+                                continue;
+                            };
+                            let h = if a.op == AggregateOp::Avg {
+                                native::div(&sum, hs.len() as f64)
+                            } else {
+                                sum
+                            };
+                            self.hold(1)?;
+                            out[g].histograms.push(HPoint {
+                                t: ts,
+                                h: Arc::new(native::compact(&h)),
+                            });
+                            continue;
+                        }
+                        AggregateOp::Count | AggregateOp::Group => {
+                            let n = hs.len() as f64 + if acc.seen { acc.n } else { 0.0 };
+                            let f = if a.op == AggregateOp::Count { n } else { 1.0 };
+                            self.hold(1)?;
+                            out[g].floats.push(FPoint { t: ts, f });
+                            continue;
+                        }
+                        _ => ignored = true,
+                    }
+                }
                 if !acc.seen {
                     continue;
                 }
@@ -293,7 +342,27 @@ impl Ev<'_> {
                 out[g].floats.push(FPoint { t: ts, f });
             }
         }
-        out.retain(|s| !s.floats.is_empty());
+        if mixed {
+            self.annotate(
+                AnnotationKind::Warning,
+                "encountered a mix of histograms and floats for aggregation".into(),
+                a.span,
+            );
+        }
+        if ignored {
+            self.annotate(
+                AnnotationKind::Info,
+                format!("ignored histogram in {} aggregation", a.op),
+                a.span,
+            );
+        }
+        hnotes.sort();
+        hnotes.dedup();
+        for n in hnotes {
+            let (k, m) = super::call::hist_note(n, "", "aggregation");
+            self.annotate(k, m, a.span);
+        }
+        out.retain(|s| !s.is_empty());
         Ok(out)
     }
 

@@ -1,10 +1,13 @@
 //! Binary operators: how are two operands paired and combined?
 
 use super::error::EngineError;
-use super::eval::{Ev, FastMap, FastSet, SeriesBuilder, StepCursor, Val};
+use super::eval::{Ev, FastMap, FastSet, SeriesBuilder, StepCursor, Val, SV};
+use super::AnnotationKind;
 use crate::ast::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
-use crate::value::{FPoint, Series};
+use crate::functions::native;
+use crate::value::{FPoint, HPoint, Series};
 use exposition::{Labels, METRIC_NAME};
+use std::sync::Arc;
 
 /// `l op r` for arithmetic operators.
 pub(super) fn arith(op: BinaryOp, l: f64, r: f64) -> f64 {
@@ -44,6 +47,58 @@ fn elem(op: BinaryOp, l: f64, r: f64) -> (f64, bool) {
         (l, compare(op, l, r))
     } else {
         (arith(op, l, r), true)
+    }
+}
+
+/// The value and whether to keep it, for one pair of samples of any kind; `Err` names
+/// the operand types when the operator does not apply to them.
+fn elem_sv(
+    op: BinaryOp,
+    l: &SV,
+    r: &SV,
+    return_bool: bool,
+) -> Result<(SV, bool), (&'static str, &'static str)> {
+    let kind = |v: &SV| match v {
+        SV::F(_) => "float",
+        SV::H(_) => "histogram",
+    };
+    match (l, r) {
+        (SV::F(a), SV::F(b)) => {
+            let (mut f, mut keep) = elem(op, *a, *b);
+            if return_bool {
+                f = if keep { 1.0 } else { 0.0 };
+                keep = true;
+            }
+            Ok((SV::F(f), keep))
+        }
+        (SV::H(a), SV::H(b)) => match op {
+            BinaryOp::Add | BinaryOp::Sub => {
+                let sign = if op == BinaryOp::Add { 1.0 } else { -1.0 };
+                match native::combine(a, b, sign) {
+                    Ok(c) => Ok((SV::H(Arc::new(native::compact(&c.h))), true)),
+                    Err(_) => Err(("histogram", "histogram")),
+                }
+            }
+            BinaryOp::Eql | BinaryOp::Neq => {
+                let eq = native::equal(a, b);
+                let keep = (op == BinaryOp::Eql) == eq;
+                if return_bool {
+                    Ok((SV::F(if keep { 1.0 } else { 0.0 }), true))
+                } else {
+                    Ok((l.clone(), keep))
+                }
+            }
+            _ => Err(("histogram", "histogram")),
+        },
+        (SV::H(h), SV::F(f)) => match op {
+            BinaryOp::Mul => Ok((SV::H(Arc::new(native::scale(h, *f))), true)),
+            BinaryOp::Div => Ok((SV::H(Arc::new(native::div(h, *f))), true)),
+            _ => Err((kind(l), kind(r))),
+        },
+        (SV::F(f), SV::H(h)) => match op {
+            BinaryOp::Mul => Ok((SV::H(Arc::new(native::scale(h, *f))), true)),
+            _ => Err((kind(l), kind(r))),
+        },
     }
 }
 
@@ -100,7 +155,13 @@ impl Ev<'_> {
         }
     }
 
-    fn vector_scalar(&self, b: &BinaryExpr, v: Vec<Series>, s: &[f64], swap: bool) -> Vec<Series> {
+    fn vector_scalar(
+        &mut self,
+        b: &BinaryExpr,
+        v: Vec<Series>,
+        s: &[f64],
+        swap: bool,
+    ) -> Vec<Series> {
         let mut out = Vec::with_capacity(v.len());
         for mut series in v {
             let mut pts = Vec::with_capacity(series.floats.len());
@@ -119,16 +180,45 @@ impl Ev<'_> {
                     pts.push(FPoint { t: p.t, f });
                 }
             }
-            if pts.is_empty() {
+            let mut hpts = Vec::new();
+            for p in &series.histograms {
+                let sv = SV::F(s[self.step_of(p.t)]);
+                let hv = SV::H(p.h.clone());
+                let (lv, rv) = if swap { (&sv, &hv) } else { (&hv, &sv) };
+                match elem_sv(b.op, lv, rv, b.return_bool) {
+                    Ok((SV::F(f), true)) => pts.push(FPoint { t: p.t, f }),
+                    Ok((SV::H(h), true)) => hpts.push(HPoint { t: p.t, h }),
+                    Ok(_) => {}
+                    Err(kinds) => self.incompatible(b, kinds),
+                }
+            }
+            if pts.is_empty() && hpts.is_empty() {
                 continue;
             }
+            if !hpts.is_empty() {
+                pts.sort_by_key(|p| p.t);
+            }
             series.floats = pts;
+            series.histograms = hpts;
             if drops_name(b.op) || b.return_bool {
                 self.drop_name(&mut series);
             }
             out.push(series);
         }
         out
+    }
+
+    /// Info for an operator applied to sample types it does not take.
+    fn incompatible(&mut self, b: &BinaryExpr, (l, r): (&str, &str)) {
+        self.annotate(
+            AnnotationKind::Info,
+            format!(
+                "incompatible sample types encountered for binary operator {:?}: {l} {} {r}",
+                b.op.to_string(),
+                b.op
+            ),
+            b.span,
+        );
     }
 
     fn set_op(
@@ -154,38 +244,38 @@ impl Ev<'_> {
         for i in 0..self.nsteps() {
             self.tick()?;
             let ts = self.ts(i);
-            lcur.at(ts, &mut lv);
-            rcur.at(ts, &mut rv);
+            lcur.at_sv(ts, &mut lv);
+            rcur.at_sv(ts, &mut rv);
             sigs.clear();
             match op {
                 BinaryOp::And => {
-                    sigs.extend(rv.iter().map(|&(j, _)| rsig[j]));
-                    for &(j, f) in &lv {
+                    sigs.extend(rv.iter().map(|(j, _)| rsig[*j]));
+                    for (j, v) in lv.drain(..) {
                         if sigs.contains(&lsig[j]) {
                             self.hold(1)?;
-                            out.push(lslots[j], FPoint { t: ts, f })?;
+                            out.push_sv(lslots[j], ts, v)?;
                         }
                     }
                 }
                 BinaryOp::Or => {
-                    for &(j, f) in &lv {
+                    for (j, v) in lv.drain(..) {
                         sigs.insert(lsig[j]);
                         self.hold(1)?;
-                        out.push(lslots[j], FPoint { t: ts, f })?;
+                        out.push_sv(lslots[j], ts, v)?;
                     }
-                    for &(j, f) in &rv {
+                    for (j, v) in rv.drain(..) {
                         if !sigs.contains(&rsig[j]) {
                             self.hold(1)?;
-                            out.push(rslots[j], FPoint { t: ts, f })?;
+                            out.push_sv(rslots[j], ts, v)?;
                         }
                     }
                 }
                 _ => {
-                    sigs.extend(rv.iter().map(|&(j, _)| rsig[j]));
-                    for &(j, f) in &lv {
+                    sigs.extend(rv.iter().map(|(j, _)| rsig[*j]));
+                    for (j, v) in lv.drain(..) {
                         if !sigs.contains(&lsig[j]) {
                             self.hold(1)?;
-                            out.push(lslots[j], FPoint { t: ts, f })?;
+                            out.push_sv(lslots[j], ts, v)?;
                         }
                     }
                 }
@@ -211,20 +301,21 @@ impl Ev<'_> {
         let (mut lv, mut rv) = (Vec::new(), Vec::new());
         let mut out = SeriesBuilder::default();
         let mut result_slot: FastMap<(usize, usize), usize> = FastMap::default();
-        let mut right: FastMap<u64, (usize, f64)> = FastMap::default();
+        let mut right: FastMap<u64, (usize, SV)> = FastMap::default();
         let mut matched: FastMap<u64, FastSet<usize>> = FastMap::default();
         for i in 0..self.nsteps() {
             self.tick()?;
             let ts = self.ts(i);
-            lcur.at(ts, &mut lv);
-            rcur.at(ts, &mut rv);
+            lcur.at_sv(ts, &mut lv);
+            rcur.at_sv(ts, &mut rv);
             let fill = m.fill;
             if (lv.is_empty() && fill.lhs.is_none()) || (rv.is_empty() && fill.rhs.is_none()) {
                 continue;
             }
             right.clear();
             matched.clear();
-            for &(j, f) in &rv {
+            for (j, f) in &rv {
+                let j = *j;
                 if let Some(&(k, _)) = right.get(&rsig[j]) {
                     let side = if swapped { "left" } else { "right" };
                     let group = match_labels(m, &rhs[j].metric);
@@ -239,19 +330,20 @@ impl Ev<'_> {
                         b: c,
                     });
                 }
-                right.insert(rsig[j], (j, f));
+                right.insert(rsig[j], (j, f.clone()));
             }
-            for &(j, lf) in &lv {
+            for (j, lf) in &lv {
+                let j = *j;
                 let sig = lsig[j];
                 let (k, rf) = match right.get(&sig) {
-                    Some(&(k, rf)) => (k, rf),
+                    Some((k, rf)) => (*k, rf.clone()),
                     None => match fill.rhs {
-                        Some(v) => (usize::MAX, v),
+                        Some(v) => (usize::MAX, SV::F(v)),
                         None => continue,
                     },
                 };
-                let (fl, fr) = if swapped { (rf, lf) } else { (lf, rf) };
-                let (mut f, keep) = elem(b.op, fl, fr);
+                let (fl, fr) = if swapped { (&rf, lf) } else { (lf, &rf) };
+                let res = elem_sv(b.op, fl, fr, b.return_bool);
                 let slot = match result_slot.get(&(j, k)) {
                     Some(&s) => s,
                     None => {
@@ -280,26 +372,37 @@ impl Ev<'_> {
                         return Err(EngineError::GroupingNotUnique);
                     }
                 }
-                if b.return_bool {
-                    f = if keep { 1.0 } else { 0.0 };
-                } else if !keep {
+                let (v, keep) = match res {
+                    Ok(x) => x,
+                    Err(kinds) => {
+                        self.binop_mismatch(b, fl, fr, kinds);
+                        continue;
+                    }
+                };
+                if !keep {
                     continue;
                 }
                 self.hold(1)?;
-                out.push(slot, FPoint { t: ts, f })?;
+                out.push_sv(slot, ts, v)?;
             }
             if let Some(lfill) = fill.lhs {
                 // "One"-side samples that no "many"-side sample matched at this step.
-                let lsigs: FastSet<u64> = lv.iter().map(|&(j, _)| lsig[j]).collect();
-                for &(k, rf) in &rv {
+                let lsigs: FastSet<u64> = lv.iter().map(|(j, _)| lsig[*j]).collect();
+                for (k, rf) in &rv {
+                    let k = *k;
                     if lsigs.contains(&rsig[k]) {
                         continue;
                     }
-                    let (fl, fr) = if swapped { (rf, lfill) } else { (lfill, rf) };
-                    let (mut f, keep) = elem(b.op, fl, fr);
-                    if b.return_bool {
-                        f = if keep { 1.0 } else { 0.0 };
-                    } else if !keep {
+                    let lf = SV::F(lfill);
+                    let (fl, fr) = if swapped { (rf, &lf) } else { (&lf, rf) };
+                    let (v, keep) = match elem_sv(b.op, fl, fr, b.return_bool) {
+                        Ok(x) => x,
+                        Err(kinds) => {
+                            self.binop_mismatch(b, fl, fr, kinds);
+                            continue;
+                        }
+                    };
+                    if !keep {
                         continue;
                     }
                     let slot = match result_slot.get(&(usize::MAX, k)) {
@@ -312,11 +415,29 @@ impl Ev<'_> {
                         }
                     };
                     self.hold(1)?;
-                    out.push(slot, FPoint { t: ts, f })?;
+                    out.push_sv(slot, ts, v)?;
                 }
             }
         }
         out.finish()
+    }
+
+    /// Reports an operator that cannot combine two samples: exponential and custom
+    /// buckets (a warning), or sample types it does not take (an info).
+    fn binop_mismatch(&mut self, b: &BinaryExpr, l: &SV, r: &SV, kinds: (&str, &str)) {
+        if let (SV::H(x), SV::H(y)) = (l, r) {
+            if matches!(b.op, BinaryOp::Add | BinaryOp::Sub)
+                && x.uses_custom_buckets() != y.uses_custom_buckets()
+            {
+                self.annotate(
+                    AnnotationKind::Warning,
+                    "vector contains a mix of histograms with exponential and custom buckets schemas for metric name \"\"".into(),
+                    b.span,
+                );
+                return;
+            }
+        }
+        self.incompatible(b, kinds);
     }
 
     fn result_metric(&self, l: &Labels, r: &Labels, op: BinaryOp, m: &VectorMatching) -> Labels {

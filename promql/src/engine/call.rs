@@ -289,7 +289,7 @@ impl Ev<'_> {
                 None => {}
             }
         }
-        if let (Some(span), true) = (counter_info, any_window) {
+        if let (Some(span), true) = (counter_info, any_window && !s.floats.is_empty()) {
             self.non_counter_check(&s.metric, span);
             if rate::start_overlaps(&s.floats, sts) {
                 let msg = format!(
@@ -616,12 +616,21 @@ impl Ev<'_> {
                 let is_counter = name != "delta";
                 let range_secs = (name == "rate").then(|| (r.range() as f64) / 1000.0);
                 let info = is_counter.then(|| c.args[0].span());
-                self.map_windows(r, false, info, |w, _, _, (lo, hi), sts| {
-                    if is_counter {
-                        rate::extrapolated_rate_st(w, sts, lo, hi, range_secs)
-                    } else {
-                        rate::extrapolated_rate(w, lo, hi, false, range_secs)
+                let span = c.args[0].span();
+                self.map_windows_any(r, false, info, span, |w, notes| {
+                    if !w.h.is_empty() {
+                        if !w.f.is_empty() {
+                            notes.push(mixed_note(w.name));
+                            return None;
+                        }
+                        return hist_rate(w, is_counter, range_secs, notes).map(Out::H);
                     }
+                    if is_counter {
+                        rate::extrapolated_rate_st(w.f, w.sts, w.lo, w.hi, range_secs)
+                    } else {
+                        rate::extrapolated_rate(w.f, w.lo, w.hi, false, range_secs)
+                    }
+                    .map(Out::F)
                 })
                 .map(Val::Vector)
             }
@@ -629,8 +638,12 @@ impl Ev<'_> {
                 let r = self.range_src(&c.args[0])?;
                 let is_rate = name == "irate";
                 let info = is_rate.then(|| c.args[0].span());
-                self.map_windows(r, false, info, |w, _, _, _, sts| {
-                    rate::instant_value_st(w, sts, is_rate)
+                let span = c.args[0].span();
+                self.map_windows_any(r, false, info, span, |w, notes| {
+                    if w.h.is_empty() {
+                        return rate::instant_value_st(w.f, w.sts, is_rate).map(Out::F);
+                    }
+                    hist_instant(w, is_rate, notes)
                 })
                 .map(Val::Vector)
             }
@@ -650,50 +663,53 @@ impl Ev<'_> {
             "resets" | "changes" => {
                 let r = self.range_src(&c.args[0])?;
                 let is_resets = name == "resets";
-                self.map_windows(r, false, None, |w, _, _, _, sts| {
-                    Some(if is_resets {
-                        rate::resets_st(w, sts)
+                let span = c.args[0].span();
+                self.map_windows_any(r, false, None, span, |w, _| {
+                    if !w.h.is_empty() {
+                        return Some(Out::F(resets_or_changes(w, is_resets)));
+                    }
+                    Some(Out::F(if is_resets {
+                        rate::resets_st(w.f, w.sts)
                     } else {
-                        rate::changes(w)
-                    })
+                        rate::changes(w.f)
+                    }))
                 })
                 .map(Val::Vector)
             }
-            "avg_over_time"
-            | "sum_over_time"
+            "sum_over_time"
+            | "avg_over_time"
             | "count_over_time"
-            | "min_over_time"
+            | "present_over_time"
+            | "last_over_time"
+            | "first_over_time"
+            | "ts_of_first_over_time"
+            | "ts_of_last_over_time" => {
+                let r = self.range_src(&c.args[0])?;
+                let keep = matches!(name, "last_over_time" | "first_over_time");
+                let span = c.args[0].span();
+                self.map_windows_any(r, keep, None, span, |w, notes| {
+                    over_time_any(name, w, notes)
+                })
+                .map(Val::Vector)
+            }
+            "min_over_time"
             | "max_over_time"
             | "stddev_over_time"
             | "stdvar_over_time"
-            | "last_over_time"
-            | "first_over_time"
-            | "present_over_time"
             | "mad_over_time"
-            | "ts_of_first_over_time"
-            | "ts_of_last_over_time"
             | "ts_of_min_over_time"
             | "ts_of_max_over_time" => {
                 let r = self.range_src(&c.args[0])?;
-                let keep = matches!(name, "last_over_time" | "first_over_time");
                 let f: fn(&[FPoint]) -> f64 = match name {
-                    "avg_over_time" => over_time::avg,
-                    "sum_over_time" => over_time::sum,
-                    "count_over_time" => |w| w.len() as f64,
                     "min_over_time" => over_time::min,
                     "max_over_time" => over_time::max,
                     "stddev_over_time" => over_time::stddev,
                     "stdvar_over_time" => over_time::stdvar,
-                    "last_over_time" => |w| w[w.len() - 1].f,
-                    "first_over_time" => |w| w[0].f,
-                    "present_over_time" => |_| 1.0,
                     "mad_over_time" => over_time::mad,
-                    "ts_of_first_over_time" => |w| w[0].t as f64 / 1000.0,
-                    "ts_of_last_over_time" => |w| w[w.len() - 1].t as f64 / 1000.0,
                     "ts_of_min_over_time" => |w| ts_of_extreme(w, |c, b| c <= b),
                     _ => |w| ts_of_extreme(w, |c, b| c >= b),
                 };
-                self.map_windows(r, keep, None, |w, _, _, _, _| Some(f(w)))
+                self.map_windows(r, false, None, |w, _, _, _, _| Some(f(w)))
                     .map(Val::Vector)
             }
             "quantile_over_time" => {
@@ -886,7 +902,6 @@ impl RangeSrc<'_> {
 }
 
 /// What a window function returns for one step.
-#[allow(dead_code)]
 pub(super) enum Out {
     /// A float.
     F(f64),
@@ -905,6 +920,270 @@ pub(super) struct Win<'a> {
     pub sts: &'a [i64],
     /// The series' metric name (for annotations).
     pub name: &'a str,
+}
+
+/// The warning for a window or vector that mixes floats and histograms.
+fn mixed_note(name: &str) -> (AnnotationKind, String) {
+    (
+        AnnotationKind::Warning,
+        format!("encountered a mix of histograms and floats for metric name {name:?}"),
+    )
+}
+
+/// The annotation for a histogram-function condition; `op` names the operation for
+/// reconciled custom buckets (`subtraction`, `aggregation`, ...).
+pub(super) fn hist_note(n: native::HistNote, name: &str, op: &str) -> (AnnotationKind, String) {
+    use native::HistNote::*;
+    match n {
+        NotCounter => (
+            AnnotationKind::Warning,
+            format!("this native histogram metric is not a counter: {name:?}"),
+        ),
+        NotGauge => (
+            AnnotationKind::Warning,
+            format!("this native histogram metric is not a gauge: {name:?}"),
+        ),
+        MixedExpCustom => (
+            AnnotationKind::Warning,
+            format!(
+                "vector contains a mix of histograms with exponential and custom buckets schemas for metric name {name:?}"
+            ),
+        ),
+        ReconciledCustom => (
+            AnnotationKind::Info,
+            format!("mismatched custom buckets were reconciled during {op}"),
+        ),
+    }
+}
+
+/// `rate`/`increase`/`delta` of the histograms of one window, extrapolated like floats.
+fn hist_rate(
+    w: &Win<'_>,
+    is_counter: bool,
+    range_secs: Option<f64>,
+    notes: &mut Vec<(AnnotationKind, String)>,
+) -> Option<Arc<FloatHistogram>> {
+    if w.h.len() < 2 {
+        return None;
+    }
+    let pts: Vec<(i64, &FloatHistogram)> = w.h.iter().map(|p| (p.t, &*p.h)).collect();
+    let mut hn = Vec::new();
+    let res = native::histogram_delta(&pts, is_counter, &mut hn);
+    for n in hn {
+        notes.push(hist_note(n, w.name, "subtraction"));
+    }
+    let res = res?;
+    let n1 = pts.len() - 1;
+    let (first_t, last_t) = (pts[0].0, pts[n1].0);
+    let mut to_start = (first_t - w.lo) as f64 / 1000.0;
+    let mut to_end = (w.hi - last_t) as f64 / 1000.0;
+    let sampled = (last_t - first_t) as f64 / 1000.0;
+    let avg = sampled / n1 as f64;
+    let threshold = avg * 1.1;
+    if to_start >= threshold {
+        to_start = avg / 2.0;
+    }
+    if is_counter && res.count > 0.0 && pts[0].1.count >= 0.0 {
+        let to_zero = sampled * (pts[0].1.count / res.count);
+        if to_zero < to_start {
+            to_start = to_zero;
+        }
+    }
+    if to_end >= threshold {
+        to_end = avg / 2.0;
+    }
+    let mut factor = (sampled + to_start + to_end) / sampled;
+    if let Some(r) = range_secs {
+        factor /= r;
+    }
+    Some(Arc::new(native::scale(&res, factor)))
+}
+
+/// `irate`/`idelta` when the window has histograms: from its last two samples.
+fn hist_instant(
+    w: &Win<'_>,
+    is_rate: bool,
+    notes: &mut Vec<(AnnotationKind, String)>,
+) -> Option<Out> {
+    if w.f.len() + w.h.len() < 2 {
+        return None;
+    }
+    // The last two samples of either kind, oldest first.
+    let mut last: Vec<(i64, Option<&Arc<FloatHistogram>>, f64)> = Vec::new();
+    for p in &w.f[w.f.len().saturating_sub(2)..] {
+        last.push((p.t, None, p.f));
+    }
+    for p in &w.h[w.h.len().saturating_sub(2)..] {
+        last.push((p.t, Some(&p.h), 0.0));
+    }
+    last.sort_by_key(|x| x.0);
+    let (prev, cur) = (last[last.len() - 2], last[last.len() - 1]);
+    let dt = (cur.0 - prev.0) as f64 / 1000.0;
+    match (prev.1, cur.1) {
+        (None, None) => {
+            let mut v = if is_rate && cur.2 < prev.2 {
+                cur.2
+            } else {
+                cur.2 - prev.2
+            };
+            if is_rate {
+                if dt == 0.0 {
+                    return None;
+                }
+                v /= dt;
+            }
+            Some(Out::F(v))
+        }
+        (Some(p), Some(c)) => {
+            let gauge = exposition::histogram::CounterResetHint::Gauge;
+            if is_rate && (c.counter_reset_hint == gauge || p.counter_reset_hint == gauge) {
+                notes.push(hist_note(native::HistNote::NotCounter, w.name, ""));
+            }
+            if !is_rate && (c.counter_reset_hint != gauge || p.counter_reset_hint != gauge) {
+                notes.push(hist_note(native::HistNote::NotGauge, w.name, ""));
+            }
+            let mut h = if !is_rate || !native::detect_reset(c, p) {
+                match native::combine(c, p, -1.0) {
+                    Ok(r) => {
+                        if r.reconciled_custom {
+                            notes.push(hist_note(
+                                native::HistNote::ReconciledCustom,
+                                w.name,
+                                "subtraction",
+                            ));
+                        }
+                        r.h
+                    }
+                    Err(_) => {
+                        notes.push(hist_note(native::HistNote::MixedExpCustom, w.name, ""));
+                        return None;
+                    }
+                }
+            } else {
+                (**c).clone()
+            };
+            h.counter_reset_hint = gauge;
+            h = native::compact(&h);
+            if is_rate {
+                if dt == 0.0 {
+                    return None;
+                }
+                h = native::scale(&h, 1.0 / dt);
+            }
+            Some(Out::H(Arc::new(h)))
+        }
+        _ => {
+            notes.push(mixed_note(w.name));
+            None
+        }
+    }
+}
+
+/// `resets`/`changes` over a window with histograms (floats and histograms in time
+/// order; a switch between the two is a change but not a reset).
+fn resets_or_changes(w: &Win<'_>, is_resets: bool) -> f64 {
+    let mut all: Vec<(i64, Option<&FloatHistogram>, f64)> =
+        w.f.iter()
+            .map(|p| (p.t, None, p.f))
+            .chain(w.h.iter().map(|p| (p.t, Some(&*p.h), 0.0)))
+            .collect();
+    all.sort_by_key(|x| x.0);
+    let mut n = 0.0;
+    for pair in all.windows(2) {
+        let (a, b) = (pair[0], pair[1]);
+        let hit = match (a.1, b.1) {
+            (None, None) => {
+                if is_resets {
+                    b.2 < a.2
+                } else {
+                    b.2 != a.2 && !(b.2.is_nan() && a.2.is_nan())
+                }
+            }
+            (Some(x), Some(y)) => {
+                if is_resets {
+                    native::detect_reset(y, x)
+                } else {
+                    !native::equal(x, y)
+                }
+            }
+            _ => !is_resets,
+        };
+        if hit {
+            n += 1.0;
+        }
+    }
+    n
+}
+
+/// The `*_over_time` functions that accept histograms, for a window with histograms.
+fn over_time_any(
+    name: &str,
+    w: &Win<'_>,
+    notes: &mut Vec<(AnnotationKind, String)>,
+) -> Option<Out> {
+    let total = w.f.len() + w.h.len();
+    let first_t = match (w.f.first(), w.h.first()) {
+        (Some(f), Some(h)) => f.t.min(h.t),
+        (Some(f), None) => f.t,
+        (None, Some(h)) => h.t,
+        (None, None) => return None,
+    };
+    let last_f = w.f.last();
+    let last_h = w.h.last();
+    let last_is_h = match (last_f, last_h) {
+        (Some(f), Some(h)) => h.t > f.t,
+        (None, Some(_)) => true,
+        _ => false,
+    };
+    let last_t = if last_is_h {
+        last_h.map(|p| p.t)
+    } else {
+        last_f.map(|p| p.t)
+    }
+    .unwrap_or(first_t);
+    match name {
+        "count_over_time" => Some(Out::F(total as f64)),
+        "present_over_time" => Some(Out::F(1.0)),
+        "ts_of_first_over_time" => Some(Out::F(first_t as f64 / 1000.0)),
+        "ts_of_last_over_time" => Some(Out::F(last_t as f64 / 1000.0)),
+        "last_over_time" => Some(if last_is_h {
+            Out::H(last_h?.h.clone())
+        } else {
+            Out::F(last_f?.f)
+        }),
+        "first_over_time" => Some(match (w.f.first(), w.h.first()) {
+            (Some(f), Some(h)) if h.t < f.t => Out::H(h.h.clone()),
+            (Some(f), _) => Out::F(f.f),
+            (None, Some(h)) => Out::H(h.h.clone()),
+            (None, None) => return None,
+        }),
+        _ => {
+            if w.h.is_empty() {
+                return Some(Out::F(if name == "sum_over_time" {
+                    over_time::sum(w.f)
+                } else {
+                    over_time::avg(w.f)
+                }));
+            }
+            if !w.f.is_empty() {
+                notes.push(mixed_note(w.name));
+                return None;
+            }
+            let mut hn = Vec::new();
+            let sum = native::sum_all(w.h.iter().map(|p| &*p.h), &mut hn);
+            let op = "aggregation";
+            for n in hn {
+                notes.push(hist_note(n, w.name, op));
+            }
+            let sum = sum?;
+            let h = if name == "avg_over_time" {
+                native::scale(&sum, 1.0 / w.h.len() as f64)
+            } else {
+                sum
+            };
+            Some(Out::H(Arc::new(native::compact(&h))))
+        }
+    }
 }
 
 fn ts_of_extreme(w: &[FPoint], better: fn(f64, f64) -> bool) -> f64 {

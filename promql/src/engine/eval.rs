@@ -308,12 +308,30 @@ impl SeriesBuilder {
     }
 }
 
+/// One sample value during evaluation: a float or a histogram.
+#[derive(Clone, Debug)]
+pub(super) enum SV {
+    /// A float.
+    F(f64),
+    /// A histogram.
+    H(Arc<FloatHistogram>),
+}
+
+impl SeriesBuilder {
+    /// Appends a float or histogram point to slot `i`.
+    pub fn push_sv(&mut self, i: usize, t: i64, v: SV) -> Result<(), EngineError> {
+        match v {
+            SV::F(f) => self.push(i, FPoint { t, f }),
+            SV::H(h) => self.push_h(i, HPoint { t, h }),
+        }
+    }
+}
+
 /// Per-step view of a set of step-aligned series: which series have a point at each step.
 pub(super) struct StepCursor<'s> {
     series: &'s [Series],
     pos: Vec<usize>,
     /// Histogram positions; empty when no series has histograms.
-    #[allow(dead_code)]
     hpos: Vec<usize>,
 }
 
@@ -331,9 +349,35 @@ impl<'s> StepCursor<'s> {
         }
     }
 
+    /// Fills `out` with `(series index, value)` of every series that has a float or
+    /// histogram point at `ts`. Steps must be visited in increasing order; do not mix
+    /// with [`Self::at`] on one cursor.
+    pub fn at_sv(&mut self, ts: i64, out: &mut Vec<(usize, SV)>) {
+        out.clear();
+        for (i, s) in self.series.iter().enumerate() {
+            let p = self.pos[i];
+            if let Some(pt) = s.floats.get(p) {
+                if pt.t == ts {
+                    out.push((i, SV::F(pt.f)));
+                    self.pos[i] = p + 1;
+                    continue;
+                }
+            }
+            if self.hpos.is_empty() {
+                continue;
+            }
+            let p = self.hpos[i];
+            if let Some(pt) = s.histograms.get(p) {
+                if pt.t == ts {
+                    out.push((i, SV::H(pt.h.clone())));
+                    self.hpos[i] = p + 1;
+                }
+            }
+        }
+    }
+
     /// Fills `out` with `(series index, histogram)` of every series that has a
     /// histogram point at `ts`. Steps must be visited in increasing order.
-    #[allow(dead_code)]
     pub fn at_h(&mut self, ts: i64, out: &mut Vec<(usize, Arc<FloatHistogram>)>) {
         out.clear();
         if self.hpos.is_empty() {

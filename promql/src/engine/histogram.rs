@@ -153,11 +153,16 @@ impl Ev<'_> {
     /// told apart by `label`.
     pub(super) fn histogram_quantiles(&mut self, c: &Call) -> Result<Val, EngineError> {
         let v = self.vector_arg(&c.args[0])?;
+        let (v, nat) = split_native(v);
         let label = self.string_arg(&c.args[1])?;
         let mut out = SeriesBuilder::default();
         for qe in &c.args[2..] {
             let q = self.scalar_arg(qe)?;
-            let series = self.bucket_quantiles(&q, &v, qe, &c.args[0])?;
+            let mut series = self.bucket_quantiles(&q, &v, qe, &c.args[0])?;
+            if !nat.is_empty() {
+                let n = self.map_native(nat.clone(), |i, h| native::quantile(q[i], h));
+                series = self.merge_native(series, n, &c.args[0])?;
+            }
             for s in series {
                 // The label carries the quantile of the first step (quantiles are constants).
                 let mut text = format_float(q.first().copied().unwrap_or(f64::NAN));

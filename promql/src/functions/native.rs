@@ -376,6 +376,17 @@ pub fn scale(h: &FloatHistogram, f: f64) -> FloatHistogram {
     out
 }
 
+/// `h / f` (every count and the sum divided).
+pub fn div(h: &FloatHistogram, f: f64) -> FloatHistogram {
+    let mut out = h.clone();
+    out.count /= f;
+    out.sum /= f;
+    out.zero_count /= f;
+    out.positive_buckets.iter_mut().for_each(|c| *c /= f);
+    out.negative_buckets.iter_mut().for_each(|c| *c /= f);
+    out
+}
+
 /// The same histogram at a coarser schema (no change for custom buckets or when
 /// `schema` is not coarser).
 pub fn to_schema(h: &FloatHistogram, schema: i32) -> FloatHistogram {
@@ -658,6 +669,128 @@ pub fn stdvar(h: &FloatHistogram) -> f64 {
     (var + c) / h.count
 }
 
+/// A condition a histogram function reports (the engine turns it into an annotation
+/// naming the metric).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum HistNote {
+    /// A counter function saw a gauge histogram.
+    NotCounter,
+    /// A gauge function saw a counter histogram.
+    NotGauge,
+    /// Exponential and custom-bucket histograms met.
+    MixedExpCustom,
+    /// Custom buckets with different bounds were reconciled.
+    ReconciledCustom,
+}
+
+/// The change of a counter (`is_counter`, with resets added back) or gauge histogram
+/// over `points` (at least two), before extrapolation; `None` when the histograms
+/// cannot be combined. The result is a compacted gauge histogram.
+pub fn histogram_delta(
+    points: &[(i64, &FloatHistogram)],
+    is_counter: bool,
+    notes: &mut Vec<HistNote>,
+) -> Option<FloatHistogram> {
+    let first = points[0].1;
+    let last = points[points.len() - 1].1;
+    let mut prev: FloatHistogram = first.clone();
+    let gauge = CounterResetHint::Gauge;
+    if is_counter && (first.counter_reset_hint == gauge || last.counter_reset_hint == gauge) {
+        notes.push(HistNote::NotCounter);
+    }
+    if is_counter && points.len() > 1 {
+        let second = points[1].1;
+        if detect_reset(second, first) {
+            prev = FloatHistogram {
+                schema: second.schema,
+                custom_values: second.custom_values.clone(),
+                ..Default::default()
+            };
+        }
+    }
+    let custom = prev.uses_custom_buckets();
+    if last.uses_custom_buckets() != custom {
+        notes.push(HistNote::MixedExpCustom);
+        return None;
+    }
+    let mut min_schema = prev.schema.min(last.schema);
+    for (_, cur) in &points[1..points.len() - 1] {
+        if !is_counter {
+            continue;
+        }
+        if cur.counter_reset_hint == gauge {
+            notes.push(HistNote::NotCounter);
+        }
+        min_schema = min_schema.min(cur.schema);
+        if cur.uses_custom_buckets() != custom {
+            notes.push(HistNote::MixedExpCustom);
+            return None;
+        }
+    }
+    let mut h = to_schema(last, min_schema);
+    let r = combine(&h, &prev, -1.0).ok()?;
+    if r.reconciled_custom {
+        notes.push(HistNote::ReconciledCustom);
+    }
+    h = r.h;
+    if is_counter {
+        let mut p = first;
+        for (_, cur) in &points[1..] {
+            if detect_reset(cur, p) {
+                let r = combine(&h, p, 1.0).ok()?;
+                if r.reconciled_custom {
+                    notes.push(HistNote::ReconciledCustom);
+                }
+                h = r.h;
+            }
+            p = cur;
+        }
+    } else if first.counter_reset_hint != gauge || last.counter_reset_hint != gauge {
+        notes.push(HistNote::NotGauge);
+    }
+    h.counter_reset_hint = gauge;
+    Some(compact(&h))
+}
+
+/// Adds up histograms (`None` when exponential and custom buckets meet).
+pub fn sum_all<'a>(
+    hs: impl IntoIterator<Item = &'a FloatHistogram>,
+    notes: &mut Vec<HistNote>,
+) -> Option<FloatHistogram> {
+    let mut it = hs.into_iter();
+    let mut acc = it.next()?.clone();
+    for h in it {
+        match combine(&acc, h, 1.0) {
+            Ok(r) => {
+                if r.reconciled_custom {
+                    notes.push(HistNote::ReconciledCustom);
+                }
+                acc = r.h;
+            }
+            Err(_) => {
+                notes.push(HistNote::MixedExpCustom);
+                return None;
+            }
+        }
+    }
+    Some(acc)
+}
+
+/// Whether two histograms are equal (same layout after compaction and same values).
+pub fn equal(a: &FloatHistogram, b: &FloatHistogram) -> bool {
+    let (a, b) = (compact(a), compact(b));
+    a.schema == b.schema
+        && a.count.to_bits() == b.count.to_bits()
+        && a.sum.to_bits() == b.sum.to_bits()
+        && a.zero_threshold == b.zero_threshold
+        && a.zero_count == b.zero_count
+        && a.custom_values == b.custom_values
+        && a.positive_spans == b.positive_spans
+        && a.negative_spans == b.negative_spans
+        && a.positive_buckets == b.positive_buckets
+        && a.negative_buckets == b.negative_buckets
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -733,6 +866,22 @@ mod tests {
         let c = h(0, 0, &[3.0, 3.0]);
         assert!(!detect_reset(&c, &a));
         assert!(detect_reset(&h(1, 0, &[9.0]), &a));
+    }
+
+    #[test]
+    fn counter_delta_adds_resets_back() {
+        let a = h(0, 0, &[5.0]);
+        let b = h(0, 0, &[8.0]);
+        let c = h(0, 0, &[2.0]);
+        let mut notes = Vec::new();
+        let d = histogram_delta(&[(0, &a), (1, &b), (2, &c)], true, &mut notes).unwrap();
+        // 8 - 5 before the reset, then 2 from zero.
+        assert_eq!(d.count, 5.0);
+        assert_eq!(d.counter_reset_hint, CounterResetHint::Gauge);
+        assert!(notes.is_empty());
+        let g = histogram_delta(&[(0, &a), (1, &c)], false, &mut notes).unwrap();
+        assert_eq!(g.count, -3.0);
+        assert_eq!(notes, vec![HistNote::NotGauge]);
     }
 
     #[test]
