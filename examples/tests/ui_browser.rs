@@ -682,6 +682,28 @@ fn query_page_in_headless_chromium() {
         s.js("return document.getElementById('expr').value;"),
         "rate(demo_requests_total[1m])"
     );
+    // ‹ moves the end back by half the range; + picks the next longer range.
+    s.click("#end-back");
+    let back = end_s - 450;
+    s.wait_for(
+        "the graph half a range earlier",
+        "return window.promUI.plot() ? window.promUI.plot().data[0].slice(-1)[0] : null;",
+        |v| *v == back,
+    );
+    assert_eq!(
+        s.js("return window.promUI.parseTime(document.getElementById('end-time').value);"),
+        back
+    );
+    s.click("#range-plus");
+    s.wait_for(
+        "the 30m graph",
+        "return window.promUI.plot() ? window.promUI.plot().data[0].length : 0;",
+        |v| v == 31,
+    );
+    assert_eq!(
+        s.js("return document.getElementById('range').value;"),
+        "1800"
+    );
 
     // --- A string result cannot be graphed: the error says so.
     s.run_query("\"x\"");

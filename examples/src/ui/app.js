@@ -432,6 +432,14 @@
     });
   }
 
+  /** An x-axis tick in UTC, 24-hour: seconds for short ranges, the date for long ones. */
+  function axisTime(t, range) {
+    var iso = formatTime(Math.round(t));
+    if (range <= 600) return iso.slice(11, 19);
+    if (range < 2 * 86400) return iso.slice(11, 16);
+    return iso.slice(5, 10) + ' ' + iso.slice(11, 16);
+  }
+
   function toNumber(s) {
     var v = parseFloat(s);
     return isFinite(v) ? v : null;
@@ -492,6 +500,7 @@
       height: 360,
       tzDate: function (ts) { return uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'); },
       scales: { x: { time: true, range: [start, end] } },
+      axes: [{ values: function (u, splits) { return splits.map(function (t) { return axisTime(t, end - start); }); } }, {}],
       series: series,
       legend: { show: false },
       cursor: { drag: { x: false, y: false } },
@@ -526,6 +535,30 @@
     });
     if (rerun && expr.value.trim() !== '') run();
   }
+
+  // Range and end-time steppers.
+  function stepRange(delta) {
+    var sel = $('range');
+    var i = Math.min(Math.max(sel.selectedIndex + delta, 0), sel.options.length - 1);
+    if (i === sel.selectedIndex) return;
+    sel.selectedIndex = i;
+    if (expr.value.trim() !== '') run();
+  }
+
+  function shiftEnd(direction) {
+    var range = parseFloat($('range').value);
+    var now = Math.floor(Date.now() / 1000);
+    var cur = parseTime($('end-time').value);
+    if (cur === undefined) return;
+    var end = (cur === null ? now : cur) + direction * range / 2;
+    $('end-time').value = end >= now ? '' : formatTime(end);
+    if (expr.value.trim() !== '') run();
+  }
+
+  $('range-minus').addEventListener('click', function () { stepRange(-1); });
+  $('range-plus').addEventListener('click', function () { stepRange(1); });
+  $('end-back').addEventListener('click', function () { shiftEnd(-1); });
+  $('end-forward').addEventListener('click', function () { shiftEnd(1); });
 
   $('tab-table').addEventListener('click', function () { selectTab('table', true); });
   $('tab-graph').addEventListener('click', function () { selectTab('graph', true); });
