@@ -260,7 +260,10 @@ fn log_text(l: &Log) -> String {
 
 /// A receiver that answers 503 to the first
 /// `fail` requests, then decodes and keeps every body.
-fn flaky_receiver(fail: usize) -> (String, Arc<Mutex<Vec<(String, i64, f64)>>>) {
+/// Samples a receiver got: (metric name, t, v).
+type Received = Arc<Mutex<Vec<(String, i64, f64)>>>;
+
+fn flaky_receiver(fail: usize) -> (String, Received) {
     let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
     let addr = server.server_addr().to_ip().unwrap().to_string();
     let got = Arc::new(Mutex::new(Vec::new()));
