@@ -488,6 +488,28 @@ fn query_page_in_headless_chromium() {
         "vendored uPlot loaded"
     );
 
+    // --- The metric picker lists the names the API knows and inserts one at the cursor.
+    s.click("#metric-names");
+    s.wait_for(
+        "metric names",
+        "return document.querySelectorAll('#metric-names option').length;",
+        |v| v == 2,
+    );
+    s.type_text("#expr", "count()");
+    s.js("var e = document.getElementById('expr'); e.setSelectionRange(6, 6); return 1;");
+    s.click("#metric-names option[value=demo_requests_total]");
+    assert_eq!(
+        s.js("return document.getElementById('expr').value;"),
+        "count(demo_requests_total)"
+    );
+    s.type_text("#expr", ENTER);
+    s.wait_for(
+        "the count",
+        "return document.getElementById('result-count').textContent;",
+        |v| v == "1 result",
+    );
+    assert_eq!(s.cells("#result-table tbody tr.result-row"), ["{}", "3"]);
+
     // --- Table: an instant query typed and run with Enter.
     s.run_query("demo_requests_total");
     let rows =

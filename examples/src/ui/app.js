@@ -237,6 +237,38 @@
     run();
   });
 
+  // The metric-name picker: filled from the API the first time it is opened; the chosen name
+  // replaces the selection (or goes in at the cursor) in the expression box.
+  var namesLoaded = false;
+
+  function loadMetricNames() {
+    if (namesLoaded) return Promise.resolve();
+    namesLoaded = true;
+    return api('api/v1/label/__name__/values').then(function (json) {
+      var sel = $('metric-names');
+      (json.data || []).forEach(function (name) {
+        var o = el('option', null, name);
+        o.value = name;
+        sel.appendChild(o);
+      });
+    }, function () { namesLoaded = false; });
+  }
+
+  $('metric-names').addEventListener('focus', loadMetricNames);
+  $('metric-names').addEventListener('mousedown', loadMetricNames);
+  $('metric-names').addEventListener('change', function () {
+    var name = this.value;
+    this.selectedIndex = 0;
+    if (!name) return;
+    var a = expr.selectionStart;
+    var b = expr.selectionEnd;
+    expr.value = expr.value.slice(0, a) + name + expr.value.slice(b);
+    expr.focus();
+    expr.setSelectionRange(a + name.length, a + name.length);
+    markError(null);
+    autoGrow();
+  });
+
   // ---------------------------------------------------------------------------------------
   // State kept in the URL (Prometheus's g0.* parameter names, so links are interchangeable).
 
@@ -687,6 +719,7 @@
     metricToString: metricToString,
     run: run,
     showView: showView,
+    loadMetricNames: loadMetricNames,
     plot: function () { return plot; },
   };
 
