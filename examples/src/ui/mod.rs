@@ -4,9 +4,8 @@
 //! (MIT, its licence served beside it), all compiled into the binary with `include_str!`
 //! so the page needs no build step and no network at run time. The page talks to the
 //! server only through the public HTTP API (`api/v1/query`, `api/v1/query_range`,
-//! `api/v1/label/__name__/values`,
-//! `api/v1/alerts`, `api/v1/rules`) with relative URLs, so the same files work when served
-//! in front of a real Prometheus.
+//! `api/v1/label/__name__/values`, `api/v1/alerts`, `api/v1/rules`) with relative URLs,
+//! so the same files work when served in front of a real Prometheus.
 //!
 //! [uPlot]: https://github.com/leeoniya/uPlot
 //!
