@@ -175,3 +175,42 @@ fn sums_print_like_prometheus() {
         "{{count:0.03333333333333333 sum:0.03333333333333333 buckets:[0.03333333333333333]}}"
     );
 }
+
+#[test]
+fn nan_observations() {
+    use exposition::histogram::NanNote;
+    let all_nan = h("{{schema:0 count:3 sum:NaN}}");
+    let some_nan = h("{{schema:0 count:15 sum:NaN buckets:[12]}}");
+    for q in [1.0, 0.81, 0.8, 0.4] {
+        let (v, note) = all_nan.quantile_with_note(q);
+        assert!(
+            v.is_nan() && note == NanNote::QuantileIsNaN,
+            "100% {q}: {v} {note:?}"
+        );
+    }
+    for q in [1.0, 0.81] {
+        let (v, note) = some_nan.quantile_with_note(q);
+        assert!(
+            v.is_nan() && note == NanNote::QuantileIsNaN,
+            "20% {q}: {v} {note:?}"
+        );
+    }
+    let (v, note) = some_nan.quantile_with_note(0.8);
+    check("20% 0.8", v, 1.0);
+    assert_eq!(note, NanNote::QuantileSkewed);
+    check("20% 0.4", some_nan.quantile(0.4), 0.7071067811865475);
+    for (hist, lo, hi, want) in [
+        (&all_nan, f64::NEG_INFINITY, 0.7071067811865475, 0.0),
+        (&some_nan, f64::NEG_INFINITY, 0.7071067811865475, 0.4),
+        (&all_nan, f64::NEG_INFINITY, f64::INFINITY, 0.0),
+        (&some_nan, f64::NEG_INFINITY, f64::INFINITY, 0.8),
+    ] {
+        let (v, note) = hist.fraction_with_note(lo, hi);
+        check(&format!("fraction {lo} {hi}"), v, want);
+        assert_eq!(note, NanNote::FractionExcludesNaN);
+    }
+    // ±Inf observations alone make the sum NaN without skewing anything.
+    let infs = h("{{schema:0 count:2 sum:NaN buckets:[2]}}");
+    assert_eq!(infs.quantile_with_note(0.5).1, NanNote::None);
+    assert_eq!(infs.fraction_with_note(0.0, 1.0).1, NanNote::None);
+}

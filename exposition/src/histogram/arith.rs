@@ -1,9 +1,9 @@
 //! Histogram arithmetic: addition and subtraction across schemas and zero thresholds,
 //! scaling, exact equality and counter-reset detection.
 
-use super::buckets::{exponential_bound, IndexIter};
+use super::buckets::IndexIter;
 use super::error::HistogramError;
-use super::layout::{add_sides, reduced_pairs, spans_from_pairs, spans_match};
+use super::layout::{add_sides, reduced_pairs, reduced_pairs_above, spans_from_pairs, spans_match};
 use super::{CounterResetHint, FloatHistogram, Span};
 
 /// What [`FloatHistogram::add`] and [`FloatHistogram::sub`] had to paper over; PromQL
@@ -24,6 +24,11 @@ impl FloatHistogram {
     /// larger one and folding buckets inside it into the zero bucket. Custom-bucket
     /// histograms with different bounds are combined on the intersection of the bounds.
     /// The result may hold empty buckets; call [`FloatHistogram::compact`] to drop them.
+    ///
+    /// One deliberate difference from Prometheus: buckets of `other` that lie inside the
+    /// reconciled zero bucket are dropped *before* its resolution is reduced, so a bucket
+    /// that only straddles the threshold after merging is not counted twice (once in the
+    /// zero bucket, once in the merged bucket). Observations are always conserved.
     ///
     /// Counter-reset hints combine as in Prometheus: equal hints stay, a gauge makes a
     /// gauge, an unknown makes unknown, `reset` against `not_reset` is a collision.
@@ -125,20 +130,24 @@ impl FloatHistogram {
         let (from_a, from_b) = (self.schema, other.schema);
         let pa = reduced_pairs(&self.positive_spans, &self.positive_buckets, from_a, target);
         let na = reduced_pairs(&self.negative_spans, &self.negative_buckets, from_a, target);
-        let pb = reduced_pairs(
+        // The zero threshold is reconciled by now; `other`'s buckets inside it are
+        // already in the zero count.
+        let zt = self.zero_threshold;
+        let pb = reduced_pairs_above(
             &other.positive_spans,
             &other.positive_buckets,
             from_b,
             target,
+            zt,
         );
-        let nb = reduced_pairs(
+        let nb = reduced_pairs_above(
             &other.negative_spans,
             &other.negative_buckets,
             from_b,
             target,
+            zt,
         );
         self.schema = target;
-        let zt = self.zero_threshold;
         (self.positive_spans, self.positive_buckets) = add_sides(target, zt, negate, &pa, &pb);
         (self.negative_spans, self.negative_buckets) = add_sides(target, zt, negate, &na, &nb);
         Ok(outcome)
@@ -386,8 +395,7 @@ impl FloatHistogram {
         }
         let zt = self.zero_threshold;
         let side = |spans: &[Span], buckets: &[f64], schema: i32| {
-            let pairs = reduced_pairs(spans, buckets, schema, self.schema);
-            skip_below_threshold(pairs, self.schema, zt)
+            reduced_pairs_above(spans, buckets, schema, self.schema, zt)
         };
         let cur_p = side(&self.positive_spans, &self.positive_buckets, self.schema);
         let prev_p = side(
@@ -431,19 +439,6 @@ impl FloatHistogram {
         );
         cur.iter().zip(&prev).any(|(c, p)| c < p)
     }
-}
-
-/// Drops leading buckets whose upper bound is at most `threshold` (exponential only; a
-/// zero threshold skips nothing).
-fn skip_below_threshold(pairs: Vec<(i32, f64)>, schema: i32, threshold: f64) -> Vec<(i32, f64)> {
-    if threshold == 0.0 || schema == super::CUSTOM_BUCKETS_SCHEMA {
-        return pairs;
-    }
-    let skip = pairs
-        .iter()
-        .take_while(|(i, _)| exponential_bound(*i, schema) <= threshold)
-        .count();
-    pairs[skip..].to_vec()
 }
 
 /// Whether a populated bucket of `prev` is missing from `cur` or has a higher count.

@@ -70,6 +70,38 @@ pub(crate) fn reduced_pairs(
     out
 }
 
+/// Like [`reduced_pairs`], but first drops the leading buckets whose upper bound (in
+/// schema `from`) is at most `threshold`: they are part of a zero bucket of that width.
+/// Dropping them before the reduction keeps a bucket that straddles the threshold only
+/// after merging from being counted twice (Prometheus skips after merging).
+pub(crate) fn reduced_pairs_above(
+    spans: &[Span],
+    buckets: &[f64],
+    from: i32,
+    to: i32,
+    threshold: f64,
+) -> Vec<(i32, f64)> {
+    let skip_exp = threshold != 0.0 && from != CUSTOM_BUCKETS_SCHEMA;
+    let mut out: Vec<(i32, f64)> = Vec::with_capacity(buckets.len());
+    let mut skipping = skip_exp;
+    for (idx, count) in IndexIter::new(spans, buckets) {
+        if skipping && exponential_bound(idx, from) <= threshold {
+            continue;
+        }
+        skipping = false;
+        let t = if from == to {
+            idx
+        } else {
+            target_index(idx, from, to)
+        };
+        match out.last_mut() {
+            Some(last) if last.0 == t => last.1 += count,
+            _ => out.push((t, count)),
+        }
+    }
+    out
+}
+
 /// Adds (or subtracts, when `negate`) side `b` to side `a`, both in `schema`. Leading
 /// buckets of `b` whose upper bound is at most `threshold` are skipped (they are already
 /// part of the zero bucket). The result keeps every bucket of both layouts.

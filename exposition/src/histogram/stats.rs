@@ -7,6 +7,22 @@
 use super::buckets::Bucket;
 use super::FloatHistogram;
 
+/// What a quantile or fraction computation noticed about NaN observations (which raise
+/// the count but land in no bucket); PromQL reports these as info annotations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum NanNote {
+    /// Nothing to report.
+    #[default]
+    None,
+    /// `histogram_quantile`: the rank fell among the NaN observations; the result is NaN.
+    QuantileIsNaN,
+    /// `histogram_quantile`: NaN observations count as above every bucket, so the
+    /// result is skewed higher.
+    QuantileSkewed,
+    /// `histogram_fraction`: NaN observations are excluded from every fraction.
+    FractionExcludesNaN,
+}
+
 impl FloatHistogram {
     /// The estimated `q`-quantile of the observations (`histogram_quantile`).
     ///
@@ -25,14 +41,29 @@ impl FloatHistogram {
     /// assert!((h.quantile(0.1) - 0.0006).abs() < 1e-15);
     /// ```
     pub fn quantile(&self, q: f64) -> f64 {
+        self.quantile_with_note(q).0
+    }
+
+    /// [`FloatHistogram::quantile`] plus what it noticed about NaN observations (a NaN
+    /// sum with fewer observations in the buckets than the count): the quantile is NaN
+    /// when its rank falls among them, and skewed higher otherwise.
+    ///
+    /// ```
+    /// use exposition::histogram::{FloatHistogram, NanNote};
+    /// let h = FloatHistogram::parse_notation("{{count:15 sum:NaN buckets:[12]}}").unwrap();
+    /// assert_eq!(h.quantile_with_note(0.8), (1.0, NanNote::QuantileSkewed));
+    /// let (v, note) = h.quantile_with_note(0.81);
+    /// assert!(v.is_nan() && note == NanNote::QuantileIsNaN);
+    /// ```
+    pub fn quantile_with_note(&self, q: f64) -> (f64, NanNote) {
         if q < 0.0 {
-            return f64::NEG_INFINITY;
+            return (f64::NEG_INFINITY, NanNote::None);
         }
         if q > 1.0 {
-            return f64::INFINITY;
+            return (f64::INFINITY, NanNote::None);
         }
         if self.count == 0.0 || q.is_nan() {
-            return f64::NAN;
+            return (f64::NAN, NanNote::None);
         }
         let forward = self.sum.is_nan() || q < 0.5;
         let mut rank = if forward {
@@ -75,36 +106,50 @@ impl FloatHistogram {
         } else if custom {
             if bucket.lower == f64::NEG_INFINITY {
                 if bucket.upper <= 0.0 {
-                    return bucket.upper;
+                    return (bucket.upper, NanNote::None);
                 }
                 bucket.lower = 0.0;
             } else if bucket.upper == f64::INFINITY {
-                return bucket.lower;
+                return (bucket.lower, NanNote::None);
             }
         }
         if count > self.count {
             count = self.count;
         }
         if count < rank {
-            // Only NaN observations can leave the rank unreached.
-            return bucket.upper;
+            // The rank lies beyond every bucket: among NaN observations, or (with a
+            // malformed histogram) nowhere; then the highest bound is the best answer.
+            if self.sum.is_nan() {
+                return (f64::NAN, NanNote::QuantileIsNaN);
+            }
+            return (bucket.upper, NanNote::None);
         }
         if forward {
             rank -= count - bucket.count;
         } else {
             rank = count - rank;
         }
+        let note =
+            if self.sum.is_nan() && self.all_buckets().map(|b| b.count).sum::<f64>() < self.count {
+                NanNote::QuantileSkewed
+            } else {
+                NanNote::None
+            };
         let fraction = rank / bucket.count;
         if custom || (bucket.lower <= 0.0 && bucket.upper >= 0.0) {
-            return bucket.lower + (bucket.upper - bucket.lower) * fraction;
+            return (
+                bucket.lower + (bucket.upper - bucket.lower) * fraction,
+                note,
+            );
         }
         let log_lower = bucket.lower.abs().log2();
         let log_upper = bucket.upper.abs().log2();
-        if bucket.lower > 0.0 {
+        let v = if bucket.lower > 0.0 {
             (log_lower + (log_upper - log_lower) * fraction).exp2()
         } else {
             -(log_upper + (log_lower - log_upper) * (1.0 - fraction)).exp2()
-        }
+        };
+        (v, note)
     }
 
     /// The estimated fraction of observations between `lower` and `upper`
@@ -117,11 +162,24 @@ impl FloatHistogram {
     /// assert_eq!(h.fraction(5.0, 10.0), 0.5);
     /// ```
     pub fn fraction(&self, lower: f64, upper: f64) -> f64 {
+        self.fraction_with_note(lower, upper).0
+    }
+
+    /// [`FloatHistogram::fraction`] plus whether NaN observations (a NaN sum with fewer
+    /// observations in the buckets than the count) were left out: they count in the
+    /// denominator but in no range, so `fraction(-Inf, +Inf)` stays below 1.
+    ///
+    /// ```
+    /// use exposition::histogram::{FloatHistogram, NanNote};
+    /// let h = FloatHistogram::parse_notation("{{count:15 sum:NaN buckets:[12]}}").unwrap();
+    /// assert_eq!(h.fraction_with_note(f64::NEG_INFINITY, f64::INFINITY), (0.8, NanNote::FractionExcludesNaN));
+    /// ```
+    pub fn fraction_with_note(&self, lower: f64, upper: f64) -> (f64, NanNote) {
         if self.count == 0.0 || lower.is_nan() || upper.is_nan() {
-            return f64::NAN;
+            return (f64::NAN, NanNote::None);
         }
         if lower >= upper {
-            return 0.0;
+            return (0.0, NanNote::None);
         }
         let custom = self.uses_custom_buckets();
         let (mut rank, mut lower_rank, mut upper_rank) = (0.0, 0.0, 0.0);
@@ -138,7 +196,10 @@ impl FloatHistogram {
             }
             let linear = custom || zero_bucket;
             let interpolate = |v: f64| -> f64 {
-                if linear {
+                if linear && b.lower == f64::NEG_INFINITY {
+                    // No interpolation from -Inf: the bucket counts as a whole.
+                    rank + b.count
+                } else if linear {
                     rank + b.count * (v - b.lower) / (b.upper - b.lower)
                 } else {
                     let log_lower = b.lower.abs().log2();
@@ -176,13 +237,22 @@ impl FloatHistogram {
             }
             rank += b.count;
         }
-        if !lower_set || lower_rank > self.count {
-            lower_rank = self.count;
+        let mut note = NanNote::None;
+        let mut total = self.count;
+        if self.sum.is_nan() {
+            let in_buckets: f64 = self.all_buckets().map(|b| b.count).sum();
+            if in_buckets < self.count {
+                note = NanNote::FractionExcludesNaN;
+            }
+            total = in_buckets;
         }
-        if !upper_set || upper_rank > self.count {
-            upper_rank = self.count;
+        if !lower_set || lower_rank > total {
+            lower_rank = total;
         }
-        (upper_rank - lower_rank) / self.count
+        if !upper_set || upper_rank > total {
+            upper_rank = total;
+        }
+        ((upper_rank - lower_rank) / self.count, note)
     }
 
     /// The estimated variance of the observations (`histogram_stdvar`): each bucket's
