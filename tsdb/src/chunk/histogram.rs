@@ -106,10 +106,12 @@ fn bit_range(x: i64, nbits: u32) -> bool {
 }
 
 /// Widths of the variable-width integer code, by number of leading one bits.
-const VARBIT_WIDTHS: [u32; 5] = [0, 7, 14, 21, 34];
+const VARBIT_WIDTHS: [u32; 8] = [0, 3, 6, 9, 12, 18, 25, 56];
 
-/// Writes a signed integer in the variable-width code: `0` for zero, `10`+7 bits,
-/// `110`+14, `1110`+21, `11110`+34, `11111`+64 (two's complement truncated to the width).
+/// Writes a signed integer in the variable-width code: `0` for zero, then `k` one bits, a
+/// zero and [`VARBIT_WIDTHS`]`[k]` bits (3, 6, 9, 12, 18, 25, 56), or eight one bits and 64
+/// bits (two's complement truncated to the width). Small changes, the common case between
+/// scrapes, cost 5 bits.
 #[inline]
 pub(crate) fn write_varbit(w: &mut BitWriter, x: i64) {
     if x == 0 {
@@ -125,7 +127,7 @@ pub(crate) fn write_varbit(w: &mut BitWriter, x: i64) {
             return;
         }
     }
-    w.write_bits(0b11111, 5);
+    w.write_bits(0xff, 8);
     w.write_bits(x as u64, 64);
 }
 
@@ -133,12 +135,12 @@ pub(crate) fn write_varbit(w: &mut BitWriter, x: i64) {
 #[inline]
 pub(crate) fn read_varbit(r: &mut BitReader<'_>) -> i64 {
     let mut ones = 0usize;
-    while ones < 5 && r.read_bit() {
+    while ones < 8 && r.read_bit() {
         ones += 1;
     }
     match ones {
         0 => 0,
-        5 => r.read_bits(64) as i64,
+        8 => r.read_bits(64) as i64,
         n => {
             let w = VARBIT_WIDTHS[n];
             let bits = r.read_bits(w) as i64;
@@ -1052,4 +1054,69 @@ pub fn validate(chunk: &[u8]) -> Result<super::ChunkMeta> {
         min_t,
         max_t: prev,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varbit_round_trips_at_every_width_boundary() {
+        let mut vals = vec![0i64, 1, -1, i64::MIN, i64::MAX];
+        for &w in &VARBIT_WIDTHS[1..] {
+            let half = 1i64 << (w - 1);
+            vals.extend([half, half + 1, -half, -half + 1, half - 1]);
+        }
+        let mut w = BitWriter::default();
+        for &v in &vals {
+            write_varbit(&mut w, v);
+        }
+        let bytes = w.into_vec();
+        let mut r = BitReader::new(&bytes);
+        for &v in &vals {
+            assert_eq!(read_varbit(&mut r), v);
+        }
+        assert!(!r.overrun());
+        // Small changes are cheap.
+        let mut w = BitWriter::default();
+        write_varbit(&mut w, 3);
+        write_varbit(&mut w, -3);
+        assert_eq!(w.into_vec().len(), 2, "two 5-bit codes");
+    }
+
+    #[test]
+    fn header_hints_round_trip() {
+        for h in [
+            CounterResetHint::Unknown,
+            CounterResetHint::CounterReset,
+            CounterResetHint::NotCounterReset,
+            CounterResetHint::Gauge,
+        ] {
+            assert_eq!(header_to_hint(hint_to_header(h)), h);
+        }
+    }
+
+    #[test]
+    fn a_different_layout_does_not_fit() {
+        let h = Histogram {
+            count: 2,
+            positive_spans: vec![Span::new(0, 2)],
+            positive_buckets: vec![1, 0],
+            ..Histogram::default()
+        };
+        let mut a = HistogramAppender::new(&h, CounterResetHint::Unknown);
+        assert!(a.append(1, &h));
+        let mut wider = h.clone();
+        wider.positive_spans = vec![Span::new(0, 3)];
+        wider.positive_buckets = vec![1, 0, 0];
+        assert!(!a.fits(&wider));
+        assert!(!a.append(2, &wider));
+        assert!(!a.detect_counter_reset(&wider), "a new bucket is no reset");
+        let mut lost = h.clone();
+        lost.positive_spans = vec![Span::new(1, 1)];
+        lost.positive_buckets = vec![2];
+        assert!(a.detect_counter_reset(&lost), "bucket 0 vanished");
+        assert_eq!(a.num_samples(), 1);
+        assert!(a.last_equals(&h));
+    }
 }
