@@ -86,12 +86,12 @@ fn start_server(now: i64) -> (Proc, tempfile::TempDir) {
     (Proc { child, base }, dir)
 }
 
-/// `stack` with no scrape targets and a rule file: one recording rule and one alert that
-/// fires at the first evaluation.
-fn start_stack(dir: &Path) -> Proc {
+/// `stack` scraping `target` (`host:port`) and evaluating a rule file: one recording rule
+/// and one alert that fires at the first evaluation.
+fn start_stack(dir: &Path, target: &str) -> Proc {
     std::fs::write(
         dir.join("prometheus.yml"),
-        "global:\n  evaluation_interval: 200ms\nrule_files: [rules.yml]\n",
+        format!("global:\n  scrape_interval: 200ms\n  evaluation_interval: 200ms\nrule_files: [rules.yml]\nscrape_configs:\n  - job_name: server\n    static_configs:\n      - targets: ['{target}']\n"),
     )
     .unwrap();
     std::fs::write(
@@ -166,7 +166,7 @@ fn get(url: &str) -> (u16, String, String) {
 #[test]
 fn static_files_have_their_content_types() {
     let (srv, _dir) = start_server(now_ms());
-    for path in ["/", "/graph", "/alerts", "/rules"] {
+    for path in ["/", "/graph", "/alerts", "/rules", "/targets"] {
         let (st, ct, body) = get(&format!("{}{path}", srv.base));
         assert_eq!(st, 200, "{path}");
         assert_eq!(ct, "text/html; charset=utf-8", "{path}");
@@ -733,7 +733,7 @@ fn query_page_in_headless_chromium() {
 
     // --- Alerts and rules views against `stack`, which evaluates a rule file.
     let stack_dir = tempfile::tempdir().unwrap();
-    let stack = start_stack(stack_dir.path());
+    let stack = start_stack(stack_dir.path(), srv.base.trim_start_matches("http://"));
     s.goto(&format!("{}/", stack.base));
     s.click("#nav-alerts");
     s.wait_for(
@@ -774,6 +774,23 @@ fn query_page_in_headless_chromium() {
         "{alerting:?}"
     );
     assert_eq!(alerting[4], "firing (1)", "{alerting:?}");
+    s.click("#nav-targets");
+    let target = s.wait_for(
+        "the scraped server",
+        "window.promUI.showView(); var r = document.querySelector('#targets-table tr.target-row'); return r && r.cells[1].textContent === 'up' ? Array.from(r.cells).map(c => c.textContent) : null;",
+        |v| !v.is_null(),
+    );
+    assert_eq!(target[0], format!("{}/metrics", srv.base), "{target}");
+    assert_eq!(
+        target[2],
+        format!(
+            "instance=\"{}\", job=\"server\"",
+            srv.base.trim_start_matches("http://")
+        ),
+        "{target}"
+    );
+    assert!(target[4].as_str().unwrap().ends_with(" ms"), "{target}");
+    assert_eq!(s.text("#targets-count"), "1 of 1 target up");
     // Back to the query view.
     s.click("#nav-query");
     assert_eq!(
@@ -790,9 +807,10 @@ fn query_page_in_headless_chromium() {
 /// Debian's `prometheus` (2.x) on a free port, evaluating the same rule file as the stack
 /// test; ready when `/-/ready` answers 200.
 fn start_prometheus(program: &Path, dir: &Path) -> Proc {
+    let port = free_port();
     std::fs::write(
         dir.join("prometheus.yml"),
-        "global:\n  evaluation_interval: 1s\nrule_files: [rules.yml]\n",
+        format!("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [rules.yml]\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"),
     )
     .unwrap();
     std::fs::write(
@@ -800,7 +818,6 @@ fn start_prometheus(program: &Path, dir: &Path) -> Proc {
         "groups:\n  - name: ui\n    rules:\n      - record: ui:one\n        expr: vector(1)\n      - alert: UiAlwaysFiring\n        expr: vector(1) > 0\n        labels: {severity: page}\n        annotations: {summary: shown on the alerts view}\n",
     )
     .unwrap();
-    let port = free_port();
     let child = Command::new(program)
         .arg(format!(
             "--config.file={}",
@@ -953,6 +970,20 @@ fn query_page_against_real_prometheus() {
         |v| v == 2,
     );
     assert_eq!(s.text("#rules-count"), "2 rules in 1 group");
+    s.goto(&format!("{front}/targets"));
+    let target = s.wait_for(
+        "Prometheus scraping itself",
+        "window.promUI.showView(); var r = document.querySelector('#targets-table tr.target-row'); return r && r.cells[1].textContent === 'up' ? Array.from(r.cells).map(c => c.textContent) : null;",
+        |v| !v.is_null(),
+    );
+    assert_eq!(target[0], format!("{}/metrics", prom.base), "{target}");
+    assert_eq!(s.text("#targets-count"), "1 of 1 target up");
+    s.goto(&format!("{front}/rules"));
+    s.wait_for(
+        "the rules table",
+        "return document.querySelectorAll('#rules-groups tr.rule-row').length;",
+        |v| v == 2,
+    );
     let alerting = s.cells("#rules-groups tr.rule-row:nth-child(2)");
     assert_eq!(
         alerting[..6],

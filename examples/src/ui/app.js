@@ -681,26 +681,50 @@
     });
   }
 
+  function loadTargets() {
+    var body = $('targets-table').tBodies[0];
+    return api('api/v1/targets').then(function (json) {
+      showError($('targets-error'), null);
+      clear(body);
+      var targets = json.data.activeTargets || [];
+      targets.forEach(function (t) {
+        var badge = el('span', 'state state-' + t.health, t.health);
+        var dur = typeof t.lastScrapeDuration === 'number' ? (t.lastScrapeDuration * 1000).toFixed(1) + ' ms' : '';
+        var tr = row([t.scrapeUrl || '', badge, labelsText(t.labels), t.lastScrape || '', dur, t.lastError || '']);
+        tr.className = 'target-row';
+        body.appendChild(tr);
+      });
+      var up = targets.filter(function (t) { return t.health === 'up'; }).length;
+      $('targets-count').textContent = up + ' of ' + targets.length + (targets.length === 1 ? ' target' : ' targets') + ' up';
+    }, function (err) {
+      clear(body);
+      $('targets-count').textContent = '';
+      showError($('targets-error'), err);
+    });
+  }
+
   // ---------------------------------------------------------------------------------------
   // Navigation between the query page and the two views (#alerts, #rules, or the paths
   // /alerts and /rules that serve the same page).
 
   function currentView() {
     var h = window.location.hash.replace('#', '');
-    if (h === 'alerts' || h === 'rules' || h === 'query') return h;
+    if (h === 'alerts' || h === 'rules' || h === 'targets' || h === 'query') return h;
     if (/\/alerts$/.test(window.location.pathname)) return 'alerts';
     if (/\/rules$/.test(window.location.pathname)) return 'rules';
+    if (/\/targets$/.test(window.location.pathname)) return 'targets';
     return 'query';
   }
 
   function showView() {
     var v = currentView();
-    ['query', 'alerts', 'rules'].forEach(function (name) {
+    ['query', 'alerts', 'rules', 'targets'].forEach(function (name) {
       $('view-' + name).hidden = name !== v;
       $('nav-' + name).classList.toggle('active', name === v);
     });
     if (v === 'alerts') loadAlerts();
     if (v === 'rules') loadRules();
+    if (v === 'targets') loadTargets();
     if (v === 'query' && plot) plot.setSize({ width: Math.max($('chart').clientWidth, 300), height: 360 });
   }
 

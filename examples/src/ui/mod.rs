@@ -4,8 +4,8 @@
 //! (MIT, its licence served beside it), all compiled into the binary with `include_str!`
 //! so the page needs no build step and no network at run time. The page talks to the
 //! server only through the public HTTP API (`api/v1/query`, `api/v1/query_range`,
-//! `api/v1/label/__name__/values`, `api/v1/alerts`, `api/v1/rules`) with relative URLs,
-//! so the same files work when served in front of a real Prometheus.
+//! `api/v1/label/__name__/values`, `api/v1/alerts`, `api/v1/rules`, `api/v1/targets`)
+//! with relative URLs, so the same files work when served in front of a real Prometheus.
 //!
 //! [uPlot]: https://github.com/leeoniya/uPlot
 //!
@@ -66,12 +66,12 @@ pub const ASSETS: &[Asset] = &[
     },
 ];
 
-/// The paths that show the page (Prometheus's own UI lives at `/graph`; the alert and
-/// rule views are sections of the same page).
-const PAGE_PATHS: &[&str] = &["/", "/graph", "/alerts", "/rules"];
+/// The paths that show the page (Prometheus's own UI lives at `/graph`; the alert, rule
+/// and target views are sections of the same page).
+const PAGE_PATHS: &[&str] = &["/", "/graph", "/alerts", "/rules", "/targets"];
 
-/// The file served at `path`, if any: the page for `/`, `/graph`, `/alerts` and `/rules`,
-/// the static files under `/static/`.
+/// The file served at `path`, if any: the page for `/`, `/graph`, `/alerts`, `/rules` and
+/// `/targets`, the static files under `/static/`.
 pub fn asset(path: &str) -> Option<&'static Asset> {
     if PAGE_PATHS.contains(&path) {
         return ASSETS.first();
@@ -91,6 +91,7 @@ pub fn handler_name(path: &str) -> &'static str {
             "/graph" => "/graph",
             "/alerts" => "/alerts",
             "/rules" => "/rules",
+            "/targets" => "/targets",
             _ => "/",
         }
     }
