@@ -113,8 +113,16 @@ fn main() {
             }
         }
     }
+    // Blocks live in `<storage.path>/blocks`; the head is cut into them by the
+    // maintenance loop below.
+    let blocks = args.storage_path.join("blocks");
+    if let Err(e) = db.open_blocks(&blocks) {
+        eprintln!("server: opening blocks in {}: {e}", blocks.display());
+        std::process::exit(1);
+    }
     let series = db.head().num_series();
-    let api = Arc::new(Api::new(Arc::new(RwLock::new(db)), opts));
+    let db = Arc::new(RwLock::new(db));
+    let api = Arc::new(Api::new(db.clone(), opts));
     let srv = match HttpServer::start(&args.listen, api, args.threads) {
         Ok(s) => s,
         Err(e) => {
@@ -128,7 +136,26 @@ fn main() {
         series,
         args.storage_path.display()
     );
+    // The library runs no threads and reads no clock: this loop drives its lifecycle
+    // work (head cut into blocks, compaction, retention) once a minute.
     loop {
-        std::thread::park();
+        std::thread::sleep(Duration::from_secs(60));
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as i64);
+        let res = db
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .maintenance(now);
+        match res {
+            Ok(rep) if !rep.is_empty() => println!(
+                "server: tsdb maintenance: {} head blocks, {} compacted, {} expired",
+                rep.head_blocks.len(),
+                rep.compacted.len(),
+                rep.retention_deleted.len()
+            ),
+            Ok(_) => {}
+            Err(e) => eprintln!("server: tsdb maintenance: {e}"),
+        }
     }
 }

@@ -33,6 +33,9 @@ pub enum StackError {
     /// A remote-write destination could not start.
     #[error("{0}")]
     RemoteWrite(#[from] RemoteWriteError),
+    /// The database's blocks could not be opened.
+    #[error("storage: {0}")]
+    Storage(#[from] tsdb::Error),
 }
 
 /// What a run did, for callers and tests.
@@ -60,6 +63,9 @@ pub struct RunSummary {
     pub remote_delivered: u64,
 }
 
+/// How often the loop runs tsdb maintenance (head cut into blocks, compaction, retention).
+const MAINTENANCE_INTERVAL_MS: i64 = 60_000;
+
 /// Everything the loop works with.
 pub struct Stack {
     db: Arc<RwLock<Db>>,
@@ -73,6 +79,8 @@ pub struct Stack {
     agent: ureq::Agent,
     started_ms: i64,
     states: BTreeMap<Labels, AlertState>,
+    /// When the next tsdb maintenance (head cut, compaction, retention) is due.
+    next_maintenance_ms: i64,
     /// Progress lines go here.
     pub out: Box<dyn Write + Send>,
     /// What happened so far.
@@ -125,6 +133,17 @@ impl Stack {
                 .map(|rw| RemoteWriter::new(rw.clone(), &d))
                 .collect::<Result<Vec<_>, _>>()?
         };
+        {
+            // Blocks live next to an on-disk WAL, in `<storage.path>/blocks`.
+            let mut d = db.write().unwrap_or_else(|e| e.into_inner());
+            let root = d
+                .wal()
+                .map(|w| w.dir().path("blocks"))
+                .filter(|p| !p.to_string_lossy().starts_with("mem:"));
+            if let (Some(root), None) = (root, d.block_root()) {
+                d.open_blocks(&root)?;
+            }
+        }
         Ok(Stack {
             db,
             pools,
@@ -139,6 +158,7 @@ impl Stack {
                 .build(),
             started_ms: now,
             states: BTreeMap::new(),
+            next_maintenance_ms: now + MAINTENANCE_INTERVAL_MS,
             out,
             summary: RunSummary::default(),
         })
@@ -369,6 +389,27 @@ impl Stack {
             }
             for l in log {
                 self.say(now, &l);
+            }
+        }
+        if now >= self.next_maintenance_ms {
+            self.next_maintenance_ms = now + MAINTENANCE_INTERVAL_MS;
+            let res = self
+                .db
+                .write()
+                .unwrap_or_else(|e| e.into_inner())
+                .maintenance(now);
+            match res {
+                Ok(rep) if !rep.is_empty() => self.say(
+                    now,
+                    &format!(
+                        "tsdb maintenance: {} head blocks, {} compacted, {} expired",
+                        rep.head_blocks.len(),
+                        rep.compacted.len(),
+                        rep.retention_deleted.len()
+                    ),
+                ),
+                Ok(_) => {}
+                Err(e) => self.say(now, &format!("tsdb maintenance: {e}")),
             }
         }
     }
