@@ -259,3 +259,80 @@ fn exponential_bounds_are_increasing() {
         }
     }
 }
+
+/// Any histogram at all, including malformed ones: odd schemas, spans that disagree with
+/// the buckets, negative or huge offsets, NaN and infinite values, unsorted bounds.
+fn malformed() -> impl Strategy<Value = FloatHistogram> {
+    let float = prop_oneof![
+        -4.0f64..20.0,
+        Just(0.0),
+        Just(-0.0),
+        Just(f64::NAN),
+        Just(f64::INFINITY),
+        Just(f64::NEG_INFINITY),
+        Just(f64::MAX),
+        Just(1e-300),
+    ];
+    let offset = prop_oneof![
+        -6i32..6,
+        Just(i32::MAX),
+        Just(i32::MIN),
+        Just(1 << 30),
+        Just(-(1 << 30))
+    ];
+    let spans = prop::collection::vec((offset, 0u32..5).prop_map(|(o, l)| Span::new(o, l)), 0..4);
+    let schema = prop_oneof![
+        -6i32..10,
+        Just(-53),
+        Just(i32::MIN),
+        Just(i32::MAX),
+        Just(60)
+    ];
+    (
+        schema,
+        (float.clone(), float.clone(), float.clone(), float.clone()),
+        (spans.clone(), prop::collection::vec(float.clone(), 0..8)),
+        (spans, prop::collection::vec(float.clone(), 0..8)),
+        prop::collection::vec(float, 0..4),
+        hint(),
+    )
+        .prop_map(
+            |(schema, (zt, zc, count, sum), (ps, pb), (ns, nb), custom, hint)| FloatHistogram {
+                counter_reset_hint: hint,
+                schema,
+                zero_threshold: zt,
+                zero_count: zc,
+                count,
+                sum,
+                positive_spans: ps,
+                negative_spans: ns,
+                positive_buckets: pb,
+                negative_buckets: nb,
+                custom_values: custom,
+            },
+        )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Every operation terminates without panicking on malformed histograms.
+    #[test]
+    fn malformed_histograms_never_panic(a in malformed(), b in malformed(), q in -0.5f64..1.5, k in 0usize..4) {
+        let _ = a.validate();
+        let _ = a.to_integer().map(|i| i.validate());
+        let mut x = a.clone();
+        let _ = x.add(&b);
+        let _ = x.sub(&b);
+        let _ = x.clone().mul(q).div(q - 0.5).negate();
+        x.compact(k);
+        let _ = a.copy_to_schema(a.schema.saturating_sub(k as i32));
+        let _ = a.equals(&b);
+        let _ = a.detect_reset(&b);
+        let _ = (a.quantile(q), a.fraction(q, q + 1.0), a.stddev(), a.stdvar());
+        let _ = a.cumulative_buckets().count();
+        let text = a.to_string();
+        let _ = FloatHistogram::parse_notation(&text);
+        let _ = x.to_string();
+    }
+}

@@ -12,13 +12,18 @@ pub(crate) fn target_index(idx: i32, from: i32, to: i32) -> i32 {
     t.clamp(i32::MIN as i64, i32::MAX as i64) as i32
 }
 
+/// Gaps longer than this are never filled with explicit zero buckets, whatever the
+/// caller asks for: it bounds the memory a compaction can take (indices span 2^32).
+pub(crate) const MAX_FILLED_GAP: usize = 1 << 16;
+
 /// Builds spans and buckets from `(index, count)` pairs in ascending index order. Runs of
-/// up to `max_gap` missing indices between two pairs are filled with zero buckets.
+/// up to `max_gap` (at most [`MAX_FILLED_GAP`]) missing indices between two pairs are
+/// filled with zero buckets.
 pub(crate) fn spans_from_pairs(
     pairs: impl IntoIterator<Item = (i32, f64)>,
     max_gap: usize,
 ) -> (Vec<Span>, Vec<f64>) {
-    let max_gap = max_gap.min(i64::MAX as usize) as i64;
+    let max_gap = max_gap.min(MAX_FILLED_GAP) as i64;
     let mut spans: Vec<Span> = Vec::new();
     let mut buckets = Vec::new();
     let mut prev: Option<i64> = None;
@@ -152,6 +157,7 @@ impl FloatHistogram {
     /// Removes empty buckets at the edges of spans, splits spans at runs of more than
     /// `max_empty_buckets` empty buckets and merges spans that are at most that many
     /// buckets apart (filling the gap with explicit zeros), as Prometheus's `Compact`.
+    /// Gaps of more than 65,536 buckets are never filled, to bound memory.
     ///
     /// ```
     /// use exposition::histogram::{FloatHistogram, Span};

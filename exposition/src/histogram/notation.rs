@@ -35,6 +35,9 @@ impl FloatHistogram {
 
     /// The notation Prometheus's `TestExpression()` prints: the histogram compacted to
     /// one span per side, fields that are zero omitted, floats in Go's `%g` form.
+    /// (Buckets more than 65,536 indices apart cannot be joined into one span; such a
+    /// side is printed with its first offset and all its buckets, where Prometheus would
+    /// panic.)
     ///
     /// ```
     /// use exposition::histogram::{FloatHistogram, Span};
