@@ -425,6 +425,22 @@ impl Session {
         self.call("POST", "/actions", Some(actions));
     }
 
+    /// Presses the mouse at `from` px right of the element's centre, moves to `to`, releases.
+    fn drag(&self, css: &str, from: i64, to: i64) {
+        let id = self.find(css);
+        let origin = json!({ ELEMENT_KEY: id });
+        let actions = json!({"actions": [{
+            "type": "pointer", "id": "mouse", "parameters": {"pointerType": "mouse"},
+            "actions": [
+                {"type": "pointerMove", "duration": 0, "x": from, "y": 0, "origin": origin},
+                {"type": "pointerDown", "button": 0},
+                {"type": "pointerMove", "duration": 200, "x": to, "y": 0, "origin": origin},
+                {"type": "pointerUp", "button": 0},
+            ],
+        }]});
+        self.call("POST", "/actions", Some(actions));
+    }
+
     fn screenshot(&self, to: &Path) {
         use base64::Engine as _;
         let v = self.call("GET", "/screenshot", None);
@@ -725,6 +741,31 @@ fn query_page_in_headless_chromium() {
     assert_eq!(
         s.js("return document.getElementById('range').value;"),
         "1800"
+    );
+    // Dragging across the plot zooms to the selected window: a custom range and end.
+    s.drag("#chart .u-over", -200, 200);
+    let zoomed = s.wait_for(
+        "the zoomed graph",
+        "var r = document.getElementById('range'); return r.value !== '1800' ? [parseFloat(r.value), r.options[r.selectedIndex].textContent, window.promUI.parseTime(document.getElementById('end-time').value)] : null;",
+        |v| !v.is_null(),
+    );
+    let (range, end) = (zoomed[0].as_f64().unwrap(), zoomed[2].as_f64().unwrap());
+    assert!(
+        (400.0..900.0).contains(&range),
+        "400 px of a ~1200 px wide 30m plot: {zoomed}"
+    );
+    assert!(
+        end > (back - 1800) as f64 && end < back as f64,
+        "{zoomed} within the old window"
+    );
+    assert_eq!(
+        zoomed[1],
+        s.js(&format!("return window.promUI.formatDuration({range});"))
+    );
+    s.wait_for(
+        "the graph of the zoomed window",
+        "var p = window.promUI.plot(); return p ? p.data[0][0] : null;",
+        |v| v.as_f64() == Some(end - range),
     );
 
     // --- A string result cannot be graphed: the error says so.

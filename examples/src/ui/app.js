@@ -303,9 +303,15 @@
     var v = String(sec);
     var found = Array.prototype.some.call(sel.options, function (o) { return o.value === v; });
     if (!found) {
+      // One custom range at a time, kept in order among the presets.
+      Array.prototype.slice.call(sel.options).forEach(function (o) {
+        if (o.dataset.custom) sel.removeChild(o);
+      });
       var o = el('option', null, formatDuration(sec));
       o.value = v;
-      sel.appendChild(o);
+      o.dataset.custom = '1';
+      var before = Array.prototype.find.call(sel.options, function (x) { return parseFloat(x.value) > sec; });
+      sel.insertBefore(o, before || null);
     }
     sel.value = v;
   }
@@ -535,8 +541,19 @@
       axes: [{ values: function (u, splits) { return splits.map(function (t) { return axisTime(t, end - start); }); } }, {}],
       series: series,
       legend: { show: false },
-      cursor: { drag: { x: false, y: false } },
+      // Dragging across the plot selects a time window, which becomes the new range and end.
+      cursor: { drag: { x: true, y: false, setScale: false } },
       hooks: {
+        setSelect: [function (u) {
+          if (u.select.width < 5) return;
+          var lo = Math.floor(u.posToVal(u.select.left, 'x'));
+          var hi = Math.ceil(u.posToVal(u.select.left + u.select.width, 'x'));
+          u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+          if (hi - lo < 1) return;
+          setRange(hi - lo);
+          $('end-time').value = formatTime(hi);
+          run();
+        }],
         setCursor: [function (u) {
           var i = u.cursor.idx;
           if (i === null || i === undefined) {
