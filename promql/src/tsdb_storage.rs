@@ -26,11 +26,16 @@
 //! assert_eq!(v.len(), 1);
 //! ```
 
-use exposition::{Labels, Matcher};
-use tsdb::chunk::SampleIterator as _;
-use tsdb::head::SeriesIter;
+use std::sync::Arc;
 
-use crate::storage::{Querier, SampleIterator, SelectHints, Storage, StorageError, StorageSeries};
+use exposition::histogram::FloatHistogram;
+use exposition::{Labels, Matcher};
+use tsdb::chunk::{SampleIterator as _, ValueType};
+use tsdb::head::{HeadSampleIter, SeriesIter};
+
+use crate::storage::{
+    Querier, SampleIterator, SampleValue, SelectHints, Storage, StorageError, StorageSeries,
+};
 
 fn backend(e: tsdb::Error) -> StorageError {
     StorageError::Backend(Box::new(e))
@@ -155,15 +160,39 @@ impl StorageSeries for TsdbSeries<'_> {
     }
 
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        Box::new(TsdbIter { it: self.s.iter() })
+        Box::new(TsdbIter {
+            it: self.s.iter(),
+            all: self.s.has_histograms().then(|| self.s.sample_iter()),
+        })
     }
 }
 
 struct TsdbIter<'a> {
+    /// Float samples (the fast path).
     it: SeriesIter<'a>,
+    /// Every sample, for series that hold native histograms.
+    all: Option<HeadSampleIter<'a>>,
 }
 
 impl SampleIterator for TsdbIter<'_> {
+    fn next_value(&mut self) -> Option<(i64, SampleValue)> {
+        let Some(all) = &mut self.all else {
+            return self.next().map(|(t, v)| (t, SampleValue::Float(v)));
+        };
+        match all.next() {
+            ValueType::None => None,
+            ValueType::Float => {
+                let (t, v) = all.at();
+                Some((t, SampleValue::Float(v)))
+            }
+            ValueType::Histogram | ValueType::FloatHistogram => {
+                let mut h = FloatHistogram::default();
+                let t = all.at_float_histogram(&mut h);
+                Some((t, SampleValue::Histogram(Arc::new(h))))
+            }
+        }
+    }
+
     fn next(&mut self) -> Option<(i64, f64)> {
         self.it.next().then(|| self.it.at())
     }
@@ -335,6 +364,64 @@ mod tests {
         let r = e.instant_query(db.head(), &expr, 1_000_000).unwrap();
         let Value::Vector(v) = r.value else { panic!() };
         assert_eq!(v[0].f, 9.0);
+    }
+
+    /// Native histograms read from the head's histogram chunks answer like the same
+    /// histograms in the in-memory store (including a counter reset and a series that
+    /// switches from floats to histograms).
+    #[test]
+    fn head_histograms_answer_like_mem_storage() {
+        use exposition::histogram::{Histogram, Span};
+        let mut mem = MemStorage::new();
+        let mut db = Db::in_memory(HeadOptions::default());
+        let mut app = db.appender();
+        for inst in 0..2i64 {
+            let l = Labels::from_pairs(&[
+                ("__name__", "rpc_seconds"),
+                ("instance", if inst == 0 { "a" } else { "b" }),
+            ]);
+            for k in 0..200i64 {
+                let t = k * 15_000;
+                if inst == 1 && k < 20 {
+                    mem.append(&l, t, k as f64).unwrap();
+                    app.append(&l, t, k as f64).unwrap();
+                    continue;
+                }
+                // A reset at k = 100 for instance a.
+                let n = if inst == 0 && k >= 100 { k - 100 } else { k } as u64;
+                let (b0, b1, b2) = (n, 2 * n + inst as u64, n / 3);
+                let h = Histogram {
+                    schema: 0,
+                    zero_threshold: 1e-3,
+                    zero_count: n / 2,
+                    count: b0 + b1 + b2 + n / 2,
+                    sum: n as f64 * 1.25,
+                    positive_spans: vec![Span::new(-1, 3)],
+                    positive_buckets: vec![b0 as i64, b1 as i64 - b0 as i64, b2 as i64 - b1 as i64],
+                    ..Histogram::default()
+                };
+                mem.append_histogram(&l, t, std::sync::Arc::new(h.to_float()))
+                    .unwrap();
+                app.append_histogram(&l, t, &h).unwrap();
+            }
+        }
+        app.commit().unwrap();
+        let e = Engine::default();
+        for q in [
+            "histogram_count(rpc_seconds)",
+            "histogram_sum(rate(rpc_seconds[1m]))",
+            "histogram_count(increase(rpc_seconds[5m]))",
+            "histogram_quantile(0.9, rate(rpc_seconds[5m]))",
+            "sum(histogram_count(rpc_seconds))",
+            "count_over_time(rpc_seconds[2m])",
+        ] {
+            let expr = crate::parse(q).unwrap();
+            let a = e.range_query(&mem, &expr, 0, 3_000_000, 30_000).unwrap();
+            let b = e.range_query(&db, &expr, 0, 3_000_000, 30_000).unwrap();
+            assert!(same(&a.value, &b.value), "{q}: {a:?} vs {b:?}");
+            let Value::Matrix(m) = &b.value else { panic!() };
+            assert!(!m.is_empty(), "{q}");
+        }
     }
 
     /// The same data cut into blocks (plus an overlapping duplicate block and a deletion)

@@ -300,4 +300,10 @@ impl<'a> Series<'a> {
     pub fn sample_iter(&self) -> HeadSampleIter<'a> {
         self.s.sample_iter(self.mint, self.maxt)
     }
+
+    /// Whether the series may hold native histograms; when false, [`Series::iter`] sees
+    /// every sample.
+    pub fn has_histograms(&self) -> bool {
+        self.s.has_histograms()
+    }
 }

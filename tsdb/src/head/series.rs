@@ -135,6 +135,9 @@ pub struct MemSeries {
     pub(crate) txn_v: u64,
     /// Whether the pending sample at `txn_t` is a histogram.
     pub(crate) txn_hist: bool,
+    /// Whether a histogram was ever appended (readers pick the float-only fast path
+    /// otherwise).
+    pub(crate) had_hist: bool,
     /// Whether the WAL already holds this series' record.
     pub(crate) logged: bool,
     /// Position in label order as of the head's last order rebuild (`u32::MAX` when the
@@ -155,6 +158,7 @@ impl MemSeries {
             txn_t: i64::MIN,
             txn_v: 0,
             txn_hist: false,
+            had_hist: false,
             logged: false,
             rank: u32::MAX,
         }
@@ -194,6 +198,12 @@ impl MemSeries {
             .sum::<usize>()
             + self.open.num_samples()
             + self.hopen.as_ref().map_or(0, |h| h.num_samples())
+    }
+
+    /// Whether the series may hold native histograms (one was appended at some point); when
+    /// false, the float-only [`SeriesIter`] sees every sample.
+    pub fn has_histograms(&self) -> bool {
+        self.had_hist
     }
 
     /// Whether the newest committed sample is a native histogram.
@@ -296,6 +306,7 @@ impl MemSeries {
         per_chunk: usize,
     ) {
         self.cut_float();
+        self.had_hist = true;
         let open = match self.hopen.as_deref() {
             Some(c @ HistChunk::Int(a)) => {
                 Some((a.header(), a.fits(h), self.hist_cut_due(c, t, per_chunk)))
@@ -328,6 +339,7 @@ impl MemSeries {
         per_chunk: usize,
     ) {
         self.cut_float();
+        self.had_hist = true;
         let open = match self.hopen.as_deref() {
             Some(c @ HistChunk::Float(a)) => {
                 Some((a.header(), a.fits(h), self.hist_cut_due(c, t, per_chunk)))
