@@ -322,11 +322,12 @@
   var seq = 0;
 
   function run() {
-    var q = expr.value.trim();
+    // Sent as typed (not trimmed), so the error positions the API reports fit the box.
+    var q = expr.value;
     markError(null);
     showError($('error'), null);
     showWarnings([]);
-    if (q === '') return;
+    if (q.trim() === '') return;
     writeUrl();
     var my = ++seq;
     var started = performance.now();
@@ -344,7 +345,7 @@
       $('stats').textContent = '';
       if (!(err instanceof ApiError)) err = new ApiError('client', String(err && err.message ? err.message : err));
       showError($('error'), err);
-      markError(errorPosition(err.message, expr.value));
+      if (expr.value === q) markError(errorPosition(err.message, q));
       if (state.tab === 'graph') clearGraph(); else clearTable();
     }).then(function () {
       if (my === seq) document.body.classList.remove('loading');
