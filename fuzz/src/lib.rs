@@ -15,6 +15,7 @@
 //! | [`query`] | do the PromQL parser and the rule-file loader survive any text? |
 //! | [`alerting`] | do Alertmanager matchers, config and silence/nflog snapshots survive any input? |
 //! | [`wire`] | does the remote-write receiver survive any body? |
+//! | [`protobuf`] | does the protobuf exposition reader survive any body, and round-trip what it accepts? |
 //! | [`server`] | do the example programs' HTTP API and stack config survive any request/text? |
 //!
 //! # Example
@@ -31,6 +32,7 @@
 
 pub mod alerting;
 pub mod expo;
+pub mod protobuf;
 pub mod query;
 pub mod server;
 pub mod storage;
@@ -40,6 +42,7 @@ pub use alerting::{am_config, am_matchers, nflog_snapshot, silence_snapshot};
 pub use expo::{
     exposition_roundtrip, matcher_regex, openmetrics_parse, text_openmetrics_diff, text_parse,
 };
+pub use protobuf::protobuf_parse;
 pub use query::{promql_parse, rule_file};
 pub use server::{api_request, stack_config};
 pub use storage::{chunk_decode, wal_reader};
@@ -59,6 +62,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("nflog_snapshot", nflog_snapshot),
     ("openmetrics_parse", openmetrics_parse),
     ("promql_parse", promql_parse),
+    ("protobuf_parse", protobuf_parse),
     ("remote_write_decode", remote_write_decode),
     ("rule_file", rule_file),
     ("silence_snapshot", silence_snapshot),
