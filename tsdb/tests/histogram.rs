@@ -570,3 +570,51 @@ fn queries_clip_histograms_to_the_range() {
     let mut fit = s.iter();
     assert!(!fit.next());
 }
+
+#[test]
+fn truncation_and_checkpoints_keep_recent_histograms() {
+    let dir = MemDir::new();
+    let opts = DbOptions {
+        wal: tsdb::WalOptions {
+            segment_size: 4 << 10,
+            ..tsdb::WalOptions::default()
+        },
+        ..DbOptions::default()
+    };
+    let l = Labels::from_pairs(&[("__name__", "h")]);
+    let f = Labels::from_pairs(&[("__name__", "f")]);
+    let mut db = Db::open(Box::new(dir.clone()), opts).unwrap();
+    for i in 0..400u64 {
+        let mut app = db.appender();
+        app.append_histogram(&l, i as i64 * 15_000, &simple(i + 1))
+            .unwrap();
+        app.append(&f, i as i64 * 15_000, i as f64).unwrap();
+        app.commit().unwrap();
+    }
+    let mint = 200 * 15_000;
+    let rep = db.truncate(mint).unwrap();
+    assert!(
+        rep.files_deleted > 0,
+        "small segments: a checkpoint replaced some"
+    );
+    drop(db);
+    let db = Db::open(Box::new(dir), opts).unwrap();
+    let s = db.head().series(db.head().lookup(&l).unwrap()).unwrap();
+    let mut it = s.sample_iter(mint, i64::MAX);
+    let mut h = Histogram::default();
+    let mut n = 0;
+    while it.next() == ValueType::Histogram {
+        let t = it.at_histogram(&mut h);
+        assert_eq!(t, (200 + n) * 15_000);
+        assert_eq!(h.count, 201 + n as u64);
+        n += 1;
+    }
+    assert_eq!(n, 200);
+    // Out of bounds after truncation, like floats.
+    let mut db = db;
+    let mut app = db.appender();
+    assert!(matches!(
+        app.append_histogram(&l, 0, &simple(1)),
+        Err(Error::OutOfBounds { .. })
+    ));
+}
