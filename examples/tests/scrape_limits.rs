@@ -215,3 +215,52 @@ fn a_target_growing_past_the_limit_goes_stale_until_it_shrinks() {
     assert_eq!(dump(&db, &[name("c")])[0].1, vec![(t2, 11.0)]);
     assert_eq!(dump(&db, &[name("a")])[0].1[2], (t2, 9.0));
 }
+
+#[test]
+fn over_target_limit_no_target_of_the_job_is_scraped() {
+    let (addr, _) = targets(&[("/metrics", "a 1\n")]);
+    let dir = tempfile::tempdir().unwrap();
+    let group = |n: u32| format!(r#"{{"targets":["{addr}"],"labels":{{"n":"{n}"}}}}"#);
+    let file = dir.path().join("t.json");
+    std::fs::write(&file, format!("[{},{},{}]", group(1), group(2), group(3))).unwrap();
+    let cfg = Config::load(
+        "scrape_configs:\n- job_name: many\n  scrape_interval: 1s\n  target_limit: 2\n  file_sd_configs: [{files: ['t.json']}]\n",
+        dir.path(),
+    )
+    .unwrap();
+    let db = Arc::new(RwLock::new(Db::in_memory(HeadOptions::default())));
+    let log = Log::default();
+    let am = alertroute::Config::load("route:\n  receiver: x\nreceivers:\n  - name: x\n").unwrap();
+    let mut s = Stack::new(
+        &cfg,
+        &[],
+        am,
+        Arc::clone(&db),
+        Arc::new(RwLock::new(RulesSnapshot::default())),
+        Arc::new(Registry::new()),
+        "http://stack",
+        Box::new(log.clone()),
+    )
+    .unwrap();
+    let t0 = examples::api::now_ms() + 1_000;
+    s.round(t0);
+    assert_eq!(s.target_count(), 3);
+    let ups = dump(&db, &[name("up")]);
+    assert_eq!(ups.len(), 3);
+    assert!(ups.iter().all(|(_, v)| *v == vec![(t0, 0.0)]), "{ups:?}");
+    assert!(dump(&db, &[name("a")]).is_empty(), "nothing was scraped");
+    assert!(log
+        .text()
+        .contains("many DOWN (target_limit exceeded (number of targets: 3, limit: 2)"));
+    // Back to two targets: both are scraped; the third one's up goes stale.
+    std::fs::write(&file, format!("[{},{}]", group(1), group(2))).unwrap();
+    let t1 = t0 + 1_000;
+    s.round(t1);
+    for n in ["1", "2"] {
+        let up = dump(&db, &[name("up"), Matcher::equal("n", n)]);
+        assert_eq!(up[0].1, vec![(t0, 0.0), (t1, 1.0)], "{up:?}");
+    }
+    let up3 = dump(&db, &[name("up"), Matcher::equal("n", "3")]);
+    assert!(tsdb::storage::is_stale_nan(up3[0].1[1].1), "{up3:?}");
+    assert_eq!(dump(&db, &[name("a")]).len(), 2);
+}

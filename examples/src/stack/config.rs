@@ -61,6 +61,7 @@ struct RawGlobal {
     #[serde(default)]
     external_labels: BTreeMap<String, String>,
     sample_limit: Option<u64>,
+    target_limit: Option<u64>,
     label_limit: Option<u64>,
     label_name_length_limit: Option<u64>,
     label_value_length_limit: Option<u64>,
@@ -139,6 +140,7 @@ struct RawScrape {
     #[serde(default)]
     http_sd_configs: Vec<RawHttpSd>,
     sample_limit: Option<u64>,
+    target_limit: Option<u64>,
     label_limit: Option<u64>,
     label_name_length_limit: Option<u64>,
     label_value_length_limit: Option<u64>,
@@ -196,6 +198,9 @@ pub struct HttpSdConfig {
 pub struct ScrapeLimits {
     /// Samples per scrape, after metric relabelling.
     pub sample_limit: u64,
+    /// Targets of the job after target relabelling; above it every target of the job
+    /// fails without being scraped.
+    pub target_limit: u64,
     /// Labels per series (the metric name counts), after metric relabelling.
     pub label_limit: u64,
     /// Bytes of a label name.
@@ -375,6 +380,7 @@ impl Config {
         )?;
         let global_limits = ScrapeLimits {
             sample_limit: g.sample_limit.unwrap_or(0),
+            target_limit: g.target_limit.unwrap_or(0),
             label_limit: g.label_limit.unwrap_or(0),
             label_name_length_limit: g.label_name_length_limit.unwrap_or(0),
             label_value_length_limit: g.label_value_length_limit.unwrap_or(0),
@@ -428,6 +434,7 @@ impl Config {
             let metric_relabel_configs = conv(s.metric_relabel_configs)?;
             let limits = ScrapeLimits {
                 sample_limit: s.sample_limit.unwrap_or(global_limits.sample_limit),
+                target_limit: s.target_limit.unwrap_or(global_limits.target_limit),
                 label_limit: s.label_limit.unwrap_or(global_limits.label_limit),
                 label_name_length_limit: s
                     .label_name_length_limit
@@ -594,6 +601,7 @@ mod tests {
             j.limits,
             ScrapeLimits {
                 sample_limit: 100,
+                target_limit: 0,
                 label_limit: 5,
                 label_name_length_limit: 0,
                 label_value_length_limit: 30,

@@ -135,6 +135,14 @@ impl ScrapePool {
                 }
             }
         }
+        // Over target_limit, every target of the job fails without being scraped (its
+        // series go stale), as in Prometheus.
+        let limit = self.job.limits.target_limit;
+        let n = self.loops.len();
+        let forced = (limit > 0 && n as u64 > limit).then_some((n, limit));
+        for lp in &mut self.loops {
+            lp.forced_error = forced;
+        }
         let mut gone: Vec<ScrapeLoop> = old.into_values().collect();
         gone.sort_by(|a, b| a.target.url.cmp(&b.target.url));
         for mut lp in gone {

@@ -201,6 +201,14 @@ pub enum ScrapeError {
         /// The limit.
         limit: u64,
     },
+    /// The job has more targets than `target_limit`: no target of it is scraped.
+    #[error("target_limit exceeded (number of targets: {count}, limit: {limit})")]
+    TargetLimit {
+        /// Targets after relabelling.
+        count: usize,
+        /// The limit.
+        limit: u64,
+    },
     /// The body is larger than `body_size_limit` bytes.
     #[error("body size limit exceeded (limit: {limit} bytes)")]
     BodySizeLimit {
@@ -216,6 +224,7 @@ impl ScrapeError {
         matches!(
             self,
             ScrapeError::SampleLimit { .. }
+                | ScrapeError::TargetLimit { .. }
                 | ScrapeError::LabelLimit { .. }
                 | ScrapeError::LabelNameLength { .. }
                 | ScrapeError::LabelValueLength { .. }
@@ -315,6 +324,9 @@ pub struct ScrapeLoop {
     pub next_ms: i64,
     /// The last scrape's outcome.
     pub last: Option<ScrapeStatus>,
+    /// Set by the pool when the job is over `target_limit`: scrapes fail with it
+    /// without fetching.
+    pub forced_error: Option<(usize, u64)>,
 }
 
 impl ScrapeLoop {
@@ -330,6 +342,7 @@ impl ScrapeLoop {
             agent,
             next_ms: start_ms,
             last: None,
+            forced_error: None,
         }
     }
 
@@ -391,7 +404,11 @@ impl ScrapeLoop {
         let started = Instant::now();
         let mut res = ScrapeResult::default();
         let mut current: HashSet<Labels> = HashSet::new();
-        let outcome = self.fetch().and_then(|(format, body)| {
+        let fetched = match self.forced_error {
+            Some((count, limit)) => Err(ScrapeError::TargetLimit { count, limit }),
+            None => self.fetch(),
+        };
+        let outcome = fetched.and_then(|(format, body)| {
             res.format = Some(format);
             let mut samples = Vec::new();
             let limits = self.target.limits;
@@ -446,7 +463,12 @@ impl ScrapeLoop {
                 // A limit refuses a scrape that was fetched and parsed: Prometheus still
                 // reports how many samples it saw. Nothing of it is appended.
                 res.limit_exceeded = e.is_limit();
-                if !res.limit_exceeded || matches!(e, ScrapeError::BodySizeLimit { .. }) {
+                if !res.limit_exceeded
+                    || matches!(
+                        e,
+                        ScrapeError::BodySizeLimit { .. } | ScrapeError::TargetLimit { .. }
+                    )
+                {
                     res.scraped = 0;
                 }
                 post_relabel = 0;
