@@ -273,6 +273,12 @@ impl IndexReader {
             if labels.is_empty() || labels.windows(2).any(|w| w[0].name >= w[1].name) {
                 return Err(bad("labels empty, unsorted or duplicated"));
             }
+            if labels
+                .iter()
+                .any(|l| l.name.is_empty() || l.value.is_empty())
+            {
+                return Err(bad("empty label name or value"));
+            }
             let labels = Labels::from_sorted_unchecked(labels);
             let nc = d.uvarint().map_err(e)?;
             let mut chunks: Vec<ChunkMeta> = Vec::with_capacity((nc as usize).min(1 << 16));

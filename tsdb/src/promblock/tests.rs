@@ -153,3 +153,61 @@ fn chunk_segments_cut_and_check() {
     ));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+mod garbage {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// Overwrites `content[i] = v` inside the `len | content | crc` series record at
+    /// `off` and recomputes its CRC, so the decoder (not the checksum) meets the damage.
+    fn corrupt_series(bytes: &mut [u8], off: usize, i: usize, v: u8) {
+        let mut d = super::super::enc::Decbuf::new(&bytes[off..], 0);
+        let len = d.uvarint().unwrap() as usize;
+        let start = off + d.offset() as usize;
+        bytes[start + i % len] = v;
+        let crc = crc::crc32c(&bytes[start..start + len]);
+        bytes[start + len..start + len + 4].copy_from_slice(&crc.to_be_bytes());
+    }
+
+    /// Same for a `len <4b> | content | crc` section at `off`.
+    fn corrupt_section(bytes: &mut [u8], off: usize, i: usize, v: u8) {
+        let len = u32::from_be_bytes(bytes[off..off + 4].try_into().unwrap()) as usize;
+        let start = off + 4;
+        bytes[start + i % len] = v;
+        let crc = crc::crc32c(&bytes[start..start + len]);
+        bytes[start + len..start + len + 4].copy_from_slice(&crc.to_be_bytes());
+    }
+
+    proptest! {
+        #[test]
+        fn random_bytes_never_panic(b in proptest::collection::vec(any::<u8>(), 0..600)) {
+            let _ = IndexReader::decode(&b, Path::new("index"));
+            let _ = Tombstones::decode(&b, Path::new("tombstones"));
+            let mut v = INDEX_MAGIC.to_be_bytes().to_vec();
+            v.push(INDEX_VERSION_2);
+            v.extend_from_slice(&b);
+            let _ = IndexReader::decode(&v, Path::new("index"));
+        }
+
+        #[test]
+        fn damage_behind_a_valid_crc_never_panics(
+            which in 0usize..6, i in any::<usize>(), v in any::<u8>()
+        ) {
+            let mut bytes = encode(&sample_index()).unwrap();
+            let good = IndexReader::decode(&bytes, Path::new("index")).unwrap();
+            let toc = bytes.len() - 52;
+            let off = |k: usize| u64::from_be_bytes(bytes[toc + 8 * k..toc + 8 * k + 8].try_into().unwrap()) as usize;
+            match which {
+                0..=2 => {
+                    let r = good.series[which].series_ref as usize * 16;
+                    corrupt_series(&mut bytes, r, i, v);
+                }
+                3 => { let o = off(0); corrupt_section(&mut bytes, o, i, v) }
+                4 => { let o = off(3); corrupt_section(&mut bytes, o, i, v) }
+                _ => { let o = off(5); corrupt_section(&mut bytes, o, i, v) }
+            }
+            // An error or some index, never a panic.
+            let _ = IndexReader::decode(&bytes, Path::new("index"));
+        }
+    }
+}
