@@ -36,9 +36,14 @@ pub(super) fn compare(op: BinaryOp, l: f64, r: f64) -> bool {
     }
 }
 
-/// Arithmetic ops drop the metric name; comparisons keep it.
+/// Arithmetic ops drop the metric name; comparisons and trims keep it.
 fn drops_name(op: BinaryOp) -> bool {
-    !op.is_comparison() && !op.is_set_operator()
+    !op.is_comparison() && !op.is_set_operator() && !is_trim(op)
+}
+
+/// `</` and `>/`, which only apply to histograms.
+fn is_trim(op: BinaryOp) -> bool {
+    matches!(op, BinaryOp::TrimUpper | BinaryOp::TrimLower)
 }
 
 /// The value and whether to keep it, for one pair of floats.
@@ -63,6 +68,7 @@ fn elem_sv(
         SV::H(_) => "histogram",
     };
     match (l, r) {
+        (SV::F(_), SV::F(_)) if is_trim(op) => Err(("float", "float")),
         (SV::F(a), SV::F(b)) => {
             let (mut f, mut keep) = elem(op, *a, *b);
             if return_bool {
@@ -92,6 +98,10 @@ fn elem_sv(
         },
         (SV::H(h), SV::F(f)) => match op {
             BinaryOp::Mul => Ok((SV::H(Arc::new(native::scale(h, *f))), true)),
+            BinaryOp::TrimUpper | BinaryOp::TrimLower => Ok((
+                SV::H(Arc::new(native::trim(h, *f, op == BinaryOp::TrimUpper))),
+                true,
+            )),
             BinaryOp::Div => Ok((SV::H(Arc::new(native::div(h, *f))), true)),
             _ => Err((kind(l), kind(r))),
         },
@@ -165,6 +175,10 @@ impl Ev<'_> {
         let mut out = Vec::with_capacity(v.len());
         for mut series in v {
             let mut pts = Vec::with_capacity(series.floats.len());
+            if is_trim(b.op) && !series.floats.is_empty() {
+                self.incompatible(b, ("float", "float"));
+                series.floats.clear();
+            }
             for p in &series.floats {
                 let sv = s[self.step_of(p.t)];
                 let (lf, rf) = if swap { (sv, p.f) } else { (p.f, sv) };

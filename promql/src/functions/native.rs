@@ -669,6 +669,169 @@ pub fn stdvar(h: &FloatHistogram) -> f64 {
     (var + c) / h.count
 }
 
+/// Bounds of every bucket (negative, zero, positive / custom) keyed for rebuilding:
+/// `(side, index, lower, upper, count)`, side -1 negative, 0 zero bucket, 1 positive.
+fn bucket_table(h: &FloatHistogram) -> Vec<(i8, i32, f64, f64, f64)> {
+    let mut out = Vec::new();
+    let pos = sparse(&h.positive_spans, &h.positive_buckets);
+    if h.uses_custom_buckets() {
+        for (&i, &c) in &pos {
+            let iu = i.max(0) as usize;
+            let upper = h.custom_values.get(iu).copied().unwrap_or(f64::INFINITY);
+            let mut lower = if iu == 0 {
+                f64::NEG_INFINITY
+            } else {
+                h.custom_values
+                    .get(iu - 1)
+                    .copied()
+                    .unwrap_or(f64::INFINITY)
+            };
+            // The first bucket starts at zero when its upper bound is positive.
+            if lower == f64::NEG_INFINITY && upper > 0.0 && upper != f64::INFINITY {
+                lower = 0.0;
+            }
+            out.push((1, i, lower, upper, c));
+        }
+        return out;
+    }
+    let neg = sparse(&h.negative_spans, &h.negative_buckets);
+    for (&i, &c) in &neg {
+        out.push((
+            -1,
+            i,
+            -exp_bound(i, h.schema),
+            -exp_bound(i - 1, h.schema),
+            c,
+        ));
+    }
+    // A zero bucket next to buckets on one side only holds observations of that sign.
+    let (mut zlo, mut zhi) = (-h.zero_threshold, h.zero_threshold);
+    if neg.is_empty() && !pos.is_empty() {
+        zlo = 0.0;
+    } else if pos.is_empty() && !neg.is_empty() {
+        zhi = 0.0;
+    }
+    out.push((0, 0, zlo, zhi, h.zero_count));
+    for (&i, &c) in &pos {
+        out.push((1, i, exp_bound(i - 1, h.schema), exp_bound(i, h.schema), c));
+    }
+    out
+}
+
+/// The share of a bucket `[lo, hi]` that lies below `x` (`lo < x < hi`): logarithmic
+/// inside exponential buckets, linear in the zero bucket and custom buckets. The
+/// observations of an unbounded custom bucket are taken to be out at infinity.
+fn share_below(linear: bool, lo: f64, hi: f64, x: f64) -> f64 {
+    if hi == f64::INFINITY {
+        return 0.0;
+    }
+    if lo == f64::NEG_INFINITY {
+        return 1.0;
+    }
+    if linear {
+        return (x - lo) / (hi - lo);
+    }
+    let (ll, lu, lx) = (lo.abs().log2(), hi.abs().log2(), x.abs().log2());
+    if x > 0.0 {
+        (lx - ll) / (lu - ll)
+    } else {
+        1.0 - (lx - lu) / (ll - lu)
+    }
+}
+
+/// A representative observation value for a bucket `[lo, hi]`: the geometric mean in
+/// exponential buckets, the midpoint in the zero bucket and in custom buckets (the
+/// finite bound of an unbounded one).
+fn representative(linear: bool, lo: f64, hi: f64) -> f64 {
+    if hi == f64::INFINITY {
+        return lo;
+    }
+    if lo == f64::NEG_INFINITY {
+        // The first custom bucket: its observations are taken to start at zero when
+        // its upper bound is positive.
+        return if hi > 0.0 { hi / 2.0 } else { hi };
+    }
+    if linear {
+        return (lo + hi) / 2.0;
+    }
+    let v = (lo * hi).abs().sqrt();
+    if hi <= 0.0 {
+        -v
+    } else {
+        v
+    }
+}
+
+/// The trim operators: `h </ x` (`keep_below`) keeps the observations below `x`,
+/// `h >/ x` those above it; a bucket that `x` splits keeps its interpolated share.
+/// When anything was removed, count and sum are recomputed from the kept buckets
+/// (each at its representative value).
+pub fn trim(h: &FloatHistogram, x: f64, keep_below: bool) -> FloatHistogram {
+    if (keep_below && x == f64::INFINITY) || (!keep_below && x == f64::NEG_INFINITY) {
+        return h.clone();
+    }
+    let custom = h.uses_custom_buckets();
+    let mut changed = false;
+    let (mut pos, mut neg) = (Sparse::new(), Sparse::new());
+    let mut zero = 0.0;
+    let (mut count, mut sum) = (0.0, 0.0);
+    for (side, i, lo, hi, c) in bucket_table(h) {
+        let linear = custom || side == 0;
+        let (kept, nlo, nhi) = if lo == f64::NEG_INFINITY && hi == f64::INFINITY {
+            // A single unbounded bucket: nothing is known to lie on either side.
+            if x.is_infinite() && (x > 0.0) == keep_below {
+                (c, lo, hi)
+            } else {
+                (0.0, lo, hi)
+            }
+        } else if custom && i == 0 && lo == 0.0 && !keep_below && x < 0.0 {
+            // A first custom bucket is only known to start at zero; a lower cut below
+            // zero drops it, as upstream does.
+            (0.0, lo, hi)
+        } else if keep_below {
+            if hi <= x {
+                (c, lo, hi)
+            } else if lo >= x || x.is_nan() {
+                (0.0, lo, hi)
+            } else {
+                (c * share_below(linear, lo, hi, x), lo, x)
+            }
+        } else if lo >= x {
+            (c, lo, hi)
+        } else if hi <= x || x.is_nan() {
+            (0.0, lo, hi)
+        } else {
+            (c * (1.0 - share_below(linear, lo, hi, x)), x, hi)
+        };
+        if kept != c {
+            changed = true;
+        }
+        count += kept;
+        if kept != 0.0 {
+            sum += kept * representative(linear, nlo, nhi);
+        }
+        match side {
+            -1 => {
+                neg.insert(i, kept);
+            }
+            0 => zero = kept,
+            _ => {
+                pos.insert(i, kept);
+            }
+        }
+    }
+    if !changed {
+        return h.clone();
+    }
+    let mut out = h.clone();
+    out.count = count;
+    out.sum = sum;
+    out.zero_count = zero;
+    (out.positive_spans, out.positive_buckets) = from_sparse(&pos);
+    (out.negative_spans, out.negative_buckets) = from_sparse(&neg);
+    compact(&out)
+}
+
 /// A condition a histogram function reports (the engine turns it into an annotation
 /// naming the metric).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -882,6 +1045,19 @@ mod tests {
         let g = histogram_delta(&[(0, &a), (1, &c)], false, &mut notes).unwrap();
         assert_eq!(g.count, -3.0);
         assert_eq!(notes, vec![HistNote::NotGauge]);
+    }
+
+    #[test]
+    fn trim_splits_a_bucket_and_recomputes_the_sum() {
+        // 4 observations in (1, 2]; keep those below sqrt(2): half of them.
+        let x = h(0, 1, &[4.0]);
+        let t = trim(&x, 2f64.sqrt(), true);
+        assert!((t.count - 2.0).abs() < 1e-12);
+        // Representative: geometric mean of (1, sqrt 2].
+        assert!((t.sum - 2.0 * 2f64.sqrt().sqrt()).abs() < 1e-12);
+        // Nothing removed: unchanged, sum kept.
+        assert_eq!(trim(&x, f64::INFINITY, true), x);
+        assert_eq!(trim(&x, 8.0, false).count, 0.0);
     }
 
     #[test]
