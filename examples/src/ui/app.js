@@ -748,6 +748,16 @@
 
   window.addEventListener('hashchange', showView);
 
+  // The alerts, rules and targets views refresh themselves while shown.
+  var REFRESH_MS = 15000;
+  window.setInterval(function () {
+    if (document.hidden) return;
+    var v = currentView();
+    if (v === 'alerts') loadAlerts();
+    if (v === 'rules') loadRules();
+    if (v === 'targets') loadTargets();
+  }, REFRESH_MS);
+
   // ---------------------------------------------------------------------------------------
   // Start.
 
