@@ -31,6 +31,8 @@
 //!   [`FloatHistogram::detect_reset`].
 //! - `stats`: what does PromQL read out of one? [`FloatHistogram::quantile`],
 //!   [`FloatHistogram::fraction`], [`FloatHistogram::stddev`], [`FloatHistogram::stdvar`].
+//! - `trim`: what is left below or above a bound? [`FloatHistogram::trim_upper`] (`</`),
+//!   [`FloatHistogram::trim_lower`] (`>/`).
 //! - `validate`: is it well-formed? [`FloatHistogram::validate`], [`Histogram::validate`],
 //!   [`FloatHistogram::to_integer`].
 //! - `error`: [`HistogramNotationError`] (with byte offset) and [`HistogramError`].
@@ -41,6 +43,7 @@ mod error;
 mod layout;
 mod notation;
 mod stats;
+mod trim;
 mod validate;
 
 pub use arith::AddOutcome;
