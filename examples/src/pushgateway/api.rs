@@ -151,6 +151,24 @@ impl Pushgateway {
 
     fn exposition(&self, accept: Option<&str>) -> Reply {
         let fams = self.store.gather();
+        if exposition::content_type::negotiate(accept).is_none() {
+            // Delimited protobuf, asked for first (as Prometheus does with native
+            // histograms on).
+            let scrape = exposition::protobuf::Scrape {
+                families: fams,
+                histograms: Vec::new(),
+            };
+            let mut body = Vec::new();
+            exposition::protobuf::encode_delimited(
+                &exposition::protobuf::to_messages(&scrape),
+                &mut body,
+            );
+            return Reply {
+                status: 200,
+                content_type: exposition::protobuf::CONTENT_TYPE,
+                body,
+            };
+        }
         let mut out = String::new();
         let format = if wants_openmetrics(accept) {
             exposition::openmetrics::encode(&openmetrics_view(fams), &mut out);

@@ -56,9 +56,18 @@ pub enum PushError {
     /// The body does not parse (the position is inside the body).
     #[error("unparsable body: {0}")]
     Parse(#[from] exposition::ParseError),
-    /// A media type this program cannot read (protobuf).
-    #[error("unsupported Content-Type {0:?}; push text 0.0.4 or OpenMetrics")]
+    /// The protobuf body does not decode (the offset is inside the body).
+    #[error("unparsable protobuf body: {0}")]
+    Protobuf(#[from] exposition::protobuf::ProtobufError),
+    /// A media type this program cannot read (protobuf other than the delimited encoding).
+    #[error("unsupported Content-Type {0:?}; push text 0.0.4, OpenMetrics or delimited protobuf")]
     UnsupportedMediaType(String),
+    /// A native histogram without classic buckets: the store holds text 0.0.4 series only.
+    #[error("family {family:?} holds a native histogram without classic buckets, which the Pushgateway cannot hold")]
+    NativeHistogram {
+        /// The family name.
+        family: String,
+    },
     /// A pushed sample carries a timestamp, which the Pushgateway forbids.
     #[error("pushed sample {sample:?} has a timestamp; pushed metrics must not have timestamps")]
     Timestamp {

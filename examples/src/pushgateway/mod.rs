@@ -19,3 +19,6 @@ pub mod store;
 pub use api::{Pushgateway, Reply};
 pub use error::{KeyError, PersistError, PushError};
 pub use store::{Group, PushMode, Store};
+
+#[cfg(test)]
+mod protobuf_tests;

@@ -61,7 +61,10 @@ pub struct Store {
 }
 
 /// Parses a push body by its `Content-Type` into families in text 0.0.4 form. A missing or
-/// unknown type is read as text 0.0.4 (as the real Pushgateway does); protobuf is refused.
+/// unknown type is read as text 0.0.4 (as the real Pushgateway does). Delimited protobuf
+/// (`exposition::protobuf::CONTENT_TYPE`) is read with classic buckets kept; a native
+/// histogram is held through its classic buckets (its native part is not stored), and one
+/// without classic buckets is refused. Other protobuf encodings are refused.
 ///
 /// ```
 /// use examples::pushgateway::store::parse_body;
@@ -70,6 +73,7 @@ pub struct Store {
 /// ```
 pub fn parse_body(content_type: Option<&str>, body: &[u8]) -> Result<Vec<MetricFamily>, PushError> {
     let format = match content_type {
+        Some(ct) if exposition::content_type::is_protobuf(ct) => return parse_protobuf(body),
         Some(ct) if ct.to_ascii_lowercase().contains("protobuf") => {
             return Err(PushError::UnsupportedMediaType(ct.to_string()))
         }
@@ -81,6 +85,55 @@ pub fn parse_body(content_type: Option<&str>, body: &[u8]) -> Result<Vec<MetricF
         return Ok(fams);
     }
     fams.into_iter().map(from_openmetrics).collect()
+}
+
+/// Reads a delimited protobuf push into text 0.0.4 families (see [`parse_body`]).
+///
+/// ```
+/// use examples::pushgateway::store::parse_body;
+/// use exposition::protobuf::{self, proto};
+/// let fam = proto::MetricFamily {
+///     name: "jobs_total".into(),
+///     r#type: proto::MetricType::Counter as i32,
+///     metric: vec![proto::Metric { counter: Some(proto::Counter { value: 3.0, ..Default::default() }), ..Default::default() }],
+///     ..Default::default()
+/// };
+/// let mut body = Vec::new();
+/// protobuf::encode_delimited(&[fam], &mut body);
+/// let fams = parse_body(Some(protobuf::CONTENT_TYPE), &body).unwrap();
+/// assert_eq!((fams[0].name.as_str(), fams[0].samples[0].value), ("jobs_total", 3.0));
+/// ```
+fn parse_protobuf(body: &[u8]) -> Result<Vec<MetricFamily>, PushError> {
+    let opts = exposition::protobuf::DecodeOptions {
+        keep_classic_histograms: true,
+        ..Default::default()
+    };
+    let scrape = exposition::protobuf::decode(body, &opts)?;
+    for h in &scrape.histograms {
+        let count = format!("{}_count", h.name);
+        let has_classic = scrape.families.get(h.family).is_some_and(|f| {
+            f.samples
+                .iter()
+                .any(|s| s.name == count && s.labels == h.labels)
+        });
+        if !has_classic {
+            return Err(PushError::NativeHistogram {
+                family: h.name.clone(),
+            });
+        }
+    }
+    let mut fams = scrape.families;
+    for f in &mut fams {
+        if f.ty == MetricType::GaugeHistogram {
+            return Err(PushError::UnsupportedType {
+                family: std::mem::take(&mut f.name),
+                ty: MetricType::GaugeHistogram.as_openmetrics(),
+            });
+        }
+        // Text 0.0.4 has no units; keep the store's families in that form.
+        f.unit = None;
+    }
+    Ok(fams)
 }
 
 /// Brings an OpenMetrics family to the text 0.0.4 form the store holds: a counter `x`
@@ -612,9 +665,14 @@ mod tests {
             Err(PushError::Parse(_))
         ));
         assert!(matches!(
-            parse_body(Some("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited"), b""),
+            parse_body(Some("application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=text"), b""),
             Err(PushError::UnsupportedMediaType(_))
         ));
+        // Delimited protobuf is read (tests in `protobuf_tests`); an empty body is no family.
+        assert_eq!(
+            parse_body(Some(exposition::protobuf::CONTENT_TYPE), b""),
+            Ok(Vec::new())
+        );
         // Text pushed counters and OpenMetrics pushed counters land in the same family.
         let mut s = Store::new();
         s.push(
