@@ -33,6 +33,11 @@ pub struct RemoteWriter {
     agent: ureq::Agent,
     /// (segment, length) of the WAL at the last poll: unchanged means nothing to read.
     seen: Option<(u64, u64)>,
+    /// No WAL poll before this (ms): each poll reads the current segment whole, so polls
+    /// are spaced by a quarter of `batch_send_deadline` (50 ms to 1 s).
+    next_poll_ms: i64,
+    /// The last poll stopped at a full queue: read on as soon as there is room.
+    backlog: bool,
     retrying: bool,
 }
 
@@ -81,6 +86,8 @@ impl RemoteWriter {
             tailer,
             agent,
             seen: None,
+            next_poll_ms: i64::MIN,
+            backlog: false,
             retrying: false,
         })
     }
@@ -100,11 +107,23 @@ impl RemoteWriter {
         self.queue.next_deadline()
     }
 
+    fn poll_spacing_ms(&self) -> i64 {
+        (self.cfg.queue.batch_send_deadline_ms / 4).clamp(50, 1_000)
+    }
+
     /// Reads what was committed since the last call, then sends what is due at
     /// `now()`. Returns lines worth logging (drops, first failure of a retry streak,
     /// recovery, WAL problems).
     pub fn tick(&mut self, db: &RwLock<Db>, now: &dyn Fn() -> i64) -> Vec<String> {
         let mut log = Vec::new();
+        let t = now();
+        // A full queue cannot take more; otherwise read when due, or at once when the
+        // last read stopped at a full queue that has room again.
+        if self.queue.is_full() || (t < self.next_poll_ms && !self.backlog) {
+            self.send_due(now, &mut log);
+            return log;
+        }
+        self.next_poll_ms = t.saturating_add(self.poll_spacing_ms());
         for _ in 0..4 {
             let mut queue_full = false;
             {
@@ -115,10 +134,11 @@ impl RemoteWriter {
                         .ok()
                         .map(|m| m.len());
                     let stamp = len.map(|l| (seg, l));
-                    if stamp.is_none() || stamp != self.seen || self.queue.is_full() {
+                    if stamp.is_none() || stamp != self.seen || self.backlog {
                         match self.tailer.poll(wal.dir(), &mut self.queue) {
                             Ok(rep) => {
                                 queue_full = rep.queue_full;
+                                self.backlog = rep.queue_full;
                                 if !queue_full {
                                     self.seen = stamp;
                                 }
