@@ -211,10 +211,9 @@ fn convert_to_native_keeps_every_sample() {
     let mut got = Samples::new();
     for dir in block_dirs() {
         let b = PromBlock::open(&dir).unwrap();
-        let meta = b
-            .convert_to_native(&out, 1_700_000_000_000)
-            .unwrap()
-            .unwrap();
+        let report = b.convert_to_native(&out, 1_700_000_000_000).unwrap();
+        assert!(report.skipped_series.is_empty());
+        let meta = report.meta.unwrap();
         assert_eq!(meta.stats.num_samples, b.meta().stats.num_samples);
         let native = Block::open(out.join(&meta.ulid)).unwrap();
         native.verify_chunks().unwrap();
@@ -305,5 +304,45 @@ fn damage_is_reported_with_file_section_and_offset() {
     ));
     std::fs::remove_file(dst.join("meta.json")).unwrap();
     assert!(PromBlock::open(&dst).is_err());
+    std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn histogram_chunks_are_reported_and_skipped_by_convert() {
+    let src = &block_dirs()[0];
+    let root = tmpdir("hist");
+    let dst = root.join(src.file_name().unwrap());
+    copy_dir(src, &dst);
+    // Relabel the first chunk as a histogram chunk (encoding 2), with a matching CRC.
+    let seg = dst.join("chunks/000001");
+    let mut b = std::fs::read(&seg).unwrap();
+    // The record starts at offset 8 with a uvarint length.
+    let (mut len, mut at, mut shift) = (0usize, 8usize, 0);
+    loop {
+        len |= usize::from(b[at] & 0x7f) << shift;
+        at += 1;
+        shift += 7;
+        if b[at - 1] < 0x80 {
+            break;
+        }
+    }
+    b[at] = 2;
+    let crc = tsdb::promblock::crc::crc32c(&b[at..at + 1 + len]);
+    b[at + 1 + len..at + 5 + len].copy_from_slice(&crc.to_be_bytes());
+    std::fs::write(&seg, &b).unwrap();
+    let blk = PromBlock::open(&dst).unwrap();
+    let first = &blk.all_series()[0];
+    assert!(matches!(
+        first.iter(),
+        Err(PromBlockError::UnsupportedEncoding {
+            encoding: 2,
+            offset: 8,
+            ..
+        })
+    ));
+    let report = blk.convert_to_native(root.join("native"), 1).unwrap();
+    assert_eq!(report.skipped_series, [first.labels().clone()]);
+    let meta = report.meta.unwrap();
+    assert_eq!(meta.stats.num_series, blk.series().len() as u64 - 1);
     std::fs::remove_dir_all(&root).unwrap();
 }

@@ -27,14 +27,20 @@ pub fn export_prometheus(src: &Path, dst: &Path, now_ms: i64) -> Result<(Vec<Blo
 }
 
 /// Converts each Prometheus block of `src` into a native block in `dst` (tombstoned
-/// ranges left out). Native blocks found in `src` are left alone (reported as skipped).
+/// ranges left out; series in histogram chunks skipped with a note on stderr). Native blocks found in `src` are left alone (reported as skipped).
 pub fn import_prometheus(src: &Path, dst: &Path, now_ms: i64) -> Result<(Vec<BlockMeta>, usize)> {
     let blocks = open_blocks(src)?;
     let bar = ProgressBar::new(blocks.len() as u64);
     let (mut out, mut skipped) = (Vec::new(), 0);
     for b in &blocks {
         match b {
-            AnyBlock::Prometheus(pb) => out.extend(pb.convert_to_native(dst, now_ms)?),
+            AnyBlock::Prometheus(pb) => {
+                let report = pb.convert_to_native(dst, now_ms)?;
+                for l in &report.skipped_series {
+                    eprintln!("{}: skipped {l}: not float (XOR) chunks", pb.meta().ulid);
+                }
+                out.extend(report.meta);
+            }
             AnyBlock::Native(_) => skipped += 1,
         }
         bar.inc(1);

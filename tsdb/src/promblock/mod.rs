@@ -56,7 +56,7 @@ pub mod writer;
 
 pub use error::{PromBlockError, Result};
 pub use index_read::IndexSeries;
-pub use reader::{PromBlock, PromSeries, PromSeriesIter};
+pub use reader::{ConvertReport, PromBlock, PromSeries, PromSeriesIter};
 pub use tombstones::Tombstones;
 pub use writer::{export_block, export_db, export_native_block, PromBlockWriter, VecSamples};
 

@@ -183,19 +183,36 @@ impl PromBlock {
 
     /// Converts the block into one of our native blocks in `root`, with the same time
     /// range; deleted ranges (tombstones) are left out. `now_ms` is the time part of the
-    /// new block's id. Returns `None` when no sample remains.
-    pub fn convert_to_native(
-        &self,
-        root: impl AsRef<Path>,
-        now_ms: i64,
-    ) -> Result<Option<BlockMeta>> {
+    /// new block's id. Series stored in chunks other than XOR floats (native histograms)
+    /// are left out and counted in the report; any other error stops the conversion.
+    pub fn convert_to_native(&self, root: impl AsRef<Path>, now_ms: i64) -> Result<ConvertReport> {
         let mut w = BlockWriter::create(root, self.meta.min_time, self.meta.max_time)?;
+        let mut skipped = Vec::new();
         for s in self.all_series() {
-            let mut it = s.iter()?;
+            let mut it = match s.iter() {
+                Ok(it) => it,
+                Err(PromBlockError::UnsupportedEncoding { .. }) => {
+                    skipped.push(s.labels().clone());
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             w.add_series(s.labels(), &mut it)?;
         }
-        Ok(w.finish(now_ms)?)
+        Ok(ConvertReport {
+            meta: w.finish(now_ms)?,
+            skipped_series: skipped,
+        })
     }
+}
+
+/// What [`PromBlock::convert_to_native`] wrote.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvertReport {
+    /// The new native block, or `None` when no sample remained.
+    pub meta: Option<BlockMeta>,
+    /// Series left out because their chunks are not XOR float chunks.
+    pub skipped_series: Vec<Labels>,
 }
 
 /// One selected series of a [`PromBlock`].
