@@ -119,7 +119,8 @@ fn head_to_block_and_back_gives_the_same_samples() {
         .unwrap();
     assert_eq!(meta.stats.num_series, 60);
     assert_eq!(meta.stats.num_samples, 60 * 480);
-    assert!(meta.stats.num_chunks >= 60 * 4, "{:?}", meta.stats);
+    // 480 samples per series: one block chunk each (BLOCK_SAMPLES_PER_CHUNK).
+    assert_eq!(meta.stats.num_chunks, 60, "{:?}", meta.stats);
     assert_eq!(meta.compaction.level, 1);
     // Only the final directory is left: no .tmp.
     let entries: Vec<_> = std::fs::read_dir(&dir.0)

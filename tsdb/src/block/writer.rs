@@ -8,12 +8,18 @@ use xxhash_rust::xxh3::xxh3_128;
 use super::chunks::ChunkWriter;
 use super::index::{self, ChunkRef, IndexSeries};
 use super::meta::{block_id, BlockMeta, BlockParent, BlockStats, Compaction, BLOCK_VERSION};
-use crate::chunk::{SampleIterator, XorAppender, SAMPLES_PER_CHUNK};
+use crate::chunk::{SampleIterator, XorAppender};
 use crate::dir::{Dir, FsDir};
 use crate::error::{Error, Result};
 use crate::head::Head;
 use crate::query::Querier;
 use crate::storage::SelectHints;
+
+/// Samples per chunk in a block. Larger than the head's 120: a block's chunks are read
+/// mostly whole and in order, and each chunk costs a record header, a checksum, a full
+/// first sample and a 24-byte index entry, so fewer, longer chunks make a block smaller
+/// (see the `blocks` benchmark).
+pub const BLOCK_SAMPLES_PER_CHUNK: usize = 480;
 
 /// Builds one block over `[min_time, max_time)` from series added in label order; see
 /// `FORMAT.md` for the files it writes and the write protocol (temp dir, fsync, rename).
@@ -59,7 +65,7 @@ impl BlockWriter {
     }
 
     /// Adds a series with the samples of `it` that fall in the block's range, re-encoded
-    /// into chunks of about 120 samples. Series must come in strictly increasing label
+    /// into chunks of up to [`BLOCK_SAMPLES_PER_CHUNK`] samples. Series must come in strictly increasing label
     /// order; a series with no sample in range is left out.
     pub fn add_series(&mut self, labels: &Labels, it: &mut dyn SampleIterator) -> Result<()> {
         if labels.is_empty() {
@@ -85,7 +91,7 @@ impl BlockWriter {
                 ));
             }
             prev_t = t;
-            if app.num_samples() >= SAMPLES_PER_CHUNK || app.is_full() {
+            if app.num_samples() >= BLOCK_SAMPLES_PER_CHUNK || app.is_full() {
                 self.flush(&mut app, &mut metas)?;
             }
             app.append(t, v);
