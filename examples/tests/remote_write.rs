@@ -178,13 +178,14 @@ fn stack_forwards_what_it_scrapes_to_a_server() {
     ));
     let log = Log::default();
     let am = alertroute::Config::load("route:\n  receiver: x\nreceivers:\n  - name: x\n").unwrap();
+    let telemetry = Arc::new(Registry::new());
     let mut a = Stack::new(
         &cfg,
         &[],
         am,
         Arc::clone(&db),
         Arc::new(RwLock::new(RulesSnapshot::default())),
-        Arc::new(Registry::new()),
+        Arc::clone(&telemetry),
         "http://a",
         Box::new(log.clone()),
     )
@@ -199,6 +200,12 @@ fn stack_forwards_what_it_scrapes_to_a_server() {
     assert_eq!(stats[0].1.dropped, 0, "{stats:?}");
     assert!(stats[1].1.retries >= 1, "{stats:?}");
     assert_eq!(stats[1].1.delivered, 0, "{stats:?}");
+    // The same counts on the stack's own /metrics.
+    let rw_url = format!("{}/api/v1/write", b.base);
+    let sent = telemetry.get("stack_remote_write_samples", &[("remote_name", &rw_url)]);
+    assert_eq!(sent, Some(delivered as f64));
+    let retried = telemetry.get("stack_remote_write_retries", &[("remote_name", "nowhere")]);
+    assert!(retried.is_some_and(|r| r >= 1.0), "{retried:?}");
     assert!(
         log_text(&log).contains("remote_write nowhere: "),
         "{}",

@@ -318,6 +318,15 @@ fn the_stack_program_follows_a_target_file() {
     let t = get("/api/v1/targets");
     let at = &t["data"]["activeTargets"][0];
     assert_eq!(at["labels"]["team"], "sd", "{t}");
+    let metrics = ureq::get(&format!("{api}/metrics"))
+        .call()
+        .unwrap()
+        .into_string()
+        .unwrap();
+    assert!(
+        metrics.contains("stack_sd_targets{job=\"files\"} 1"),
+        "{metrics}"
+    );
     assert_eq!(
         at["discoveredLabels"]["__meta_filepath"],
         dir.path().join("targets/t.yml").display().to_string(),

@@ -243,6 +243,12 @@ impl Stack {
                 for e in &rep.errors {
                     sd_msgs.push(format!("discovery {job}: {e}"));
                 }
+                self.telemetry.set(
+                    "stack_sd_targets",
+                    "Targets of a scrape job after discovery and relabelling.",
+                    &[("job", &job)],
+                    pool.loops.len() as f64,
+                );
                 if rep.added > 0 || rep.removed > 0 {
                     sd_msgs.push(format!(
                         "discovery {job}: {} targets (+{} -{})",
@@ -375,17 +381,31 @@ impl Stack {
             self.deliver(now, &n);
         }
         for wi in 0..self.writers.len() {
-            let before = self.writers[wi].stats().delivered;
+            let before = self.writers[wi].stats();
             let log = self.writers[wi].tick(&self.db, &now_ms);
-            let after = self.writers[wi].stats().delivered;
-            self.summary.remote_delivered += after - before;
-            if after > before {
-                self.telemetry.inc(
+            let after = self.writers[wi].stats();
+            self.summary.remote_delivered += after.delivered - before.delivered;
+            let name = [("remote_name", self.writers[wi].name())];
+            for (metric, help, delta) in [
+                (
                     "stack_remote_write_samples",
                     "Samples delivered to remote-write destinations.",
-                    &[("remote_name", self.writers[wi].name())],
-                    (after - before) as f64,
-                );
+                    after.delivered - before.delivered,
+                ),
+                (
+                    "stack_remote_write_samples_dropped",
+                    "Samples a remote-write destination refused for good (4xx).",
+                    after.dropped - before.dropped,
+                ),
+                (
+                    "stack_remote_write_retries",
+                    "Remote-write requests scheduled again after a failure.",
+                    after.retries - before.retries,
+                ),
+            ] {
+                if delta > 0 {
+                    self.telemetry.inc(metric, help, &name, delta as f64);
+                }
             }
             for l in log {
                 self.say(now, &l);
