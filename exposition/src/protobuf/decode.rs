@@ -199,6 +199,10 @@ pub fn flatten_family(
     let mut family = MetricFamily::new(name, ty);
     family.help = (!fam.help.is_empty()).then(|| fam.help.clone());
     family.unit = (!fam.unit.is_empty()).then(|| fam.unit.clone());
+    // What a metric without its type's field reads as (zero values, as in Prometheus).
+    let no_counter = proto::Counter::default();
+    let no_summary = proto::Summary::default();
+    let no_histogram = proto::Histogram::default();
     for m in &fam.metric {
         let labels = labels_of(name, &m.label)?;
         let reserved = match ty {
@@ -225,7 +229,7 @@ pub fn flatten_family(
         };
         match ty {
             MetricType::Counter => {
-                let c = m.counter.clone().unwrap_or_default();
+                let c = m.counter.as_ref().unwrap_or(&no_counter);
                 push("", labels.clone(), c.value, c.exemplar.as_ref());
                 if let (true, Some(ct)) = (opts.created_samples, c.created_timestamp) {
                     let base = name.strip_suffix("_total").unwrap_or(name);
@@ -242,7 +246,7 @@ pub fn flatten_family(
                 push("", labels, m.gauge.unwrap_or_default().value, None);
             }
             MetricType::Summary => {
-                let s = m.summary.clone().unwrap_or_default();
+                let s = m.summary.as_ref().unwrap_or(&no_summary);
                 for q in &s.quantile {
                     let l = with_label(&labels, "quantile", &format_float(q.quantile));
                     push("", l, q.value, None);
@@ -254,16 +258,16 @@ pub fn flatten_family(
                 }
             }
             MetricType::Histogram | MetricType::GaugeHistogram => {
-                let h = m.histogram.clone().unwrap_or_default();
-                let native = is_native(&h);
+                let h = m.histogram.as_ref().unwrap_or(&no_histogram);
+                let native = is_native(h);
                 if native {
                     out.histograms.push(NativeHistogramSample {
                         family: out.families.len(),
                         name: name.to_string(),
                         labels: labels.clone(),
-                        histogram: native_of(name, &h, ty == MetricType::GaugeHistogram)?,
+                        histogram: native_of(name, h, ty == MetricType::GaugeHistogram)?,
                         timestamp: ts,
-                        exemplars: native_exemplars(&h),
+                        exemplars: native_exemplars(h),
                         created_ms: h.created_timestamp.map(Timestamp::to_millis),
                     });
                 }
