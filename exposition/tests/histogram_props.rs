@@ -152,6 +152,20 @@ proptest! {
     }
 
     #[test]
+    fn kahan_add_matches_add_on_exact_values(a in any_exponential(), b in any_exponential(), c in any_exponential()) {
+        let mut plain = a.clone();
+        plain.add(&b).unwrap();
+        plain.add(&c).unwrap();
+        let mut total = a.clone();
+        let mut comp = FloatHistogram::default();
+        total.kahan_add(&b, &mut comp).unwrap();
+        total.kahan_add(&c, &mut comp).unwrap();
+        total.add(&comp).unwrap();
+        prop_assert!(compacted(&total).equals(&compacted(&plain)), "{} vs {}", total, plain);
+        prop_assert_eq!(total.counter_reset_hint, plain.counter_reset_hint);
+    }
+
+    #[test]
     fn reduce_resolution_preserves_count_sum_and_bucket_ranges(h in any_exponential(), drop in 0i32..13) {
         let target = (h.schema - drop).max(-4);
         let r = h.copy_to_schema(target).unwrap();
@@ -324,6 +338,9 @@ proptest! {
         let mut x = a.clone();
         let _ = x.add(&b);
         let _ = x.sub(&b);
+        let mut comp = FloatHistogram::default();
+        let _ = x.kahan_add(&b, &mut comp);
+        let _ = x.kahan_add(&a, &mut comp);
         let _ = x.clone().mul(q).div(q - 0.5).negate();
         x.compact(k);
         let _ = a.copy_to_schema(a.schema.saturating_sub(k as i32));

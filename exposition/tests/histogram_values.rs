@@ -214,3 +214,39 @@ fn nan_observations() {
     assert_eq!(infs.quantile_with_note(0.5).1, NanNote::None);
     assert_eq!(infs.fraction_with_note(0.0, 1.0).1, NanNote::None);
 }
+
+#[test]
+fn sum_across_schemas_with_compensation() {
+    // `sum(histogram_sum)` of native_histograms.test: schema 0 and 1, sums that cancel.
+    let inputs = [
+        "{{schema:0 count:25 sum:3.1 z_bucket:4 z_bucket_w:0.001 buckets:[1 2 0 1 1] n_buckets:[2 4 0 0 1 9]}}",
+        "{{schema:0 count:41 sum:1e100 z_bucket:5 z_bucket_w:0.001 buckets:[1 3 1 2 1 1 1] n_buckets:[0 1 4 2 7 0 0 0 0 5 5 2]}}",
+        "{{schema:0 count:41 sum:-1e100 z_bucket:5 z_bucket_w:0.001 buckets:[1 3 1 2 1 1 1] n_buckets:[0 1 4 2 7 0 0 0 0 5 5 2]}}",
+        "{{schema:1 count:0 sum:1.3 z_bucket:3 z_bucket_w:0.001 buckets:[2 4 2 3 2 2] n_buckets:[1 2 5 3 8 1 1 1 1 6 3]}}",
+    ];
+    let want = h("{{schema:0 count:107 sum:4.4 z_bucket:17 z_bucket_w:0.001 buckets:[5 14 7 7 3 2 2] n_buckets:[3 13 19 6 17 18 0 0 0 10 10 4]}}");
+    let mut plain = h(inputs[0]);
+    let mut total = h(inputs[0]);
+    let mut comp = FloatHistogram::default();
+    for s in &inputs[1..] {
+        plain.add(&h(s)).unwrap();
+        total.kahan_add(&h(s), &mut comp).unwrap();
+    }
+    total.add(&comp).unwrap();
+    plain.compact(0);
+    total.compact(0);
+    let mut want_c = want.clone();
+    want_c.compact(0);
+    // Plain addition loses the 3.1 to 1e100; the buckets are exact either way.
+    assert_eq!(plain.positive_buckets, want_c.positive_buckets);
+    assert_eq!(plain.negative_buckets, want_c.negative_buckets);
+    assert_eq!((plain.count, plain.zero_count), (107.0, 17.0));
+    assert!(
+        total.equals(&want_c) || (total.sum - 4.4).abs() < 1e-12,
+        "{total} vs {want}"
+    );
+    check("compensated sum", total.sum, 4.4);
+    assert_eq!(total.positive_buckets, want_c.positive_buckets);
+    assert_eq!(total.negative_buckets, want_c.negative_buckets);
+    assert_eq!(total.negative_spans, want_c.negative_spans);
+}

@@ -154,7 +154,7 @@ impl FloatHistogram {
     }
 
     /// Combines counter-reset hints for addition; `true` on a reset/not-reset collision.
-    fn adjust_counter_reset(&mut self, other: &FloatHistogram) -> bool {
+    pub(crate) fn adjust_counter_reset(&mut self, other: &FloatHistogram) -> bool {
         use CounterResetHint::*;
         match (self.counter_reset_hint, other.counter_reset_hint) {
             (a, b) if a == b => false,
@@ -178,7 +178,7 @@ impl FloatHistogram {
     /// Widens the zero buckets of `self` (in place) and of `other` (virtually) until both
     /// have one threshold that does not cut through a populated bucket of either. Returns
     /// the zero count `other` would have.
-    fn reconcile_zero_buckets(&mut self, other: &FloatHistogram) -> f64 {
+    pub(crate) fn reconcile_zero_buckets(&mut self, other: &FloatHistogram) -> f64 {
         let mut other_count = other.zero_count;
         let mut other_threshold = other.zero_threshold;
         let mut rounds = 0;
@@ -490,7 +490,7 @@ pub(crate) fn intersect_bounds(a: &[f64], b: &[f64]) -> Vec<f64> {
 /// Adds `sign *` each bucket of a custom-bucket side into `target` (one slot per bound of
 /// `common` plus the `+Inf` slot): a bucket with upper bound `u` goes to the first common
 /// bound ≥ `u`.
-fn map_custom(
+pub(crate) fn map_custom(
     target: &mut [f64],
     spans: &[Span],
     buckets: &[f64],

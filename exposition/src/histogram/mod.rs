@@ -28,7 +28,8 @@
 //!   [`FloatHistogram::reduce_resolution`], [`FloatHistogram::copy_to_schema`].
 //! - `arith`: how do histograms combine? [`FloatHistogram::add`], [`FloatHistogram::sub`],
 //!   [`FloatHistogram::mul`], [`FloatHistogram::div`], [`FloatHistogram::equals`],
-//!   [`FloatHistogram::detect_reset`].
+//!   [`FloatHistogram::detect_reset`]; `kahan`: [`FloatHistogram::kahan_add`] for
+//!   compensated sums.
 //! - `stats`: what does PromQL read out of one? [`FloatHistogram::quantile`],
 //!   [`FloatHistogram::fraction`], [`FloatHistogram::stddev`], [`FloatHistogram::stdvar`].
 //! - `trim`: what is left below or above a bound? [`FloatHistogram::trim_upper`] (`</`),
@@ -40,6 +41,7 @@
 mod arith;
 mod buckets;
 mod error;
+mod kahan;
 mod layout;
 mod notation;
 mod stats;

@@ -301,7 +301,7 @@ impl FloatHistogram {
 }
 
 /// Neumaier-compensated summation step: adds `inc` to `sum` with running compensation `c`.
-fn kahan_sum_inc(inc: f64, sum: f64, mut c: f64) -> (f64, f64) {
+pub(crate) fn kahan_sum_inc(inc: f64, sum: f64, mut c: f64) -> (f64, f64) {
     let t = sum + inc;
     if t.is_infinite() {
         c = 0.0;
