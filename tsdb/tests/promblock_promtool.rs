@@ -72,7 +72,12 @@ fn data() -> Vec<(Labels, Vec<(i64, f64)>)> {
 
 /// Exports `data()` as one block under `root`; returns its ULID.
 fn export(root: &Path) -> String {
-    let mut w = PromBlockWriter::create(root, T0, T0 + 7_200_000).unwrap();
+    export_with_segments(root, 512 << 20)
+}
+
+/// Like [`export`], cutting chunk segment files at `segment_size` bytes.
+fn export_with_segments(root: &Path, segment_size: u64) -> String {
+    let mut w = PromBlockWriter::with_segment_size(root, T0, T0 + 7_200_000, segment_size).unwrap();
     for (l, s) in data() {
         w.add_series(&l, &mut VecSamples::new(s)).unwrap();
     }
@@ -93,8 +98,18 @@ fn promtool_analyze_and_dump_accept_our_block() {
     if !have("promtool") {
         return;
     }
-    let root = tmpdir("dump");
-    let ulid = export(&root);
+    for (name, seg) in [("dump", 512u64 << 20), ("dump-segments", 600)] {
+        check_with_promtool(name, seg);
+    }
+}
+
+fn check_with_promtool(name: &str, segment_size: u64) {
+    let root = tmpdir(name);
+    let ulid = export_with_segments(&root, segment_size);
+    let segments = std::fs::read_dir(root.join(&ulid).join("chunks"))
+        .unwrap()
+        .count();
+    assert_eq!(segments > 1, segment_size < 1000, "{segments} segments");
     let out = Command::new("promtool")
         .args(["tsdb", "analyze"])
         .arg(&root)
