@@ -78,6 +78,13 @@ pub trait StorageSeries {
     fn labels(&self) -> &Labels;
     /// A fresh iterator over the series' samples (restricted to the querier's range).
     fn iter(&self) -> Box<dyn SampleIterator + '_>;
+    /// Whether the series may hold native-histogram samples in range. `false` (the
+    /// default) lets the engine read it with the float-only [`SampleIterator::next`];
+    /// a store whose iterators return histograms from
+    /// [`SampleIterator::next_value`] must answer `true` for such series.
+    fn may_have_histograms(&self) -> bool {
+        false
+    }
 }
 
 /// Walks the samples of one series in ascending time order.
@@ -205,6 +212,7 @@ impl MemStorage {
     /// let q = s.querier(0, 1000).unwrap();
     /// let set = q.select(&SelectHints::default(), &[Matcher::equal("__name__", "h")]).unwrap();
     /// let mut it = set[0].iter();
+    /// assert!(set[0].may_have_histograms());
     /// assert_eq!(it.next_value(), Some((0, SampleValue::Float(1.0))));
     /// assert_eq!(it.next_value(), Some((1000, SampleValue::Histogram(h))));
     /// assert_eq!(it.next_value(), None);
@@ -472,6 +480,9 @@ fn first_at_or_after(s: &[(i64, f64)], t: i64) -> usize {
 impl StorageSeries for MemSeries<'_> {
     fn labels(&self) -> &Labels {
         self.labels
+    }
+    fn may_have_histograms(&self) -> bool {
+        !self.hists.is_empty()
     }
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
         Box::new(MemIter {

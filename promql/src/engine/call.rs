@@ -173,21 +173,33 @@ impl Ev<'_> {
                     let mut any_st = false;
                     // One series' raw points are held while its windows are computed.
                     let held = self.held();
-                    while let Some((t, v)) = it.next_value() {
-                        match v {
-                            SampleValue::Float(v) => {
-                                if !is_stale_nan(v) {
-                                    self.tick_hold()?;
-                                    buf.push(FPoint { t, f: v });
-                                    let s = it.start_timestamp();
-                                    any_st |= s != 0;
-                                    sts.push(s);
-                                }
+                    if !st.may_have_histograms() {
+                        while let Some((t, v)) = it.next() {
+                            if !is_stale_nan(v) {
+                                self.tick_hold()?;
+                                buf.push(FPoint { t, f: v });
+                                let s = it.start_timestamp();
+                                any_st |= s != 0;
+                                sts.push(s);
                             }
-                            SampleValue::Histogram(h) => {
-                                if !is_stale_nan(h.sum) {
-                                    self.tick_hold()?;
-                                    hbuf.push(HPoint { t, h });
+                        }
+                    } else {
+                        while let Some((t, v)) = it.next_value() {
+                            match v {
+                                SampleValue::Float(v) => {
+                                    if !is_stale_nan(v) {
+                                        self.tick_hold()?;
+                                        buf.push(FPoint { t, f: v });
+                                        let s = it.start_timestamp();
+                                        any_st |= s != 0;
+                                        sts.push(s);
+                                    }
+                                }
+                                SampleValue::Histogram(h) => {
+                                    if !is_stale_nan(h.sum) {
+                                        self.tick_hold()?;
+                                        hbuf.push(HPoint { t, h });
+                                    }
                                 }
                             }
                         }

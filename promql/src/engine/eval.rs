@@ -818,6 +818,37 @@ impl<'a> Ev<'a> {
         let mut out = Vec::with_capacity(set.len());
         for s in set {
             self.check_cancel()?;
+            if !s.may_have_histograms() {
+                // Float-only series: the plain loop.
+                let mut it = s.iter();
+                let mut prev: Option<(i64, f64)> = None;
+                let mut peek = it.next();
+                let mut pts = Vec::new();
+                for i in 0..n {
+                    self.tick()?;
+                    let ts = self.ts(i);
+                    let r = at.unwrap_or(ts).saturating_sub(off);
+                    while let Some(p) = peek {
+                        if p.0 <= r {
+                            prev = Some(p);
+                            peek = it.next();
+                        } else {
+                            break;
+                        }
+                    }
+                    if let Some((t, f)) = prev {
+                        if t > r.saturating_sub(lb) && !is_stale_nan(f) {
+                            let f = if timestamps { t as f64 / 1000.0 } else { f };
+                            self.hold(1)?;
+                            pts.push(FPoint { t: ts, f });
+                        }
+                    }
+                }
+                if !pts.is_empty() {
+                    out.push(Series::from_floats(s.labels().clone(), pts, false));
+                }
+                continue;
+            }
             let mut it = s.iter();
             let mut prev: Option<(i64, SampleValue)> = None;
             let mut peek = it.next_value();
@@ -995,18 +1026,27 @@ impl<'a> Ev<'a> {
             let mut it = s.iter();
             let mut pts = Vec::new();
             let mut hpts = Vec::new();
-            while let Some((t, v)) = it.next_value() {
-                match v {
-                    SampleValue::Float(f) => {
-                        if !is_stale_nan(f) {
-                            self.tick_hold()?;
-                            pts.push(FPoint { t, f });
-                        }
+            if !s.may_have_histograms() {
+                while let Some((t, f)) = it.next() {
+                    if !is_stale_nan(f) {
+                        self.tick_hold()?;
+                        pts.push(FPoint { t, f });
                     }
-                    SampleValue::Histogram(h) => {
-                        if !is_stale_nan(h.sum) {
-                            self.tick_hold()?;
-                            hpts.push(HPoint { t, h });
+                }
+            } else {
+                while let Some((t, v)) = it.next_value() {
+                    match v {
+                        SampleValue::Float(f) => {
+                            if !is_stale_nan(f) {
+                                self.tick_hold()?;
+                                pts.push(FPoint { t, f });
+                            }
+                        }
+                        SampleValue::Histogram(h) => {
+                            if !is_stale_nan(h.sum) {
+                                self.tick_hold()?;
+                                hpts.push(HPoint { t, h });
+                            }
                         }
                     }
                 }
