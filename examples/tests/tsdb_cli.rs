@@ -257,3 +257,54 @@ fn errors_exit_nonzero_with_a_message() {
     assert_eq!(run(&["import", "openmetrics"]).status.code(), Some(2));
     std::fs::remove_dir_all(&d).unwrap();
 }
+
+#[test]
+fn imported_blocks_are_served_by_our_server() {
+    use std::io::{BufRead, BufReader};
+    let d = tmpdir("serve");
+    // Recent timestamps, so the server's retention keeps the block.
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let t0 = now_s - 3 * 3600;
+    let mut text = String::from("# TYPE cli_demo counter\n");
+    for k in 0..100i64 {
+        text.push_str(&format!(
+            "cli_demo_total{{job=\"x\"}} {k} {}\n",
+            t0 + 15 * k
+        ));
+    }
+    text.push_str("# EOF\n");
+    let input = d.join("in.om");
+    std::fs::write(&input, text).unwrap();
+    ok(&["import", "openmetrics", s(&input), s(&d.join("blocks"))]);
+    let a = ok(&["analyze", s(&d)]);
+    assert!(a.contains("Samples: "), "{a}");
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
+        .arg("--storage.path")
+        .arg(&d)
+        .args(["--web.listen-address", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .split("http://")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no address in {line:?}"))
+        .to_string();
+    let t = t0 + 15 * 50;
+    let url = format!("http://{addr}/api/v1/query?query=cli_demo_total&time={t}");
+    let body = ureq::get(&url).call().map(|r| r.into_string().unwrap());
+    let _ = child.kill();
+    let _ = child.wait();
+    let body = body.unwrap();
+    assert!(body.contains(&format!("[{t},\"50\"]")), "{body}");
+    std::fs::remove_dir_all(&d).unwrap();
+}

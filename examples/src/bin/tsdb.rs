@@ -10,7 +10,8 @@
 //! - `tsdb export-prometheus SRC DST`: native blocks of SRC as Prometheus blocks in DST.
 //! - `tsdb import-prometheus SRC DST`: Prometheus blocks of SRC as native blocks in DST.
 //!
-//! DIR may be a directory of blocks or one block. Errors go to stderr; the exit code is 1
+//! DIR may be a directory of blocks, one block, or a `server --storage.path` directory
+//! (its blocks live in `DIR/blocks`: import there to serve the data). Errors go to stderr; the exit code is 1
 //! for a failed command and 2 for a usage error.
 
 #[path = "../tsdb_cli/mod.rs"]

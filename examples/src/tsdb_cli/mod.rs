@@ -194,18 +194,27 @@ impl AnyBlock {
     }
 }
 
-/// The blocks in `dir` (or `dir` itself when it is a block), sorted by min time.
+/// The blocks in `dir` and in `dir/blocks` (where `server --storage.path dir` keeps
+/// them), or `dir` itself when it is a block; sorted by min time.
 pub fn open_blocks(dir: &Path) -> Result<Vec<AnyBlock>> {
     if dir.join("meta.json").is_file() {
         return Ok(vec![AnyBlock::open(dir)?]);
     }
     let mut dirs = Vec::new();
-    for ent in std::fs::read_dir(dir).map_err(|e| CliError::io(dir, e))? {
-        let ent = ent.map_err(|e| CliError::io(dir, e))?;
-        let p = ent.path();
-        let name = ent.file_name().to_string_lossy().into_owned();
-        if p.join("meta.json").is_file() && tsdb::block::meta::is_block_id(&name) {
-            dirs.push(p);
+    let nested = dir.join("blocks");
+    let roots: &[&Path] = if nested.is_dir() {
+        &[dir, &nested]
+    } else {
+        &[dir]
+    };
+    for root in roots {
+        for ent in std::fs::read_dir(root).map_err(|e| CliError::io(*root, e))? {
+            let ent = ent.map_err(|e| CliError::io(*root, e))?;
+            let p = ent.path();
+            let name = ent.file_name().to_string_lossy().into_owned();
+            if p.join("meta.json").is_file() && tsdb::block::meta::is_block_id(&name) {
+                dirs.push(p);
+            }
         }
     }
     let mut blocks = dirs
