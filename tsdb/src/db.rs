@@ -256,6 +256,8 @@ impl Db {
     /// new block and deleting its parents), and hides from the head whatever the blocks
     /// already cover (a crash between writing a block and truncating the WAL replays those
     /// samples). From then on [`Db::maintenance`] writes blocks there and queries read them.
+    /// Blocks are opened lazily ([`Block::open_lazy`]): a block's index is verified and
+    /// decoded when a query first needs it, and damage is reported then.
     pub fn open_blocks(&mut self, root: impl AsRef<Path>) -> Result<()> {
         let root = root.as_ref().to_path_buf();
         std::fs::create_dir_all(&root).map_err(|e| Error::io(&root, e))?;
@@ -271,7 +273,7 @@ impl Db {
             if name.ends_with(".tmp") {
                 std::fs::remove_dir_all(&path).map_err(|e| Error::io(&path, e))?;
             } else if is_block_id(&name) {
-                blocks.push(Block::open(&path)?);
+                blocks.push(Block::open_lazy(&path)?);
             }
         }
         let merged: std::collections::HashSet<String> = blocks
@@ -439,7 +441,7 @@ impl Db {
         let hook = &mut self.hook;
         let child = compact::compact_blocks(&root, &parents, now_ms, &mut |s| hook.call(s))?;
         let opened = match &child {
-            Some(m) => Some(Block::open(root.join(&m.ulid))?),
+            Some(m) => Some(Block::open_lazy(root.join(&m.ulid))?),
             None => None,
         };
         let mut gone = Vec::new();
@@ -549,7 +551,7 @@ impl Db {
                 &mut |s| hook.call(s),
             )?;
             if let Some(meta) = written {
-                let block = Block::open(root.join(&meta.ulid))?;
+                let block = Block::open_lazy(root.join(&meta.ulid))?;
                 self.blocks.push(block);
                 self.sort_blocks();
                 out.push(meta);

@@ -228,6 +228,52 @@ fn corrupt(file: &Path, section: &'static str, offset: usize, reason: &str) -> E
     }
 }
 
+/// Checks only what opening a block needs, in constant time: the header, the TOC's
+/// checksum and that the sections lie inside the file in order. The sections' own
+/// checksums are verified by [`decode`].
+pub fn check_toc(buf: &[u8], file: &Path) -> Result<()> {
+    if buf.len() < INDEX_HEADER_LEN + TOC_LEN {
+        return Err(corrupt(
+            file,
+            "header",
+            0,
+            "index shorter than header and TOC",
+        ));
+    }
+    if buf[..4] != INDEX_MAGIC.to_le_bytes() || buf[4..8] != [1, 0, 0, 0] {
+        return Err(corrupt(file, "header", 0, "bad index magic or version"));
+    }
+    let toc_at = buf.len() - TOC_LEN;
+    let toc = &buf[toc_at..toc_at + 64];
+    let mut sum = [0u8; 8];
+    sum.copy_from_slice(&buf[toc_at + 64..]);
+    if u64::from_le_bytes(sum) != xxh3_64(toc) {
+        return Err(corrupt(file, "toc", toc_at, "checksum mismatch"));
+    }
+    let mut prev_end = INDEX_HEADER_LEN as u64;
+    for (i, name) in SECTIONS.iter().enumerate() {
+        let word = |j: usize| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&toc[j * 8..j * 8 + 8]);
+            u64::from_le_bytes(a)
+        };
+        let (off, len) = (word(2 * i), word(2 * i + 1));
+        let Some(end) = off.checked_add(len).and_then(|e| e.checked_add(8)) else {
+            return Err(corrupt(file, "toc", toc_at, "section bounds overflow"));
+        };
+        if off < prev_end || end > toc_at as u64 {
+            return Err(corrupt(
+                file,
+                name,
+                usize::try_from(off).unwrap_or(usize::MAX),
+                "section outside the file or overlapping",
+            ));
+        }
+        prev_end = end;
+    }
+    Ok(())
+}
+
 /// Checks the header, TOC and every section checksum of `buf` (the bytes of the index file
 /// at `file`) and decodes it.
 pub fn decode(buf: &[u8], file: &Path) -> Result<IndexData> {

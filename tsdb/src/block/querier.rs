@@ -35,8 +35,8 @@ impl<'a> BlockQuerier<'a> {
         let maxt = self.maxt.min(hints.end);
         let mut out = Vec::new();
         if mint <= maxt {
-            let ids = postings_for_matchers(self.block.postings(), matchers);
-            let all = self.block.series();
+            let ids = postings_for_matchers(self.block.postings()?, matchers);
+            let all = self.block.series()?;
             let tombs = self.block.tombstones();
             // Ids are positions in label order, and the bitmap iterates ascending.
             for id in &ids {
@@ -74,12 +74,13 @@ impl<'a> BlockQuerier<'a> {
     /// is empty), sorted.
     pub fn label_names(&self, matchers: &[Matcher]) -> Result<Vec<String>> {
         if matchers.is_empty() {
-            return Ok(self.block.label_index().keys().cloned().collect());
+            return Ok(self.block.label_index()?.keys().cloned().collect());
         }
-        let ids = postings_for_matchers(self.block.postings(), matchers);
+        let ids = postings_for_matchers(self.block.postings()?, matchers);
         let mut names = BTreeSet::new();
+        let all = self.block.series()?;
         for id in &ids {
-            if let Some(s) = self.block.series().get(id as usize) {
+            if let Some(s) = all.get(id as usize) {
                 names.extend(s.labels.iter().map(|l| l.name.as_str()));
             }
         }
@@ -92,15 +93,16 @@ impl<'a> BlockQuerier<'a> {
         if matchers.is_empty() {
             return Ok(self
                 .block
-                .label_index()
+                .label_index()?
                 .get(name)
                 .cloned()
                 .unwrap_or_default());
         }
-        let Some(values) = self.block.postings().values(name) else {
+        let postings = self.block.postings()?;
+        let Some(values) = postings.values(name) else {
             return Ok(Vec::new());
         };
-        let ids = postings_for_matchers(self.block.postings(), matchers);
+        let ids = postings_for_matchers(postings, matchers);
         Ok(values
             .iter()
             .filter(|(_, b)| !b.is_disjoint(&ids))

@@ -1,15 +1,18 @@
-//! Opening a block: meta.json and index checked and decoded, chunk segments mapped but not
-//! read.
+//! Opening a block: meta.json and the index's header and TOC checked, chunk segments
+//! mapped but not read. The index sections are verified and decoded on first use (or at
+//! once by [`Block::open`]; [`Block::open_lazy`] defers it, so opening costs about the same
+//! for any block size).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use super::chunks::ChunkReader;
 use super::index::{self, IndexData, IndexSeries};
 use super::meta::BlockMeta;
 use super::querier::BlockQuerier;
 use crate::chunk::validate;
-use crate::dir::FsDir;
+use crate::dir::{FsDir, Mapped};
 use crate::error::{Error, Result};
 use crate::head::MemPostings;
 use crate::tombstones::{Tombstones, TOMBSTONES_FILE};
@@ -19,7 +22,10 @@ use crate::tombstones::{Tombstones, TOMBSTONES_FILE};
 pub struct Block {
     path: PathBuf,
     meta: BlockMeta,
-    index: IndexData,
+    /// The mapped index file (header and TOC checked at open).
+    index_map: Mapped,
+    /// The decoded index, or what was wrong with it, once first needed.
+    index: OnceLock<std::result::Result<IndexData, Damage>>,
     chunks: ChunkReader,
     tombstones: Tombstones,
     /// Bytes on disk (chunk segments, index, meta.json, tombstones).
@@ -32,6 +38,16 @@ impl Block {
     /// bytes are read (chunk refs are checked against the segment sizes only); each
     /// chunk's checksum is verified when a query first loads it.
     pub fn open(path: impl AsRef<Path>) -> Result<Block> {
+        let b = Block::open_lazy(path)?;
+        b.index()?;
+        Ok(b)
+    }
+
+    /// Opens the block directory at `path` reading only meta.json, the index header and
+    /// TOC, and the tombstones: the index sections are verified and decoded when first
+    /// needed, and damage found then is returned by the query (or by
+    /// [`Block::verify_index`]). Opening costs about the same for any block size.
+    pub fn open_lazy(path: impl AsRef<Path>) -> Result<Block> {
         let path = path.as_ref().to_path_buf();
         let meta_path = path.join("meta.json");
         let bytes = std::fs::read(&meta_path).map_err(|e| Error::io(&meta_path, e))?;
@@ -45,15 +61,9 @@ impl Block {
             });
         }
         let dir = FsDir::open_existing(&path)?;
-        let map = dir.map("index")?;
-        let index = index::decode(&map, &path.join("index"))?;
-        drop(map);
+        let index_map = dir.map("index")?;
+        index::check_toc(&index_map, &path.join("index"))?;
         let chunks = ChunkReader::open(&path.join("chunks"))?;
-        for s in &index.series {
-            for c in &s.chunks {
-                chunks.check_ref(c.cref)?;
-            }
-        }
         let tomb_path = path.join(TOMBSTONES_FILE);
         let tombstones = match std::fs::read(&tomb_path) {
             Ok(b) => Tombstones::decode(&b, &tomb_path)?,
@@ -64,7 +74,8 @@ impl Block {
         Ok(Block {
             path,
             meta,
-            index,
+            index_map,
+            index: OnceLock::new(),
             chunks,
             tombstones,
             size,
@@ -94,11 +105,11 @@ impl Block {
         if mint > maxt || maxt < self.min_time() || mint >= self.max_time() {
             return Ok(0);
         }
-        let ids = crate::query::postings_for_matchers(self.postings(), matchers);
+        let ids = crate::query::postings_for_matchers(self.postings()?, matchers);
         let mut next = self.tombstones.clone();
         let mut n = 0;
         for id in &ids {
-            let Some(s) = self.index.series.get(id as usize) else {
+            let Some(s) = self.series()?.get(id as usize) else {
                 continue;
             };
             let hit = s.chunks.iter().any(|c| c.max_t >= mint && c.min_t <= maxt);
@@ -153,7 +164,7 @@ impl Block {
     /// Reads and checks every chunk (checksum, XOR decoding, time range against its meta):
     /// the full scrub that opening skips.
     pub fn verify_chunks(&self) -> Result<()> {
-        for s in &self.index.series {
+        for s in self.series()? {
             for c in &s.chunks {
                 let data = self.chunks.chunk(c.cref)?;
                 let file = self
@@ -175,16 +186,40 @@ impl Block {
         Ok(())
     }
 
-    pub(crate) fn series(&self) -> &[IndexSeries] {
-        &self.index.series
+    /// Verifies every index section's checksum and every chunk ref (once; later calls
+    /// return the first answer).
+    pub fn verify_index(&self) -> Result<()> {
+        self.index().map(|_| ())
     }
 
-    pub(crate) fn postings(&self) -> &MemPostings {
-        &self.index.postings
+    /// The decoded index, decoding (and verifying) it on first use.
+    fn index(&self) -> Result<&IndexData> {
+        let got = self.index.get_or_init(|| {
+            let file = self.path.join("index");
+            let data = index::decode(&self.index_map, &file).map_err(Damage::from_error)?;
+            for s in &data.series {
+                for c in &s.chunks {
+                    self.chunks.check_ref(c.cref).map_err(Damage::from_error)?;
+                }
+            }
+            Ok(data)
+        });
+        match got {
+            Ok(d) => Ok(d),
+            Err(d) => Err(d.to_error()),
+        }
     }
 
-    pub(crate) fn label_index(&self) -> &BTreeMap<String, Vec<String>> {
-        &self.index.label_index
+    pub(crate) fn series(&self) -> Result<&[IndexSeries]> {
+        Ok(&self.index()?.series)
+    }
+
+    pub(crate) fn postings(&self) -> Result<&MemPostings> {
+        Ok(&self.index()?.postings)
+    }
+
+    pub(crate) fn label_index(&self) -> Result<&BTreeMap<String, Vec<String>>> {
+        Ok(&self.index()?.label_index)
     }
 
     pub(crate) fn chunk(&self, cref: u64) -> Result<&[u8]> {
@@ -206,4 +241,46 @@ fn dir_size(path: &Path) -> Result<u64> {
         }
     }
     Ok(total)
+}
+
+/// What was wrong with an index, kept so every later use reports the same error.
+#[derive(Debug)]
+struct Damage {
+    file: PathBuf,
+    section: &'static str,
+    offset: u64,
+    reason: String,
+}
+
+impl Damage {
+    fn from_error(e: Error) -> Damage {
+        match e {
+            Error::BlockCorruption {
+                file,
+                section,
+                offset,
+                reason,
+            } => Damage {
+                file,
+                section,
+                offset,
+                reason,
+            },
+            other => Damage {
+                file: PathBuf::new(),
+                section: "index",
+                offset: 0,
+                reason: other.to_string(),
+            },
+        }
+    }
+
+    fn to_error(&self) -> Error {
+        Error::BlockCorruption {
+            file: self.file.clone(),
+            section: self.section,
+            offset: self.offset,
+            reason: self.reason.clone(),
+        }
+    }
 }
