@@ -448,6 +448,42 @@ mod tests {
         assert!(matches!(e, SdError::InvalidLabel { index: 0, .. }), "{e}");
     }
 
+    proptest::proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..200)) {
+            let _ = parse_groups("f.json", &bytes, true, ("m", "v"));
+            let _ = parse_groups("f.yml", &bytes, false, ("m", "v"));
+        }
+
+        #[test]
+        fn groups_round_trip_through_json_and_yaml(
+            groups in proptest::collection::vec(
+                (
+                    proptest::collection::vec("[a-z0-9.:-]{1,12}", 0..4),
+                    proptest::collection::btree_map("[a-zA-Z_][a-zA-Z0-9_]{0,8}", "\\PC{0,10}", 0..4),
+                ),
+                0..4,
+            )
+        ) {
+            let raw: Vec<serde_json::Value> = groups
+                .iter()
+                .map(|(t, l)| serde_json::json!({"targets": t, "labels": l}))
+                .collect();
+            let json = serde_json::to_vec(&raw).unwrap();
+            let yaml = serde_yaml_ng::to_string(&raw).unwrap();
+            for (text, is_json) in [(json, true), (yaml.into_bytes(), false)] {
+                let got = parse_groups("f", &text, is_json, ("__meta_x", "y")).unwrap();
+                proptest::prop_assert_eq!(got.len(), groups.len());
+                for (g, (t, l)) in got.iter().zip(&groups) {
+                    proptest::prop_assert_eq!(&g.targets, t);
+                    let mut want = l.clone();
+                    want.insert("__meta_x".into(), "y".into());
+                    proptest::prop_assert_eq!(&g.labels, &want);
+                }
+            }
+        }
+    }
+
     #[test]
     fn file_sd_sees_changes_and_keeps_last_good_content() {
         let dir = tempfile::tempdir().unwrap();
