@@ -102,6 +102,47 @@ fn push_point(out: &mut String, t: i64, f: f64) {
     out.push_str("\"]");
 }
 
+/// Appends `[t,{"count":"..","sum":"..","buckets":[[rule,"lower","upper","count"],..]}]`,
+/// Prometheus's rendering of a native histogram sample (boundary rule 0: `(l, u]`,
+/// 1: `[l, u)`, 3: `[l, u]` for the zero bucket; empty buckets left out).
+fn push_histogram_point(out: &mut String, t: i64, h: &exposition::histogram::FloatHistogram) {
+    out.push('[');
+    push_ts(out, t);
+    out.push_str(",{\"count\":\"");
+    push_value_str(out, h.count);
+    out.push_str("\",\"sum\":\"");
+    push_value_str(out, h.sum);
+    out.push('"');
+    let buckets: Vec<_> = promql::functions::native::buckets_ascending(h)
+        .into_iter()
+        .filter(|b| b.count != 0.0)
+        .collect();
+    if !buckets.is_empty() {
+        out.push_str(",\"buckets\":[");
+        for (i, b) in buckets.iter().enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            let rule = if b.zero {
+                3
+            } else if b.upper <= 0.0 && !h.uses_custom_buckets() {
+                1
+            } else {
+                0
+            };
+            let _ = write!(out, "[{rule},\"");
+            push_value_str(out, b.lower);
+            out.push_str("\",\"");
+            push_value_str(out, b.upper);
+            out.push_str("\",\"");
+            push_value_str(out, b.count);
+            out.push_str("\"]");
+        }
+        out.push(']');
+    }
+    out.push_str("}]");
+}
+
 /// Appends `{"resultType":...,"result":...}` for a query value.
 pub fn push_value(out: &mut String, v: &Value) {
     out.push_str("{\"resultType\":\"");
@@ -124,8 +165,16 @@ pub fn push_value(out: &mut String, v: &Value) {
                 }
                 out.push_str("{\"metric\":");
                 push_labels(out, &s.metric);
-                out.push_str(",\"value\":");
-                push_point(out, s.t, s.f);
+                match &s.h {
+                    Some(h) => {
+                        out.push_str(",\"histogram\":");
+                        push_histogram_point(out, s.t, h);
+                    }
+                    None => {
+                        out.push_str(",\"value\":");
+                        push_point(out, s.t, s.f);
+                    }
+                }
                 out.push('}');
             }
             out.push(']');
@@ -138,14 +187,27 @@ pub fn push_value(out: &mut String, v: &Value) {
                 }
                 out.push_str("{\"metric\":");
                 push_labels(out, &s.metric);
-                out.push_str(",\"values\":[");
-                for (j, p) in s.floats.iter().enumerate() {
-                    if j > 0 {
-                        out.push(',');
+                if !s.floats.is_empty() || s.histograms.is_empty() {
+                    out.push_str(",\"values\":[");
+                    for (j, p) in s.floats.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        push_point(out, p.t, p.f);
                     }
-                    push_point(out, p.t, p.f);
+                    out.push(']');
                 }
-                out.push_str("]}");
+                if !s.histograms.is_empty() {
+                    out.push_str(",\"histograms\":[");
+                    for (j, p) in s.histograms.iter().enumerate() {
+                        if j > 0 {
+                            out.push(',');
+                        }
+                        push_histogram_point(out, p.t, &p.h);
+                    }
+                    out.push(']');
+                }
+                out.push('}');
             }
             out.push(']');
         }
@@ -207,6 +269,54 @@ mod tests {
             let v: f64 = ts(t).parse().unwrap();
             assert!((v * 1000.0 - t as f64).abs() < 1e-6, "{t} -> {}", ts(t));
         }
+    }
+
+    #[test]
+    fn histogram_samples_render_like_prometheus() {
+        use exposition::histogram::{FloatHistogram, Span};
+        use promql::value::{HPoint, Sample, Series};
+        use std::sync::Arc;
+        let h = Arc::new(FloatHistogram {
+            count: 4.0,
+            sum: 5.0,
+            zero_threshold: 0.001,
+            zero_count: 1.0,
+            positive_spans: vec![Span::new(0, 2)],
+            positive_buckets: vec![2.0, 0.0],
+            negative_spans: vec![Span::new(0, 1)],
+            negative_buckets: vec![1.0],
+            ..Default::default()
+        });
+        let l = Labels::from_pairs(&[("__name__", "h")]);
+        let mut out = String::new();
+        push_value(
+            &mut out,
+            &Value::Vector(vec![Sample {
+                metric: l.clone(),
+                t: 1000,
+                f: 0.0,
+                h: Some(h.clone()),
+                drop_name: false,
+            }]),
+        );
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        let hv = &v["result"][0]["histogram"];
+        assert_eq!(hv[0], 1.0);
+        assert_eq!(hv[1]["count"], "4");
+        assert_eq!(hv[1]["sum"], "5");
+        let b = hv[1]["buckets"].as_array().unwrap();
+        // Negative [-1, -0.5), zero [-0.001, 0.001], positive (0.5, 1]; the empty one is left out.
+        assert_eq!(b.len(), 3);
+        assert_eq!(b[0], serde_json::json!([1, "-1", "-0.5", "1"]));
+        assert_eq!(b[1], serde_json::json!([3, "-0.001", "0.001", "1"]));
+        assert_eq!(b[2], serde_json::json!([0, "0.5", "1", "2"]));
+        let mut series = Series::from_floats(l, Vec::new(), false);
+        series.histograms.push(HPoint { t: 2000, h });
+        let mut out = String::new();
+        push_value(&mut out, &Value::Matrix(vec![series]));
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+        assert!(v["result"][0].get("values").is_none());
+        assert_eq!(v["result"][0]["histograms"][0][0], 2.0);
     }
 
     #[test]
