@@ -96,8 +96,18 @@ fn size_and_open(c: &mut Criterion) {
     let day = node_block(&root, 5, 24);
     std::fs::remove_dir_all(day).unwrap();
     let mut g = c.benchmark_group("block_open");
-    g.bench_function("small_1_host", |b| b.iter(|| Block::open(&small).unwrap()));
-    g.bench_function("large_50_hosts", |b| {
+    // What a Db does: meta, index header and TOC; the index is decoded on first use.
+    g.bench_function("lazy_small_1_host", |b| {
+        b.iter(|| Block::open_lazy(&small).unwrap())
+    });
+    g.bench_function("lazy_large_50_hosts", |b| {
+        b.iter(|| Block::open_lazy(&large).unwrap())
+    });
+    // Verifying and decoding the whole index at open.
+    g.bench_function("eager_small_1_host", |b| {
+        b.iter(|| Block::open(&small).unwrap())
+    });
+    g.bench_function("eager_large_50_hosts", |b| {
         b.iter(|| Block::open(&large).unwrap())
     });
     g.finish();
