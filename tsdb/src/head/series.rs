@@ -252,7 +252,10 @@ impl MemSeries {
         });
     }
 
-    /// Closes the open histogram chunk, if any.
+    /// Closes the open histogram chunk, if any. Cold: the float append path only calls it
+    /// when a series switches from histograms to floats.
+    #[cold]
+    #[inline(never)]
     fn cut_hist(&mut self) {
         let Some(h) = self.hopen.take() else {
             return;
