@@ -182,6 +182,13 @@ impl Histogram {
     }
 }
 
+impl From<&Histogram> for FloatHistogram {
+    /// [`Histogram::to_float`].
+    fn from(h: &Histogram) -> FloatHistogram {
+        h.to_float()
+    }
+}
+
 impl FloatHistogram {
     /// Whether the schema is the custom-bucket one.
     pub fn uses_custom_buckets(&self) -> bool {
