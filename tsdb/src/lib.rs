@@ -1,8 +1,8 @@
 //! An embeddable, Prometheus-style time-series database: Gorilla-compressed chunks, an
 //! in-memory head indexed by roaring postings, a querier, and a crash-safe write-ahead log.
 //!
-//! Use it to store float samples keyed by label sets and to read them back by label
-//! matchers and time range. It runs no threads and reads no clock: time is an argument.
+//! Use it to store float samples and native histograms keyed by label sets and to read them
+//! back by label matchers and time range. It runs no threads and reads no clock: time is an argument.
 //! [`Db::maintenance`] cuts the head into immutable on-disk blocks, merges blocks into larger
 //! ones and applies retention; [`Db::delete`] hides samples through tombstones. Queries span
 //! the blocks and the head.
