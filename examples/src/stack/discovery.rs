@@ -364,7 +364,17 @@ impl HttpSd {
             .call()
             .map_err(|e| match e {
                 ureq::Error::Status(code, _) => http(format!("server returned HTTP status {code}")),
-                e => http(e.to_string()),
+                // The transport error's text repeats the URL; keep its kind and message.
+                ureq::Error::Transport(t) => {
+                    let mut m = t.kind().to_string();
+                    if let Some(x) = t.message() {
+                        m.push_str(&format!(": {x}"));
+                    }
+                    if let Some(src) = std::error::Error::source(&t) {
+                        m.push_str(&format!(": {src}"));
+                    }
+                    http(m)
+                }
             })?;
         let ct = resp.header("Content-Type").unwrap_or("").to_string();
         if !ct.trim_start().starts_with("application/json") {
