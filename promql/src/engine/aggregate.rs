@@ -391,13 +391,28 @@ impl Ev<'_> {
             .collect();
         let mut cur = StepCursor::new(&input);
         let mut vec = Vec::new();
-        let mut per_group: Vec<Vec<(usize, f64)>> = vec![Vec::new(); glabels.len()];
+        let mut hvec = Vec::new();
+        let mut ignored = false;
+        type Entry = (usize, f64, Option<Arc<FloatHistogram>>);
+        let mut per_group: Vec<Vec<Entry>> = vec![Vec::new(); glabels.len()];
+        let limit = matches!(a.op, AggregateOp::Limitk | AggregateOp::LimitRatio);
         for i in 0..self.nsteps() {
             self.tick()?;
             let ts = self.ts(i);
             cur.at(ts, &mut vec);
-            if vec.is_empty() {
+            cur.at_h(ts, &mut hvec);
+            if !hvec.is_empty() && !limit {
+                // topk/bottomk rank floats only.
+                ignored = true;
+                hvec.clear();
+            }
+            if vec.is_empty() && hvec.is_empty() {
                 continue;
+            }
+            let mut entries: Vec<Entry> = vec.iter().map(|&(j, f)| (j, f, None)).collect();
+            if !hvec.is_empty() {
+                entries.extend(hvec.drain(..).map(|(j, h)| (j, 0.0, Some(h))));
+                entries.sort_by_key(|e| e.0);
             }
             let kv = k[i];
             if a.op == AggregateOp::LimitRatio {
@@ -405,23 +420,28 @@ impl Ev<'_> {
                     return Err(EngineError::RatioNaN);
                 }
                 let r = if !(-1.0..=1.0).contains(&kv) {
+                    let capped = kv.clamp(-1.0, 1.0);
                     self.annotate(
                         AnnotationKind::Warning,
                         format!(
-                            "ratio value should be between -1 and 1, got {}",
-                            format_float(kv)
+                            "ratio value should be between -1 and 1, got {}, capping to {}",
+                            format_float(kv),
+                            format_float(capped)
                         ),
                         a.param.as_ref().map(|p| p.span()).unwrap_or(a.span),
                     );
-                    kv.clamp(-1.0, 1.0)
+                    capped
                 } else {
                     kv
                 };
-                for &(j, f) in &vec {
+                for (j, f, h) in entries {
                     let off = input[j].metric.hash() as f64 / u64::MAX as f64;
                     if (r >= 0.0 && off < r) || (r < 0.0 && off >= 1.0 + r) {
                         self.hold(1)?;
-                        out[j].floats.push(FPoint { t: ts, f });
+                        match h {
+                            Some(h) => out[j].histograms.push(HPoint { t: ts, h }),
+                            None => out[j].floats.push(FPoint { t: ts, f }),
+                        }
                     }
                 }
                 continue;
@@ -440,9 +460,9 @@ impl Ev<'_> {
             for g in per_group.iter_mut() {
                 g.clear();
             }
-            for &(j, f) in &vec {
+            for e in entries {
                 self.tick()?;
-                per_group[gi[j]].push((j, f));
+                per_group[gi[e.0]].push(e);
             }
             for g in per_group.iter_mut() {
                 match a.op {
@@ -450,13 +470,23 @@ impl Ev<'_> {
                     AggregateOp::Bottomk => g.sort_by(|x, y| cmp_asc_nan_last(x.1, y.1)),
                     _ => {}
                 }
-                for &(j, f) in g.iter().take(kk) {
+                for (j, f, h) in g.drain(..).take(kk) {
                     self.hold(1)?;
-                    out[j].floats.push(FPoint { t: ts, f });
+                    match h {
+                        Some(h) => out[j].histograms.push(HPoint { t: ts, h }),
+                        None => out[j].floats.push(FPoint { t: ts, f }),
+                    }
                 }
             }
         }
-        out.retain(|s| !s.floats.is_empty());
+        if ignored {
+            self.annotate(
+                AnnotationKind::Info,
+                format!("ignored histogram in {} aggregation", a.op),
+                a.span,
+            );
+        }
+        out.retain(|s| !s.is_empty());
         Ok(out)
     }
 
