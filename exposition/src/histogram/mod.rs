@@ -37,6 +37,21 @@
 //! - `validate`: is it well-formed? [`FloatHistogram::validate`], [`Histogram::validate`],
 //!   [`FloatHistogram::to_integer`].
 //! - `error`: [`HistogramNotationError`] (with byte offset) and [`HistogramError`].
+//!
+//! The main path: parse two histograms, add them across schemas, read a quantile, print
+//! the result as PromQL test scripts expect it.
+//!
+//! ```
+//! use exposition::histogram::FloatHistogram;
+//! let mut a = FloatHistogram::parse_notation("{{schema:1 count:4 sum:6 buckets:[1 1 2]}}")?;
+//! let b = FloatHistogram::parse_notation("{{schema:0 count:2 sum:3 offset:1 buckets:[2]}}")?;
+//! let outcome = a.add(&b)?; // reduces `a` to schema 0 first
+//! assert!(!outcome.nhcb_bounds_reconciled);
+//! a.compact(0);
+//! assert_eq!(a.to_string(), "{{count:6 sum:9 buckets:[1 5]}}");
+//! assert_eq!(a.quantile(1.0), 2.0);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod arith;
 mod buckets;
