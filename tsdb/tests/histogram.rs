@@ -376,6 +376,12 @@ proptest! {
         }
         let _ = Encoding::Histogram.validate(&bytes);
         let _ = Encoding::FloatHistogram.validate(&bytes);
+        // WAL histogram payloads from garbage: errors, never panics.
+        for ty in [7u8, 8] {
+            let mut p = vec![ty];
+            p.extend_from_slice(&bytes);
+            let _ = tsdb::wal::record::decode(&p);
+        }
     }
 }
 

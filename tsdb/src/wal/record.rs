@@ -608,6 +608,55 @@ mod tests {
         assert_eq!(decode(&buf), Err(DecodeError::Payload));
     }
 
+    fn sample_hist(i: u8) -> Histogram {
+        Histogram {
+            counter_reset_hint: byte_hint(i % 4).unwrap(),
+            schema: i32::from(i % 9) - 4,
+            zero_threshold: 1e-3,
+            zero_count: u64::from(i),
+            count: 100 + u64::from(i),
+            sum: -2.5 * f64::from(i),
+            positive_spans: vec![Span::new(-2, 2), Span::new(3, 1)],
+            negative_spans: vec![Span::new(0, 1)],
+            positive_buckets: vec![4, -1, 7],
+            negative_buckets: vec![i64::from(i)],
+            custom_values: vec![],
+        }
+    }
+
+    #[test]
+    fn histogram_records_round_trip() {
+        let hs: Vec<RefHistogramSample> = (0..5u8)
+            .map(|i| RefHistogramSample {
+                r: 3 + u64::from(i % 2) * 1000,
+                t: 1_000 * i64::from(i) - 7,
+                h: sample_hist(i),
+            })
+            .collect();
+        let mut buf = vec![];
+        encode_histogram_samples(&mut buf, hs.iter().map(|s| (s.r, s.t, &s.h)));
+        assert_eq!(decode(&buf).unwrap(), Record::HistogramSamples(hs.clone()));
+        let fs: Vec<RefFloatHistogramSample> = hs
+            .iter()
+            .map(|s| {
+                let mut h = s.h.to_float();
+                h.custom_values = vec![0.5, 1.0];
+                h.schema = exposition::histogram::CUSTOM_BUCKETS_SCHEMA;
+                RefFloatHistogramSample { r: s.r, t: s.t, h }
+            })
+            .collect();
+        buf.clear();
+        encode_float_histogram_samples(&mut buf, fs.iter().map(|s| (s.r, s.t, &s.h)));
+        let rec = decode(&buf).unwrap();
+        assert_eq!(rec.num_samples(), 5);
+        assert_eq!(rec.max_sample_time(), Some(3_993));
+        assert_eq!(rec, Record::FloatHistogramSamples(fs));
+        // Every truncation of a valid record is an error, never a panic.
+        for n in 0..buf.len() {
+            assert!(decode(&buf[..n]).is_err(), "prefix {n}");
+        }
+    }
+
     #[test]
     fn frame_checksums_payload() {
         let mut out = vec![];
