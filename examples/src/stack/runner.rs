@@ -55,7 +55,7 @@ pub struct RunSummary {
     pub resolved_notified: bool,
     /// Scrapes refused by a scrape limit.
     pub limit_failures: u64,
-    /// Targets started / stopped by service discovery after the start.
+    /// Targets started because discovery found them.
     pub targets_added: u64,
     /// Targets stopped because they were no longer discovered.
     pub targets_removed: u64,
