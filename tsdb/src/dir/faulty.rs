@@ -20,15 +20,70 @@ pub struct FaultPlan {
     pub fail_rename: u64,
     /// Fail the Nth `truncate`.
     pub fail_truncate: u64,
+    /// Fail the Nth `create` (nothing is created).
+    pub fail_create: u64,
+    /// Fail the Nth `remove` (nothing is removed).
+    pub fail_remove: u64,
+    /// Fail the Nth `sync_dir`.
+    pub fail_sync_dir: u64,
+}
+
+/// How many operations of each kind a [`FaultyDir`] has seen since its plan was last set
+/// (failed ones included). A test runs a workload once without faults, reads the counts,
+/// then replays it failing each operation in turn.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpCounts {
+    /// `write_all` calls.
+    pub writes: u64,
+    /// File `sync` calls.
+    pub syncs: u64,
+    /// `rename` calls.
+    pub renames: u64,
+    /// `truncate` calls.
+    pub truncates: u64,
+    /// `create` calls.
+    pub creates: u64,
+    /// `remove` calls.
+    pub removes: u64,
+    /// `sync_dir` calls.
+    pub dir_syncs: u64,
+}
+
+impl OpCounts {
+    /// All operations together.
+    pub fn total(&self) -> u64 {
+        self.writes
+            + self.syncs
+            + self.renames
+            + self.truncates
+            + self.creates
+            + self.removes
+            + self.dir_syncs
+    }
 }
 
 #[derive(Debug, Default)]
 struct State {
     plan: FaultPlan,
-    writes: u64,
-    syncs: u64,
-    renames: u64,
-    truncates: u64,
+    counts: OpCounts,
+    /// Faults injected since the plan was set.
+    injected: u64,
+}
+
+impl State {
+    /// Counts one operation and says whether it is the one to fail.
+    fn hit(&mut self, pick: fn(&mut OpCounts) -> &mut u64, nth: fn(&FaultPlan) -> u64) -> bool {
+        let n = {
+            let c = pick(&mut self.counts);
+            *c += 1;
+            *c
+        };
+        let fail = nth(&self.plan) == n;
+        if fail {
+            self.injected += 1;
+        }
+        fail
+    }
 }
 
 /// Wraps any [`Dir`] and fails operations as its [`FaultPlan`] says.
@@ -66,6 +121,16 @@ impl<D: Dir> FaultyDir<D> {
         };
     }
 
+    /// Operations seen since the plan was last set.
+    pub fn counts(&self) -> OpCounts {
+        lock(&self.state).counts
+    }
+
+    /// Faults injected since the plan was last set.
+    pub fn injected(&self) -> u64 {
+        lock(&self.state).injected
+    }
+
     /// The wrapped directory.
     pub fn inner(&self) -> &D {
         &self.inner
@@ -83,8 +148,8 @@ impl DirFile for FaultyFile {
     fn write_all(&mut self, buf: &[u8]) -> Result<()> {
         let tear = {
             let mut s = lock(&self.state);
-            s.writes += 1;
-            (s.plan.fail_write == s.writes).then_some(s.plan.tear_bytes)
+            let tear = s.plan.tear_bytes;
+            s.hit(|c| &mut c.writes, |p| p.fail_write).then_some(tear)
         };
         if let Some(n) = tear {
             if n > 0 {
@@ -96,11 +161,7 @@ impl DirFile for FaultyFile {
     }
 
     fn sync(&mut self) -> Result<()> {
-        let fail = {
-            let mut s = lock(&self.state);
-            s.syncs += 1;
-            s.plan.fail_sync == s.syncs
-        };
+        let fail = { lock(&self.state).hit(|c| &mut c.syncs, |p| p.fail_sync) };
         if fail {
             return Err(injected(self.path.clone(), "sync"));
         }
@@ -122,6 +183,9 @@ impl<D: Dir> Dir for FaultyDir<D> {
     }
 
     fn create(&self, name: &str) -> Result<Box<dyn DirFile>> {
+        if lock(&self.state).hit(|c| &mut c.creates, |p| p.fail_create) {
+            return Err(injected(self.inner.path(name), "create"));
+        }
         Ok(Box::new(FaultyFile {
             inner: self.inner.create(name)?,
             state: self.state.clone(),
@@ -138,11 +202,7 @@ impl<D: Dir> Dir for FaultyDir<D> {
     }
 
     fn truncate(&self, name: &str, len: u64) -> Result<()> {
-        let fail = {
-            let mut s = lock(&self.state);
-            s.truncates += 1;
-            s.plan.fail_truncate == s.truncates
-        };
+        let fail = { lock(&self.state).hit(|c| &mut c.truncates, |p| p.fail_truncate) };
         if fail {
             return Err(injected(self.inner.path(name), "truncate"));
         }
@@ -150,11 +210,7 @@ impl<D: Dir> Dir for FaultyDir<D> {
     }
 
     fn rename(&self, from: &str, to: &str) -> Result<()> {
-        let fail = {
-            let mut s = lock(&self.state);
-            s.renames += 1;
-            s.plan.fail_rename == s.renames
-        };
+        let fail = { lock(&self.state).hit(|c| &mut c.renames, |p| p.fail_rename) };
         if fail {
             return Err(injected(self.inner.path(from), "rename"));
         }
@@ -162,10 +218,16 @@ impl<D: Dir> Dir for FaultyDir<D> {
     }
 
     fn remove(&self, name: &str) -> Result<()> {
+        if lock(&self.state).hit(|c| &mut c.removes, |p| p.fail_remove) {
+            return Err(injected(self.inner.path(name), "remove"));
+        }
         self.inner.remove(name)
     }
 
     fn sync_dir(&self) -> Result<()> {
+        if lock(&self.state).hit(|c| &mut c.dir_syncs, |p| p.fail_sync_dir) {
+            return Err(injected(self.inner.path(""), "directory sync"));
+        }
         self.inner.sync_dir()
     }
 

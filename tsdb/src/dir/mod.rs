@@ -5,7 +5,7 @@
 //! ```text
 //! Wal ──► dyn Dir ──┬── FsDir     (std::fs, fsync)
 //!                   ├── MemDir    (a map of byte vectors; crash() drops unsynced bytes)
-//!                   └── FaultyDir (wraps any Dir; fails the Nth write/sync/rename, tears writes)
+//!                   └── FaultyDir (wraps any Dir; fails the Nth write/sync/rename/create/…, tears writes)
 //! ```
 //!
 //! Files are flat (no subdirectories), written append-only, and replaced atomically with
@@ -17,7 +17,7 @@ mod mem;
 
 use std::path::PathBuf;
 
-pub use faulty::{FaultPlan, FaultyDir};
+pub use faulty::{FaultPlan, FaultyDir, OpCounts};
 pub use fs::{FsDir, Mapped};
 pub use mem::MemDir;
 

@@ -106,3 +106,48 @@ fn fs_dir_maps_files_read_only() {
     assert!(FsDir::open_existing(root.join("nope")).is_err());
     std::fs::remove_dir_all(&root).unwrap();
 }
+
+#[test]
+fn faulty_dir_fails_create_remove_and_dir_sync_and_counts_operations() {
+    let d = FaultyDir::new(MemDir::new());
+    d.set_plan(FaultPlan {
+        fail_create: 2,
+        fail_remove: 1,
+        fail_sync_dir: 1,
+        ..FaultPlan::default()
+    });
+    let mut f = d.create("a").unwrap();
+    f.write_all(b"x").unwrap();
+    f.sync().unwrap();
+    assert!(d.create("b").is_err());
+    assert_eq!(
+        d.list().unwrap(),
+        vec!["a"],
+        "a failed create creates nothing"
+    );
+    assert!(d.remove("a").is_err());
+    assert_eq!(
+        d.list().unwrap(),
+        vec!["a"],
+        "a failed remove removes nothing"
+    );
+    assert!(d.sync_dir().is_err());
+    d.sync_dir().unwrap();
+    d.remove("a").unwrap();
+    let c = d.counts();
+    assert_eq!(
+        c,
+        OpCounts {
+            writes: 1,
+            syncs: 1,
+            creates: 2,
+            removes: 2,
+            dir_syncs: 2,
+            ..OpCounts::default()
+        }
+    );
+    assert_eq!(c.total(), 8);
+    assert_eq!(d.injected(), 3);
+    d.set_plan(FaultPlan::default());
+    assert_eq!((d.counts(), d.injected()), (OpCounts::default(), 0));
+}
