@@ -56,8 +56,57 @@ impl Ev<'_> {
         if classic.is_empty() {
             self.quantile_range_warning(&q, &c.args[0]);
         }
-        let nat = self.map_native(native, |i, h| native::quantile(q[i], h));
+        let nat = self.native_quantiles(&q, native, &c.args[1]);
         self.merge_native(out, nat, &c.args[1]).map(Val::Vector)
+    }
+
+    /// Native-histogram quantiles, with the info Prometheus gives for histograms that
+    /// hold NaN observations.
+    fn native_quantiles(&mut self, q: &[f64], v: Vec<Series>, arg: &Expr) -> Vec<Series> {
+        // Whether the result was NaN, for each histogram holding NaN observations.
+        let mut notes: Vec<bool> = Vec::new();
+        let out = self.map_native(v, |i, h| {
+            let r = native::quantile(q[i], h);
+            if h.sum.is_nan() && h.count > 0.0 && (0.0..=1.0).contains(&q[i]) {
+                notes.push(r.is_nan());
+            }
+            r
+        });
+        notes.sort();
+        notes.dedup();
+        let metric = self.nan_metric_name(arg);
+        for is_nan in notes {
+            let how = if is_nan {
+                "result is NaN"
+            } else {
+                "result is skewed higher"
+            };
+            self.annotate(
+                AnnotationKind::Info,
+                format!(
+                    "input to histogram_quantile has NaN observations, {how} for metric name {metric:?}"
+                ),
+                arg.span(),
+            );
+        }
+        out
+    }
+
+    /// The metric name an annotation about the argument names (its selector's name).
+    fn nan_metric_name(&self, arg: &Expr) -> String {
+        let vs = match arg.unparen() {
+            Expr::VectorSelector(vs) => Some(vs),
+            _ => None,
+        };
+        vs.and_then(|vs| {
+            vs.matchers
+                .iter()
+                .find(|m| {
+                    m.name() == exposition::METRIC_NAME && m.op() == exposition::MatchOp::Equal
+                })
+                .map(|m| m.value().to_string())
+        })
+        .unwrap_or_default()
     }
 
     /// Warns once when a quantile argument is outside `[0, 1]`.
@@ -160,7 +209,7 @@ impl Ev<'_> {
             let q = self.scalar_arg(qe)?;
             let mut series = self.bucket_quantiles(&q, &v, qe, &c.args[0])?;
             if !nat.is_empty() {
-                let n = self.map_native(nat.clone(), |i, h| native::quantile(q[i], h));
+                let n = self.native_quantiles(&q, nat.clone(), &c.args[0]);
                 series = self.merge_native(series, n, &c.args[0])?;
             }
             for s in series {
@@ -265,7 +314,21 @@ impl Ev<'_> {
         if nat.is_empty() {
             return Ok(Val::Vector(out));
         }
-        let nat = self.map_native(nat, |i, h| native::fraction(lo[i], hi[i], h));
+        let mut nan_obs = false;
+        let nat = self.map_native(nat, |i, h| {
+            nan_obs |= h.sum.is_nan() && h.count > 0.0;
+            native::fraction(lo[i], hi[i], h)
+        });
+        if nan_obs {
+            let metric = self.nan_metric_name(&c.args[2]);
+            self.annotate(
+                AnnotationKind::Info,
+                format!(
+                    "input to histogram_fraction has NaN observations, which are excluded from all fractions for metric name {metric:?}"
+                ),
+                c.args[2].span(),
+            );
+        }
         self.merge_native(out, nat, &c.args[2]).map(Val::Vector)
     }
 

@@ -527,7 +527,8 @@ pub fn quantile(q: f64, h: &FloatHistogram) -> f64 {
         count = h.count;
     }
     if count < rank {
-        return b.upper;
+        // Only NaN observations are left above: the quantile is unknown.
+        return if h.sum.is_nan() { f64::NAN } else { b.upper };
     }
     if forward {
         rank -= count - b.count;
@@ -627,11 +628,21 @@ pub fn fraction(lower: f64, upper: f64, h: &FloatHistogram) -> f64 {
         }
         rank += b.count;
     }
-    if !lower_set || lower_rank > h.count {
-        lower_rank = h.count;
+    // NaN observations count in `count` but sit in no bucket: they belong to no range.
+    let in_buckets = if h.sum.is_nan() {
+        buckets_ascending(h)
+            .iter()
+            .map(|b| b.count)
+            .sum::<f64>()
+            .min(h.count)
+    } else {
+        h.count
+    };
+    if !lower_set || lower_rank > in_buckets {
+        lower_rank = in_buckets;
     }
-    if !upper_set || upper_rank > h.count {
-        upper_rank = h.count;
+    if !upper_set || upper_rank > in_buckets {
+        upper_rank = in_buckets;
     }
     (upper_rank - lower_rank) / h.count
 }
