@@ -7,7 +7,7 @@ use exposition::{family::MetricFamily, Format, MetricType};
 use serde_json::{json, Map, Value};
 
 use super::key::parse_grouping_key;
-use super::store::{parse_body, time_family, Group, PushMode, Store, PUSH_FAILURE_TIME, PUSH_TIME};
+use super::store::{parse_push, time_family, Group, PushMode, Store, PUSH_FAILURE_TIME, PUSH_TIME};
 
 /// An HTTP reply.
 #[derive(Debug, Clone, PartialEq)]
@@ -129,7 +129,7 @@ impl Pushgateway {
             return Reply::text(202, "");
         }
         self.dirty = true;
-        let fams = match parse_body(content_type, body) {
+        let (fams, natives) = match parse_push(content_type, body) {
             Ok(f) => f,
             Err(e @ super::error::PushError::UnsupportedMediaType(_)) => {
                 self.store.record_failure(&key, now_ms);
@@ -140,7 +140,10 @@ impl Pushgateway {
                 return Reply::text(400, format!("{e}\n"));
             }
         };
-        match self.store.push(&key, fams, mode, now_ms) {
+        match self
+            .store
+            .push_with_natives(&key, fams, natives, mode, now_ms)
+        {
             Ok(()) => Reply::text(200, ""),
             Err(e) => Reply::text(
                 400,
@@ -154,9 +157,10 @@ impl Pushgateway {
         if exposition::content_type::negotiate(accept).is_none() {
             // Delimited protobuf, asked for first (as Prometheus does with native
             // histograms on).
+            let histograms = self.store.gather_natives(&fams);
             let scrape = exposition::protobuf::Scrape {
                 families: fams,
-                histograms: Vec::new(),
+                histograms,
             };
             let mut body = Vec::new();
             exposition::protobuf::encode_delimited(

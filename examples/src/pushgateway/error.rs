@@ -62,12 +62,6 @@ pub enum PushError {
     /// A media type this program cannot read (protobuf other than the delimited encoding).
     #[error("unsupported Content-Type {0:?}; push text 0.0.4, OpenMetrics or delimited protobuf")]
     UnsupportedMediaType(String),
-    /// A native histogram without classic buckets: the store holds text 0.0.4 series only.
-    #[error("family {family:?} holds a native histogram without classic buckets, which the Pushgateway cannot hold")]
-    NativeHistogram {
-        /// The family name.
-        family: String,
-    },
     /// A pushed sample carries a timestamp, which the Pushgateway forbids.
     #[error("pushed sample {sample:?} has a timestamp; pushed metrics must not have timestamps")]
     Timestamp {

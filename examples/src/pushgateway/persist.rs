@@ -1,7 +1,8 @@
 //! How does the store survive a restart? A JSON file (grouping key, push times and the
 //! group's metrics as text 0.0.4) written atomically: temp file, fsync, rename, fsync of
 //! the directory. Reading it back is strict: a corrupt file is an error, never an empty
-//! store. Units and exemplars have no 0.0.4 form and are not kept.
+//! store. Units and exemplars have no 0.0.4 form and are not kept. Native histograms
+//! (pushed in protobuf) are kept as a hex-encoded delimited protobuf body per group.
 
 use std::collections::BTreeMap;
 use std::io::Write as _;
@@ -28,6 +29,45 @@ struct GroupRepr {
     #[serde(default)]
     family_times: BTreeMap<String, i64>,
     metrics: String,
+    /// Native histograms as a hex-encoded delimited protobuf body (absent when none).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    natives: String,
+}
+
+fn natives_hex(g: &Group) -> String {
+    if g.natives.is_empty() {
+        return String::new();
+    }
+    let scrape = exposition::protobuf::Scrape {
+        families: Vec::new(),
+        histograms: g.natives.values().flatten().cloned().collect(),
+    };
+    let mut body = Vec::new();
+    exposition::protobuf::encode_delimited(&exposition::protobuf::to_messages(&scrape), &mut body);
+    body.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn natives_from_hex(
+    hex: &str,
+) -> Result<BTreeMap<String, Vec<exposition::protobuf::NativeHistogramSample>>, String> {
+    let mut out: BTreeMap<String, Vec<_>> = BTreeMap::new();
+    if hex.is_empty() {
+        return Ok(out);
+    }
+    let bytes = (0..hex.len())
+        .step_by(2)
+        .map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| format!("natives: bad hex at {i}"))
+        })
+        .collect::<Result<Vec<u8>, String>>()?;
+    let scrape = exposition::protobuf::decode(&bytes, &Default::default())
+        .map_err(|e| format!("natives: {e}"))?;
+    for h in scrape.histograms {
+        out.entry(h.name.clone()).or_default().push(h);
+    }
+    Ok(out)
 }
 
 /// Serialises the store.
@@ -48,6 +88,7 @@ pub fn to_bytes(store: &Store) -> Vec<u8> {
                 push_failure_time_ms: g.push_failure_time_ms,
                 family_times: g.family_times.clone(),
                 metrics,
+                natives: natives_hex(g),
             }
         })
         .collect();
@@ -90,8 +131,10 @@ pub fn from_bytes(path: &str, bytes: &[u8]) -> Result<Store, PersistError> {
         }
         let fams = exposition::text::parse_families(g.metrics.as_bytes())
             .map_err(|e| bad(format!("metrics: {e}")))?;
+        let natives = natives_from_hex(&g.natives).map_err(bad)?;
         store.insert_group(Group {
             key,
+            natives,
             families: fams.into_iter().map(|f| (f.name.clone(), f)).collect(),
             family_times: g.family_times,
             push_time_ms: g.push_time_ms,

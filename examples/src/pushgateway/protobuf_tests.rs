@@ -133,10 +133,11 @@ fn refused_protobuf_pushes() {
         );
         (r.status, String::from_utf8_lossy(&r.body).into_owned())
     };
-    // Native-only histogram: nothing classic to hold.
-    let (status, msg) = put(&mut pg, &body(&[histogram(true, false)]));
+    // A gauge histogram has no text 0.0.4 form.
+    let mut g = histogram(true, true);
+    g.r#type = proto::MetricType::GaugeHistogram as i32;
+    let (status, msg) = put(&mut pg, &body(&[g]));
     assert_eq!(status, 400, "{msg}");
-    assert!(msg.contains("native histogram"), "{msg}");
     // Truncated body: the error names the byte.
     let mut b = body(&[counter("jobs_total", "Jobs.", 3.0)]);
     b.pop();
@@ -224,4 +225,64 @@ fn metrics_served_as_protobuf_when_asked() {
     // Without protobuf in Accept, text as before.
     let r = pg.handle("GET", "/metrics", None, Some("text/plain"), b"", 6_000);
     assert!(r.content_type.starts_with("text/plain"));
+}
+
+#[test]
+fn native_histograms_are_held_and_served_in_protobuf() {
+    let mut pg = Pushgateway::default();
+    let r = pg.handle(
+        "PUT",
+        "/metrics/job/batch",
+        Some(protobuf::CONTENT_TYPE),
+        None,
+        &body(&[histogram(true, false)]),
+        5_000,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    // The text view shows what client libraries show for a native-only histogram.
+    let t = text(&mut pg);
+    assert!(
+        t.contains("rpc_seconds_bucket{job=\"batch\",le=\"+Inf\"} 3\n"),
+        "{t}"
+    );
+    assert!(t.contains("rpc_seconds_sum{job=\"batch\"} 1.5\n"), "{t}");
+
+    let scrape_pb = |pg: &mut Pushgateway| {
+        let r = pg.handle(
+            "GET",
+            "/metrics",
+            None,
+            Some(exposition::content_type::ACCEPT_PROTOBUF),
+            b"",
+            6_000,
+        );
+        protobuf::decode(&r.body, &DecodeOptions::default()).unwrap()
+    };
+    let scrape = scrape_pb(&mut pg);
+    assert_eq!(scrape.histograms.len(), 1);
+    let h = &scrape.histograms[0];
+    assert_eq!(h.name, "rpc_seconds");
+    assert_eq!(h.labels.get("job"), Some("batch"));
+    let f = h.histogram.to_float();
+    assert_eq!((f.count, f.sum), (3.0, 1.5));
+    assert_eq!(f.positive_buckets, vec![2.0, 1.0]);
+    assert_eq!(scrape.families[h.family].name, "rpc_seconds");
+
+    // Survives persistence.
+    let bytes = super::persist::to_bytes(&pg.store);
+    let store = super::persist::from_bytes("test", &bytes).unwrap();
+    let mut again = Pushgateway::new(store, false);
+    assert_eq!(scrape_pb(&mut again).histograms, scrape.histograms);
+
+    // A text push of the family replaces the native histogram with it.
+    let r = pg.handle(
+        "POST",
+        "/metrics/job/batch",
+        None,
+        None,
+        b"# HELP rpc_seconds RPC latency.\n# TYPE rpc_seconds histogram\nrpc_seconds_bucket{le=\"+Inf\"} 1\nrpc_seconds_sum 1\nrpc_seconds_count 1\n",
+        7_000,
+    );
+    assert_eq!(r.status, 200, "{}", String::from_utf8_lossy(&r.body));
+    assert!(scrape_pb(&mut pg).histograms.is_empty());
 }

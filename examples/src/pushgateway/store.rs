@@ -4,7 +4,8 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use exposition::{family::MetricFamily, Format, Labels, MetricType, Parser};
+use exposition::protobuf::{NativeHistogram, NativeHistogramSample};
+use exposition::{family::FamilySample, family::MetricFamily, Format, Labels, MetricType, Parser};
 
 use super::error::PushError;
 
@@ -33,6 +34,9 @@ pub struct Group {
     pub families: BTreeMap<String, MetricFamily>,
     /// When each family was last pushed, in milliseconds.
     pub family_times: BTreeMap<String, i64>,
+    /// Native histograms pushed in protobuf, by family name (grouping labels applied).
+    /// Their family in `families` holds the classic view of the same series.
+    pub natives: BTreeMap<String, Vec<NativeHistogramSample>>,
     /// Last successful push in milliseconds (0: never).
     pub push_time_ms: i64,
     /// Last refused push in milliseconds (0: never).
@@ -72,6 +76,14 @@ pub struct Store {
 /// assert_eq!(fams[0].name, "jobs_total");
 /// ```
 pub fn parse_body(content_type: Option<&str>, body: &[u8]) -> Result<Vec<MetricFamily>, PushError> {
+    parse_push(content_type, body).map(|(families, _)| families)
+}
+
+/// [`parse_body`], plus the native histograms of a protobuf push (empty for text).
+pub fn parse_push(
+    content_type: Option<&str>,
+    body: &[u8],
+) -> Result<(Vec<MetricFamily>, Vec<NativeHistogramSample>), PushError> {
     let format = match content_type {
         Some(ct) if exposition::content_type::is_protobuf(ct) => return parse_protobuf(body),
         Some(ct) if ct.to_ascii_lowercase().contains("protobuf") => {
@@ -82,12 +94,19 @@ pub fn parse_body(content_type: Option<&str>, body: &[u8]) -> Result<Vec<MetricF
     };
     let fams = exposition::family::group(format, Parser::new(format, body))?;
     if format == Format::Text {
-        return Ok(fams);
+        return Ok((fams, Vec::new()));
     }
-    fams.into_iter().map(from_openmetrics).collect()
+    let fams = fams
+        .into_iter()
+        .map(from_openmetrics)
+        .collect::<Result<_, _>>()?;
+    Ok((fams, Vec::new()))
 }
 
-/// Reads a delimited protobuf push into text 0.0.4 families (see [`parse_body`]).
+/// Reads a delimited protobuf push: text 0.0.4 families (classic buckets kept) and the
+/// native histograms. A native histogram without classic buckets gets the classic series
+/// client libraries expose for it in text (`_bucket{le="+Inf"}`, `_sum`, `_count`), so the
+/// text view and the consistency checks cover it too.
 ///
 /// ```
 /// use examples::pushgateway::store::parse_body;
@@ -103,26 +122,46 @@ pub fn parse_body(content_type: Option<&str>, body: &[u8]) -> Result<Vec<MetricF
 /// let fams = parse_body(Some(protobuf::CONTENT_TYPE), &body).unwrap();
 /// assert_eq!((fams[0].name.as_str(), fams[0].samples[0].value), ("jobs_total", 3.0));
 /// ```
-fn parse_protobuf(body: &[u8]) -> Result<Vec<MetricFamily>, PushError> {
+fn parse_protobuf(
+    body: &[u8],
+) -> Result<(Vec<MetricFamily>, Vec<NativeHistogramSample>), PushError> {
     let opts = exposition::protobuf::DecodeOptions {
         keep_classic_histograms: true,
         ..Default::default()
     };
     let scrape = exposition::protobuf::decode(body, &opts)?;
+    let mut fams = scrape.families;
     for h in &scrape.histograms {
         let count = format!("{}_count", h.name);
-        let has_classic = scrape.families.get(h.family).is_some_and(|f| {
-            f.samples
-                .iter()
-                .any(|s| s.name == count && s.labels == h.labels)
-        });
-        if !has_classic {
-            return Err(PushError::NativeHistogram {
-                family: h.name.clone(),
+        let Some(f) = fams.get_mut(h.family) else {
+            continue;
+        };
+        if f.samples
+            .iter()
+            .any(|s| s.name == count && s.labels == h.labels)
+        {
+            continue;
+        }
+        let (n, sum) = match &h.histogram {
+            NativeHistogram::Int(x) => (x.count as f64, x.sum),
+            NativeHistogram::Float(x) => (x.count, x.sum),
+        };
+        let mut inf = h.labels.builder();
+        inf.set("le", "+Inf");
+        for (suffix, labels, value) in [
+            ("_bucket", inf.build(), n),
+            ("_sum", h.labels.clone(), sum),
+            ("_count", h.labels.clone(), n),
+        ] {
+            f.samples.push(FamilySample {
+                name: format!("{}{suffix}", h.name),
+                labels,
+                value,
+                timestamp: h.timestamp,
+                exemplar: None,
             });
         }
     }
-    let mut fams = scrape.families;
     for f in &mut fams {
         if f.ty == MetricType::GaugeHistogram {
             return Err(PushError::UnsupportedType {
@@ -133,7 +172,7 @@ fn parse_protobuf(body: &[u8]) -> Result<Vec<MetricFamily>, PushError> {
         // Text 0.0.4 has no units; keep the store's families in that form.
         f.unit = None;
     }
-    Ok(fams)
+    Ok((fams, scrape.histograms))
 }
 
 /// Brings an OpenMetrics family to the text 0.0.4 form the store holds: a counter `x`
@@ -209,7 +248,20 @@ impl Store {
         mode: PushMode,
         now_ms: i64,
     ) -> Result<(), PushError> {
-        match self.candidate(key, families, mode, now_ms) {
+        self.push_with_natives(key, families, Vec::new(), mode, now_ms)
+    }
+
+    /// [`Store::push`] with the native histograms of a protobuf push (see
+    /// [`parse_push`]): each replaces the natives held for its family, as its family does.
+    pub fn push_with_natives(
+        &mut self,
+        key: &Labels,
+        families: Vec<MetricFamily>,
+        natives: Vec<NativeHistogramSample>,
+        mode: PushMode,
+        now_ms: i64,
+    ) -> Result<(), PushError> {
+        match self.candidate(key, families, natives, mode, now_ms) {
             Ok(group) => {
                 self.groups.insert(key.clone(), group);
                 Ok(())
@@ -247,6 +299,7 @@ impl Store {
         &self,
         key: &Labels,
         families: Vec<MetricFamily>,
+        natives: Vec<NativeHistogramSample>,
         mode: PushMode,
         now_ms: i64,
     ) -> Result<Group, PushError> {
@@ -261,6 +314,21 @@ impl Store {
         if mode == PushMode::Replace {
             group.families.clear();
             group.family_times.clear();
+            group.natives.clear();
+        }
+        for f in &families {
+            group.natives.remove(&f.name);
+        }
+        for mut h in natives {
+            if h.timestamp.is_some() {
+                return Err(PushError::Timestamp { sample: h.name });
+            }
+            let mut b = h.labels.builder();
+            for l in key.iter() {
+                b.set(&l.name, &l.value);
+            }
+            h.labels = b.build();
+            group.natives.entry(h.name.clone()).or_default().push(h);
         }
         for mut f in families {
             if f.name == PUSH_TIME || f.name == PUSH_FAILURE_TIME {
@@ -359,6 +427,30 @@ impl Store {
             }
         }
         Ok(())
+    }
+
+    /// The native histograms held, for the families of [`Store::gather`] (each sample's
+    /// `family` index points into that list).
+    pub fn gather_natives(&self, families: &[MetricFamily]) -> Vec<NativeHistogramSample> {
+        let index: HashMap<&str, usize> = families
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.name.as_str(), i))
+            .collect();
+        let mut out = Vec::new();
+        for g in self.groups.values() {
+            for (name, hs) in &g.natives {
+                let Some(&i) = index.get(name.as_str()) else {
+                    continue;
+                };
+                out.extend(hs.iter().cloned().map(|mut h| {
+                    h.family = i;
+                    h
+                }));
+            }
+        }
+        out.sort_by_key(|h| h.family);
+        out
     }
 
     /// Everything held, as one exposition: families sorted by name, each with the samples
