@@ -23,7 +23,7 @@
 //! - [`content_type`]: which parser does this `Content-Type` call for? [`Format`], [`Parser`].
 //! - [`family`]: what are the families of a scrape? [`MetricFamily`] grouped from entries.
 //! - [`protobuf`]: how do I read or write the delimited protobuf format (and its native
-//!   histograms)? [`protobuf::decode`], [`protobuf::encode_delimited`].
+//!   histograms)? [`protobuf::decode()`], [`protobuf::encode_delimited`].
 //! - [`histogram`]: what is a native histogram? [`histogram::Histogram`] (integer, as
 //!   exposed and stored) and [`histogram::FloatHistogram`] (what PromQL computes with).
 //! - [`error`]: what went wrong and where? [`ParseError`] (`line:column: reason`).

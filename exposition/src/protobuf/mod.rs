@@ -16,8 +16,8 @@
 //! |---|---|
 //! | [`proto`] | what are the messages and their field numbers? |
 //! | [`reader`] | where does each message start, and where is a broken one broken? |
-//! | [`decode`] | which series and native histograms does a family expose? (the rules) |
-//! | [`encode`] | how do families go back to bytes? |
+//! | [`mod@decode`] | which series and native histograms does a family expose? (the rules) |
+//! | [`mod@encode`] | how do families go back to bytes? |
 //! | [`error`] | what went wrong, at which byte? |
 //!
 //! ```
