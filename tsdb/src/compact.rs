@@ -161,7 +161,9 @@ pub fn compact_blocks(
 }
 
 /// Writes the head's samples in `[mint, maxt)` as a level-1 block in `root`, leaving out
-/// the samples `tombs` (keyed by head series ref) deletes.
+/// the samples `tombs` (keyed by head series ref) deletes. A range holding a series with
+/// native histogram samples is refused with [`Error::InvalidBlockWrite`] (blocks store
+/// float chunks only), so nothing is lost by the head truncation that follows a cut.
 pub fn write_head_range(
     head: &Head,
     tombs: &Tombstones,
@@ -174,6 +176,14 @@ pub fn write_head_range(
     let mut w = BlockWriter::create(root, mint, maxt)?;
     let q = Querier::new(head, mint, maxt - 1);
     for s in q.select(&[], &SelectHints::default())? {
+        if s.has_histograms() {
+            // Block chunks hold floats only: cutting would lose these samples when the
+            // head is truncated, so refuse (the head keeps them) until blocks store
+            // native histograms.
+            return Err(Error::InvalidBlockWrite(
+                "native histogram samples cannot be written to blocks yet",
+            ));
+        }
         let dels = if tombs.is_empty() {
             &[][..]
         } else {

@@ -396,3 +396,27 @@ fn in_memory_maintenance_trims_the_head_to_the_retention() {
         .count();
     assert_eq!(got, 0);
 }
+
+#[test]
+fn a_head_with_native_histograms_is_not_cut_into_float_blocks() {
+    use exposition::histogram::Histogram;
+    let dir = TempDir::new("hist");
+    let mut db = open(&dir.0, no_retention());
+    let mut model = Model::new();
+    let l = Labels::from_pairs(&[("__name__", "h"), ("job", "a")]);
+    let mut app = db.appender();
+    app.append_histogram(&l, 60_000, &Histogram::default())
+        .unwrap();
+    app.commit().unwrap();
+    fill(&mut db, &mut model, 2, 0, 4 * H);
+    let err = db.maintenance(1).unwrap_err();
+    assert!(err.to_string().contains("native histogram"), "{err}");
+    // Nothing was lost: the floats are all there and the head still holds the histogram.
+    assert_eq!(dump(&db), model);
+    assert!(db.blocks().is_empty());
+    assert_eq!(db.head().num_series(), 3);
+    drop(db);
+    let db = open(&dir.0, no_retention());
+    assert_eq!(dump(&db), model);
+    assert!(leftovers(&dir.0).is_empty());
+}
