@@ -61,6 +61,12 @@ impl ChunkWriter {
 
     /// Writes one XOR chunk and returns its ref.
     pub fn write(&mut self, data: &[u8]) -> Result<u64> {
+        self.write_encoded(crate::chunk::Encoding::Xor, data)
+    }
+
+    /// Writes one chunk of the given encoding and returns its ref.
+    pub fn write_encoded(&mut self, enc: crate::chunk::Encoding, data: &[u8]) -> Result<u64> {
+        let enc = enc as u8;
         let len =
             u32::try_from(data.len()).map_err(|_| Error::InvalidBlockWrite("chunk too large"))?;
         let need = RECORD_OVERHEAD + u64::from(len);
@@ -87,9 +93,9 @@ impl ChunkWriter {
         }
         let mut rec = Vec::with_capacity(need as usize);
         rec.extend_from_slice(&len.to_le_bytes());
-        rec.push(ENCODING_XOR);
+        rec.push(enc);
         rec.extend_from_slice(data);
-        rec.extend_from_slice(&record_checksum(ENCODING_XOR, data).to_le_bytes());
+        rec.extend_from_slice(&record_checksum(enc, data).to_le_bytes());
         f.write_all(&rec)?;
         Ok((u64::from(self.seq) << 32) | off)
     }
@@ -159,8 +165,23 @@ impl ChunkReader {
         })
     }
 
-    /// The bytes of the chunk at `r`, after checking its segment header and checksum.
+    /// The bytes of the XOR chunk at `r`, after checking its segment header and checksum
+    /// (another encoding is an error).
     pub fn chunk(&self, r: u64) -> Result<&[u8]> {
+        match self.chunk_encoded(r)? {
+            (crate::chunk::Encoding::Xor, data) => Ok(data),
+            _ => Err(Error::BlockCorruption {
+                file: self.dir.join(segment_name((r >> 32) as u32)),
+                section: "chunk",
+                offset: (r & 0xffff_ffff) + 4,
+                reason: "not an XOR chunk".to_string(),
+            }),
+        }
+    }
+
+    /// The encoding and bytes of the chunk at `r` (XOR or a native-histogram encoding),
+    /// after checking its segment header and checksum.
+    pub fn chunk_encoded(&self, r: u64) -> Result<(crate::chunk::Encoding, &[u8])> {
         let seq = (r >> 32) as u32;
         let off = (r & 0xffff_ffff) as usize;
         let file = self.dir.join(segment_name(seq));
@@ -196,9 +217,9 @@ impl ChunkReader {
         if u64::from_le_bytes(sum) != record_checksum(enc, data) {
             return Err(bad("chunk", off, "checksum mismatch"));
         }
-        if enc != ENCODING_XOR {
-            return Err(bad("chunk", off + 4, "unknown chunk encoding"));
+        match crate::chunk::Encoding::from_u8(enc) {
+            Some(e) => Ok((e, data)),
+            None => Err(bad("chunk", off + 4, "unknown chunk encoding")),
         }
-        Ok(data)
     }
 }

@@ -20,6 +20,6 @@ mod reader;
 mod writer;
 
 pub use meta::{block_id, BlockMeta, BlockParent, BlockStats, Compaction};
-pub use querier::{BlockQuerier, BlockSeries, BlockSeriesIter, BlockSeriesSet};
+pub use querier::{BlockQuerier, BlockSampleIter, BlockSeries, BlockSeriesIter, BlockSeriesSet};
 pub use reader::Block;
 pub use writer::{write_head_block, BlockWriter, WriteStep, BLOCK_SAMPLES_PER_CHUNK};

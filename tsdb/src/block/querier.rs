@@ -6,8 +6,9 @@ use std::collections::BTreeSet;
 use exposition::{Labels, Matcher};
 
 use super::reader::Block;
-use crate::chunk::{ClippedCursor, SampleIterator, XorIter};
+use crate::chunk::{ClippedCursor, Encoding, MixedIterator, SampleIterator, ValueType, XorIter};
 use crate::error::Result;
+use crate::head::read::MixedCursor;
 use crate::query::postings_for_matchers;
 use crate::storage::SelectHints;
 use crate::tombstones::{covers, Deleted, Interval};
@@ -141,7 +142,7 @@ impl<'a> Iterator for BlockSeriesSet<'a> {
 #[derive(Debug, Clone)]
 pub struct BlockSeries<'a> {
     labels: &'a Labels,
-    chunks: Vec<&'a [u8]>,
+    chunks: Vec<(Encoding, &'a [u8])>,
     dels: &'a [Interval],
     mint: i64,
     maxt: i64,
@@ -153,8 +154,24 @@ impl<'a> BlockSeries<'a> {
         self.labels
     }
 
-    /// An iterator over the series' samples in the selected range, leaving out samples
-    /// the block's tombstones delete.
+    /// Whether the series has native-histogram chunks in the selected range (then
+    /// [`BlockSeries::sample_iter`] sees samples that [`BlockSeries::iter`] skips).
+    pub fn has_histograms(&self) -> bool {
+        self.chunks.iter().any(|(e, _)| *e != Encoding::Xor)
+    }
+
+    /// An iterator over every sample type (floats and native histograms) in the selected
+    /// range, leaving out samples the block's tombstones delete.
+    pub fn sample_iter(&self) -> BlockSampleIter<'_> {
+        BlockSampleIter {
+            rest: &self.chunks,
+            cur: MixedCursor::new(self.mint, self.maxt),
+            dels: self.dels,
+        }
+    }
+
+    /// An iterator over the series' float samples in the selected range (histogram chunks
+    /// are skipped), leaving out samples the block's tombstones delete.
     pub fn iter(&self) -> BlockSeriesIter<'_> {
         BlockSeriesIter {
             inner: Deleted::new(
@@ -190,23 +207,77 @@ impl SampleIterator for BlockSeriesIter<'_> {
     }
 }
 
+/// Iterates every sample type of a block series (tombstones applied).
+#[derive(Debug, Clone)]
+pub struct BlockSampleIter<'s> {
+    rest: &'s [(Encoding, &'s [u8])],
+    cur: MixedCursor<'s>,
+    dels: &'s [Interval],
+}
+
+impl BlockSampleIter<'_> {
+    fn skip_deleted(&mut self, mut vt: ValueType) -> ValueType {
+        while vt != ValueType::None && covers(self.dels, self.cur.t(), self.cur.t()) {
+            let rest = &mut self.rest;
+            vt = self.cur.next(|| next_mixed_chunk(rest));
+        }
+        vt
+    }
+}
+
+fn next_mixed_chunk<'s>(rest: &mut &'s [(Encoding, &'s [u8])]) -> Option<(Encoding, &'s [u8])> {
+    let (c, tail) = rest.split_first()?;
+    *rest = tail;
+    Some(*c)
+}
+
+impl MixedIterator for BlockSampleIter<'_> {
+    fn next(&mut self) -> ValueType {
+        let rest = &mut self.rest;
+        let vt = self.cur.next(|| next_mixed_chunk(rest));
+        self.skip_deleted(vt)
+    }
+
+    fn seek(&mut self, t: i64) -> ValueType {
+        let rest = &mut self.rest;
+        let vt = self.cur.seek(t, || next_mixed_chunk(rest));
+        self.skip_deleted(vt)
+    }
+
+    fn at_t(&self) -> i64 {
+        self.cur.t()
+    }
+
+    fn at(&self) -> (i64, f64) {
+        self.cur.at()
+    }
+
+    fn at_histogram(&self, out: &mut exposition::histogram::Histogram) -> i64 {
+        self.cur.at_histogram(out)
+    }
+
+    fn at_float_histogram(&self, out: &mut exposition::histogram::FloatHistogram) -> i64 {
+        self.cur.at_float_histogram(out)
+    }
+}
+
 /// The chunks of a series, clipped to the range.
 #[derive(Debug, Clone)]
 struct RawIter<'s> {
-    rest: &'s [&'s [u8]],
+    rest: &'s [(Encoding, &'s [u8])],
     clip: ClippedCursor<'s>,
 }
 
-/// Loads the next of `rest` into `cur`.
-fn next_block_chunk<'s>(rest: &mut &'s [&'s [u8]], cur: &mut XorIter<'s>) -> bool {
-    match rest.split_first() {
-        Some((c, tail)) => {
-            *rest = tail;
+/// Loads the next XOR chunk of `rest` into `cur` (histogram chunks are skipped).
+fn next_block_chunk<'s>(rest: &mut &'s [(Encoding, &'s [u8])], cur: &mut XorIter<'s>) -> bool {
+    while let Some(((enc, c), tail)) = rest.split_first() {
+        *rest = tail;
+        if *enc == Encoding::Xor {
             cur.reset(c);
-            true
+            return true;
         }
-        None => false,
     }
+    false
 }
 
 impl SampleIterator for RawIter<'_> {

@@ -11,7 +11,6 @@ use super::chunks::ChunkReader;
 use super::index::{self, IndexData, IndexSeries};
 use super::meta::BlockMeta;
 use super::querier::BlockQuerier;
-use crate::chunk::validate;
 use crate::dir::{FsDir, Mapped};
 use crate::error::{Error, Result};
 use crate::head::MemPostings;
@@ -166,7 +165,7 @@ impl Block {
     pub fn verify_chunks(&self) -> Result<()> {
         for s in self.series()? {
             for c in &s.chunks {
-                let data = self.chunks.chunk(c.cref)?;
+                let (enc, data) = self.chunks.chunk_encoded(c.cref)?;
                 let file = self
                     .path
                     .join("chunks")
@@ -177,7 +176,7 @@ impl Block {
                     offset: c.cref & 0xffff_ffff,
                     reason,
                 };
-                let m = validate(data).map_err(|e| bad(e.to_string()))?;
+                let m = enc.validate(data).map_err(|e| bad(e.to_string()))?;
                 if (m.min_t, m.max_t) != (c.min_t, c.max_t) {
                     return Err(bad("chunk time range differs from its index entry".into()));
                 }
@@ -222,8 +221,8 @@ impl Block {
         Ok(&self.index()?.label_index)
     }
 
-    pub(crate) fn chunk(&self, cref: u64) -> Result<&[u8]> {
-        self.chunks.chunk(cref)
+    pub(crate) fn chunk(&self, cref: u64) -> Result<(crate::chunk::Encoding, &[u8])> {
+        self.chunks.chunk_encoded(cref)
     }
 }
 

@@ -111,6 +111,54 @@ impl BlockWriter {
         Ok(())
     }
 
+    /// Adds a series whose samples may include native histograms: every sample of `it` in
+    /// the block's range for which `deleted(t)` is false is re-encoded into chunks cut as
+    /// the head cuts them (one chunk per encoding and bucket layout; counter-reset headers
+    /// kept). Same ordering rules as [`BlockWriter::add_series`].
+    pub fn add_series_mixed(
+        &mut self,
+        labels: &Labels,
+        it: &mut dyn crate::chunk::MixedIterator,
+        deleted: &dyn Fn(i64) -> bool,
+    ) -> Result<()> {
+        if labels.is_empty() {
+            return Err(Error::EmptyLabels);
+        }
+        if self.series.last().is_some_and(|s| &s.labels >= labels) {
+            return Err(Error::InvalidBlockWrite(
+                "series not in strictly increasing label order",
+            ));
+        }
+        let (chunks, n) = crate::head::MemSeries::encode_mixed(
+            it,
+            self.min_time,
+            self.max_time,
+            BLOCK_SAMPLES_PER_CHUNK,
+            deleted,
+        )?;
+        if chunks.is_empty() {
+            return Ok(());
+        }
+        let mut metas = Vec::with_capacity(chunks.len());
+        for c in &chunks {
+            let cref = self.chunks.write_encoded(c.encoding, &c.data)?;
+            metas.push(ChunkRef {
+                min_t: c.min_t,
+                max_t: c.max_t,
+                cref,
+            });
+        }
+        self.stats.num_chunks += metas.len() as u64;
+        self.stats.num_samples += n as u64;
+        self.entropy.extend_from_slice(&labels.hash().to_le_bytes());
+        self.stats.num_series += 1;
+        self.series.push(IndexSeries {
+            labels: labels.clone(),
+            chunks: metas,
+        });
+        Ok(())
+    }
+
     fn flush(&mut self, app: &mut XorAppender, metas: &mut Vec<ChunkRef>) -> Result<()> {
         if app.is_empty() {
             return Ok(());

@@ -54,6 +54,25 @@ impl Encoding {
     }
 }
 
+/// A forward iterator over samples of every type (floats and native histograms), in the
+/// shape of Prometheus's `chunkenc.Iterator`: `next`/`seek` say which type the current
+/// sample has and the matching `at*` method reads it (the others return meaningless
+/// values). Implemented by the head's and the blocks' mixed iterators.
+pub trait MixedIterator {
+    /// Moves to the next sample; [`ValueType::None`] at the end.
+    fn next(&mut self) -> ValueType;
+    /// Moves to the first sample at or after `t`, never backwards.
+    fn seek(&mut self, t: i64) -> ValueType;
+    /// Timestamp of the current sample.
+    fn at_t(&self) -> i64;
+    /// The current float sample.
+    fn at(&self) -> (i64, f64);
+    /// Writes the current integer histogram into `out`; returns its timestamp.
+    fn at_histogram(&self, out: &mut exposition::histogram::Histogram) -> i64;
+    /// Writes the current histogram (either kind) into `out` as a float histogram.
+    fn at_float_histogram(&self, out: &mut exposition::histogram::FloatHistogram) -> i64;
+}
+
 /// What kind of sample an iterator over mixed chunks is at (Prometheus's `ValueType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ValueType {

@@ -13,7 +13,7 @@ use exposition::histogram::{FloatHistogram, Histogram};
 
 use super::series::{ClosedChunk, MemSeries};
 use crate::chunk::{
-    Encoding, FloatHistogramIter, HistogramIter, SampleIterator, ValueType, XorIter,
+    Encoding, FloatHistogramIter, HistogramIter, MixedIterator, SampleIterator, ValueType, XorIter,
 };
 
 /// Decodes a run of chunks of any encoding, clipped to `[mint, maxt]`. The caller supplies
@@ -284,6 +284,27 @@ impl<'a> HeadSampleIter<'a> {
     /// and returns its timestamp; meaningful at either histogram type.
     pub fn at_float_histogram(&self, out: &mut FloatHistogram) -> i64 {
         self.cur.at_float_histogram(out)
+    }
+}
+
+impl MixedIterator for HeadSampleIter<'_> {
+    fn next(&mut self) -> ValueType {
+        HeadSampleIter::next(self)
+    }
+    fn seek(&mut self, t: i64) -> ValueType {
+        HeadSampleIter::seek(self, t)
+    }
+    fn at_t(&self) -> i64 {
+        HeadSampleIter::at_t(self)
+    }
+    fn at(&self) -> (i64, f64) {
+        HeadSampleIter::at(self)
+    }
+    fn at_histogram(&self, out: &mut Histogram) -> i64 {
+        HeadSampleIter::at_histogram(self, out)
+    }
+    fn at_float_histogram(&self, out: &mut FloatHistogram) -> i64 {
+        HeadSampleIter::at_float_histogram(self, out)
     }
 }
 

@@ -367,6 +367,53 @@ impl MemSeries {
         self.last_t = t;
     }
 
+    /// Re-encodes every sample of `it` with `t` in `[mint, maxt)` (and not deleted by
+    /// `deleted`) into chunks cut as the head cuts them, and returns them in time order: how
+    /// a block stores a series holding native histograms.
+    pub(crate) fn encode_mixed(
+        it: &mut dyn crate::chunk::MixedIterator,
+        mint: i64,
+        maxt: i64,
+        per_chunk: usize,
+        deleted: impl Fn(i64) -> bool,
+    ) -> crate::error::Result<(Vec<ClosedChunk>, usize)> {
+        use crate::chunk::ValueType;
+        let mut s = MemSeries::new(Labels::default());
+        let range = 1i64 << 62;
+        let (mut h, mut fh) = (Histogram::default(), FloatHistogram::default());
+        let mut n = 0usize;
+        let mut vt = it.seek(mint);
+        while vt != ValueType::None {
+            let t = it.at_t();
+            if t >= maxt {
+                break;
+            }
+            if s.last_t != i64::MIN && t <= s.last_t {
+                return Err(crate::error::Error::InvalidBlockWrite(
+                    "samples not in increasing time order",
+                ));
+            }
+            if !deleted(t) {
+                match vt {
+                    ValueType::Float => s.append(t, it.at().1.to_bits(), range, per_chunk),
+                    ValueType::Histogram => {
+                        it.at_histogram(&mut h);
+                        s.append_histogram(t, &h, range, per_chunk);
+                    }
+                    _ => {
+                        it.at_float_histogram(&mut fh);
+                        s.append_float_histogram(t, &fh, range, per_chunk);
+                    }
+                }
+                n += 1;
+            }
+            vt = it.next();
+        }
+        s.cut_hist();
+        s.cut_float();
+        Ok((s.closed, n))
+    }
+
     /// Whether the newest committed sample is the integer histogram `h` (hint aside).
     pub(crate) fn last_histogram_equals(&self, h: &Histogram) -> bool {
         matches!(self.hopen.as_deref(), Some(HistChunk::Int(a)) if a.last_equals(h))
