@@ -78,12 +78,12 @@ pub trait StorageSeries {
     fn labels(&self) -> &Labels;
     /// A fresh iterator over the series' samples (restricted to the querier's range).
     fn iter(&self) -> Box<dyn SampleIterator + '_>;
-    /// Whether the series may hold native-histogram samples in range. `false` (the
-    /// default) lets the engine read it with the float-only [`SampleIterator::next`];
-    /// a store whose iterators return histograms from
-    /// [`SampleIterator::next_value`] must answer `true` for such series.
+    /// Whether the series may hold native-histogram samples in range. The default,
+    /// `true`, makes the engine read with [`SampleIterator::next_value`]; a store that
+    /// knows a series holds floats only answers `false`, and the engine then uses the
+    /// float-only [`SampleIterator::next`] loops.
     fn may_have_histograms(&self) -> bool {
-        false
+        true
     }
 }
 

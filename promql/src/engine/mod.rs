@@ -6,9 +6,13 @@
 //! instant selectors, staleness markers ending a series, `offset` and `@`,
 //! subqueries aligned to absolute multiples of their step, vector matching, every
 //! aggregation and the float functions, delayed `__name__` removal, start timestamps
-//! in counter functions, and the experimental float features (`fill` modifiers,
-//! `anchored`/`smoothed`, `info`, `limitk`/`limit_ratio`). Native histograms are not
-//! supported.
+//! in counter functions, the experimental features (`fill` modifiers,
+//! `anchored`/`smoothed`, `info`, `limitk`/`limit_ratio`, the histogram trim operators),
+//! and native histograms: selectors, `+ -` between histograms, `* /` by scalars,
+//! `== !=`, `sum`/`avg`/`count`/`group`, `rate`/`increase`/`delta`/`irate`/`idelta`/
+//! `resets`/`changes`, the `*_over_time` functions that take histograms, and the
+//! `histogram_*` functions, with the mixed-type and counter-reset annotations Prometheus
+//! gives. Histogram arithmetic lives in [`crate::functions::native`].
 //!
 //! Every instant-vector node evaluates to series whose points sit on the query steps,
 //! scalars to one value per step; an instant query is a range query with one step.
@@ -20,7 +24,7 @@
 //! | `binop` | how are two operands paired and combined? |
 //! | `aggregate` | how are series grouped and reduced? |
 //! | `call` | how is each function applied? |
-//! | `histogram` | what do `histogram_quantile`/`histogram_fraction` give over `le` buckets? |
+//! | `histogram` | what do `histogram_quantile`/`histogram_fraction` give over `le` buckets and native histograms? |
 //! | `info` | which info-metric labels does `info()` add? |
 //! | [`error`] | why did a query fail? |
 //! | [`Annotation`] | which warnings and infos come with the result? |
