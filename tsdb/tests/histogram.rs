@@ -13,6 +13,8 @@ use tsdb::chunk::{
 };
 use tsdb::{Db, DbOptions, Error, Head, HeadOptions, MemDir, SelectHints};
 
+static BLOCK_SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 /// A histogram in absolute form, easy to evolve.
 #[derive(Debug, Clone)]
 struct Abs {
@@ -293,7 +295,46 @@ proptest! {
         drop(db);
         let db = Db::open(Box::new(dir), opts).unwrap();
         prop_assert_eq!(db.replay_report().samples, samples.len());
-        prop_assert_eq!(read_all(db.head()), got);
+        prop_assert_eq!(read_all(db.head()), got.clone());
+        // Through a block: same samples, same resets (other hints may differ at chunk
+        // boundaries).
+        let root = std::env::temp_dir().join(format!(
+            "tsdb-hist-prop-{}-{}",
+            std::process::id(),
+            BLOCK_SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+        ));
+        let mut w = tsdb::BlockWriter::create(&root, i64::MIN / 2, i64::MAX / 2).unwrap();
+        let q = tsdb::Querier::new(db.head(), i64::MIN, i64::MAX);
+        let s = q.select(&[], &SelectHints::default()).unwrap().next().unwrap();
+        w.add_series_mixed(s.labels(), &mut s.sample_iter(), &|_| false).unwrap();
+        let meta = w.finish(1).unwrap().unwrap();
+        let block = tsdb::Block::open(root.join(&meta.ulid)).unwrap();
+        block.verify_chunks().unwrap();
+        let bq = block.querier(i64::MIN, i64::MAX);
+        let bs = bq.select(&[], &SelectHints::default()).unwrap().next().unwrap();
+        let mut it = bs.sample_iter();
+        let mut from_block = vec![];
+        let mut h = Histogram::default();
+        loop {
+            match tsdb::chunk::MixedIterator::next(&mut it) {
+                ValueType::None => break,
+                ValueType::Float => {
+                    let (t, v) = tsdb::chunk::MixedIterator::at(&it);
+                    from_block.push((t, Want::F(v), false));
+                }
+                _ => {
+                    let t = tsdb::chunk::MixedIterator::at_histogram(&it, &mut h);
+                    let reset = h.counter_reset_hint == CounterResetHint::CounterReset;
+                    from_block.push((t, Want::H(strip_hint(h.clone())), reset));
+                }
+            }
+        }
+        let want: Vec<(i64, Want, bool)> = got
+            .into_iter()
+            .map(|(t, w, hint)| (t, w, hint == CounterResetHint::CounterReset))
+            .collect();
+        let _ = std::fs::remove_dir_all(&root);
+        prop_assert_eq!(from_block, want);
     }
 
     #[test]
