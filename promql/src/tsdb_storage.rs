@@ -552,6 +552,66 @@ mod tests {
         let _ = std::fs::remove_dir_all(&root);
     }
 
+    /// A head series with native histograms is still read whole when blocks overlap the
+    /// query (the merged path), after the blocks' float samples of other series.
+    #[test]
+    fn head_histograms_survive_the_merged_path() {
+        use exposition::histogram::Histogram;
+        let root = std::env::temp_dir().join(format!("promql-tsdb-hist-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let opts = tsdb::DbOptions {
+            block_range_ms: 600_000,
+            retention_ms: 0,
+            ..tsdb::DbOptions::default()
+        };
+        let mut db = Db::open_path(root.join("wal"), opts).unwrap();
+        db.open_blocks(root.join("blocks")).unwrap();
+        let f = Labels::from_pairs(&[("__name__", "f"), ("job", "a")]);
+        let h = Labels::from_pairs(&[("__name__", "h"), ("job", "a")]);
+        let mut app = db.appender();
+        for k in 0..200i64 {
+            app.append(&f, k * 15_000, k as f64).unwrap();
+        }
+        app.commit().unwrap();
+        db.maintenance(1).unwrap();
+        assert!(!db.blocks().is_empty());
+        let mut app = db.appender();
+        for k in 0..10i64 {
+            let hist = Histogram {
+                count: k as u64,
+                ..Histogram::default()
+            };
+            app.append_histogram(&h, 2_900_000 + k * 15_000, &hist)
+                .unwrap();
+        }
+        app.commit().unwrap();
+        assert!(!db.head_only(0, 4_000_000));
+        let q = Storage::querier(&db, 0, 4_000_000).unwrap();
+        let sel = q
+            .select(&SelectHints::default(), &[Matcher::equal("job", "a")])
+            .unwrap();
+        assert_eq!(sel.len(), 2);
+        let hs = sel.iter().find(|s| s.labels() == &h).unwrap();
+        let mut it = hs.iter();
+        let mut n = 0;
+        while let Some((_, v)) = it.next_value() {
+            let SampleValue::Histogram(x) = v else {
+                panic!("float where a histogram was stored")
+            };
+            assert_eq!(x.count, n as f64);
+            n += 1;
+        }
+        assert_eq!(n, 10);
+        let fs = sel.iter().find(|s| s.labels() == &f).unwrap();
+        let mut it = fs.iter();
+        let mut m = 0;
+        while it.next_value().is_some() {
+            m += 1;
+        }
+        assert_eq!(m, 200);
+        let _ = std::fs::remove_dir_all(&root);
+    }
+
     #[test]
     fn rules_write_through_to_tsdb() {
         use crate::rules::{load_str, Group, GroupOptions};

@@ -176,12 +176,32 @@ impl<'a> MergedSeries<'a> {
         self.parts.len()
     }
 
+    /// The head's part of the series (with the head's deleted intervals), when the head
+    /// holds it: callers that need the head's native histograms read it from there.
+    pub fn head_part(&self) -> Option<(&Series<'a>, &'a [Interval])> {
+        self.parts.iter().find_map(|p| match p {
+            Part::Head(s, dels) => Some((s, *dels)),
+            Part::Block(_) => None,
+        })
+    }
+
+    /// An iterator over the float samples of the blocks only (the head left out), merged
+    /// as [`MergedSeries::iter`] merges them.
+    pub fn blocks_iter(&self) -> MergedIter<'_> {
+        self.iter_of(|p| matches!(p, Part::Block(_)))
+    }
+
     /// An iterator over the samples of every source, in time order, one per timestamp.
     pub fn iter(&self) -> MergedIter<'_> {
+        self.iter_of(|_| true)
+    }
+
+    fn iter_of(&self, keep: impl Fn(&Part<'a>) -> bool) -> MergedIter<'_> {
         MergedIter {
             srcs: self
                 .parts
                 .iter()
+                .filter(|p| keep(p))
                 .map(|p| Source {
                     it: match p {
                         Part::Block(b) => PartIter::Block(b.iter()),
