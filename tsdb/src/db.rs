@@ -399,6 +399,35 @@ impl Db {
     /// deletes blocks past the time or size retention, oldest first. Parents are deleted
     /// only after their merged block is durable. Without [`Db::open_blocks`], only the head
     /// is trimmed to the retention time.
+    ///
+    /// ```
+    /// use exposition::{Labels, Matcher};
+    /// use tsdb::{Db, DbOptions, SelectHints};
+    ///
+    /// let dir = std::env::temp_dir().join(format!("tsdb-doc-maint-{}", std::process::id()));
+    /// let mut db = Db::open_path(dir.join("wal"), DbOptions::default()).unwrap();
+    /// db.open_blocks(dir.join("blocks")).unwrap();
+    /// let up = Labels::from_pairs(&[("__name__", "up"), ("job", "node")]);
+    /// let mut app = db.appender();
+    /// for k in 0..(4 * 3600 / 15) {
+    ///     app.append(&up, k * 15_000, 1.0).unwrap();
+    /// }
+    /// app.commit().unwrap();
+    /// // Four hours in the head: the first two are cut into a block.
+    /// let rep = db.maintenance(1_700_000_000_000).unwrap();
+    /// assert_eq!(rep.head_blocks.len(), 1);
+    /// assert_eq!(db.blocks()[0].max_time(), 2 * 3_600_000);
+    /// // Queries see the block and the head together; deletions apply at once.
+    /// db.delete(&[Matcher::equal("job", "node")], 0, 3_599_999).unwrap();
+    /// let q = db.db_querier(0, i64::MAX);
+    /// let s = q.select(&[], &SelectHints::default()).unwrap().next().unwrap();
+    /// let mut it = s.iter();
+    /// use tsdb::chunk::SampleIterator;
+    /// assert!(it.next());
+    /// assert_eq!(it.at().0, 3_600_000);
+    /// # drop(db);
+    /// # std::fs::remove_dir_all(&dir).unwrap();
+    /// ```
     pub fn maintenance(&mut self, now_ms: i64) -> Result<MaintenanceReport> {
         let mut rep = MaintenanceReport::default();
         if self.block_root.is_none() {
