@@ -81,7 +81,14 @@ fn elem_sv(
             BinaryOp::Add | BinaryOp::Sub => {
                 let sign = if op == BinaryOp::Add { 1.0 } else { -1.0 };
                 match native::combine(a, b, sign) {
-                    Ok(c) => Ok((SV::H(Arc::new(native::compact(&c.h))), true)),
+                    Ok(c) => {
+                        let mut h = native::compact(&c.h);
+                        if op == BinaryOp::Sub {
+                            // A difference is a gauge, whatever its sign.
+                            h.counter_reset_hint = exposition::histogram::CounterResetHint::Gauge;
+                        }
+                        Ok((SV::H(Arc::new(h)), true))
+                    }
                     Err(_) => Err(("histogram", "histogram")),
                 }
             }

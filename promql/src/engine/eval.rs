@@ -743,7 +743,10 @@ impl<'a> Ev<'a> {
                         for s in &mut series {
                             s.floats.iter_mut().for_each(|p| p.f = -p.f);
                             for p in &mut s.histograms {
-                                p.h = Arc::new(crate::functions::native::scale(&p.h, -1.0));
+                                let mut h = crate::functions::native::scale(&p.h, -1.0);
+                                h.counter_reset_hint =
+                                    exposition::histogram::CounterResetHint::Gauge;
+                                p.h = Arc::new(h);
                             }
                             self.drop_name(s);
                         }

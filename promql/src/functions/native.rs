@@ -908,7 +908,8 @@ pub fn histogram_delta(
     }
     h = r.h;
     if is_counter {
-        let mut p = first;
+        // Starts from the (possibly emptied) first sample, as the subtraction did.
+        let mut p: &FloatHistogram = &prev;
         for (_, cur) in &points[1..] {
             if detect_reset(cur, p) {
                 let r = combine(&h, p, 1.0).ok()?;
@@ -926,28 +927,82 @@ pub fn histogram_delta(
     Some(compact(&h))
 }
 
-/// Adds up histograms (`None` when exponential and custom buckets meet).
+/// Adds up histograms with compensated (Kahan) summation of every count and the sum
+/// (`None` when exponential and custom buckets meet).
 pub fn sum_all<'a>(
     hs: impl IntoIterator<Item = &'a FloatHistogram>,
     notes: &mut Vec<HistNote>,
 ) -> Option<FloatHistogram> {
-    let mut it = hs.into_iter();
-    let mut acc = it.next()?.clone();
-    for h in it {
-        match combine(&acc, h, 1.0) {
-            Ok(r) => {
-                if r.reconciled_custom {
-                    notes.push(HistNote::ReconciledCustom);
-                }
-                acc = r.h;
-            }
-            Err(_) => {
-                notes.push(HistNote::MixedExpCustom);
-                return None;
-            }
-        }
+    let hs: Vec<&FloatHistogram> = hs.into_iter().collect();
+    let first = *hs.first()?;
+    let custom = first.uses_custom_buckets();
+    if hs.iter().any(|h| h.uses_custom_buckets() != custom) {
+        notes.push(HistNote::MixedExpCustom);
+        return None;
     }
-    Some(acc)
+    if custom && hs.iter().any(|h| h.custom_values != first.custom_values) {
+        // Different bounds: reconcile pairwise.
+        let mut acc = first.clone();
+        for h in &hs[1..] {
+            let r = combine(&acc, h, 1.0).ok()?;
+            if r.reconciled_custom {
+                notes.push(HistNote::ReconciledCustom);
+            }
+            acc = r.h;
+        }
+        return Some(acc);
+    }
+    let schema = hs.iter().map(|h| h.schema).min().unwrap_or(first.schema);
+    // The zero threshold all of them can be widened to.
+    let mut thr = hs.iter().map(|h| h.zero_threshold).fold(0.0, f64::max);
+    loop {
+        let t = hs
+            .iter()
+            .map(|h| zero_count_for_threshold(h, thr).1)
+            .fold(thr, f64::max);
+        if t == thr {
+            break;
+        }
+        thr = t;
+    }
+    type Acc = BTreeMap<i32, (f64, f64)>;
+    let add = |m: &mut Acc, i: i32, v: f64| {
+        let e = m.entry(i).or_insert((0.0, 0.0));
+        *e = super::kahan_sum_inc(v, e.0, e.1);
+    };
+    let (mut pos, mut neg): (Acc, Acc) = (Acc::new(), Acc::new());
+    let (mut count, mut sum, mut zero) = ((0.0, 0.0), (0.0, 0.0), (0.0, 0.0));
+    let mut hint = first.counter_reset_hint;
+    for h in &hs {
+        hint = combine_hints(hint, h.counter_reset_hint);
+        let (z, p, n) = widen_zero(h, thr);
+        for (i, c) in reduce(&p, h.schema, schema) {
+            add(&mut pos, i, c);
+        }
+        for (i, c) in reduce(&n, h.schema, schema) {
+            add(&mut neg, i, c);
+        }
+        count = super::kahan_sum_inc(h.count, count.0, count.1);
+        sum = super::kahan_sum_inc(h.sum, sum.0, sum.1);
+        zero = super::kahan_sum_inc(z, zero.0, zero.1);
+    }
+    let fold = |m: Acc| -> Sparse { m.into_iter().map(|(i, (v, c))| (i, v + c)).collect() };
+    let total = |(v, c): (f64, f64)| if v.is_infinite() { v } else { v + c };
+    let (ps, pb) = from_sparse(&fold(pos));
+    let (ns, nb) = from_sparse(&fold(neg));
+    Some(FloatHistogram {
+        counter_reset_hint: hint,
+        schema,
+        zero_threshold: if custom { 0.0 } else { thr },
+        zero_count: total(zero),
+        count: total(count),
+        sum: total(sum),
+        positive_spans: ps,
+        negative_spans: ns,
+        positive_buckets: pb,
+        negative_buckets: nb,
+        custom_values: first.custom_values.clone(),
+    })
 }
 
 /// Whether two histograms are equal (same layout after compaction and same values).
