@@ -8,6 +8,9 @@
 //! `le`, a summary sample without `quantile`, a counter's `_created`...) are carried the
 //! way Prometheus would read them back: buckets and quantiles need their label; created
 //! samples become `created_timestamp`.
+//!
+//! Scalars are written with proto3 rules: zero values are left out, so a `-0.0` value
+//! reads back as `0.0`, and a `timestamp_ms` of 0 as "no timestamp".
 
 use std::collections::HashMap;
 
