@@ -100,80 +100,37 @@ impl StorageSeries for MergedSeries<'_> {
     }
 
     fn iter(&self) -> Box<dyn SampleIterator + '_> {
-        // Blocks hold float chunks; native histograms live in the head, after the blocks'
-        // samples (the head is cut only where it holds none).
-        let mixed = self
-            .s
-            .head_part()
-            .filter(|(h, _)| h.has_histograms())
-            .map(|(h, dels)| MixedChain {
-                blocks: self.s.blocks_iter(),
-                head: h.sample_iter(),
-                dels,
-                last: i64::MIN,
-                in_head: false,
-            });
         Box::new(MergedIter {
             it: self.s.iter(),
-            mixed,
+            mixed: self.s.has_histograms().then(|| self.s.mixed_iter()),
         })
-    }
-}
-
-/// Every sample of a merged series whose head part holds native histograms: the blocks'
-/// samples, then the head's samples after them (deleted ones left out).
-struct MixedChain<'a> {
-    blocks: tsdb::merge::MergedIter<'a>,
-    head: HeadSampleIter<'a>,
-    dels: &'a [tsdb::Interval],
-    last: i64,
-    in_head: bool,
-}
-
-impl MixedChain<'_> {
-    fn next_value(&mut self) -> Option<(i64, SampleValue)> {
-        if !self.in_head {
-            if self.blocks.next() {
-                let (t, v) = self.blocks.at();
-                self.last = t;
-                return Some((t, SampleValue::Float(v)));
-            }
-            self.in_head = true;
-        }
-        loop {
-            let vt = self.head.next();
-            if vt == ValueType::None {
-                return None;
-            }
-            let t = self.head.at_t();
-            if t <= self.last || tsdb::tombstones::is_deleted(self.dels, t) {
-                continue;
-            }
-            self.last = t;
-            return Some(match vt {
-                ValueType::Histogram | ValueType::FloatHistogram => {
-                    let mut h = FloatHistogram::default();
-                    self.head.at_float_histogram(&mut h);
-                    (t, SampleValue::Histogram(Arc::new(h)))
-                }
-                _ => (t, SampleValue::Float(self.head.at().1)),
-            });
-        }
     }
 }
 
 struct MergedIter<'a> {
     /// Float samples of every source (the fast path).
     it: tsdb::merge::MergedIter<'a>,
-    /// Every sample, when the head's part holds native histograms.
-    mixed: Option<MixedChain<'a>>,
+    /// Every sample, when a source may hold native histograms.
+    mixed: Option<tsdb::merge::MergedMixedIter<'a>>,
 }
 
 impl SampleIterator for MergedIter<'_> {
     fn next_value(&mut self) -> Option<(i64, SampleValue)> {
-        match &mut self.mixed {
-            Some(m) => m.next_value(),
-            None => self.next().map(|(t, v)| (t, SampleValue::Float(v))),
+        use tsdb::chunk::MixedIterator as _;
+        let Some(m) = &mut self.mixed else {
+            return self.next().map(|(t, v)| (t, SampleValue::Float(v)));
+        };
+        match m.next() {
+            ValueType::None => None,
+            ValueType::Float => {
+                let (t, v) = m.at();
+                Some((t, SampleValue::Float(v)))
+            }
+            ValueType::Histogram | ValueType::FloatHistogram => {
+                let mut h = FloatHistogram::default();
+                let t = m.at_float_histogram(&mut h);
+                Some((t, SampleValue::Histogram(Arc::new(h))))
+            }
         }
     }
 

@@ -153,17 +153,20 @@ pub fn compact_blocks(
     );
     let mut w = BlockWriter::create(root, mint, maxt)?;
     for s in q.select(&[], &SelectHints::default())? {
-        let mut it = s.iter();
-        w.add_series(s.labels(), &mut it)?;
+        if s.has_histograms() {
+            w.add_series_mixed(s.labels(), &mut s.mixed_iter(), &|_| false)?;
+        } else {
+            let mut it = s.iter();
+            w.add_series(s.labels(), &mut it)?;
+        }
     }
     let metas: Vec<BlockMeta> = parents.iter().map(|b| b.meta().clone()).collect();
     w.finish_with(now_ms, &metas, &mut |s| hook(Step::Write(s)))
 }
 
 /// Writes the head's samples in `[mint, maxt)` as a level-1 block in `root`, leaving out
-/// the samples `tombs` (keyed by head series ref) deletes. A range holding a series with
-/// native histogram samples is refused with [`Error::InvalidBlockWrite`] (blocks store
-/// float chunks only), so nothing is lost by the head truncation that follows a cut.
+/// the samples `tombs` (keyed by head series ref) deletes. Series holding native
+/// histograms are written with their histogram chunks.
 pub fn write_head_range(
     head: &Head,
     tombs: &Tombstones,
@@ -176,14 +179,6 @@ pub fn write_head_range(
     let mut w = BlockWriter::create(root, mint, maxt)?;
     let q = Querier::new(head, mint, maxt - 1);
     for s in q.select(&[], &SelectHints::default())? {
-        if s.has_histograms() {
-            // Block chunks hold floats only: cutting would lose these samples when the
-            // head is truncated, so refuse (the head keeps them) until blocks store
-            // native histograms.
-            return Err(Error::InvalidBlockWrite(
-                "native histogram samples cannot be written to blocks yet",
-            ));
-        }
         let dels = if tombs.is_empty() {
             &[][..]
         } else {
@@ -191,8 +186,13 @@ pub fn write_head_range(
                 .and_then(|r| u32::try_from(r.0).ok())
                 .map_or(&[][..], |r| tombs.get(r))
         };
-        let mut it = Deleted::new(s.iter(), dels);
-        w.add_series(s.labels(), &mut it)?;
+        if s.has_histograms() {
+            let deleted = |t: i64| crate::tombstones::is_deleted(dels, t);
+            w.add_series_mixed(s.labels(), &mut s.sample_iter(), &deleted)?;
+        } else {
+            let mut it = Deleted::new(s.iter(), dels);
+            w.add_series(s.labels(), &mut it)?;
+        }
     }
     w.finish_with(now_ms, &[], &mut |s| hook(Step::Write(s)))
 }

@@ -18,9 +18,10 @@ use std::collections::BTreeSet;
 
 use exposition::{Labels, Matcher};
 
-use crate::block::{BlockQuerier, BlockSeries, BlockSeriesIter};
-use crate::chunk::SampleIterator;
+use crate::block::{BlockQuerier, BlockSampleIter, BlockSeries, BlockSeriesIter};
+use crate::chunk::{MixedIterator, SampleIterator, ValueType};
 use crate::error::Result;
+use crate::head::HeadSampleIter;
 use crate::head::{Head, SeriesIter};
 use crate::query::{Querier, Series};
 use crate::storage::SelectHints;
@@ -185,6 +186,35 @@ impl<'a> MergedSeries<'a> {
         })
     }
 
+    /// Whether any source may hold native histograms (then [`MergedSeries::mixed_iter`]
+    /// sees samples that [`MergedSeries::iter`] skips).
+    pub fn has_histograms(&self) -> bool {
+        self.parts.iter().any(|p| match p {
+            Part::Block(b) => b.has_histograms(),
+            Part::Head(h, _) => h.has_histograms(),
+        })
+    }
+
+    /// An iterator over every sample type (floats and native histograms) of every source,
+    /// merged by time with one sample per timestamp, deletions applied.
+    pub fn mixed_iter(&self) -> MergedMixedIter<'_> {
+        MergedMixedIter {
+            srcs: self
+                .parts
+                .iter()
+                .map(|p| MixedSource {
+                    it: match p {
+                        Part::Block(b) => MixedPart::Block(b.sample_iter()),
+                        Part::Head(h, dels) => MixedPart::Head(h.sample_iter(), dels),
+                    },
+                    cur: ValueType::None,
+                })
+                .collect(),
+            started: false,
+            chosen: None,
+        }
+    }
+
     /// An iterator over the float samples of the blocks only (the head left out), merged
     /// as [`MergedSeries::iter`] merges them.
     pub fn blocks_iter(&self) -> MergedIter<'_> {
@@ -312,5 +342,135 @@ impl SampleIterator for MergedIter<'_> {
 
     fn at(&self) -> (i64, f64) {
         self.last.unwrap_or((0, 0.0))
+    }
+}
+
+#[derive(Debug, Clone)]
+enum MixedPart<'s> {
+    Block(BlockSampleIter<'s>),
+    Head(HeadSampleIter<'s>, &'s [Interval]),
+}
+
+#[derive(Debug, Clone)]
+struct MixedSource<'s> {
+    it: MixedPart<'s>,
+    /// What the source is at (`None` before the start and at the end).
+    cur: ValueType,
+}
+
+impl MixedSource<'_> {
+    fn iter(&self) -> &dyn MixedIterator {
+        match &self.it {
+            MixedPart::Block(b) => b,
+            MixedPart::Head(h, _) => h,
+        }
+    }
+
+    /// Moves to the next sample that is not deleted.
+    fn advance(&mut self) {
+        self.cur = match &mut self.it {
+            MixedPart::Block(b) => b.next(),
+            MixedPart::Head(h, dels) => {
+                let mut vt = h.next();
+                while vt != ValueType::None && crate::tombstones::is_deleted(dels, h.at_t()) {
+                    vt = h.next();
+                }
+                vt
+            }
+        };
+    }
+
+    fn t(&self) -> Option<i64> {
+        (self.cur != ValueType::None).then(|| self.iter().at_t())
+    }
+}
+
+/// Iterates a [`MergedSeries`] over every sample type: the sources merged by timestamp, one
+/// sample per timestamp (the first source's), as [`MergedIter`] does for floats.
+#[derive(Debug, Clone)]
+pub struct MergedMixedIter<'s> {
+    srcs: Vec<MixedSource<'s>>,
+    started: bool,
+    /// The source whose sample is current.
+    chosen: Option<usize>,
+}
+
+impl MergedMixedIter<'_> {
+    fn pick(&mut self) -> ValueType {
+        let mut best: Option<(i64, usize)> = None;
+        for (i, s) in self.srcs.iter().enumerate() {
+            if let Some(t) = s.t() {
+                if best.is_none_or(|(b, _)| t < b) {
+                    best = Some((t, i));
+                }
+            }
+        }
+        let Some((t, i)) = best else {
+            self.chosen = None;
+            return ValueType::None;
+        };
+        // Later sources' samples at the same timestamp are duplicates.
+        for (j, s) in self.srcs.iter_mut().enumerate() {
+            if j != i && s.t() == Some(t) {
+                s.advance();
+            }
+        }
+        self.chosen = Some(i);
+        self.srcs[i].cur
+    }
+
+    fn current(&self) -> Option<&dyn MixedIterator> {
+        self.chosen.map(|i| self.srcs[i].iter())
+    }
+}
+
+impl MixedIterator for MergedMixedIter<'_> {
+    fn next(&mut self) -> ValueType {
+        if !self.started {
+            self.started = true;
+            for s in &mut self.srcs {
+                s.advance();
+            }
+        } else if let Some(i) = self.chosen {
+            self.srcs[i].advance();
+        } else {
+            return ValueType::None;
+        }
+        self.pick()
+    }
+
+    fn seek(&mut self, t: i64) -> ValueType {
+        loop {
+            let vt = if self.started && self.chosen.is_some() {
+                match self.current() {
+                    Some(c) if c.at_t() >= t => return self.srcs[self.chosen.unwrap_or(0)].cur,
+                    _ => self.next(),
+                }
+            } else {
+                self.next()
+            };
+            if vt == ValueType::None {
+                return vt;
+            }
+            if self.current().is_some_and(|c| c.at_t() >= t) {
+                return vt;
+            }
+        }
+    }
+
+    fn at_t(&self) -> i64 {
+        self.current().map_or(0, |c| c.at_t())
+    }
+
+    fn at(&self) -> (i64, f64) {
+        self.current().map_or((0, 0.0), |c| c.at())
+    }
+
+    fn at_histogram(&self, out: &mut exposition::histogram::Histogram) -> i64 {
+        self.current().map_or(0, |c| c.at_histogram(out))
+    }
+
+    fn at_float_histogram(&self, out: &mut exposition::histogram::FloatHistogram) -> i64 {
+        self.current().map_or(0, |c| c.at_float_histogram(out))
     }
 }
