@@ -6,8 +6,9 @@ use exposition::histogram::{CounterResetHint, FloatHistogram};
 
 use super::bstream::{BitReader, BitWriter};
 use super::histogram::{
-    buckets_dropped, chunk_header, hint_to_header, indexed, read_dod, read_uvarint, read_varint,
-    sample_hint, write_dod, write_uvarint, write_varint, Layout, XorState, HEADER_LEN,
+    buckets_dropped, chunk_header, expand, hint_to_header, indexed, read_dod, read_uvarint,
+    read_varint, sample_hint, widens, write_dod, write_uvarint, write_varint, Layout, XorState,
+    HEADER_LEN,
 };
 use crate::error::{Error, Result};
 
@@ -123,6 +124,51 @@ impl FloatHistogramAppender {
     /// Whether `h` equals the last sample bit for bit (ignoring the hint).
     pub fn last_equals(&self, h: &FloatHistogram) -> bool {
         !self.is_empty() && self.layout_matches(h) && columns(h).eq(self.cols.iter().copied())
+    }
+
+    /// Whether the chunk can be re-coded into `h`'s layout (see
+    /// [`super::histogram::HistogramAppender::can_widen`]).
+    pub fn can_widen(&self, h: &FloatHistogram) -> bool {
+        !self.is_full()
+            && widens(
+                &self.layout,
+                h.schema,
+                h.zero_threshold,
+                &h.positive_spans,
+                &h.negative_spans,
+                &h.custom_values,
+            )
+    }
+
+    /// Re-codes the chunk into `h`'s layout, earlier samples getting zero counts in the new
+    /// buckets; returns the new chunk with the same header.
+    pub fn widen(&self, h: &FloatHistogram) -> FloatHistogramAppender {
+        let mut out = FloatHistogramAppender::new(h, self.header);
+        let mut it = FloatHistogramIter::new(self.bytes());
+        let mut old = FloatHistogram::default();
+        while it.next() {
+            let t = it.at_float_histogram(&mut old);
+            let mut s = h.clone();
+            s.count = old.count;
+            s.zero_count = old.zero_count;
+            s.sum = old.sum;
+            expand(
+                &old.positive_spans,
+                &old.positive_buckets,
+                &h.positive_spans,
+                0.0,
+                &mut s.positive_buckets,
+            );
+            expand(
+                &old.negative_spans,
+                &old.negative_buckets,
+                &h.negative_spans,
+                0.0,
+                &mut s.negative_buckets,
+            );
+            out.append(t, &s);
+        }
+        out
     }
 
     /// Whether `h`, following the last sample, shows a counter reset (see

@@ -6,8 +6,9 @@
 //! bounds), written once in its header. Timestamps are delta-of-delta coded as in the XOR
 //! chunk; count, zero count and every bucket (in the histogram's own delta form) are
 //! delta-of-delta coded with a variable-width integer code; the sum is XOR coded. A sample
-//! whose layout differs from the chunk's does not fit: the head cuts a new chunk instead
-//! of re-coding the old one (Prometheus re-codes when buckets are added; we do not). Byte
+//! whose layout differs from the chunk's does not fit. When it only adds buckets (same
+//! schema, zero threshold and bounds) the head re-codes the chunk into the wider layout
+//! ([`HistogramAppender::widen`], as Prometheus does); otherwise it cuts a new chunk. Byte
 //! layout: `FORMAT.md`, section "Native histogram chunks".
 
 use exposition::histogram::{
@@ -564,6 +565,57 @@ pub(crate) fn buckets_dropped<T: Copy + PartialOrd + Default>(
     false
 }
 
+/// Bucket indices of a span list, in order.
+fn indices(spans: &[Span]) -> impl Iterator<Item = i64> + '_ {
+    span_starts(spans).flat_map(|(start, len)| (0..i64::from(len)).map(move |k| start + k))
+}
+
+/// Whether every bucket index of `old` also exists in `new`.
+pub(crate) fn spans_contained(old: &[Span], new: &[Span]) -> bool {
+    let mut n = indices(new).peekable();
+    for i in indices(old) {
+        while n.peek().is_some_and(|&j| j < i) {
+            n.next();
+        }
+        if n.peek() != Some(&i) {
+            return false;
+        }
+    }
+    true
+}
+
+/// Maps `values` laid out by `old` onto the layout `new` (a superset), `zero` elsewhere.
+pub(crate) fn expand<T: Copy>(old: &[Span], values: &[T], new: &[Span], zero: T, out: &mut Vec<T>) {
+    out.clear();
+    let mut o = indices(old).zip(values.iter().copied()).peekable();
+    for j in indices(new) {
+        match o.peek() {
+            Some(&(i, v)) if i == j => {
+                out.push(v);
+                o.next();
+            }
+            _ => out.push(zero),
+        }
+    }
+}
+
+/// Whether a chunk with `layout` can be re-coded to the layout of a sample with these
+/// fields: same schema, zero threshold and custom bounds, and every bucket kept.
+pub(crate) fn widens(
+    layout: &Layout,
+    schema: i32,
+    zero_threshold: f64,
+    pos: &[Span],
+    neg: &[Span],
+    custom: &[f64],
+) -> bool {
+    layout.schema == schema
+        && layout.zero_threshold.to_bits() == zero_threshold.to_bits()
+        && same_floats(&layout.custom_values, custom)
+        && spans_contained(&layout.positive_spans, pos)
+        && spans_contained(&layout.negative_spans, neg)
+}
+
 /// Absolute counts from a delta-encoded bucket list.
 pub(crate) fn absolute(deltas: &[i64]) -> impl Iterator<Item = i64> + '_ {
     deltas.iter().scan(0i64, |acc, d| {
@@ -706,6 +758,64 @@ impl HistogramAppender {
             &h.negative_spans,
             &h.custom_values,
         )
+    }
+
+    /// Whether the chunk can be re-coded into `h`'s layout ([`HistogramAppender::widen`]):
+    /// same schema, zero threshold and bounds, and `h` has every bucket of the chunk.
+    pub fn can_widen(&self, h: &Histogram) -> bool {
+        !self.is_full()
+            && widens(
+                &self.layout,
+                h.schema,
+                h.zero_threshold,
+                &h.positive_spans,
+                &h.negative_spans,
+                &h.custom_values,
+            )
+    }
+
+    /// Re-codes the chunk into `h`'s layout (which [`can_widen`](Self::can_widen) accepted),
+    /// giving the earlier samples zero counts in the new buckets, as Prometheus does when
+    /// buckets appear. Returns the new chunk, with the same header.
+    pub fn widen(&self, h: &Histogram) -> HistogramAppender {
+        let mut out = HistogramAppender::new(h, self.header);
+        let mut it = HistogramIter::new(self.bytes());
+        let mut old = Histogram::default();
+        let mut abs: Vec<i64> = Vec::new();
+        let mut scratch = Vec::new();
+        while it.next() {
+            let t = it.at_histogram(&mut old);
+            let mut s = h.clone();
+            s.count = old.count;
+            s.zero_count = old.zero_count;
+            s.sum = old.sum;
+            for (spans, deltas, new_spans, dst) in [
+                (
+                    &old.positive_spans,
+                    &old.positive_buckets,
+                    &h.positive_spans,
+                    &mut s.positive_buckets,
+                ),
+                (
+                    &old.negative_spans,
+                    &old.negative_buckets,
+                    &h.negative_spans,
+                    &mut s.negative_buckets,
+                ),
+            ] {
+                abs.clear();
+                abs.extend(absolute(deltas));
+                expand(spans, &abs, new_spans, 0, &mut scratch);
+                dst.clear();
+                let mut prev = 0i64;
+                for &c in &scratch {
+                    dst.push(c.wrapping_sub(prev));
+                    prev = c;
+                }
+            }
+            out.append(t, &s);
+        }
+        out
     }
 
     /// Whether `h`, following the last sample of this chunk, shows a counter reset: the

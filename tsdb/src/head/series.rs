@@ -312,7 +312,8 @@ impl MemSeries {
         self.had_hist = true;
         let open = match self.hopen.as_deref() {
             Some(c @ HistChunk::Int(a)) => {
-                Some((a.header(), a.fits(h), self.hist_cut_due(c, t, per_chunk)))
+                let fits = a.fits(h) || a.can_widen(h);
+                Some((a.header(), fits, self.hist_cut_due(c, t, per_chunk)))
             }
             _ => None,
         };
@@ -327,6 +328,10 @@ impl MemSeries {
             self.next_at = range_end(t, chunk_range);
         }
         if let Some(HistChunk::Int(a)) = self.hopen.as_deref_mut() {
+            if !a.fits(h) {
+                // New buckets appeared: re-code the chunk into the wider layout.
+                *a = a.widen(h);
+            }
             a.append(t, h);
         }
         self.last_t = t;
@@ -345,7 +350,8 @@ impl MemSeries {
         self.had_hist = true;
         let open = match self.hopen.as_deref() {
             Some(c @ HistChunk::Float(a)) => {
-                Some((a.header(), a.fits(h), self.hist_cut_due(c, t, per_chunk)))
+                let fits = a.fits(h) || a.can_widen(h);
+                Some((a.header(), fits, self.hist_cut_due(c, t, per_chunk)))
             }
             _ => None,
         };
@@ -362,6 +368,9 @@ impl MemSeries {
             self.next_at = range_end(t, chunk_range);
         }
         if let Some(HistChunk::Float(a)) = self.hopen.as_deref_mut() {
+            if !a.fits(h) {
+                *a = a.widen(h);
+            }
             a.append(t, h);
         }
         self.last_t = t;
