@@ -12,6 +12,7 @@
 //! |---|---|
 //! | [`expo`] | do the text 0.0.4 / OpenMetrics parsers, encoders and matchers survive any bytes, and agree? |
 //! | [`storage`] | do the WAL reader and the XOR chunk decoder survive any bytes? |
+//! | [`blocks`] | do the block readers (our index and chunks, Prometheus's index) survive damaged files? |
 //! | [`query`] | do the PromQL parser and the rule-file loader survive any text? |
 //! | [`alerting`] | do Alertmanager matchers, config and silence/nflog snapshots survive any input? |
 //! | [`wire`] | does the remote-write receiver survive any body? |
@@ -31,6 +32,7 @@
 #![warn(missing_docs)]
 
 pub mod alerting;
+pub mod blocks;
 pub mod expo;
 pub mod protobuf;
 pub mod query;
@@ -39,6 +41,7 @@ pub mod storage;
 pub mod wire;
 
 pub use alerting::{am_config, am_matchers, nflog_snapshot, silence_snapshot};
+pub use blocks::{block_chunks, block_index, promblock_index};
 pub use expo::{
     exposition_roundtrip, matcher_regex, openmetrics_parse, text_openmetrics_diff, text_parse,
 };
@@ -56,11 +59,14 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("am_config", am_config),
     ("am_matchers", am_matchers),
     ("api_request", api_request),
+    ("block_chunks", block_chunks),
+    ("block_index", block_index),
     ("chunk_decode", chunk_decode),
     ("exposition_roundtrip", exposition_roundtrip),
     ("matcher_regex", matcher_regex),
     ("nflog_snapshot", nflog_snapshot),
     ("openmetrics_parse", openmetrics_parse),
+    ("promblock_index", promblock_index),
     ("promql_parse", promql_parse),
     ("protobuf_parse", protobuf_parse),
     ("remote_write_decode", remote_write_decode),
