@@ -202,7 +202,7 @@ impl Db {
 
     /// Opens a database over `dir`, replaying its WAL into a fresh head. A torn final
     /// record is cut off and reported in [`Db::replay_report`]; corruption elsewhere is
-    /// [`Error::Corruption`](crate::Error::Corruption) unless `opts.wal.repair` is set.
+    /// [`Error::Corruption`] unless `opts.wal.repair` is set.
     pub fn open(dir: Box<dyn Dir>, opts: DbOptions) -> Result<Db> {
         let mut head = Head::new(opts.head);
         let mut remap: HashMap<u64, u32> = HashMap::new();
