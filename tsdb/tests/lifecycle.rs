@@ -360,6 +360,26 @@ fn overlapping_blocks_merge_at_query_time_and_at_compaction() {
     assert_eq!(db.blocks().len(), 3);
     // Series 1 interleaves across A and B; the duplicates appear once.
     assert_eq!(dump(&db), model);
+    // Seeks over the interleaved sources land where the model says, never backwards.
+    let q = db.db_querier(i64::MIN, i64::MAX);
+    for s in q
+        .select(&[Matcher::equal("i", "1")], &SelectHints::default())
+        .unwrap()
+    {
+        let want = &model[s.labels()];
+        let mut it = s.iter();
+        let mut prev = i64::MIN;
+        for target in (0..12 * H).step_by(7 * 60_000 + 13) {
+            let expect = want.range(target.max(prev)..).next();
+            let got = it.seek(target);
+            assert_eq!(got, expect.is_some(), "seek {target}");
+            if let Some((&t, &v)) = expect {
+                assert_eq!(it.at().0, t, "seek {target}");
+                assert_eq!(it.at().1.to_bits(), v);
+                prev = t;
+            }
+        }
+    }
     let rep = db.maintenance(100).unwrap();
     assert_eq!(rep.merged_away.len(), 2, "{rep:?}");
     assert_eq!(db.blocks().len(), 2);
