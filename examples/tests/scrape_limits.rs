@@ -4,17 +4,15 @@
 //! previous good scrape get staleness markers, as in Prometheus. The stack loop is driven
 //! round by round with chosen timestamps; targets are served by this test over loopback.
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::{Arc, Mutex, RwLock};
 
-use examples::api::RulesSnapshot;
-use examples::stack::config::Config;
+use common::{dump, in_memory_stack, Log};
 use examples::stack::runner::Stack;
-use examples::telemetry::Registry;
-use exposition::{Labels, Matcher};
-use tsdb::chunk::SampleIterator as _;
-use tsdb::{Db, HeadOptions, Queryable as _};
+use exposition::Matcher;
+use tsdb::Db;
 
 /// Serves `bodies[path]` as text 0.0.4; bodies can be changed while it runs.
 fn targets(bodies: &[(&str, &str)]) -> (String, Arc<Mutex<HashMap<String, String>>>) {
@@ -40,59 +38,8 @@ fn targets(bodies: &[(&str, &str)]) -> (String, Arc<Mutex<HashMap<String, String
     (addr, map)
 }
 
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Log {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Log {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 fn stack(yaml: &str) -> (Stack, Arc<RwLock<Db>>, Log) {
-    let cfg = Config::load(yaml, std::path::Path::new(".")).unwrap();
-    let db = Arc::new(RwLock::new(Db::in_memory(HeadOptions::default())));
-    let log = Log::default();
-    let am = alertroute::Config::load("route:\n  receiver: x\nreceivers:\n  - name: x\n").unwrap();
-    let s = Stack::new(
-        &cfg,
-        &[],
-        am,
-        Arc::clone(&db),
-        Arc::new(RwLock::new(RulesSnapshot::default())),
-        Arc::new(Registry::new()),
-        "http://stack",
-        Box::new(log.clone()),
-    )
-    .unwrap();
-    (s, db, log)
-}
-
-/// Every series matching `sel`, with all its samples.
-fn dump(db: &RwLock<Db>, sel: &[Matcher]) -> Vec<(Labels, Vec<(i64, f64)>)> {
-    let db = db.read().unwrap();
-    let q = db.querier(i64::MIN / 2, i64::MAX / 2).unwrap();
-    q.select(sel, &Default::default())
-        .unwrap()
-        .map(|s| {
-            let mut it = s.iter();
-            let mut v = Vec::new();
-            while it.next() {
-                v.push(it.at());
-            }
-            (s.labels().clone(), v)
-        })
-        .collect()
+    in_memory_stack(yaml, std::path::Path::new("."))
 }
 
 fn name(n: &str) -> Matcher {
@@ -223,25 +170,10 @@ fn over_target_limit_no_target_of_the_job_is_scraped() {
     let group = |n: u32| format!(r#"{{"targets":["{addr}"],"labels":{{"n":"{n}"}}}}"#);
     let file = dir.path().join("t.json");
     std::fs::write(&file, format!("[{},{},{}]", group(1), group(2), group(3))).unwrap();
-    let cfg = Config::load(
+    let (mut s, db, log) = in_memory_stack(
         "scrape_configs:\n- job_name: many\n  scrape_interval: 1s\n  target_limit: 2\n  file_sd_configs: [{files: ['t.json']}]\n",
         dir.path(),
-    )
-    .unwrap();
-    let db = Arc::new(RwLock::new(Db::in_memory(HeadOptions::default())));
-    let log = Log::default();
-    let am = alertroute::Config::load("route:\n  receiver: x\nreceivers:\n  - name: x\n").unwrap();
-    let mut s = Stack::new(
-        &cfg,
-        &[],
-        am,
-        Arc::clone(&db),
-        Arc::new(RwLock::new(RulesSnapshot::default())),
-        Arc::new(Registry::new()),
-        "http://stack",
-        Box::new(log.clone()),
-    )
-    .unwrap();
+    );
     let t0 = examples::api::now_ms() + 1_000;
     s.round(t0);
     assert_eq!(s.target_count(), 3);

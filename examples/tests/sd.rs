@@ -3,18 +3,15 @@
 //! answer changes, then fails). Targets that appear are scraped; targets that disappear
 //! stop being scraped and their series (and `up`) get staleness markers.
 
+mod common;
+
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use examples::api::RulesSnapshot;
-use examples::stack::config::Config;
-use examples::stack::runner::Stack;
-use examples::telemetry::Registry;
-use exposition::{Labels, Matcher};
-use tsdb::chunk::SampleIterator as _;
-use tsdb::{Db, HeadOptions, Queryable as _};
+use common::{dump, in_memory_stack};
+use exposition::Matcher;
+use tsdb::Db;
 
 /// A server answering `routes[path]` = (status, content type, body), changeable.
 type Routes = Arc<Mutex<HashMap<String, (u16, String, String)>>>;
@@ -47,54 +44,6 @@ fn serve(routes: &[(&str, u16, &str, &str)]) -> (String, Routes, Arc<AtomicUsize
 
 const TEXT: &str = "text/plain; version=0.0.4";
 
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Log {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-fn stack(yaml: &str, base: &std::path::Path) -> (Stack, Arc<RwLock<Db>>, Log) {
-    let cfg = Config::load(yaml, base).unwrap();
-    let db = Arc::new(RwLock::new(Db::in_memory(HeadOptions::default())));
-    let log = Log::default();
-    let am = alertroute::Config::load("route:\n  receiver: x\nreceivers:\n  - name: x\n").unwrap();
-    let s = Stack::new(
-        &cfg,
-        &[],
-        am,
-        Arc::clone(&db),
-        Arc::new(RwLock::new(RulesSnapshot::default())),
-        Arc::new(Registry::new()),
-        "http://stack",
-        Box::new(log.clone()),
-    )
-    .unwrap();
-    (s, db, log)
-}
-
-fn dump(db: &RwLock<Db>, sel: &[Matcher]) -> Vec<(Labels, Vec<(i64, f64)>)> {
-    let db = db.read().unwrap();
-    let q = db.querier(i64::MIN / 2, i64::MAX / 2).unwrap();
-    q.select(sel, &Default::default())
-        .unwrap()
-        .map(|s| {
-            let mut it = s.iter();
-            let mut v = Vec::new();
-            while it.next() {
-                v.push(it.at());
-            }
-            (s.labels().clone(), v)
-        })
-        .collect()
-}
-
 fn m(name: &str, pairs: &[(&str, &str)]) -> Vec<Matcher> {
     let mut v = vec![Matcher::equal("__name__", name)];
     v.extend(pairs.iter().map(|(k, x)| Matcher::equal(*k, *x)));
@@ -119,7 +68,7 @@ fn file_sd_targets_appear_change_and_go_stale() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("targets")).unwrap();
     let yaml = "scrape_configs:\n- job_name: files\n  scrape_interval: 1s\n  file_sd_configs:\n  - files: ['targets/*.json', 'targets/*.yml']\n  relabel_configs:\n  - source_labels: [__meta_filepath]\n    regex: '.*/(.*)'\n    target_label: from\n";
-    let (mut s, db, log) = stack(yaml, dir.path());
+    let (mut s, db, log) = in_memory_stack(yaml, dir.path());
     let t0 = examples::api::now_ms() + 1_000;
     s.round(t0);
     assert_eq!(s.target_count(), 0);
@@ -213,7 +162,7 @@ fn http_sd_follows_the_endpoint_and_keeps_the_last_good_list() {
     let yaml = format!(
         "scrape_configs:\n- job_name: http\n  scrape_interval: 1s\n  http_sd_configs:\n  - url: http://{sd}/sd\n    refresh_interval: 5s\n  relabel_configs:\n  - source_labels: [__meta_url]\n    target_label: sd_url\n"
     );
-    let (mut s, db, log) = stack(&yaml, dir.path());
+    let (mut s, db, log) = in_memory_stack(&yaml, dir.path());
     let t0 = examples::api::now_ms() + 1_000;
     s.round(t0);
     assert_eq!(s.target_urls(), vec![format!("http://{a}/metrics")]);
