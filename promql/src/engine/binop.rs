@@ -161,6 +161,9 @@ impl Ev<'_> {
                     BinaryOp::And | BinaryOp::Or | BinaryOp::Unless => {
                         self.set_op(b.op, m, l, r)?
                     }
+                    _ if l.iter().chain(&r).all(|s| s.histograms.is_empty()) => {
+                        self.vector_vector_floats(b, m, l, r)?
+                    }
                     _ => self.vector_vector(b, m, l, r)?,
                 };
                 Ok(Val::Vector(out))
@@ -459,6 +462,132 @@ impl Ev<'_> {
             }
         }
         self.incompatible(b, kinds);
+    }
+
+    /// [`Self::vector_vector`] for operands without histograms: plain float loops.
+    fn vector_vector_floats(
+        &mut self,
+        b: &BinaryExpr,
+        m: &VectorMatching,
+        l: Vec<Series>,
+        r: Vec<Series>,
+    ) -> Result<Vec<Series>, EngineError> {
+        // The "many" side is `lhs` below; for group_right the sides swap.
+        let swapped = m.card == Cardinality::OneToMany;
+        let (lhs, rhs) = if swapped { (r, l) } else { (l, r) };
+        let lsig: Vec<u64> = lhs.iter().map(|s| signature(m, &s.metric)).collect();
+        let rsig: Vec<u64> = rhs.iter().map(|s| signature(m, &s.metric)).collect();
+        let mut lcur = StepCursor::new(&lhs);
+        let mut rcur = StepCursor::new(&rhs);
+        let (mut lv, mut rv) = (Vec::new(), Vec::new());
+        let mut out = SeriesBuilder::default();
+        let mut result_slot: FastMap<(usize, usize), usize> = FastMap::default();
+        let mut right: FastMap<u64, (usize, f64)> = FastMap::default();
+        let mut matched: FastMap<u64, FastSet<usize>> = FastMap::default();
+        for i in 0..self.nsteps() {
+            self.tick()?;
+            let ts = self.ts(i);
+            lcur.at(ts, &mut lv);
+            rcur.at(ts, &mut rv);
+            let fill = m.fill;
+            if (lv.is_empty() && fill.lhs.is_none()) || (rv.is_empty() && fill.rhs.is_none()) {
+                continue;
+            }
+            right.clear();
+            matched.clear();
+            for &(j, f) in &rv {
+                if let Some(&(k, _)) = right.get(&rsig[j]) {
+                    let side = if swapped { "left" } else { "right" };
+                    let group = match_labels(m, &rhs[j].metric);
+                    let (mut a, mut c) = (go_labels(&rhs[j].metric), go_labels(&rhs[k].metric));
+                    if c < a {
+                        std::mem::swap(&mut a, &mut c);
+                    }
+                    return Err(EngineError::ManyToMany {
+                        group: go_labels(&group),
+                        side,
+                        a,
+                        b: c,
+                    });
+                }
+                right.insert(rsig[j], (j, f));
+            }
+            for &(j, lf) in &lv {
+                let sig = lsig[j];
+                let (k, rf) = match right.get(&sig) {
+                    Some(&(k, rf)) => (k, rf),
+                    None => match fill.rhs {
+                        Some(v) => (usize::MAX, v),
+                        None => continue,
+                    },
+                };
+                let (fl, fr) = if swapped { (rf, lf) } else { (lf, rf) };
+                let (mut f, keep) = elem(b.op, fl, fr);
+                let slot = match result_slot.get(&(j, k)) {
+                    Some(&s) => s,
+                    None => {
+                        let empty = Labels::empty();
+                        let r = if k == usize::MAX {
+                            &empty
+                        } else {
+                            &rhs[k].metric
+                        };
+                        let mut metric = self.result_metric(&lhs[j].metric, r, b.op, m);
+                        if b.return_bool && !self.opts.delayed_name_removal {
+                            metric = super::eval::strip_name(&metric);
+                        }
+                        let s = out.slot(&metric, b.return_bool && self.opts.delayed_name_removal);
+                        result_slot.insert((j, k), s);
+                        s
+                    }
+                };
+                if k != usize::MAX {
+                    if m.card == Cardinality::OneToOne {
+                        if matched.contains_key(&sig) {
+                            return Err(EngineError::ManyToOneNotExplicit);
+                        }
+                        matched.insert(sig, FastSet::default());
+                    } else if !matched.entry(sig).or_default().insert(slot) {
+                        return Err(EngineError::GroupingNotUnique);
+                    }
+                }
+                if b.return_bool {
+                    f = if keep { 1.0 } else { 0.0 };
+                } else if !keep {
+                    continue;
+                }
+                self.hold(1)?;
+                out.push(slot, FPoint { t: ts, f })?;
+            }
+            if let Some(lfill) = fill.lhs {
+                // "One"-side samples that no "many"-side sample matched at this step.
+                let lsigs: FastSet<u64> = lv.iter().map(|&(j, _)| lsig[j]).collect();
+                for &(k, rf) in &rv {
+                    if lsigs.contains(&rsig[k]) {
+                        continue;
+                    }
+                    let (fl, fr) = if swapped { (rf, lfill) } else { (lfill, rf) };
+                    let (mut f, keep) = elem(b.op, fl, fr);
+                    if b.return_bool {
+                        f = if keep { 1.0 } else { 0.0 };
+                    } else if !keep {
+                        continue;
+                    }
+                    let slot = match result_slot.get(&(usize::MAX, k)) {
+                        Some(&s) => s,
+                        None => {
+                            let metric = match_labels(m, &rhs[k].metric);
+                            let s = out.slot(&metric, false);
+                            result_slot.insert((usize::MAX, k), s);
+                            s
+                        }
+                    };
+                    self.hold(1)?;
+                    out.push(slot, FPoint { t: ts, f })?;
+                }
+            }
+        }
+        out.finish()
     }
 
     fn result_metric(&self, l: &Labels, r: &Labels, op: BinaryOp, m: &VectorMatching) -> Labels {
