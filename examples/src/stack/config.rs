@@ -145,6 +145,10 @@ struct RawScrape {
     label_name_length_limit: Option<u64>,
     label_value_length_limit: Option<u64>,
     body_size_limit: Option<serde_yaml_ng::Value>,
+    scrape_native_histograms: Option<bool>,
+    #[serde(default, alias = "scrape_classic_histograms")]
+    always_scrape_classic_histograms: bool,
+    scrape_protocols: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -258,7 +262,23 @@ pub struct ScrapeConfig {
     pub http_sd_configs: Vec<HttpSdConfig>,
     /// Limits that fail a scrape when exceeded.
     pub limits: ScrapeLimits,
+    /// Native histograms are scraped: the `Accept` header prefers delimited protobuf
+    /// (`scrape_native_histograms: true`, or `scrape_protocols` naming `PrometheusProto`
+    /// first, as Prometheus 3 reads them).
+    pub scrape_native_histograms: bool,
+    /// The classic `_bucket`/`_sum`/`_count` series of a native histogram are stored too
+    /// (`always_scrape_classic_histograms`, formerly `scrape_classic_histograms`).
+    pub always_scrape_classic_histograms: bool,
 }
+
+/// The protocol names `scrape_protocols` accepts (Prometheus's spelling).
+pub const SCRAPE_PROTOCOLS: [&str; 5] = [
+    "PrometheusProto",
+    "OpenMetricsText1.0.0",
+    "OpenMetricsText0.0.1",
+    "PrometheusText1.0.0",
+    "PrometheusText0.0.4",
+];
 
 /// The parsed configuration.
 #[derive(Debug, Clone)]
@@ -479,7 +499,20 @@ impl Config {
                     )?,
                 });
             }
+            let protocols = s.scrape_protocols.unwrap_or_default();
+            for p in &protocols {
+                if !SCRAPE_PROTOCOLS.contains(&p.as_str()) {
+                    return Err(ConfigError::Invalid(format!(
+                        "{}.scrape_protocols: unknown scrape protocol {p:?}, supported: {}",
+                        s.job_name,
+                        SCRAPE_PROTOCOLS.join(", ")
+                    )));
+                }
+            }
+            let proto_first = protocols.first().map(String::as_str) == Some("PrometheusProto");
             jobs.push(ScrapeConfig {
+                scrape_native_histograms: s.scrape_native_histograms.unwrap_or(proto_first),
+                always_scrape_classic_histograms: s.always_scrape_classic_histograms,
                 params: s.params,
                 file_sd_configs,
                 http_sd_configs,

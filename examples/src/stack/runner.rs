@@ -8,6 +8,7 @@ use std::io::Write;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
+use exposition::protobuf::NativeHistogram;
 use exposition::Labels;
 use promql::rules::{AlertState, Group, GroupOptions, Rule};
 use promql::tsdb_storage::TsdbRuleStorage;
@@ -452,6 +453,15 @@ impl Stack {
                     rejected += 1;
                 }
             }
+            for (l, t, h) in &res.histograms {
+                let r = match h {
+                    NativeHistogram::Int(h) => app.append_histogram(l, *t, h),
+                    NativeHistogram::Float(h) => app.append_float_histogram(l, *t, h),
+                };
+                if r.is_err() {
+                    rejected += 1;
+                }
+            }
             if let Err(e) = app.commit() {
                 commit_err = Some(e.to_string());
             }
@@ -469,6 +479,7 @@ impl Stack {
             );
         }
         let fmt = match res.format {
+            _ if res.protobuf => "protobuf",
             Some(exposition::Format::OpenMetrics) => "openmetrics",
             Some(exposition::Format::Text) => "text",
             None => "-",

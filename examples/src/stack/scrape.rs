@@ -7,10 +7,17 @@
 //! `scrape_samples_post_metric_relabeling`, `scrape_series_added`) and staleness markers
 //! for series that disappear, whose target fails, or whose target is no longer
 //! discovered.
+//!
+//! With `scrape_native_histograms` the `Accept` header prefers delimited protobuf; a
+//! protobuf body yields classic series and native histogram samples (the classic series
+//! of a native histogram only with `always_scrape_classic_histograms`). A native histogram
+//! counts as one sample for `sample_limit`, and a histogram series that disappears gets a
+//! float StaleNaN marker, as in Prometheus.
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
+use exposition::protobuf::{self, DecodeOptions, NativeHistogram};
 use exposition::{Entry, Format, Labels, LabelsBuilder, Parser};
 
 use super::config::{ScrapeConfig, ScrapeLimits};
@@ -38,6 +45,10 @@ pub struct Target {
     pub limits: ScrapeLimits,
     /// The labels before target relabelling (`__address__`, `__meta_*`, ...).
     pub discovered: Labels,
+    /// Ask for protobuf and store native histograms.
+    pub native_histograms: bool,
+    /// Also store the classic series of native histograms.
+    pub keep_classic_histograms: bool,
 }
 
 /// The job's `static_configs` as target groups.
@@ -136,6 +147,8 @@ pub fn targets_of(job: &ScrapeConfig, groups: &[TargetGroup]) -> Vec<Target> {
                 metric_relabel: job.metric_relabel_configs.clone(),
                 limits: job.limits,
                 discovered,
+                native_histograms: job.scrape_native_histograms,
+                keep_classic_histograms: job.always_scrape_classic_histograms,
             });
         }
     }
@@ -149,6 +162,9 @@ pub enum ScrapeError {
     /// The HTTP request failed or returned a non-2xx status.
     #[error("{0}")]
     Http(String),
+    /// A delimited protobuf body did not decode.
+    #[error("protobuf parse error: {0}")]
+    Protobuf(#[from] exposition::protobuf::ProtobufError),
     /// The body did not parse in the negotiated format.
     #[error("{format:?} parse error: {source}")]
     Parse {
@@ -277,6 +293,8 @@ pub fn check_label_limits(l: &Labels, limits: &ScrapeLimits) -> Result<(), Scrap
 pub struct ScrapeResult {
     /// Samples `(labels, t, v)`, including synthetic series and staleness markers.
     pub samples: Vec<(Labels, i64, f64)>,
+    /// Native histogram samples `(labels, t, h)` (protobuf scrapes only).
+    pub histograms: Vec<(Labels, i64, NativeHistogram)>,
     /// The error, if the scrape failed.
     pub error: Option<String>,
     /// Samples scraped (before metric relabelling).
@@ -285,10 +303,28 @@ pub struct ScrapeResult {
     pub added: usize,
     /// Staleness markers written.
     pub stale: usize,
-    /// The format negotiated.
+    /// The text format negotiated (`None` for protobuf or a failed fetch).
     pub format: Option<Format>,
+    /// The target answered in delimited protobuf.
+    pub protobuf: bool,
     /// Whether the scrape failed on one of the limits (nothing of it is appended).
     pub limit_exceeded: bool,
+}
+
+/// How a fetched body is to be read.
+#[derive(Debug, Clone, Copy)]
+enum Body {
+    /// Text 0.0.4 or OpenMetrics.
+    Text(Format),
+    /// Delimited protobuf `MetricFamily` messages.
+    Protobuf,
+}
+
+/// A scraped value before it is appended.
+#[derive(Debug)]
+enum Value {
+    Float(f64),
+    Histogram(NativeHistogram),
 }
 
 /// The outcome of a target's last scrape, for `/api/v1/targets`.
@@ -368,11 +404,20 @@ impl ScrapeLoop {
         out
     }
 
-    fn fetch(&self) -> Result<(Format, Vec<u8>), ScrapeError> {
+    /// The `Accept` header this loop sends.
+    pub fn accept(&self) -> &'static str {
+        if self.target.native_histograms {
+            exposition::content_type::ACCEPT_PROTOBUF
+        } else {
+            Format::ACCEPT
+        }
+    }
+
+    fn fetch(&self) -> Result<(Body, Vec<u8>), ScrapeError> {
         let resp = self
             .agent
             .get(&self.target.url)
-            .set("Accept", Format::ACCEPT)
+            .set("Accept", self.accept())
             .set(
                 "X-Prometheus-Scrape-Timeout-Seconds",
                 &format!("{}", self.target.timeout_ms as f64 / 1000.0),
@@ -384,10 +429,14 @@ impl ScrapeLoop {
                 }
                 e => ScrapeError::Http(e.to_string()),
             })?;
-        let format = resp
-            .header("Content-Type")
-            .and_then(Format::from_content_type)
-            .unwrap_or(Format::Text);
+        let ct = resp.header("Content-Type");
+        let format = match ct {
+            Some(h) if exposition::content_type::is_protobuf(h) => Body::Protobuf,
+            _ => Body::Text(
+                ct.and_then(Format::from_content_type)
+                    .unwrap_or(Format::Text),
+            ),
+        };
         let mut body = Vec::new();
         let limit = self.target.limits.body_size_limit;
         let cap = if limit > 0 { limit + 1 } else { u64::MAX };
@@ -409,26 +458,56 @@ impl ScrapeLoop {
             None => self.fetch(),
         };
         let outcome = fetched.and_then(|(format, body)| {
-            res.format = Some(format);
-            let mut samples = Vec::new();
+            let mut samples: Vec<(Labels, Option<i64>, Value)> = Vec::new();
             let limits = self.target.limits;
-            for e in Parser::new(format, &body) {
-                let e = e.map_err(|source| ScrapeError::Parse { format, source })?;
-                if let Entry::Sample(s) = e {
-                    res.scraped += 1;
-                    let labels = self.sample_labels(&s.to_labels());
-                    if let Some(l) = relabel::process(&labels, &self.target.metric_relabel) {
-                        check_label_limits(&l, &limits)?;
-                        let t = s.timestamp.filter(|_| self.target.honor_timestamps);
-                        samples.push((l, t, s.value));
+            let mut add = |raw: Labels, ts: Option<i64>, v: Value| -> Result<(), ScrapeError> {
+                let labels = self.sample_labels(&raw);
+                if let Some(l) = relabel::process(&labels, &self.target.metric_relabel) {
+                    check_label_limits(&l, &limits)?;
+                    let t = ts.filter(|_| self.target.honor_timestamps);
+                    samples.push((l, t, v));
+                }
+                Ok(())
+            };
+            match format {
+                Body::Text(format) => {
+                    res.format = Some(format);
+                    for e in Parser::new(format, &body) {
+                        let e = e.map_err(|source| ScrapeError::Parse { format, source })?;
+                        if let Entry::Sample(s) = e {
+                            res.scraped += 1;
+                            add(s.to_labels(), s.timestamp, Value::Float(s.value))?;
+                        }
+                    }
+                }
+                Body::Protobuf => {
+                    res.protobuf = true;
+                    let opts = DecodeOptions {
+                        keep_classic_histograms: self.target.keep_classic_histograms,
+                        ..DecodeOptions::default()
+                    };
+                    let decoded = protobuf::decode(&body, &opts)?;
+                    res.scraped = decoded.sample_count();
+                    for f in decoded.families {
+                        for s in f.samples {
+                            let mut b = s.labels.builder();
+                            b.set(exposition::METRIC_NAME, &s.name);
+                            add(b.build(), s.timestamp, Value::Float(s.value))?;
+                        }
+                    }
+                    for h in decoded.histograms {
+                        let mut b = h.labels.builder();
+                        b.set(exposition::METRIC_NAME, &h.name);
+                        add(b.build(), h.timestamp, Value::Histogram(h.histogram))?;
                     }
                 }
             }
             if limits.sample_limit > 0 {
                 let n = samples
                     .iter()
-                    .filter(|(_, _, v): &&(Labels, Option<i64>, f64)| {
-                        !tsdb::storage::is_stale_nan(*v)
+                    .filter(|(_, _, v)| match v {
+                        Value::Float(v) => !tsdb::storage::is_stale_nan(*v),
+                        Value::Histogram(_) => true,
                     })
                     .count() as u64;
                 if n > limits.sample_limit {
@@ -456,7 +535,10 @@ impl ScrapeLoop {
                     if t.is_none() {
                         current.insert(l.clone());
                     }
-                    res.samples.push((l, t.unwrap_or(now_ms), v));
+                    match v {
+                        Value::Float(v) => res.samples.push((l, t.unwrap_or(now_ms), v)),
+                        Value::Histogram(h) => res.histograms.push((l, t.unwrap_or(now_ms), h)),
+                    }
                 }
             }
             Err(e) => {
@@ -609,6 +691,8 @@ mod tests {
             metric_relabel: vec![],
             limits: ScrapeLimits::default(),
             discovered: Labels::default(),
+            native_histograms: false,
+            keep_classic_histograms: false,
         };
         let mut lp = ScrapeLoop::new(target, 0);
         assert!(lp.stop(1).is_empty(), "never scraped: nothing to mark");
@@ -636,6 +720,8 @@ mod tests {
             metric_relabel: vec![],
             limits: ScrapeLimits::default(),
             discovered: Labels::default(),
+            native_histograms: false,
+            keep_classic_histograms: false,
         };
         let mut lp = ScrapeLoop::new(target, 0);
         let scraped = Labels::from_pairs(&[("__name__", "m"), ("job", "other")]);
@@ -661,6 +747,8 @@ mod tests {
             metric_relabel: vec![],
             limits: ScrapeLimits::default(),
             discovered: Labels::default(),
+            native_histograms: false,
+            keep_classic_histograms: false,
         };
         let mut lp = ScrapeLoop::new(target, 0);
         let m = Labels::from_pairs(&[("__name__", "m"), ("job", "j"), ("instance", "x")]);
