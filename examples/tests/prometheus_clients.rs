@@ -7,10 +7,13 @@
 //!
 //! Each test prints a note and passes when `prometheus` is not on `PATH`.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::{free_port, ours, poll, server_owning, Proc};
 
 use examples::api::{now_ms, RulesSnapshot};
 use examples::stack::config::Config;
@@ -31,62 +34,8 @@ fn have_prometheus(test: &str) -> bool {
     ok
 }
 
-/// A child process killed on drop, with the base URL it serves.
-struct Proc {
-    child: Child,
-    base: String,
-    _dir: Option<tempfile::TempDir>,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts one of our programs on 127.0.0.1:0 and reads the address it prints.
-fn ours(bin: &str, args: &[&str]) -> Proc {
-    let mut child = Command::new(bin)
-        .args(args)
-        .args(["--web.listen-address", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("{bin}: no address in {line:?}"))
-        .trim_end_matches([',', ')'])
-        .to_string();
-    Proc {
-        child,
-        base: format!("http://{addr}"),
-        _dir: None,
-    }
-}
-
 fn server() -> Proc {
-    let dir = tempfile::tempdir().unwrap();
-    let mut p = ours(
-        env!("CARGO_BIN_EXE_server"),
-        &["--storage.path", dir.path().to_str().unwrap()],
-    );
-    p._dir = Some(dir);
-    p
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    server_owning(tempfile::tempdir().unwrap(), &[])
 }
 
 /// Starts Prometheus with `config` and waits until it is ready.
@@ -110,7 +59,7 @@ fn prometheus(config: &str) -> Proc {
     let p = Proc {
         child,
         base: format!("http://127.0.0.1:{port}"),
-        _dir: Some(dir),
+        dir: Some(dir),
     };
     let ready = poll(Duration::from_secs(10), || {
         ureq::get(&format!("{}/-/ready", p.base))
@@ -120,19 +69,6 @@ fn prometheus(config: &str) -> Proc {
     });
     assert!(ready.is_some(), "prometheus did not become ready");
     p
-}
-
-fn poll<T>(limit: Duration, mut f: impl FnMut() -> Option<T>) -> Option<T> {
-    let end = Instant::now() + limit;
-    loop {
-        if let Some(v) = f() {
-            return Some(v);
-        }
-        if Instant::now() >= end {
-            return None;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
 }
 
 /// The `result` array of an instant query at `time` (or now).

@@ -3,45 +3,18 @@
 //! and on the interval), a corrupt persistence file, and real clients (`curl`, Python's
 //! `prometheus_client`) when they are installed.
 
-use std::io::{BufRead, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-struct Gateway {
-    child: Child,
-    base: String,
-}
+use common::{ours, Proc as Gateway};
 
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// The `pushgateway` binary as a [`Gateway`] (a [`common::Proc`]) and its HTTP calls.
 impl Gateway {
     fn start(extra: &[&str]) -> Gateway {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pushgateway"))
-            .args(["--web.listen-address", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .split("http://")
-            .nth(1)
-            .map(str::trim)
-            .unwrap_or_else(|| panic!("no address in {line:?}"))
-            .to_string();
-        Gateway {
-            child,
-            base: format!("http://{addr}"),
-        }
+        ours(env!("CARGO_BIN_EXE_pushgateway"), extra)
     }
 
     /// Sends SIGTERM and waits for a clean exit.

@@ -2,13 +2,14 @@
 //! the reason, per-series out-of-order, 405), and a stack whose `remote_write` forwards
 //! what it scrapes (tailing its WAL) to that server, where queries return it.
 
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, Command, Stdio};
+mod common;
+
 use std::sync::{Arc, Mutex, RwLock};
 
-use examples::api::{now_ms, RulesSnapshot};
+use common::{new_stack, server_owning, Log, Proc};
+
+use examples::api::now_ms;
 use examples::stack::config::Config;
-use examples::stack::runner::Stack;
 use examples::telemetry::Registry;
 use exposition::{Labels, Matcher};
 use remote::{QueueConfig, WriteQueue};
@@ -16,43 +17,8 @@ use serde_json::Value;
 use tsdb::chunk::SampleIterator as _;
 use tsdb::Queryable as _;
 
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn server() -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .arg("--storage.path")
-        .arg(dir.path())
-        .args(["--web.listen-address", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    Server {
-        child,
-        base: format!("http://{addr}"),
-        _dir: dir,
-    }
+fn server() -> Proc {
+    server_owning(tempfile::tempdir().unwrap(), &[])
 }
 
 /// A remote-write body with `samples` of one series.
@@ -135,19 +101,6 @@ fn server_receives_remote_write_like_prometheus() {
     }
 }
 
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Log {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
 /// A text target whose counter goes up by one per scrape.
 fn counter_target() -> String {
     let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
@@ -177,25 +130,20 @@ fn stack_forwards_what_it_scrapes_to_a_server() {
         tsdb::Db::open_path(dir.path().join("data"), tsdb::DbOptions::default()).unwrap(),
     ));
     let log = Log::default();
-    let am = alertroute::Config::load("route:\n  receiver: x\nreceivers:\n  - name: x\n").unwrap();
     let telemetry = Arc::new(Registry::new());
-    let mut a = Stack::new(
+    let mut a = new_stack(
         &cfg,
-        &[],
-        am,
-        Arc::clone(&db),
-        Arc::new(RwLock::new(RulesSnapshot::default())),
+        &db,
         Arc::clone(&telemetry),
         "http://a",
         Box::new(log.clone()),
-    )
-    .unwrap();
+    );
     assert_eq!(a.remote_write_count(), 2);
     // Run until at least 5 scrapes (30 samples) have been delivered.
     let deadline = now_ms() + 15_000;
     a.run(deadline, &|s| s.scrapes >= 5 && s.remote_delivered >= 30);
     let delivered = a.summary.remote_delivered;
-    assert!(delivered >= 30, "{delivered} delivered\n{}", log_text(&log));
+    assert!(delivered >= 30, "{delivered} delivered\n{}", log.text());
     let stats = a.remote_write_stats();
     assert_eq!(stats[0].1.dropped, 0, "{stats:?}");
     assert!(stats[1].1.retries >= 1, "{stats:?}");
@@ -207,9 +155,9 @@ fn stack_forwards_what_it_scrapes_to_a_server() {
     let retried = telemetry.get("stack_remote_write_retries", &[("remote_name", "nowhere")]);
     assert!(retried.is_some_and(|r| r >= 1.0), "{retried:?}");
     assert!(
-        log_text(&log).contains("remote_write nowhere: "),
+        log.text().contains("remote_write nowhere: "),
         "{}",
-        log_text(&log)
+        log.text()
     );
 
     // Every sample A stored and delivered, B has: compare the counter's samples.
@@ -259,10 +207,6 @@ fn stack_forwards_what_it_scrapes_to_a_server() {
     // `up` went too (everything the WAL got is forwarded).
     let up = query(&b.base, "up{job=\"app\"}", mine[0].0);
     assert_eq!(up["data"]["result"][0]["value"][1], "1", "{up}");
-}
-
-fn log_text(l: &Log) -> String {
-    String::from_utf8_lossy(&l.0.lock().unwrap()).into_owned()
 }
 
 /// A receiver that answers 503 to the first
@@ -317,18 +261,13 @@ fn stack_retries_a_busy_receiver_without_losing_samples() {
         tsdb::Db::open_path(dir.path().join("data"), tsdb::DbOptions::default()).unwrap(),
     ));
     let log = Log::default();
-    let am = alertroute::Config::load("route:\n  receiver: x\nreceivers:\n  - name: x\n").unwrap();
-    let mut a = Stack::new(
+    let mut a = new_stack(
         &cfg,
-        &[],
-        am,
-        Arc::clone(&db),
-        Arc::new(RwLock::new(RulesSnapshot::default())),
+        &db,
         Arc::new(Registry::new()),
         "http://a",
         Box::new(log.clone()),
-    )
-    .unwrap();
+    );
     a.run(now_ms() + 10_000, &|s| s.scrapes >= 8);
     // Let the queue drain what the last scrapes committed.
     let end = now_ms() + 5_000;
@@ -337,7 +276,7 @@ fn stack_retries_a_busy_receiver_without_losing_samples() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
     let st = a.remote_write_stats()[0].1;
-    let text = log_text(&log);
+    let text = log.text();
     assert!(st.retries >= 6, "{st:?}\n{text}");
     assert_eq!(st.dropped, 0, "{st:?}");
     assert!(text.contains("HTTP 503, retrying: busy"), "{text}");

@@ -1,24 +1,12 @@
 //! Starts the `server` binary on 127.0.0.1:0 over a temporary tsdb directory and checks
 //! the JSON of every endpoint, errors included.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use common::{server_owning, Proc as Server};
 
 use exposition::Labels;
 use serde_json::Value;
-
-struct Server {
-    child: Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// 3 jobs x 2 instances of `up` and `http_requests_total`, 15 s apart for 10 minutes
 /// starting at t=0, plus a big `load_test` family used to trip limits.
@@ -51,29 +39,7 @@ fn start(extra: &[&str]) -> Server {
         }
         app.commit().unwrap();
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .arg("--storage.path")
-        .arg(dir.path())
-        .args(["--web.listen-address", "127.0.0.1:0"])
-        .args(extra)
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
-    Server {
-        child,
-        base: format!("http://{addr}"),
-        _dir: dir,
-    }
+    server_owning(dir, extra)
 }
 
 fn get(s: &Server, path_and_query: &str) -> (u16, String, String) {
@@ -328,30 +294,7 @@ fn federate_serves_latest_samples_as_text() {
         app.append(&old, now - 3_600_000, 1.0).unwrap();
         app.commit().unwrap();
     }
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .arg("--storage.path")
-        .arg(dir.path())
-        .args(["--web.listen-address", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .unwrap()
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string();
-    let s = Server {
-        child,
-        base: format!("http://{addr}"),
-        _dir: dir,
-    };
+    let s = server_owning(dir, &[]);
     let (st, ct, body) = get(&s, "/federate?match[]=up");
     assert_eq!(st, 200);
     assert!(ct.starts_with("text/plain"));

@@ -2,8 +2,12 @@
 //! what promtool made and printed for the same input), convert both ways, and the
 //! error paths (exit code 1 with a message on stderr, 2 for usage errors).
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+
+use common::server_at;
 
 fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_tsdb"))
@@ -260,7 +264,6 @@ fn errors_exit_nonzero_with_a_message() {
 
 #[test]
 fn imported_blocks_are_served_by_our_server() {
-    use std::io::{BufRead, BufReader};
     let d = tmpdir("serve");
     // Recent timestamps, so the server's retention keeps the block.
     let now_s = std::time::SystemTime::now()
@@ -282,28 +285,11 @@ fn imported_blocks_are_served_by_our_server() {
     let a = ok(&["analyze", s(&d)]);
     assert!(a.contains("Samples: "), "{a}");
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .arg("--storage.path")
-        .arg(&d)
-        .args(["--web.listen-address", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .split("http://")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_string();
+    let server = server_at(&d, &[]);
     let t = t0 + 15 * 50;
-    let url = format!("http://{addr}/api/v1/query?query=cli_demo_total&time={t}");
+    let url = format!("{}/api/v1/query?query=cli_demo_total&time={t}", server.base);
     let body = ureq::get(&url).call().map(|r| r.into_string().unwrap());
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(server);
     let body = body.unwrap();
     assert!(body.contains(&format!("[{t},\"50\"]")), "{body}");
     std::fs::remove_dir_all(&d).unwrap();
