@@ -343,3 +343,110 @@ fn classic_series_kept_and_sample_limit_counts_a_histogram_once() {
     let e = Config::load(bad, std::path::Path::new(".")).unwrap_err();
     assert!(e.to_string().contains("unknown scrape protocol"), "{e}");
 }
+
+/// A `Pushgateway` served on loopback (in process): pushes and scrapes go over HTTP.
+fn pushgateway() -> String {
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let addr = server.server_addr().to_ip().unwrap().to_string();
+    std::thread::spawn(move || {
+        let mut pg = examples::pushgateway::Pushgateway::default();
+        for mut req in server.incoming_requests() {
+            let header = |name: &str| {
+                req.headers()
+                    .iter()
+                    .find(|h| h.field.to_string().eq_ignore_ascii_case(name))
+                    .map(|h| h.value.to_string())
+            };
+            let (ct, accept) = (header("Content-Type"), header("Accept"));
+            let mut body = Vec::new();
+            let _ = req.as_reader().read_to_end(&mut body);
+            let method = req.method().to_string();
+            let r = pg.handle(
+                &method,
+                req.url(),
+                ct.as_deref(),
+                accept.as_deref(),
+                &body,
+                now_ms(),
+            );
+            let ct = tiny_http::Header::from_bytes("Content-Type", r.content_type).unwrap();
+            let _ = req.respond(
+                tiny_http::Response::from_data(r.body)
+                    .with_status_code(r.status)
+                    .with_header(ct),
+            );
+        }
+    });
+    addr
+}
+
+/// A native-only histogram family `rpc_seconds` with `n` observations in (0.5,1].
+fn native_only(n: u64) -> Vec<u8> {
+    let fam = proto::MetricFamily {
+        name: "rpc_seconds".into(),
+        r#type: proto::MetricType::Histogram as i32,
+        metric: vec![proto::Metric {
+            histogram: Some(proto::Histogram {
+                sample_count: n,
+                sample_sum: 0.75 * n as f64,
+                schema: 0,
+                zero_threshold: 1e-128,
+                positive_span: vec![proto::BucketSpan {
+                    offset: 0,
+                    length: 1,
+                }],
+                positive_delta: vec![n as i64],
+                ..Default::default()
+            }),
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    protobuf::encode_delimited(&[fam], &mut out);
+    out
+}
+
+#[test]
+fn pushgateway_native_histograms_reach_a_stack_scrape() {
+    let pg = pushgateway();
+    let push = |n: u64| {
+        let r = ureq::put(&format!("http://{pg}/metrics/job/batch"))
+            .set("Content-Type", PROTO_CT)
+            .send_bytes(&native_only(n))
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    };
+    push(3);
+    let db = Arc::new(RwLock::new(Db::in_memory(HeadOptions::default())));
+    let log = Log::default();
+    let yaml = format!(
+        "global: {{scrape_interval: 15s, scrape_timeout: 2s}}\nscrape_configs:\n\
+         - job_name: pushgateway\n  honor_labels: true\n  scrape_native_histograms: true\n  static_configs: [{{targets: ['{pg}']}}]\n"
+    );
+    let mut s = stack(&yaml, &db, &log);
+    let api = Arc::new(Api::new(Arc::clone(&db), ApiOptions::default()));
+    let srv = HttpServer::start("127.0.0.1:0", api, 2).unwrap();
+    let a = srv.addr().to_string();
+    let t = now_ms();
+    s.round(t);
+    assert!(log.text().contains("protobuf"), "{}", log.text());
+    let r = query(&a, "rpc_seconds", t);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert_eq!(
+        r[0]["metric"]["job"], "batch",
+        "honor_labels keeps the pushed job"
+    );
+    assert_eq!(r[0]["histogram"][1]["count"], "3", "{r:?}");
+    push(8);
+    s.round(t + 15_000);
+    let c = scalar(&query(&a, "histogram_count(rpc_seconds)", t + 15_000));
+    assert_eq!(c, 8.0);
+    let inc = scalar(&query(
+        &a,
+        "histogram_count(increase(rpc_seconds[30s]))",
+        t + 15_000,
+    ));
+    assert!(inc > 5.0, "increase {inc}");
+    srv.stop();
+}
