@@ -72,6 +72,8 @@ impl Ev<'_> {
                 continue;
             }
             s.floats = pts;
+            // Per-sample float functions ignore histogram samples.
+            s.histograms = Vec::new();
             if !keep_name {
                 self.drop_name(&mut s);
             }
