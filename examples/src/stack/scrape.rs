@@ -767,4 +767,48 @@ mod tests {
         // Next failure: nothing left to mark.
         assert_eq!(lp.scrape(6_000).stale, 0);
     }
+
+    #[test]
+    fn malformed_protobuf_fails_the_scrape_with_its_offset() {
+        let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+        let addr = server.server_addr().to_ip().unwrap().to_string();
+        std::thread::spawn(move || {
+            for req in server.incoming_requests() {
+                let ct = tiny_http::Header::from_bytes(
+                    "Content-Type",
+                    exposition::protobuf::CONTENT_TYPE,
+                )
+                .unwrap();
+                // A length prefix promising more bytes than follow.
+                let body = vec![0x20, 0x0a, 0x01];
+                let _ = req.respond(tiny_http::Response::from_data(body).with_header(ct));
+            }
+        });
+        let target = Target {
+            url: format!("http://{addr}/metrics"),
+            labels: Labels::from_pairs(&[("job", "j"), ("instance", "x")]),
+            interval_ms: 1000,
+            timeout_ms: 2000,
+            honor_labels: false,
+            honor_timestamps: true,
+            metric_relabel: vec![],
+            limits: ScrapeLimits::default(),
+            discovered: Labels::default(),
+            native_histograms: true,
+            keep_classic_histograms: false,
+        };
+        let mut lp = ScrapeLoop::new(target, 0);
+        assert!(lp.accept().starts_with("application/vnd.google.protobuf"));
+        let r = lp.scrape(1_000);
+        let e = r.error.expect("scrape must fail");
+        assert!(e.starts_with("protobuf parse error: byte 0"), "{e}");
+        assert!(r.protobuf && r.histograms.is_empty());
+        let up = r
+            .samples
+            .iter()
+            .find(|(l, _, _)| l.get("__name__") == Some("up"));
+        assert_eq!(up.map(|x| x.2), Some(0.0));
+        lp.target.native_histograms = false;
+        assert!(!lp.accept().contains("protobuf"));
+    }
 }
