@@ -5,56 +5,17 @@
 //! in the load), the function is computed on it and compared with the expected value
 //! (relative 1e-9, like the script runner). Everything else is not counted.
 
+#[path = "common/promql_script.rs"]
+mod promql_script;
+
 use std::collections::HashMap;
 
 use exposition::histogram::FloatHistogram;
+use promql_script::{close, number, steps, trailing_histogram, Step};
 use testkit::{files_sorted, Outcome, Suite};
 
 /// Known gaps, `case-id  # reason` per line. None at the moment.
 const KNOWN_FAILURES: &str = "";
-
-fn close(a: f64, b: f64) -> bool {
-    if a.is_nan() || b.is_nan() {
-        return a.is_nan() && b.is_nan();
-    }
-    if a == b {
-        return true;
-    }
-    let diff = (a - b).abs();
-    diff <= 1e-12 || diff <= 1e-9 * a.abs().max(b.abs())
-}
-
-fn number(s: &str) -> Option<f64> {
-    match s.trim().to_ascii_lowercase().trim_start_matches('+') {
-        "inf" => Some(f64::INFINITY),
-        "-inf" => Some(f64::NEG_INFINITY),
-        "nan" => Some(f64::NAN),
-        v => v.parse().ok(),
-    }
-}
-
-/// `(name, histogram)` of a load line holding exactly one constant histogram.
-fn loaded_histogram(line: &str) -> Option<(String, FloatHistogram)> {
-    let open = line.find("{{")?;
-    let close = line.rfind("}}")?;
-    let rest = line[close + 2..].trim();
-    if !(rest.is_empty()
-        || (rest.starts_with('x') && rest[1..].bytes().all(|b| b.is_ascii_digit())))
-    {
-        return None;
-    }
-    let series = line[..open].trim();
-    let name = series
-        .split('{')
-        .next()
-        .unwrap_or(series)
-        .trim()
-        .to_string();
-    Some((
-        name,
-        FloatHistogram::parse_notation(&line[open..close + 2]).ok()?,
-    ))
-}
 
 /// `f(args..., name)` → (f, numeric args, name).
 fn call(expr: &str) -> Option<(&str, Vec<f64>, &str)> {
@@ -86,36 +47,24 @@ fn peer_histogram_function_cases() {
             .to_string_lossy()
             .to_string();
         let text = std::fs::read_to_string(&path).expect("script");
-        let lines: Vec<&str> = text.lines().collect();
         let mut loaded: HashMap<String, Option<FloatHistogram>> = HashMap::new();
-        let mut in_load = false;
-        let mut i = 0;
-        while i < lines.len() {
-            let line = lines[i];
-            let trimmed = line.trim();
-            i += 1;
-            if trimmed.starts_with("load") {
-                in_load = true;
-                continue;
-            }
-            if trimmed == "clear" {
-                loaded.clear();
-            }
-            if trimmed.is_empty() || !line.starts_with([' ', '\t']) {
-                in_load = false;
-            }
-            if in_load {
-                let name = trimmed.split(['{', ' ']).next().unwrap_or("").to_string();
-                let entry = loaded_histogram(trimmed).map(|(_, h)| h);
-                // A second series of one name makes the name ambiguous.
-                let ambiguous = loaded.contains_key(&name);
-                loaded.insert(name, if ambiguous { None } else { entry });
-                continue;
-            }
-            let Some(expr) = trimmed.strip_prefix("eval instant at ") else {
-                continue;
+        for step in steps(&text) {
+            let eval = match step {
+                Step::Clear => {
+                    loaded.clear();
+                    continue;
+                }
+                Step::Load(line) => {
+                    let name = line.split(['{', ' ']).next().unwrap_or("").to_string();
+                    let entry = trailing_histogram(line).map(|(_, h)| h);
+                    // A second series of one name makes the name ambiguous.
+                    let ambiguous = loaded.contains_key(&name);
+                    loaded.insert(name, if ambiguous { None } else { entry });
+                    continue;
+                }
+                Step::Eval(eval) => eval,
             };
-            let Some((_, expr)) = expr.split_once(' ') else {
+            let Some((_, expr)) = eval.expr.split_once(' ') else {
                 continue;
             };
             let Some((f, args, name)) = call(expr.trim()) else {
@@ -133,18 +82,13 @@ fn peer_histogram_function_cases() {
             let Some(Some(h)) = loaded.get(name).cloned() else {
                 continue;
             };
-            let start = i;
-            let mut expected = Vec::new();
-            while i < lines.len()
-                && lines[i].starts_with([' ', '\t'])
-                && !lines[i].trim().is_empty()
-            {
-                let l = lines[i].trim();
-                if !l.starts_with("expect") && !l.starts_with('#') {
-                    expected.push(l.to_string());
-                }
-                i += 1;
-            }
+            let start = eval.line;
+            let expected: Vec<&str> = eval
+                .expected
+                .iter()
+                .copied()
+                .filter(|l| !l.starts_with('#'))
+                .collect();
             let id = format!("{file}:{start} {expr}");
             suite.case(&id, || {
                 let [want] = expected.as_slice() else {

@@ -5,24 +5,17 @@
 //! relative 1e-9 like the script runner's tolerance). Other evals are not this crate's
 //! business and are not counted.
 
+#[path = "common/promql_script.rs"]
+mod promql_script;
+
 use std::collections::HashMap;
 
 use exposition::histogram::FloatHistogram;
+use promql_script::{close, steps, trailing_histogram, Step};
 use testkit::{Outcome, Suite};
 
 /// Known gaps, `case-id  # reason` per line. None at the moment.
 const KNOWN_FAILURES: &str = "";
-
-fn close(a: f64, b: f64) -> bool {
-    if a.is_nan() || b.is_nan() {
-        return a.is_nan() && b.is_nan();
-    }
-    if a == b {
-        return true;
-    }
-    let diff = (a - b).abs();
-    diff <= 1e-12 || diff <= 1e-9 * a.abs().max(b.abs())
-}
 
 fn nonzero(spans_side: impl Iterator<Item = (i32, f64)>) -> Vec<(i32, f64)> {
     spans_side.filter(|(_, c)| *c != 0.0).collect()
@@ -53,27 +46,6 @@ fn same(want: &FloatHistogram, got: &FloatHistogram) -> Result<(), String> {
     Ok(())
 }
 
-/// A `{{...}}` histogram at the end of `line`, with an optional `xN` after it.
-fn trailing_histogram(line: &str) -> Option<(String, FloatHistogram)> {
-    let open = line.find("{{")?;
-    let close = line.rfind("}}")?;
-    let rest = line[close + 2..].trim();
-    if !(rest.is_empty()
-        || (rest.starts_with('x') && rest[1..].bytes().all(|b| b.is_ascii_digit())))
-    {
-        return None;
-    }
-    let series = line[..open].trim();
-    let name = series
-        .split('{')
-        .next()
-        .unwrap_or(series)
-        .trim()
-        .to_string();
-    let h = FloatHistogram::parse_notation(&line[open..close + 2]).ok()?;
-    Some((name, h))
-}
-
 #[test]
 fn peer_trim_cases() {
     let Some(suite) = Suite::open("histogram-trim", "promql") else {
@@ -82,47 +54,28 @@ fn peer_trim_cases() {
     let mut suite = suite.known_failures(KNOWN_FAILURES);
     let path = suite.root().join("native_histograms.test");
     let text = std::fs::read_to_string(&path).expect("native_histograms.test");
-    let lines: Vec<&str> = text.lines().collect();
     let mut loaded: HashMap<String, FloatHistogram> = HashMap::new();
-    let mut in_load = false;
-    let mut i = 0;
-    while i < lines.len() {
-        let line = lines[i];
-        let trimmed = line.trim();
-        i += 1;
-        if trimmed.starts_with("load") {
-            in_load = true;
-            continue;
-        }
-        if trimmed == "clear" {
-            loaded.clear();
-        }
-        if trimmed.is_empty() || !line.starts_with([' ', '\t']) {
-            in_load = false;
-        }
-        if in_load {
-            if let Some((name, h)) = trailing_histogram(trimmed) {
-                loaded.insert(name, h);
+    for step in steps(&text) {
+        let eval = match step {
+            Step::Clear => {
+                loaded.clear();
+                continue;
             }
-            continue;
-        }
-        let Some(expr) = trimmed.strip_prefix("eval instant at ") else {
-            continue;
+            Step::Load(line) => {
+                if let Some((name, h)) = trailing_histogram(line) {
+                    loaded.insert(name, h);
+                }
+                continue;
+            }
+            Step::Eval(eval) => eval,
         };
-        let parts: Vec<&str> = expr.split_whitespace().collect();
+        let parts: Vec<&str> = eval.expr.split_whitespace().collect();
         if parts.len() != 4 || !(parts[2] == "</" || parts[2] == ">/") {
             continue;
         }
         let (series, op, bound) = (parts[1], parts[2], parts[3]);
-        let mut expected = Vec::new();
-        while i < lines.len() && lines[i].starts_with([' ', '\t']) && !lines[i].trim().is_empty() {
-            let l = lines[i].trim();
-            if !l.starts_with("expect") {
-                expected.push(l.to_string());
-            }
-            i += 1;
-        }
-        let id = format!("native_histograms.test:{} {series} {op} {bound}", i);
+        let expected = eval.expected;
+        let id = format!("native_histograms.test:{} {series} {op} {bound}", eval.end);
         let input = loaded.get(series).cloned();
         suite.case(&id, || {
             let Some(input) = input else {
