@@ -550,7 +550,14 @@ impl Ev<'_> {
                 })))
             }
             "sort" | "sort_desc" | "sort_by_label" | "sort_by_label_desc" => {
-                let v = self.vector_arg(&c.args[0])?;
+                let mut v = self.vector_arg(&c.args[0])?;
+                if matches!(name, "sort" | "sort_desc") {
+                    // Sorting by value leaves histogram samples out.
+                    for s in &mut v {
+                        s.histograms.clear();
+                    }
+                    v.retain(|s| !s.is_empty());
+                }
                 for a in &c.args[1..] {
                     self.string_arg(a)?;
                 }

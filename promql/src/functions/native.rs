@@ -575,13 +575,11 @@ pub fn fraction(lower: f64, upper: f64, h: &FloatHistogram) -> f64 {
             }
         }
         let linear = |v: f64| {
-            if b.upper == f64::INFINITY || b.lower == f64::NEG_INFINITY {
-                // No interpolation inside an unbounded bucket.
-                if v <= b.lower {
-                    rank
-                } else {
-                    rank + b.count
-                }
+            if b.upper == f64::INFINITY {
+                // The observations of an unbounded bucket lie out at infinity.
+                rank
+            } else if b.lower == f64::NEG_INFINITY {
+                rank + b.count
             } else {
                 rank + b.count * (v - b.lower) / (b.upper - b.lower)
             }
