@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use common::{dump, in_memory_stack};
+use common::{dump, fetch_json, in_memory_stack, stack_api};
 use exposition::Matcher;
 use tsdb::Db;
 
@@ -210,7 +210,7 @@ fn http_sd_follows_the_endpoint_and_keeps_the_last_good_list() {
 
 #[test]
 fn the_stack_program_follows_a_target_file() {
-    use std::io::{BufRead, BufReader};
+    use std::io::BufReader;
     use std::process::{Command, Stdio};
     let (a, _, _) = serve(&[("/metrics", 200, TEXT, "app_requests 3\n")]);
     let dir = tempfile::tempdir().unwrap();
@@ -228,22 +228,8 @@ fn the_stack_program_follows_a_target_file() {
         .spawn()
         .unwrap();
     let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    reader.read_line(&mut first).unwrap();
-    let api = first
-        .split("API on ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no API address in {first:?}"))
-        .to_string();
-    let get = |path: &str| -> serde_json::Value {
-        let body = ureq::get(&format!("{api}{path}"))
-            .call()
-            .unwrap()
-            .into_string()
-            .unwrap();
-        serde_json::from_str(&body).unwrap()
-    };
+    let (_, api) = stack_api(&mut reader);
+    let get = |path: &str| fetch_json(&format!("{api}{path}"));
     let wait = |what: &str, f: &dyn Fn() -> bool| {
         let end = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while !f() {

@@ -2,10 +2,13 @@
 //! relabels, stores into a tsdb directory, evaluates a rule file and POSTs the alert to a
 //! webhook this test receives.
 
-use std::io::{BufRead, BufReader, Read};
+mod common;
+
+use std::io::{BufReader, Read};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+use common::{fetch_json, stack_api};
 use exposition::{Labels, Matcher};
 use tsdb::chunk::SampleIterator;
 use tsdb::Queryable;
@@ -70,24 +73,10 @@ fn config_files_drive_scrape_rules_and_webhook() {
         .spawn()
         .unwrap();
     let mut reader = BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    reader.read_line(&mut first).unwrap();
-    let api = first
-        .split("API on ")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .unwrap_or_else(|| panic!("no API address in {first:?}"))
-        .to_string();
+    let (first, api) = stack_api(&mut reader);
     std::thread::sleep(std::time::Duration::from_millis(1_000));
     // While it runs: the API serves what the stack scraped and evaluated.
-    let get = |path: &str| -> serde_json::Value {
-        let body = ureq::get(&format!("{api}{path}"))
-            .call()
-            .unwrap()
-            .into_string()
-            .unwrap();
-        serde_json::from_str(&body).unwrap()
-    };
+    let get = |path: &str| fetch_json(&format!("{api}{path}"));
     let t = get("/api/v1/targets");
     let at = &t["data"]["activeTargets"][0];
     assert_eq!(at["health"], "up", "{t}");

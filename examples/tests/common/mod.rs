@@ -193,3 +193,18 @@ pub fn dump(db: &RwLock<Db>, sel: &[Matcher]) -> Vec<(Labels, Vec<(i64, f64)>)> 
         })
         .collect()
 }
+
+/// Reads the first line the `stack` program prints (`stack: API on <url> ...`) from
+/// `reader`; returns that line and the API's base URL.
+pub fn stack_api(reader: &mut impl BufRead) -> (String, String) {
+    let mut first = String::new();
+    reader.read_line(&mut first).unwrap();
+    let api = address_after(&first, "API on ");
+    (first, api)
+}
+
+/// `GET url`, which must succeed, with its body parsed as JSON.
+pub fn fetch_json(url: &str) -> serde_json::Value {
+    let body = ureq::get(url).call().unwrap().into_string().unwrap();
+    serde_json::from_str(&body).unwrap()
+}
