@@ -450,3 +450,69 @@ fn pushgateway_native_histograms_reach_a_stack_scrape() {
     assert!(inc > 5.0, "increase {inc}");
     srv.stop();
 }
+
+#[test]
+fn scrape_protocols_order_the_accept_header() {
+    let load = |extra: &str| {
+        let y = format!(
+            "scrape_configs:\n- job_name: x\n{extra}  static_configs: [{{targets: ['a:1']}}]\n"
+        );
+        Config::load(&y, std::path::Path::new("."))
+            .unwrap()
+            .scrape_configs[0]
+            .clone()
+    };
+    let plain = load("");
+    assert!(!plain.scrape_native_histograms);
+    assert_eq!(plain.scrape_protocols[0], "OpenMetricsText1.0.0");
+    assert!(!examples::stack::config::accept_header(&plain.scrape_protocols).contains("protobuf"));
+    let native = load("  scrape_native_histograms: true\n");
+    assert_eq!(native.scrape_protocols.len(), 5);
+    let h = examples::stack::config::accept_header(&native.scrape_protocols);
+    assert!(
+        h.starts_with("application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.6,application/openmetrics-text;version=1.0.0;q=0.5,"),
+        "{h}"
+    );
+    assert!(
+        h.ends_with("text/plain;version=0.0.4;q=0.2,*/*;q=0.1"),
+        "{h}"
+    );
+    // Text only, even with native histograms on: no protobuf asked for.
+    let text =
+        load("  scrape_native_histograms: true\n  scrape_protocols: [PrometheusText0.0.4]\n");
+    assert_eq!(
+        examples::stack::config::accept_header(&text.scrape_protocols),
+        "text/plain;version=0.0.4;q=0.2,*/*;q=0.1"
+    );
+    // Protobuf asked for with native histograms explicitly off: only classic series.
+    let off = load("  scrape_native_histograms: false\n  scrape_protocols: [PrometheusProto]\n");
+    assert!(!off.scrape_native_histograms);
+}
+
+#[test]
+fn protobuf_without_native_histograms_stores_the_classic_series() {
+    let bodies: Bodies = Arc::default();
+    bodies
+        .lock()
+        .unwrap()
+        .insert("/proto".into(), (PROTO_CT.into(), proto_body(4)));
+    let (addr, _) = target(Arc::clone(&bodies));
+    let db = Arc::new(RwLock::new(Db::in_memory(HeadOptions::default())));
+    let log = Log::default();
+    let yaml = format!(
+        "scrape_configs:\n- job_name: off\n  scrape_native_histograms: false\n  scrape_protocols: [PrometheusProto]\n  metrics_path: /proto\n  static_configs: [{{targets: ['{addr}']}}]\n"
+    );
+    let mut s = stack(&yaml, &db, &log);
+    let api = Arc::new(Api::new(Arc::clone(&db), ApiOptions::default()));
+    let srv = HttpServer::start("127.0.0.1:0", api, 2).unwrap();
+    let a = srv.addr().to_string();
+    let t = now_ms();
+    s.round(t);
+    assert!(query(&a, "rpc_seconds", t).is_empty());
+    assert_eq!(scalar(&query(&a, "rpc_seconds_count", t)), 40.0);
+    assert_eq!(
+        scalar(&query(&a, "histogram_quantile(0.5, rpc_seconds_bucket)", t)),
+        1.0
+    );
+    srv.stop();
+}

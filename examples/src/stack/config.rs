@@ -269,9 +269,14 @@ pub struct ScrapeConfig {
     /// The classic `_bucket`/`_sum`/`_count` series of a native histogram are stored too
     /// (`always_scrape_classic_histograms`, formerly `scrape_classic_histograms`).
     pub always_scrape_classic_histograms: bool,
+    /// Formats to ask for, most preferred first (names of [`SCRAPE_PROTOCOLS`]): the
+    /// configured `scrape_protocols`, or Prometheus's defaults (`PrometheusProto` first
+    /// when native histograms are scraped).
+    pub scrape_protocols: Vec<String>,
 }
 
-/// The protocol names `scrape_protocols` accepts (Prometheus's spelling).
+/// The protocol names `scrape_protocols` accepts (Prometheus's spelling), in the order
+/// Prometheus prefers them by default.
 pub const SCRAPE_PROTOCOLS: [&str; 5] = [
     "PrometheusProto",
     "OpenMetricsText1.0.0",
@@ -279,6 +284,44 @@ pub const SCRAPE_PROTOCOLS: [&str; 5] = [
     "PrometheusText1.0.0",
     "PrometheusText0.0.4",
 ];
+
+/// The media type Prometheus asks for under a `scrape_protocols` name.
+pub fn protocol_media_type(protocol: &str) -> Option<&'static str> {
+    Some(match protocol {
+        "PrometheusProto" => {
+            "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited"
+        }
+        "OpenMetricsText1.0.0" => "application/openmetrics-text;version=1.0.0",
+        "OpenMetricsText0.0.1" => "application/openmetrics-text;version=0.0.1",
+        "PrometheusText1.0.0" => "text/plain;version=1.0.0",
+        "PrometheusText0.0.4" => "text/plain;version=0.0.4",
+        _ => return None,
+    })
+}
+
+/// The `Accept` header for `protocols` (most preferred first), built as Prometheus builds
+/// it: each media type with a falling `q` (`0.<n+1>` down to `0.2` for n protocols), then
+/// `*/*` with the lowest. Unknown names are left out.
+///
+/// ```
+/// use examples::stack::config::accept_header;
+/// let h = accept_header(&["PrometheusProto".into(), "PrometheusText0.0.4".into()]);
+/// assert_eq!(h, "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=0.3,text/plain;version=0.0.4;q=0.2,*/*;q=0.1");
+/// ```
+pub fn accept_header(protocols: &[String]) -> String {
+    let known: Vec<&str> = protocols
+        .iter()
+        .filter_map(|p| protocol_media_type(p))
+        .collect();
+    let mut weight = known.len() + 1;
+    let mut parts = Vec::with_capacity(known.len() + 1);
+    for m in known {
+        parts.push(format!("{m};q=0.{weight}"));
+        weight -= 1;
+    }
+    parts.push(format!("*/*;q=0.{weight}"));
+    parts.join(",")
+}
 
 /// The parsed configuration.
 #[derive(Debug, Clone)]
@@ -510,8 +553,19 @@ impl Config {
                 }
             }
             let proto_first = protocols.first().map(String::as_str) == Some("PrometheusProto");
+            let native = s.scrape_native_histograms.unwrap_or(proto_first);
+            let protocols = if protocols.is_empty() {
+                let skip = usize::from(!native);
+                SCRAPE_PROTOCOLS[skip..]
+                    .iter()
+                    .map(|p| p.to_string())
+                    .collect()
+            } else {
+                protocols
+            };
             jobs.push(ScrapeConfig {
-                scrape_native_histograms: s.scrape_native_histograms.unwrap_or(proto_first),
+                scrape_native_histograms: native,
+                scrape_protocols: protocols,
                 always_scrape_classic_histograms: s.always_scrape_classic_histograms,
                 params: s.params,
                 file_sd_configs,

@@ -49,6 +49,9 @@ pub struct Target {
     pub native_histograms: bool,
     /// Also store the classic series of native histograms.
     pub keep_classic_histograms: bool,
+    /// Formats to ask for, most preferred first (empty: OpenMetrics then text, or
+    /// protobuf first with `native_histograms`).
+    pub scrape_protocols: Vec<String>,
 }
 
 /// The job's `static_configs` as target groups.
@@ -149,6 +152,7 @@ pub fn targets_of(job: &ScrapeConfig, groups: &[TargetGroup]) -> Vec<Target> {
                 discovered,
                 native_histograms: job.scrape_native_histograms,
                 keep_classic_histograms: job.always_scrape_classic_histograms,
+                scrape_protocols: job.scrape_protocols.clone(),
             });
         }
     }
@@ -405,11 +409,13 @@ impl ScrapeLoop {
     }
 
     /// The `Accept` header this loop sends.
-    pub fn accept(&self) -> &'static str {
-        if self.target.native_histograms {
-            exposition::content_type::ACCEPT_PROTOBUF
+    pub fn accept(&self) -> String {
+        if !self.target.scrape_protocols.is_empty() {
+            super::config::accept_header(&self.target.scrape_protocols)
+        } else if self.target.native_histograms {
+            exposition::content_type::ACCEPT_PROTOBUF.to_string()
         } else {
-            Format::ACCEPT
+            Format::ACCEPT.to_string()
         }
     }
 
@@ -417,7 +423,7 @@ impl ScrapeLoop {
         let resp = self
             .agent
             .get(&self.target.url)
-            .set("Accept", self.accept())
+            .set("Accept", &self.accept())
             .set(
                 "X-Prometheus-Scrape-Timeout-Seconds",
                 &format!("{}", self.target.timeout_ms as f64 / 1000.0),
@@ -482,11 +488,17 @@ impl ScrapeLoop {
                 }
                 Body::Protobuf => {
                     res.protobuf = true;
+                    // Native histograms off (protobuf asked for through
+                    // `scrape_protocols` only): their classic series are kept instead.
+                    let native = self.target.native_histograms;
                     let opts = DecodeOptions {
-                        keep_classic_histograms: self.target.keep_classic_histograms,
+                        keep_classic_histograms: self.target.keep_classic_histograms || !native,
                         ..DecodeOptions::default()
                     };
-                    let decoded = protobuf::decode(&body, &opts)?;
+                    let mut decoded = protobuf::decode(&body, &opts)?;
+                    if !native {
+                        decoded.histograms.clear();
+                    }
                     res.scraped = decoded.sample_count();
                     for f in decoded.families {
                         for s in f.samples {
@@ -693,6 +705,7 @@ mod tests {
             discovered: Labels::default(),
             native_histograms: false,
             keep_classic_histograms: false,
+            scrape_protocols: vec![],
         };
         let mut lp = ScrapeLoop::new(target, 0);
         assert!(lp.stop(1).is_empty(), "never scraped: nothing to mark");
@@ -722,6 +735,7 @@ mod tests {
             discovered: Labels::default(),
             native_histograms: false,
             keep_classic_histograms: false,
+            scrape_protocols: vec![],
         };
         let mut lp = ScrapeLoop::new(target, 0);
         let scraped = Labels::from_pairs(&[("__name__", "m"), ("job", "other")]);
@@ -749,6 +763,7 @@ mod tests {
             discovered: Labels::default(),
             native_histograms: false,
             keep_classic_histograms: false,
+            scrape_protocols: vec![],
         };
         let mut lp = ScrapeLoop::new(target, 0);
         let m = Labels::from_pairs(&[("__name__", "m"), ("job", "j"), ("instance", "x")]);
@@ -796,6 +811,7 @@ mod tests {
             discovered: Labels::default(),
             native_histograms: true,
             keep_classic_histograms: false,
+            scrape_protocols: vec![],
         };
         let mut lp = ScrapeLoop::new(target, 0);
         assert!(lp.accept().starts_with("application/vnd.google.protobuf"));
