@@ -1,5 +1,6 @@
 //! Scraping: targets from target groups (static or discovered, after target relabelling),
-//! one HTTP GET per round with content negotiation (OpenMetrics first, then text 0.0.4),
+//! one HTTP GET per round with content negotiation (the `Accept` header follows the job's
+//! `scrape_protocols`; by default OpenMetrics first, then text),
 //! samples labelled with the target's labels, metric relabelling, the scrape limits
 //! (`sample_limit`, `label_limit`, `label_name_length_limit`, `label_value_length_limit`,
 //! `body_size_limit`: exceeding one fails the whole scrape), the synthetic series (`up`,
