@@ -22,8 +22,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use exposition::{Labels, Matcher};
 use promql::engine::{AnnotationKind, Engine, EngineError, QueryContext, QueryResult};
 use promql::Expr;
-use tsdb::chunk::SampleIterator as _;
-use tsdb::{Db, Queryable as _};
+use tsdb::chunk::{MixedIterator as _, SampleIterator as _, ValueType};
+use tsdb::{Db, DbQuerier};
 
 use crate::telemetry::{negotiate, Registry};
 pub use params::Params;
@@ -437,6 +437,9 @@ impl Api {
         })
     }
 
+    /// `/api/v1/series`: the series each `match[]` selects that hold a sample in
+    /// `[start, end]` (all time by default), read from the blocks and the head with
+    /// deletions applied.
     fn series(&self, p: &Params) -> Result<Reply, ApiError> {
         let sets = match_params(p)?;
         if sets.is_empty() {
@@ -444,15 +447,12 @@ impl Api {
         }
         let (start, end) = range_params(p)?;
         let db = self.db.read().unwrap_or_else(|e| e.into_inner());
-        let q = db.querier(start, end).map_err(internal)?;
+        let q = db.db_querier(start, end);
         let mut all: BTreeSet<Labels> = BTreeSet::new();
         for ms in &sets {
-            for s in q
-                .select(ms, &tsdb::SelectHints::default())
-                .map_err(internal)?
-            {
-                all.insert(s.labels().clone());
-            }
+            live_series(&q, ms, |l| {
+                all.insert(l.clone());
+            })?;
         }
         drop(db);
         let limit = limit_param(p)?;
@@ -467,17 +467,30 @@ impl Api {
         Ok(truncated_reply(&data, all.len() > limit))
     }
 
+    /// `/api/v1/labels`: label names over `[start, end]` (all time by default) in the
+    /// blocks and the head. With `match[]`, `start`/`end`, or while deletions are pending,
+    /// only series with a sample left in the range count; otherwise the label indexes
+    /// answer.
     fn labels(&self, p: &Params) -> Result<Reply, ApiError> {
         let sets = match_params(p)?;
         let (start, end) = range_params(p)?;
         let db = self.db.read().unwrap_or_else(|e| e.into_inner());
-        let q = db.querier(start, end).map_err(internal)?;
+        let q = db.db_querier(start, end);
         let mut names = BTreeSet::new();
-        if sets.is_empty() {
+        if sets.is_empty() && whole_range(start, end) && !has_deletions(&db) {
             names.extend(q.label_names(&[]).map_err(internal)?);
-        }
-        for ms in &sets {
-            names.extend(q.label_names(ms).map_err(internal)?);
+        } else {
+            let all: [Vec<Matcher>; 1] = [Vec::new()];
+            let sets = if sets.is_empty() { &all[..] } else { &sets[..] };
+            for ms in sets {
+                live_series(&q, ms, |l| {
+                    for lb in l.iter() {
+                        if !names.contains(lb.name.as_str()) {
+                            names.insert(lb.name.to_string());
+                        }
+                    }
+                })?;
+            }
         }
         drop(db);
         let limit = limit_param(p)?;
@@ -487,6 +500,7 @@ impl Api {
         ))
     }
 
+    /// `/api/v1/label/<name>/values`: as [`Api::labels`], for the values of one label.
     fn label_values(&self, name: &str, p: &Params) -> Result<Reply, ApiError> {
         let name = form_urlencoded::parse(format!("n={name}").as_bytes())
             .next()
@@ -498,13 +512,26 @@ impl Api {
         let sets = match_params(p)?;
         let (start, end) = range_params(p)?;
         let db = self.db.read().unwrap_or_else(|e| e.into_inner());
-        let q = db.querier(start, end).map_err(internal)?;
+        let q = db.db_querier(start, end);
         let mut values = BTreeSet::new();
-        if sets.is_empty() {
+        if sets.is_empty() && whole_range(start, end) && !has_deletions(&db) {
             values.extend(q.label_values(&name, &[]).map_err(internal)?);
-        }
-        for ms in &sets {
-            values.extend(q.label_values(&name, ms).map_err(internal)?);
+        } else {
+            // Only series carrying the label can contribute: select them directly.
+            let has = Matcher::new(exposition::MatchOp::NotEqual, &name, "").map_err(internal)?;
+            let all: [Vec<Matcher>; 1] = [Vec::new()];
+            let sets = if sets.is_empty() { &all[..] } else { &sets[..] };
+            for ms in sets {
+                let mut ms = ms.clone();
+                ms.push(has.clone());
+                live_series(&q, &ms, |l| {
+                    if let Some(v) = l.get(&name) {
+                        if !values.contains(v) {
+                            values.insert(v.to_string());
+                        }
+                    }
+                })?;
+            }
         }
         drop(db);
         let limit = limit_param(p)?;
@@ -579,9 +606,8 @@ impl Api {
         let sets = match_params(p)?;
         let now = now_ms();
         let db = self.db.read().unwrap_or_else(|e| e.into_inner());
-        let q = db
-            .querier(now - self.opts.lookback_ms, now)
-            .map_err(internal)?;
+        // Blocks too: a head that was just cut may hold none of a series' latest samples.
+        let q = db.db_querier(now - self.opts.lookback_ms, now);
         let mut latest: BTreeMap<Labels, (i64, f64)> = BTreeMap::new();
         for ms in &sets {
             for s in q
@@ -620,6 +646,36 @@ impl Api {
         exposition::text::encode(&fams, &mut out);
         Ok(Reply::text(200, exposition::text::CONTENT_TYPE, out))
     }
+}
+
+/// Calls `f` with the labels of every series `matchers` select in `q` that still has a
+/// sample (float or histogram) in the querier's range once deletions are applied.
+fn live_series(
+    q: &DbQuerier<'_>,
+    matchers: &[Matcher],
+    mut f: impl FnMut(&Labels),
+) -> Result<(), ApiError> {
+    for s in q
+        .select(matchers, &tsdb::SelectHints::default())
+        .map_err(internal)?
+    {
+        if s.mixed_iter().next() != ValueType::None {
+            f(s.labels());
+        }
+    }
+    Ok(())
+}
+
+/// Whether `[start, end]` is all time (no `start`/`end` given): then the label indexes
+/// answer without reading samples.
+fn whole_range(start: i64, end: i64) -> bool {
+    start <= params::MIN_TIME_MS && end >= params::MAX_TIME_MS
+}
+
+/// Whether any deletion (tombstone) is pending in the head or a block: the label indexes
+/// still list series whose samples are all deleted until compaction rewrites them.
+fn has_deletions(db: &Db) -> bool {
+    !db.head_tombstones().is_empty() || db.blocks().iter().any(|b| !b.tombstones().is_empty())
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
