@@ -27,6 +27,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use exposition::Labels;
 use serde_json::{json, Value};
 
+mod common;
 #[path = "browser/webdriver.rs"]
 mod webdriver;
 use webdriver::{

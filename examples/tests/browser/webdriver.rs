@@ -47,13 +47,8 @@ pub fn find_program(env_var: &str, names: &[&str]) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+/// A free loopback port (the shared test helper).
+pub use crate::common::free_port;
 
 /// One WebDriver call: `Ok(value)` or `Err("error: message")`.
 pub fn wd(method: &str, url: &str, body: Option<Value>) -> Result<Value, String> {
