@@ -433,8 +433,30 @@ pub fn detect_reset(cur: &FloatHistogram, prev: &FloatHistogram) -> bool {
     if cur.uses_custom_buckets() != prev.uses_custom_buckets() {
         return true;
     }
-    if cur.uses_custom_buckets() && cur.custom_values != prev.custom_values {
-        return true;
+    if cur.uses_custom_buckets() {
+        if cur.count < prev.count {
+            return true;
+        }
+        // Different bounds are compared on their intersection.
+        let bounds: Vec<f64> = cur
+            .custom_values
+            .iter()
+            .copied()
+            .filter(|v| prev.custom_values.contains(v))
+            .collect();
+        let c = rebucket_custom(
+            &sparse(&cur.positive_spans, &cur.positive_buckets),
+            &cur.custom_values,
+            &bounds,
+        );
+        let p = rebucket_custom(
+            &sparse(&prev.positive_spans, &prev.positive_buckets),
+            &prev.custom_values,
+            &bounds,
+        );
+        return p
+            .iter()
+            .any(|(i, pc)| *pc != 0.0 && c.get(i).copied().unwrap_or(0.0) < *pc);
     }
     if cur.count < prev.count || cur.schema > prev.schema {
         return true;

@@ -205,6 +205,7 @@ fn store_histogram(
                 if prev.counter_reset_hint != CounterResetHint::Gauge
                     && prev.schema == h.schema
                     && prev.zero_threshold == h.zero_threshold
+                    && prev.custom_values == h.custom_values
                     && !native::detect_reset(h, prev) =>
             {
                 CounterResetHint::NotCounterReset
