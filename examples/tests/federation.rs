@@ -4,9 +4,12 @@
 //! `job`/`instance`; without it, A's labels survive as `exported_job` /
 //! `exported_instance` and B's target labels win.
 
+mod common;
+
 use std::sync::{Arc, RwLock};
 
-use examples::api::{now_ms, Api, ApiOptions, Request, RulesSnapshot};
+use common::new_stack;
+use examples::api::{now_ms, Api, ApiOptions, Request};
 use examples::http::HttpServer;
 use examples::stack::config::Config;
 use examples::stack::runner::Stack;
@@ -28,18 +31,13 @@ fn app() -> String {
 
 fn stack(yaml: &str, db: &Arc<RwLock<Db>>) -> Stack {
     let cfg = Config::load(yaml, std::path::Path::new(".")).unwrap();
-    let am = alertroute::Config::load("route:\n  receiver: x\nreceivers:\n  - name: x\n").unwrap();
-    Stack::new(
+    new_stack(
         &cfg,
-        &[],
-        am,
-        Arc::clone(db),
-        Arc::new(RwLock::new(RulesSnapshot::default())),
+        db,
         Arc::new(Registry::new()),
         "http://stack",
         Box::new(std::io::sink()),
     )
-    .unwrap()
 }
 
 fn query(api: &Api, q: &str, t_ms: i64) -> Vec<Value> {
