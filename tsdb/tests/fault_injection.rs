@@ -290,18 +290,7 @@ fn every_plan(c: OpCounts) -> Vec<FaultPlan> {
     plans
 }
 
-/// Plans hitting a known bug outside this test's code (see
-/// `sync_dir_failure_in_a_segment_cut_loses_acknowledged_commits`): a failed directory
-/// sync. Their failures are printed, not fatal, unless `with_known` is set.
-fn known_bug(plan: &FaultPlan) -> bool {
-    plan.fail_sync_dir != 0
-}
-
 fn exhaustive(sync: SyncPolicy, crash: Crash) -> usize {
-    exhaustive_with(sync, crash, false)
-}
-
-fn exhaustive_with(sync: SyncPolicy, crash: Crash, with_known: bool) -> usize {
     let ops = fixed_workload();
     let counts = trial(&ops, FaultPlan::default(), sync, crash).expect("fault-free run");
     assert!(counts.creates > 2, "the workload cuts segments: {counts:?}");
@@ -312,19 +301,13 @@ fn exhaustive_with(sync: SyncPolicy, crash: Crash, with_known: bool) -> usize {
     );
     let plans = every_plan(counts);
     let mut failures = Vec::new();
-    let mut known = 0;
     for plan in &plans {
         if let Err(e) = trial(&ops, *plan, sync, crash) {
-            if known_bug(plan) && !with_known {
-                known += 1;
-                println!("known failure: {plan:?}: {e}");
-            } else {
-                failures.push(format!("{plan:?}: {e}"));
-            }
+            failures.push(format!("{plan:?}: {e}"));
         }
     }
     println!(
-        "fault_injection {sync:?}/{crash:?}: {} operations ({counts:?}), {} single-fault runs, {} failed, {known} known failures",
+        "fault_injection {sync:?}/{crash:?}: {} operations ({counts:?}), {} single-fault runs, {} failed",
         counts.total(),
         plans.len(),
         failures.len()
@@ -356,15 +339,11 @@ fn lax_policies_keep_all_or_nothing_on_power_loss() {
     exhaustive(SyncPolicy::Manual, Crash::Power);
 }
 
-/// Bug in `tsdb/src/wal/mod.rs` (`Wal::cut`): the new segment's file handle replaces the
-/// old one before `sync_dir` succeeds, and `self.seg` is only advanced afterwards. When the
-/// directory sync fails, later commits are written (and acknowledged) into file N+1 while
-/// the WAL still believes it writes N; the next cut then `create`s N+1 again, emptying it,
-/// and the acknowledged commits are gone. Remove the `#[ignore]` (and `known_bug`) once
-/// `cut` assigns the file and the segment number together, after the sync.
+/// Regression (found by this file): `Wal::cut` used to switch to segment N+1 before its
+/// directory sync succeeded, so after a failed sync later commits were acknowledged into a
+/// file the next cut emptied again. A failed cut must leave the WAL writing segment N.
 #[test]
-#[ignore = "wal bug: a failed sync_dir in Wal::cut loses later acknowledged commits (owner: wal)"]
-fn sync_dir_failure_in_a_segment_cut_loses_acknowledged_commits() {
+fn sync_dir_failure_in_a_segment_cut_keeps_acknowledged_commits() {
     let mem = MemDir::new();
     let fd = FaultyDir::new(mem.clone());
     let mut db = Db::open(Box::new(fd.clone()), options(SyncPolicy::EveryCommit)).unwrap();
@@ -382,13 +361,6 @@ fn sync_dir_failure_in_a_segment_cut_loses_acknowledged_commits() {
     drop(db);
     let db = Db::open(Box::new(mem), options(SyncPolicy::EveryCommit)).unwrap();
     check(&dump(&db), &ledger, true).unwrap();
-}
-
-#[test]
-#[ignore = "wal bug: a failed sync_dir in Wal::cut loses later acknowledged commits (owner: wal)"]
-fn exhaustive_including_directory_sync_faults() {
-    exhaustive_with(SyncPolicy::EveryCommit, Crash::Process, true);
-    exhaustive_with(SyncPolicy::EveryCommit, Crash::Power, true);
 }
 
 #[test]
@@ -423,8 +395,7 @@ fn op_strategy() -> impl Strategy<Value = Op> {
 
 fn plan_strategy() -> impl Strategy<Value = FaultPlan> {
     (
-        // Kind 2 (directory sync) is left out: see `known_bug`.
-        prop_oneof![0u8..2, 3u8..7],
+        0u8..7,
         1u64..80,
         prop_oneof![Just(0usize), 1usize..64, Just(1 << 20)],
     )

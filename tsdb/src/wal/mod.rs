@@ -376,8 +376,12 @@ impl Wal {
         self.file.sync()?;
         let closed = self.seg;
         let next = closed + 1;
-        self.file = self.dir.create(&segment_name(next))?;
+        // Switch to the new segment only once its directory entry is durable: until then
+        // commits keep going to `closed`, so a failed cut never strands acknowledged records
+        // in a file the WAL does not know it is writing (the next cut would empty it).
+        let file = self.dir.create(&segment_name(next))?;
         self.dir.sync_dir()?;
+        self.file = file;
         self.seg = next;
         self.seg_max_t.insert(next, i64::MIN);
         self.unsynced = false;
