@@ -3,7 +3,10 @@
 //! blocks as well as the head, honour `start`/`end`, and stop showing deleted samples.
 //!
 //! Drives [`examples::api::Api`] in process over a tsdb directory whose head was cut into
-//! blocks by `Db::maintenance`, as the `server` program does once a minute.
+//! blocks by `Db::maintenance`, as the `server` program does once a minute; then starts
+//! the `server` binary over such a directory.
+
+mod common;
 
 use std::sync::{Arc, RwLock};
 
@@ -263,5 +266,59 @@ fn metadata_endpoints_read_blocks_and_honour_range_and_deletions() {
     assert!(
         text.lines().all(|l| l.starts_with('#')),
         "latest samples were deleted: {text}"
+    );
+}
+
+/// The `server` program opens `<storage.path>/blocks`: series that only live in blocks
+/// (their head part was cut and truncated away) show up in every endpoint.
+#[test]
+fn server_binary_serves_series_from_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let now = now_ms();
+    let base = (now - 10 * HOUR) / MIN * MIN;
+    {
+        let mut db = tsdb::Db::open_path(dir.path(), tsdb::DbOptions::default()).unwrap();
+        db.open_blocks(dir.path().join("blocks")).unwrap();
+        let old = Labels::from_pairs(&[("__name__", "old_metric"), ("job", "old")]);
+        let cont = Labels::from_pairs(&[("__name__", "cont"), ("job", "cont")]);
+        let mut app = db.appender();
+        let mut t = base;
+        while t <= now {
+            if t <= now - 7 * HOUR {
+                app.append(&old, t, 1.0).unwrap();
+            }
+            app.append(&cont, t, 2.0).unwrap();
+            t += MIN;
+        }
+        app.commit().unwrap();
+        db.maintenance(now).unwrap();
+        assert!(db.blocks().len() >= 3, "{} blocks", db.blocks().len());
+        assert!(db.head().min_time() > now - 7 * HOUR);
+    }
+    let srv = common::server_owning(dir, &[]);
+    let fetch = |path: &str| -> Value {
+        let url = format!("{}{path}", srv.base);
+        let body = ureq::get(&url)
+            .call()
+            .unwrap_or_else(|e| panic!("{url}: {e}"))
+            .into_string()
+            .unwrap();
+        serde_json::from_str(&body).unwrap_or_else(|e| panic!("{url}: {e}: {body}"))
+    };
+    let d = fetch("/api/v1/series?match[]=old_metric");
+    assert_eq!(d["data"].as_array().unwrap().len(), 1, "{d}");
+    let d = fetch("/api/v1/label/job/values");
+    assert_eq!(strings(&d["data"]), vec!["cont", "old"]);
+    let d = fetch(&format!(
+        "/api/v1/query?query=old_metric&time={}",
+        secs(now - 8 * HOUR)
+    ));
+    assert_eq!(d["data"]["result"].as_array().unwrap().len(), 1, "{d}");
+    let url = format!("{}/federate?match[]=cont", srv.base);
+    let text = ureq::get(&url).call().unwrap().into_string().unwrap();
+    assert_eq!(
+        text.lines().filter(|l| !l.starts_with('#')).count(),
+        1,
+        "{text}"
     );
 }
