@@ -4,7 +4,7 @@
 //!
 //! A PATH may be a file or a directory (searched recursively for `*.test`). The engine is
 //! configured like Prometheus's test engine (experimental syntax on); evals that need
-//! features it does not implement (native histograms, start timestamps) are skipped.
+//! features it does not implement (start timestamps over native histograms) are skipped.
 //! Exits with status 1 when any eval failed.
 
 use clap::Parser;
