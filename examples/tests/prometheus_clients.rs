@@ -9,11 +9,11 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use common::{free_port, ours, poll, server_owning, Proc};
+use common::{free_port, ours, poll, server_owning, spawn_on_port, Proc};
 
 use examples::api::{now_ms, RulesSnapshot};
 use examples::stack::config::Config;
@@ -44,30 +44,20 @@ fn prometheus(config: &str) -> Proc {
     let cfg = dir.path().join("prometheus.yml");
     std::fs::write(&cfg, config).unwrap();
     let port = free_port();
-    let child = Command::new("prometheus")
-        .arg(format!("--config.file={}", cfg.display()))
+    let mut cmd = Command::new("prometheus");
+    cmd.arg(format!("--config.file={}", cfg.display()))
         .arg(format!(
             "--storage.tsdb.path={}",
             dir.path().join("data").display()
         ))
         .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .args(["--web.enable-remote-write-receiver", "--log.level=warn"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let p = Proc {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-        dir: Some(dir),
-    };
-    let ready = poll(Duration::from_secs(10), || {
-        ureq::get(&format!("{}/-/ready", p.base))
+        .args(["--web.enable-remote-write-receiver", "--log.level=warn"]);
+    let mut p = spawn_on_port(cmd, port, "prometheus", Duration::from_secs(10), |base| {
+        ureq::get(&format!("{base}/-/ready"))
             .call()
-            .ok()
-            .filter(|r| r.status() == 200)
+            .is_ok_and(|r| r.status() == 200)
     });
-    assert!(ready.is_some(), "prometheus did not become ready");
+    p.dir = Some(dir);
     p
 }
 

@@ -22,7 +22,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use exposition::Labels;
 use serde_json::{json, Value};
@@ -30,6 +30,7 @@ use serde_json::{json, Value};
 mod common;
 #[path = "browser/webdriver.rs"]
 mod webdriver;
+use common::spawn_on_port;
 use webdriver::{
     browser, find_program, free_port, Chromedriver, Proc, Session, ENTER, RELEASE, SHIFT,
 };
@@ -77,7 +78,14 @@ fn start_server(now: i64) -> (Proc, tempfile::TempDir) {
         .unwrap();
     let line = first_line(&mut child);
     let base = address_after(&line, "http://");
-    (Proc { child, base }, dir)
+    (
+        Proc {
+            child,
+            base,
+            dir: None,
+        },
+        dir,
+    )
 }
 
 /// `stack` scraping `target` (`host:port`) and evaluating a rule file: one recording rule
@@ -118,7 +126,11 @@ fn start_stack(dir: &Path, target: &str) -> Proc {
         let mut sink = Vec::new();
         let _ = rest.read_to_end(&mut sink);
     });
-    Proc { child, base }
+    Proc {
+        child,
+        base,
+        dir: None,
+    }
 }
 
 fn first_line(child: &mut Child) -> String {
@@ -617,30 +629,19 @@ fn start_prometheus(program: &Path, dir: &Path) -> Proc {
         "groups:\n  - name: ui\n    rules:\n      - record: ui:one\n        expr: vector(1)\n      - alert: UiAlwaysFiring\n        expr: vector(1) > 0\n        labels: {severity: page}\n        annotations: {summary: shown on the alerts view}\n",
     )
     .unwrap();
-    let child = Command::new(program)
-        .arg(format!(
-            "--config.file={}",
-            dir.join("prometheus.yml").display()
-        ))
-        .arg(format!(
-            "--storage.tsdb.path={}",
-            dir.join("data").display()
-        ))
-        .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
-    let proc = Proc {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while ureq::get(&format!("{}/-/ready", proc.base)).call().is_err() {
-        assert!(Instant::now() < deadline, "prometheus did not become ready");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    proc
+    let mut cmd = Command::new(program);
+    cmd.arg(format!(
+        "--config.file={}",
+        dir.join("prometheus.yml").display()
+    ))
+    .arg(format!(
+        "--storage.tsdb.path={}",
+        dir.join("data").display()
+    ))
+    .arg(format!("--web.listen-address=127.0.0.1:{port}"));
+    spawn_on_port(cmd, port, "prometheus", Duration::from_secs(30), |base| {
+        ureq::get(&format!("{base}/-/ready")).call().is_ok()
+    })
 }
 
 /// A front end on 127.0.0.1:0 that serves our page's files and passes every other request

@@ -3,23 +3,10 @@
 //! `tests/ui_browser.rs`.
 
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
-
-/// A child process killed when dropped.
-pub struct Proc {
-    pub child: Child,
-    pub base: String,
-}
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 pub const ELEMENT_KEY: &str = "element-6066-11e4-a52e-4f735466cecf";
 pub const ENTER: &str = "\u{E007}";
@@ -47,8 +34,9 @@ pub fn find_program(env_var: &str, names: &[&str]) -> Option<PathBuf> {
         .find(|p| p.is_file())
 }
 
-/// A free loopback port (the shared test helper).
-pub use crate::common::free_port;
+use crate::common::spawn_on_port;
+/// A free loopback port and a child process killed on drop (the shared test helpers).
+pub use crate::common::{free_port, Proc};
 
 /// One WebDriver call: `Ok(value)` or `Err("error: message")`.
 pub fn wd(method: &str, url: &str, body: Option<Value>) -> Result<Value, String> {
@@ -81,26 +69,11 @@ pub fn wd(method: &str, url: &str, body: Option<Value>) -> Result<Value, String>
 impl Chromedriver {
     pub fn start(program: &Path) -> Chromedriver {
         let port = free_port();
-        let child = Command::new(program)
-            .arg(format!("--port={port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap_or_else(|e| panic!("{}: {e}", program.display()));
-        let proc = Proc {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-        };
-        let deadline = Instant::now() + Duration::from_secs(30);
-        loop {
-            if let Ok(v) = wd("GET", &format!("{}/status", proc.base), None) {
-                if v["ready"] == true {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "chromedriver did not start");
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        let mut cmd = Command::new(program);
+        cmd.arg(format!("--port={port}"));
+        let proc = spawn_on_port(cmd, port, "chromedriver", Duration::from_secs(30), |base| {
+            wd("GET", &format!("{base}/status"), None).is_ok_and(|v| v["ready"] == true)
+        });
         Chromedriver { proc }
     }
 

@@ -208,3 +208,31 @@ pub fn fetch_json(url: &str) -> serde_json::Value {
     let body = ureq::get(url).call().unwrap().into_string().unwrap();
     serde_json::from_str(&body).unwrap()
 }
+
+/// Runs `cmd` (stdout and stderr discarded) for a program that will listen on
+/// 127.0.0.1:`port`, and checks `ready(base)` every 100 ms until it holds; panics
+/// ("`what` did not become ready") after `limit`.
+pub fn spawn_on_port(
+    mut cmd: Command,
+    port: u16,
+    what: &str,
+    limit: Duration,
+    ready: impl Fn(&str) -> bool,
+) -> Proc {
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let proc = Proc {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+        dir: None,
+    };
+    let deadline = Instant::now() + limit;
+    while !ready(&proc.base) {
+        assert!(Instant::now() < deadline, "{what} did not become ready");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    proc
+}
