@@ -8,6 +8,11 @@
 //! `/api/v1/query_exemplars`, `/federate`, `/metrics`, `/-/healthy`, `/-/ready`; the query
 //! page ([`ui`]) at `/`, `/graph` and `/static/...`, and
 //! `POST /api/v1/write` (remote-write 1.0 receiver).
+//!
+//! Every read spans the persisted blocks and the head with deletions applied
+//! ([`tsdb::Db::db_querier`] for the metadata endpoints and `/federate`; the promql
+//! storage over [`tsdb::Db`] for queries), so data cut from the head by maintenance stays
+//! visible.
 
 pub mod json;
 pub mod params;
