@@ -6,11 +6,13 @@
 //! unaffected, `sample_limit` counts a histogram as one sample, and a histogram that
 //! disappears gets a staleness marker.
 
+mod common;
+
+use common::Log;
 use std::collections::HashMap;
-use std::io::Write;
 use std::sync::{Arc, Mutex, RwLock};
 
-use examples::api::{now_ms, Api, ApiOptions, RulesSnapshot};
+use examples::api::{now_ms, Api, ApiOptions};
 use examples::http::HttpServer;
 use examples::stack::config::Config;
 use examples::stack::runner::Stack;
@@ -106,39 +108,15 @@ fn proto_body(n: u64) -> Vec<u8> {
     out
 }
 
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Log {
-    fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(b);
-        Ok(b.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Log {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
 fn stack(yaml: &str, db: &Arc<RwLock<Db>>, log: &Log) -> Stack {
     let cfg = Config::load(yaml, std::path::Path::new(".")).unwrap();
-    let am = alertroute::Config::load("route:\n  receiver: x\nreceivers:\n  - name: x\n").unwrap();
-    Stack::new(
+    common::new_stack(
         &cfg,
-        &[],
-        am,
-        Arc::clone(db),
-        Arc::new(RwLock::new(RulesSnapshot::default())),
+        db,
         Arc::new(Registry::new()),
         "http://stack",
         Box::new(log.clone()),
     )
-    .unwrap()
 }
 
 /// `/api/v1/query` over real HTTP; the result vector.
