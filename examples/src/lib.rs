@@ -14,7 +14,8 @@
 //! | [`telemetry`] | what does our own `/metrics` say? |
 //! | [`bench`] | what data set and queries does `bench-queries` time? |
 //! | [`pushgateway`] | what does the `pushgateway` program hold and answer? |
-//! | [`stack`] | how does `stack` read its config, scrape, relabel, evaluate and route? |
+//! | [`stack`] | how does `stack` read its config, scrape, discover, relabel, evaluate, route and remote-write? |
+//! | [`ui`] | what page does `GET /` serve (the query page: table, graph, alerts, rules, targets)? |
 //!
 //! # Example
 //!
@@ -42,3 +43,4 @@ pub mod http;
 pub mod pushgateway;
 pub mod stack;
 pub mod telemetry;
+pub mod ui;

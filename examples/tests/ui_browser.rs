@@ -654,7 +654,7 @@ fn page_in_front_of(upstream: String) -> String {
         for mut req in server.incoming_requests() {
             let url = req.url().to_string();
             let path = url.split('?').next().unwrap_or("");
-            let (status, ctype, body) = match examples::api::ui::asset(path) {
+            let (status, ctype, body) = match examples::ui::asset(path) {
                 Some(a) => (200, a.content_type.to_string(), a.body.as_bytes().to_vec()),
                 None => {
                     let mut body = Vec::new();

@@ -103,8 +103,8 @@ fn push_point(out: &mut String, t: i64, f: f64) {
 }
 
 /// Appends `[t,{"count":"..","sum":"..","buckets":[[rule,"lower","upper","count"],..]}]`,
-/// Prometheus's rendering of a native histogram sample (boundary rule 0: `(l, u]`,
-/// 1: `[l, u)`, 3: `[l, u]` for the zero bucket; empty buckets left out).
+/// Prometheus's rendering of a native histogram sample (boundary rules as in its API:
+/// 0 `(l, u]`, 1 `[l, u)`, 2 `(l, u)`, 3 `[l, u]`; empty buckets left out).
 fn push_histogram_point(out: &mut String, t: i64, h: &exposition::histogram::FloatHistogram) {
     out.push('[');
     push_ts(out, t);
@@ -113,22 +113,19 @@ fn push_histogram_point(out: &mut String, t: i64, h: &exposition::histogram::Flo
     out.push_str("\",\"sum\":\"");
     push_value_str(out, h.sum);
     out.push('"');
-    let buckets: Vec<_> = promql::functions::native::buckets_ascending(h)
-        .into_iter()
-        .filter(|b| b.count != 0.0)
-        .collect();
+    let buckets: Vec<_> = h.all_buckets().filter(|b| b.count != 0.0).collect();
     if !buckets.is_empty() {
         out.push_str(",\"buckets\":[");
         for (i, b) in buckets.iter().enumerate() {
             if i > 0 {
                 out.push(',');
             }
-            let rule = if b.zero {
-                3
-            } else if b.upper <= 0.0 && !h.uses_custom_buckets() {
-                1
-            } else {
-                0
+            // Prometheus's boundary rules: 0 `(l,u]`, 1 `[l,u)`, 2 `(l,u)`, 3 `[l,u]`.
+            let rule = match (b.lower_inclusive, b.upper_inclusive) {
+                (false, true) => 0,
+                (true, false) => 1,
+                (false, false) => 2,
+                (true, true) => 3,
             };
             let _ = write!(out, "[{rule},\"");
             push_value_str(out, b.lower);

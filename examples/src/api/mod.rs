@@ -16,9 +16,6 @@
 
 pub mod json;
 pub mod params;
-// The page's files live beside the API's sources, in `src/ui/`.
-#[path = "../ui/mod.rs"]
-pub mod ui;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, RwLock};
@@ -276,9 +273,9 @@ impl Api {
     fn route(&self, req: &Request<'_>) -> (&'static str, Reply) {
         let p = &req.params;
         if matches!(req.method, "GET" | "HEAD") {
-            if let Some(a) = ui::asset(req.path) {
+            if let Some(a) = crate::ui::asset(req.path) {
                 let reply = Reply::text(200, a.content_type, a.body.to_string());
-                return (ui::handler_name(req.path), reply);
+                return (crate::ui::handler_name(req.path), reply);
             }
         }
         let get_post = matches!(req.method, "GET" | "POST");
