@@ -106,7 +106,11 @@ fn elem_sv(
         (SV::H(h), SV::F(f)) => match op {
             BinaryOp::Mul => Ok((SV::H(Arc::new(native::scale(h, *f))), true)),
             BinaryOp::TrimUpper | BinaryOp::TrimLower => Ok((
-                SV::H(Arc::new(native::trim(h, *f, op == BinaryOp::TrimUpper))),
+                SV::H(Arc::new(if op == BinaryOp::TrimUpper {
+                    h.trim_upper(*f)
+                } else {
+                    h.trim_lower(*f)
+                })),
                 true,
             )),
             BinaryOp::Div => Ok((SV::H(Arc::new(native::div(h, *f))), true)),

@@ -613,8 +613,8 @@ impl Ev<'_> {
                     "histogram_count" => |h| h.count,
                     "histogram_sum" => |h| h.sum,
                     "histogram_avg" => |h| h.sum / h.count,
-                    "histogram_stddev" => |h| native::stdvar(h).sqrt(),
-                    _ => native::stdvar,
+                    "histogram_stddev" => |h| h.stddev(),
+                    _ => FloatHistogram::stdvar,
                 };
                 let mut out = Vec::with_capacity(v.len());
                 for mut s in v {

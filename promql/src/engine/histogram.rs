@@ -7,7 +7,6 @@ use super::eval::{Ev, SeriesBuilder, StepCursor, Val};
 use super::AnnotationKind;
 use crate::ast::{Call, Expr};
 use crate::functions::histogram::{bucket_fraction, bucket_quantile, Bucket};
-use crate::functions::native;
 use crate::value::{FPoint, Series};
 use exposition::histogram::FloatHistogram;
 use exposition::Labels;
@@ -66,7 +65,7 @@ impl Ev<'_> {
         // Whether the result was NaN, for each histogram holding NaN observations.
         let mut notes: Vec<bool> = Vec::new();
         let out = self.map_native(v, |i, h| {
-            let r = native::quantile(q[i], h);
+            let r = h.quantile(q[i]);
             if h.sum.is_nan() && h.count > 0.0 && (0.0..=1.0).contains(&q[i]) {
                 notes.push(r.is_nan());
             }
@@ -317,7 +316,7 @@ impl Ev<'_> {
         let mut nan_obs = false;
         let nat = self.map_native(nat, |i, h| {
             nan_obs |= h.sum.is_nan() && h.count > 0.0;
-            native::fraction(lo[i], hi[i], h)
+            h.fraction(lo[i], hi[i])
         });
         if nan_obs {
             let metric = self.nan_metric_name(&c.args[2]);

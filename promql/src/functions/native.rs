@@ -8,7 +8,9 @@
 //! bucket `i` is `2^(i * 2^-schema)`, negative bucket `i` mirrors it; custom-bucket
 //! (NHCB) histograms use `custom_values` as upper bounds.
 
-use exposition::histogram::{CounterResetHint, FloatHistogram, Span, CUSTOM_BUCKETS_SCHEMA};
+use exposition::histogram::{
+    exponential_bound, CounterResetHint, FloatHistogram, Span, CUSTOM_BUCKETS_SCHEMA,
+};
 use std::collections::BTreeMap;
 
 /// Why two histograms could not be combined.
@@ -81,97 +83,6 @@ fn reduce(m: &Sparse, from: i32, to: i32) -> Sparse {
     out
 }
 
-/// Upper bound of exponential bucket `idx` at `schema` (the lower bound is the upper
-/// bound of `idx - 1`).
-pub fn exp_bound(idx: i32, schema: i32) -> f64 {
-    if schema < 0 {
-        let e = (idx as i64) << (-schema as i64).min(62);
-        if e >= 1024 {
-            return if e == 1024 { f64::MAX } else { f64::INFINITY };
-        }
-        return 2f64.powi(e as i32);
-    }
-    let per = 1i64 << schema;
-    let frac_idx = (idx as i64).rem_euclid(per);
-    let exp = (idx as i64).div_euclid(per);
-    let frac = 2f64.powf(frac_idx as f64 / per as f64);
-    let v = frac * 2f64.powi(exp.clamp(-2000, 2000) as i32);
-    if v.is_infinite() && exp == 1024 && frac_idx == 0 {
-        return f64::MAX;
-    }
-    v
-}
-
-/// One bucket as the iterators hand it out.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Bucket {
-    /// Lower bound.
-    pub lower: f64,
-    /// Upper bound.
-    pub upper: f64,
-    /// Count of observations in the bucket.
-    pub count: f64,
-    /// Whether this is the zero bucket of an exponential histogram.
-    pub zero: bool,
-}
-
-/// All buckets in ascending order of their bounds: negative buckets, the zero bucket,
-/// positive buckets (custom buckets: from the first to the `+Inf` one).
-pub fn buckets_ascending(h: &FloatHistogram) -> Vec<Bucket> {
-    let mut out = Vec::new();
-    let pos = sparse(&h.positive_spans, &h.positive_buckets);
-    if h.uses_custom_buckets() {
-        for (&i, &c) in &pos {
-            if i < 0 {
-                continue;
-            }
-            let iu = i as usize;
-            let upper = h.custom_values.get(iu).copied().unwrap_or(f64::INFINITY);
-            let lower = if iu == 0 {
-                f64::NEG_INFINITY
-            } else {
-                h.custom_values
-                    .get(iu - 1)
-                    .copied()
-                    .unwrap_or(f64::INFINITY)
-            };
-            out.push(Bucket {
-                lower,
-                upper,
-                count: c,
-                zero: false,
-            });
-        }
-        return out;
-    }
-    let neg = sparse(&h.negative_spans, &h.negative_buckets);
-    for (&i, &c) in neg.iter().rev() {
-        out.push(Bucket {
-            lower: -exp_bound(i, h.schema),
-            upper: -exp_bound(i - 1, h.schema),
-            count: c,
-            zero: false,
-        });
-    }
-    if h.zero_threshold != 0.0 || h.zero_count != 0.0 {
-        out.push(Bucket {
-            lower: -h.zero_threshold,
-            upper: h.zero_threshold,
-            count: h.zero_count,
-            zero: true,
-        });
-    }
-    for (&i, &c) in &pos {
-        out.push(Bucket {
-            lower: exp_bound(i - 1, h.schema),
-            upper: exp_bound(i, h.schema),
-            count: c,
-            zero: false,
-        });
-    }
-    out
-}
-
 /// The zero count `h` would have with a zero threshold of at least `larger`, and the
 /// threshold that really results (it grows to a bucket boundary when `larger` falls
 /// inside a populated bucket).
@@ -185,8 +96,8 @@ fn zero_count_for_threshold(h: &FloatHistogram, larger: f64) -> (f64, f64) {
     'outer: loop {
         let mut count = h.zero_count;
         for (&i, &c) in &pos {
-            let lower = exp_bound(i - 1, h.schema);
-            let upper = exp_bound(i, h.schema);
+            let lower = exponential_bound(i - 1, h.schema);
+            let upper = exponential_bound(i, h.schema);
             if lower >= thr {
                 break;
             }
@@ -199,8 +110,8 @@ fn zero_count_for_threshold(h: &FloatHistogram, larger: f64) -> (f64, f64) {
             }
         }
         for (&i, &c) in &neg {
-            let lower = exp_bound(i - 1, h.schema);
-            let upper = exp_bound(i, h.schema);
+            let lower = exponential_bound(i - 1, h.schema);
+            let upper = exponential_bound(i, h.schema);
             if lower >= thr {
                 break;
             }
@@ -225,8 +136,8 @@ fn widen_zero(h: &FloatHistogram, thr: f64) -> (f64, Sparse, Sparse) {
         return (h.zero_count, pos, neg);
     }
     let (zc, _) = zero_count_for_threshold(h, thr);
-    pos.retain(|&i, _| exp_bound(i, h.schema) > thr);
-    neg.retain(|&i, _| exp_bound(i, h.schema) > thr);
+    pos.retain(|&i, _| exponential_bound(i, h.schema) > thr);
+    neg.retain(|&i, _| exponential_bound(i, h.schema) > thr);
     (zc, pos, neg)
 }
 
@@ -488,381 +399,6 @@ pub fn detect_reset(cur: &FloatHistogram, prev: &FloatHistogram) -> bool {
     false
 }
 
-/// The `q` quantile of `h`, interpolating exponentially inside exponential buckets and
-/// linearly in the zero bucket and in custom buckets.
-pub fn quantile(q: f64, h: &FloatHistogram) -> f64 {
-    if q < 0.0 {
-        return f64::NEG_INFINITY;
-    }
-    if q > 1.0 {
-        return f64::INFINITY;
-    }
-    if h.count == 0.0 || q.is_nan() {
-        return f64::NAN;
-    }
-    let all = buckets_ascending(h);
-    let forward = h.sum.is_nan() || q < 0.5;
-    let mut rank = if forward {
-        q * h.count
-    } else {
-        (1.0 - q) * h.count
-    };
-    let mut count = 0.0;
-    let mut bucket = None;
-    let iter: Box<dyn Iterator<Item = &Bucket>> = if forward {
-        Box::new(all.iter())
-    } else {
-        Box::new(all.iter().rev())
-    };
-    for b in iter {
-        bucket = Some(*b);
-        if b.count == 0.0 {
-            continue;
-        }
-        count += b.count;
-        if count >= rank {
-            break;
-        }
-    }
-    let Some(mut b) = bucket else {
-        return f64::NAN;
-    };
-    let has_pos = h.positive_buckets.iter().any(|_| true);
-    let has_neg = h.negative_buckets.iter().any(|_| true);
-    if !h.uses_custom_buckets() && b.lower < 0.0 && b.upper > 0.0 {
-        if !has_neg && has_pos {
-            b.lower = 0.0;
-        } else if !has_pos && has_neg {
-            b.upper = 0.0;
-        }
-    } else if h.uses_custom_buckets() {
-        if b.lower == f64::NEG_INFINITY {
-            if b.upper <= 0.0 {
-                return b.upper;
-            }
-            b.lower = 0.0;
-        } else if b.upper == f64::INFINITY {
-            return b.lower;
-        }
-    }
-    if count > h.count {
-        count = h.count;
-    }
-    if count < rank {
-        // Only NaN observations are left above: the quantile is unknown.
-        return if h.sum.is_nan() { f64::NAN } else { b.upper };
-    }
-    if forward {
-        rank -= count - b.count;
-    } else {
-        rank = count - rank;
-    }
-    let fraction = rank / b.count;
-    if h.uses_custom_buckets() || (b.lower <= 0.0 && b.upper >= 0.0) {
-        return b.lower + (b.upper - b.lower) * fraction;
-    }
-    let ll = b.lower.abs().log2();
-    let lu = b.upper.abs().log2();
-    if b.lower > 0.0 {
-        (ll + (lu - ll) * fraction).exp2()
-    } else {
-        -(lu + (ll - lu) * (1.0 - fraction)).exp2()
-    }
-}
-
-/// The estimated fraction of observations between `lower` and `upper`.
-pub fn fraction(lower: f64, upper: f64, h: &FloatHistogram) -> f64 {
-    if h.count == 0.0 || lower.is_nan() || upper.is_nan() {
-        return f64::NAN;
-    }
-    if lower >= upper {
-        return 0.0;
-    }
-    let has_pos = !h.positive_buckets.is_empty();
-    let has_neg = !h.negative_buckets.is_empty();
-    let (mut rank, mut lower_rank, mut upper_rank) = (0.0, 0.0, 0.0);
-    let (mut lower_set, mut upper_set) = (false, false);
-    for mut b in buckets_ascending(h) {
-        let mut zero = false;
-        if h.uses_custom_buckets() {
-            if b.lower == f64::NEG_INFINITY && b.upper > 0.0 {
-                b.lower = 0.0;
-            }
-        } else if b.lower <= 0.0 && b.upper >= 0.0 {
-            zero = true;
-            if !has_neg && has_pos {
-                b.lower = 0.0;
-            } else if !has_pos && has_neg {
-                b.upper = 0.0;
-            }
-        }
-        let linear = |v: f64| {
-            if b.upper == f64::INFINITY {
-                // The observations of an unbounded bucket lie out at infinity.
-                rank
-            } else if b.lower == f64::NEG_INFINITY {
-                rank + b.count
-            } else {
-                rank + b.count * (v - b.lower) / (b.upper - b.lower)
-            }
-        };
-        let expo = |v: f64| {
-            let ll = b.lower.abs().log2();
-            let lu = b.upper.abs().log2();
-            let lv = v.abs().log2();
-            let f = if v > 0.0 {
-                (lv - ll) / (lu - ll)
-            } else {
-                1.0 - (lv - lu) / (ll - lu)
-            };
-            rank + b.count * f
-        };
-        let interp = |v: f64| {
-            if h.uses_custom_buckets() || zero {
-                linear(v)
-            } else {
-                expo(v)
-            }
-        };
-        if !lower_set && b.lower >= lower {
-            lower_rank = rank;
-            lower_set = true;
-        }
-        if !upper_set && b.lower >= upper {
-            upper_rank = rank;
-            upper_set = true;
-        }
-        if lower_set && upper_set {
-            break;
-        }
-        if !lower_set && b.lower < lower && b.upper > lower {
-            lower_rank = interp(lower);
-            lower_set = true;
-        }
-        if !upper_set && b.lower < upper && b.upper > upper {
-            upper_rank = interp(upper);
-            upper_set = true;
-        }
-        if lower_set && upper_set {
-            break;
-        }
-        rank += b.count;
-    }
-    // NaN observations count in `count` but sit in no bucket: they belong to no range.
-    let in_buckets = if h.sum.is_nan() {
-        buckets_ascending(h)
-            .iter()
-            .map(|b| b.count)
-            .sum::<f64>()
-            .min(h.count)
-    } else {
-        h.count
-    };
-    if !lower_set || lower_rank > in_buckets {
-        lower_rank = in_buckets;
-    }
-    if !upper_set || upper_rank > in_buckets {
-        upper_rank = in_buckets;
-    }
-    (upper_rank - lower_rank) / h.count
-}
-
-/// The estimated variance of the observations (each bucket at its geometric mean,
-/// the zero bucket at 0, custom buckets at their midpoint).
-pub fn stdvar(h: &FloatHistogram) -> f64 {
-    if h.count == 0.0 {
-        return f64::NAN;
-    }
-    let mean = h.sum / h.count;
-    let (mut var, mut c) = (0.0, 0.0);
-    for mut b in buckets_ascending(h) {
-        if b.count == 0.0 {
-            continue;
-        }
-        let val = if h.uses_custom_buckets() {
-            if b.lower == f64::NEG_INFINITY && b.upper > 0.0 {
-                b.lower = 0.0;
-            }
-            (b.upper + b.lower) / 2.0
-        } else if b.lower <= 0.0 && b.upper >= 0.0 {
-            0.0
-        } else {
-            let v = (b.upper * b.lower).sqrt();
-            if b.upper < 0.0 {
-                -v
-            } else {
-                v
-            }
-        };
-        let d = val - mean;
-        (var, c) = super::kahan_sum_inc(b.count * d * d, var, c);
-    }
-    (var + c) / h.count
-}
-
-/// Bounds of every bucket (negative, zero, positive / custom) keyed for rebuilding:
-/// `(side, index, lower, upper, count)`, side -1 negative, 0 zero bucket, 1 positive.
-fn bucket_table(h: &FloatHistogram) -> Vec<(i8, i32, f64, f64, f64)> {
-    let mut out = Vec::new();
-    let pos = sparse(&h.positive_spans, &h.positive_buckets);
-    if h.uses_custom_buckets() {
-        for (&i, &c) in &pos {
-            let iu = i.max(0) as usize;
-            let upper = h.custom_values.get(iu).copied().unwrap_or(f64::INFINITY);
-            let mut lower = if iu == 0 {
-                f64::NEG_INFINITY
-            } else {
-                h.custom_values
-                    .get(iu - 1)
-                    .copied()
-                    .unwrap_or(f64::INFINITY)
-            };
-            // The first bucket starts at zero when its upper bound is positive.
-            if lower == f64::NEG_INFINITY && upper > 0.0 && upper != f64::INFINITY {
-                lower = 0.0;
-            }
-            out.push((1, i, lower, upper, c));
-        }
-        return out;
-    }
-    let neg = sparse(&h.negative_spans, &h.negative_buckets);
-    for (&i, &c) in &neg {
-        out.push((
-            -1,
-            i,
-            -exp_bound(i, h.schema),
-            -exp_bound(i - 1, h.schema),
-            c,
-        ));
-    }
-    // A zero bucket next to buckets on one side only holds observations of that sign.
-    let (mut zlo, mut zhi) = (-h.zero_threshold, h.zero_threshold);
-    if neg.is_empty() && !pos.is_empty() {
-        zlo = 0.0;
-    } else if pos.is_empty() && !neg.is_empty() {
-        zhi = 0.0;
-    }
-    out.push((0, 0, zlo, zhi, h.zero_count));
-    for (&i, &c) in &pos {
-        out.push((1, i, exp_bound(i - 1, h.schema), exp_bound(i, h.schema), c));
-    }
-    out
-}
-
-/// The share of a bucket `[lo, hi]` that lies below `x` (`lo < x < hi`): logarithmic
-/// inside exponential buckets, linear in the zero bucket and custom buckets. The
-/// observations of an unbounded custom bucket are taken to be out at infinity.
-fn share_below(linear: bool, lo: f64, hi: f64, x: f64) -> f64 {
-    if hi == f64::INFINITY {
-        return 0.0;
-    }
-    if lo == f64::NEG_INFINITY {
-        return 1.0;
-    }
-    if linear {
-        return (x - lo) / (hi - lo);
-    }
-    let (ll, lu, lx) = (lo.abs().log2(), hi.abs().log2(), x.abs().log2());
-    if x > 0.0 {
-        (lx - ll) / (lu - ll)
-    } else {
-        1.0 - (lx - lu) / (ll - lu)
-    }
-}
-
-/// A representative observation value for a bucket `[lo, hi]`: the geometric mean in
-/// exponential buckets, the midpoint in the zero bucket and in custom buckets (the
-/// finite bound of an unbounded one).
-fn representative(linear: bool, lo: f64, hi: f64) -> f64 {
-    if hi == f64::INFINITY {
-        return lo;
-    }
-    if lo == f64::NEG_INFINITY {
-        // The first custom bucket: its observations are taken to start at zero when
-        // its upper bound is positive.
-        return if hi > 0.0 { hi / 2.0 } else { hi };
-    }
-    if linear {
-        return (lo + hi) / 2.0;
-    }
-    let v = (lo * hi).abs().sqrt();
-    if hi <= 0.0 {
-        -v
-    } else {
-        v
-    }
-}
-
-/// The trim operators: `h </ x` (`keep_below`) keeps the observations below `x`,
-/// `h >/ x` those above it; a bucket that `x` splits keeps its interpolated share.
-/// When anything was removed, count and sum are recomputed from the kept buckets
-/// (each at its representative value).
-pub fn trim(h: &FloatHistogram, x: f64, keep_below: bool) -> FloatHistogram {
-    if (keep_below && x == f64::INFINITY) || (!keep_below && x == f64::NEG_INFINITY) {
-        return h.clone();
-    }
-    let custom = h.uses_custom_buckets();
-    let mut changed = false;
-    let (mut pos, mut neg) = (Sparse::new(), Sparse::new());
-    let mut zero = 0.0;
-    let (mut count, mut sum) = (0.0, 0.0);
-    for (side, i, lo, hi, c) in bucket_table(h) {
-        let linear = custom || side == 0;
-        let (kept, nlo, nhi) = if lo == f64::NEG_INFINITY && hi == f64::INFINITY {
-            // A single unbounded bucket: nothing is known to lie on either side.
-            if x.is_infinite() && (x > 0.0) == keep_below {
-                (c, lo, hi)
-            } else {
-                (0.0, lo, hi)
-            }
-        } else if custom && i == 0 && lo == 0.0 && !keep_below && x < 0.0 {
-            // A first custom bucket is only known to start at zero; a lower cut below
-            // zero drops it, as upstream does.
-            (0.0, lo, hi)
-        } else if keep_below {
-            if hi <= x {
-                (c, lo, hi)
-            } else if lo >= x || x.is_nan() {
-                (0.0, lo, hi)
-            } else {
-                (c * share_below(linear, lo, hi, x), lo, x)
-            }
-        } else if lo >= x {
-            (c, lo, hi)
-        } else if hi <= x || x.is_nan() {
-            (0.0, lo, hi)
-        } else {
-            (c * (1.0 - share_below(linear, lo, hi, x)), x, hi)
-        };
-        if kept != c {
-            changed = true;
-        }
-        count += kept;
-        if kept != 0.0 {
-            sum += kept * representative(linear, nlo, nhi);
-        }
-        match side {
-            -1 => {
-                neg.insert(i, kept);
-            }
-            0 => zero = kept,
-            _ => {
-                pos.insert(i, kept);
-            }
-        }
-    }
-    if !changed {
-        return h.clone();
-    }
-    let mut out = h.clone();
-    out.count = count;
-    out.sum = sum;
-    out.zero_count = zero;
-    (out.positive_spans, out.positive_buckets) = from_sparse(&pos);
-    (out.negative_spans, out.negative_buckets) = from_sparse(&neg);
-    compact(&out)
-}
-
 /// A condition a histogram function reports (the engine turns it into an annotation
 /// naming the metric).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -1066,15 +602,6 @@ mod tests {
     }
 
     #[test]
-    fn bounds_of_schema_zero_and_one() {
-        assert_eq!(exp_bound(0, 0), 1.0);
-        assert_eq!(exp_bound(3, 0), 8.0);
-        assert_eq!(exp_bound(-1, 0), 0.5);
-        assert!((exp_bound(1, 1) - 2f64.sqrt()).abs() < 1e-15);
-        assert_eq!(exp_bound(1, -1), 4.0);
-    }
-
-    #[test]
     fn add_reduces_to_coarser_schema() {
         // schema 1 buckets 1,2 (bounds sqrt2, 2) fold into schema-0 bucket 1.
         let a = h(1, 1, &[1.0, 2.0]);
@@ -1095,16 +622,6 @@ mod tests {
         let mut a = h(0, 0, &[1.0]);
         a.schema = CUSTOM_BUCKETS_SCHEMA;
         assert!(combine(&a, &h(0, 0, &[1.0]), 1.0).is_err());
-    }
-
-    #[test]
-    fn quantile_and_fraction_of_one_bucket() {
-        // All 4 observations in (1, 2].
-        let x = h(0, 1, &[4.0]);
-        assert!((quantile(0.5, &x) - 2f64.sqrt()).abs() < 1e-12);
-        assert!((fraction(0.0, 2.0, &x) - 1.0).abs() < 1e-12);
-        assert!((fraction(1.0, 2f64.sqrt(), &x) - 0.5).abs() < 1e-12);
-        assert!(quantile(2.0, &x).is_infinite());
     }
 
     #[test]
@@ -1131,19 +648,6 @@ mod tests {
         let g = histogram_delta(&[(0, &a), (1, &c)], false, &mut notes).unwrap();
         assert_eq!(g.count, -3.0);
         assert_eq!(notes, vec![HistNote::NotGauge]);
-    }
-
-    #[test]
-    fn trim_splits_a_bucket_and_recomputes_the_sum() {
-        // 4 observations in (1, 2]; keep those below sqrt(2): half of them.
-        let x = h(0, 1, &[4.0]);
-        let t = trim(&x, 2f64.sqrt(), true);
-        assert!((t.count - 2.0).abs() < 1e-12);
-        // Representative: geometric mean of (1, sqrt 2].
-        assert!((t.sum - 2.0 * 2f64.sqrt().sqrt()).abs() < 1e-12);
-        // Nothing removed: unchanged, sum kept.
-        assert_eq!(trim(&x, f64::INFINITY, true), x);
-        assert_eq!(trim(&x, 8.0, false).count, 0.0);
     }
 
     #[test]
