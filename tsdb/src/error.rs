@@ -43,6 +43,14 @@ pub enum Error {
     /// Every series ref has been handed out (2^32 - 1 series created in this head).
     #[error("series refs exhausted")]
     SeriesLimit,
+    /// The head holds its configured maximum of active series
+    /// ([`HeadOptions::max_series`](crate::HeadOptions::max_series)); the new series was
+    /// refused, existing series still ingest.
+    #[error("active series limit of {limit} reached: new series refused")]
+    TooManySeries {
+        /// The configured cap.
+        limit: usize,
+    },
     /// A series reference that the head does not know.
     #[error("unknown series reference {0}")]
     UnknownSeries(u64),
@@ -141,6 +149,7 @@ impl Error {
                 | Error::InvalidHistogram(_)
                 | Error::UnknownSeries(_)
                 | Error::SeriesLimit
+                | Error::TooManySeries { .. }
         )
     }
 }

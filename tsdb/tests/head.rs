@@ -300,6 +300,7 @@ fn truncate_drops_old_chunks_and_collects_empty_series() {
     let mut h = Head::new(HeadOptions {
         chunk_range_ms: 1000,
         samples_per_chunk: 8,
+        max_series: 0,
     });
     let mut app = h.appender();
     let old = app.append(&lbl(&[("s", "old")]), 0, 1.0).unwrap();
@@ -388,4 +389,34 @@ fn select_order_mixes_ranked_and_new_series() {
         .collect();
     assert_eq!(sets2.len(), 51);
     assert!(sets2.windows(2).all(|w| w[0] < w[1]));
+}
+
+#[test]
+fn active_series_cap_refuses_new_series_only() {
+    let mut h = Head::new(HeadOptions {
+        max_series: 2,
+        ..HeadOptions::default()
+    });
+    let mut app = h.appender();
+    let a = app.append(&lbl(&[("s", "a")]), 0, 1.0).unwrap();
+    app.append(&lbl(&[("s", "b")]), 0, 1.0).unwrap();
+    let err = app.append(&lbl(&[("s", "c")]), 0, 1.0).unwrap_err();
+    assert!(matches!(err, Error::TooManySeries { limit: 2 }), "{err:?}");
+    assert!(err.is_sample_rejection());
+    assert!(err.to_string().contains("limit of 2"), "{err}");
+    // Existing series keep ingesting, by labels and by ref.
+    app.append(&lbl(&[("s", "a")]), 1000, 2.0).unwrap();
+    app.append_ref(a, 2000, 3.0).unwrap();
+    app.commit();
+    assert_eq!(h.num_series(), 2);
+
+    // Series collected by truncation make room again.
+    let mut app = h.appender();
+    app.append(&lbl(&[("s", "a")]), 10_000_000, 4.0).unwrap();
+    app.commit();
+    assert_eq!(h.truncate(5_000_000), 1, "series b has nothing left");
+    let mut app = h.appender();
+    app.append(&lbl(&[("s", "c")]), 10_000_000, 1.0).unwrap();
+    app.commit();
+    assert_eq!(h.num_series(), 2);
 }

@@ -55,7 +55,7 @@ proptest! {
     #[test]
     fn head_matches_model(ops in prop::collection::vec(op(), 1..200)) {
         let range = 400;
-        let mut head = Head::new(HeadOptions { chunk_range_ms: range, samples_per_chunk: 8 });
+        let mut head = Head::new(HeadOptions { chunk_range_ms: range, samples_per_chunk: 8, max_series: 0 });
         let mut committed = Model::new();
         let mut pending: Vec<(u8, i64, u64)> = vec![];
         let mut clock = 1000i64;

@@ -121,10 +121,7 @@ impl<'a> HeadAppender<'a> {
         let r = match self.head.lookup(labels) {
             Some(r) => r,
             None => {
-                Head::check_labels(labels)?;
-                if self.head.series.next_ref() == u32::MAX {
-                    return Err(Error::SeriesLimit);
-                }
+                self.check_new_series(labels)?;
                 SeriesRef(u64::from(self.head.get_or_create(labels).0))
             }
         };
@@ -178,11 +175,22 @@ impl<'a> HeadAppender<'a> {
         if let Some(r) = self.head.lookup(labels) {
             return Ok(r);
         }
+        self.check_new_series(labels)?;
+        Ok(SeriesRef(u64::from(self.head.get_or_create(labels).0)))
+    }
+
+    /// Whether a series with these (not yet known) labels may be created: valid labels,
+    /// refs left, and room under the active-series cap.
+    fn check_new_series(&self, labels: &Labels) -> Result<()> {
         Head::check_labels(labels)?;
         if self.head.series.next_ref() == u32::MAX {
             return Err(Error::SeriesLimit);
         }
-        Ok(SeriesRef(u64::from(self.head.get_or_create(labels).0)))
+        let limit = self.head.opts.max_series;
+        if limit != 0 && self.head.num_series() >= limit {
+            return Err(Error::TooManySeries { limit });
+        }
+        Ok(())
     }
 
     /// Appends an integer native histogram to the series with these labels, creating the

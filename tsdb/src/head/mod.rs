@@ -38,6 +38,11 @@ pub struct HeadOptions {
     pub chunk_range_ms: i64,
     /// Target number of samples per chunk.
     pub samples_per_chunk: usize,
+    /// Cap on active series (0: no cap). At the cap, appends that would create a series
+    /// fail with [`Error::TooManySeries`](crate::Error::TooManySeries) while existing series
+    /// keep ingesting; series collected by truncation free room again. WAL replay is not
+    /// capped (nothing acknowledged is dropped at open).
+    pub max_series: usize,
 }
 
 impl Default for HeadOptions {
@@ -45,6 +50,7 @@ impl Default for HeadOptions {
         HeadOptions {
             chunk_range_ms: 2 * 3600 * 1000,
             samples_per_chunk: crate::chunk::SAMPLES_PER_CHUNK,
+            max_series: 0,
         }
     }
 }
@@ -118,6 +124,7 @@ impl Head {
         let opts = HeadOptions {
             chunk_range_ms: opts.chunk_range_ms.max(1),
             samples_per_chunk: opts.samples_per_chunk.clamp(4, 16_000),
+            max_series: opts.max_series,
         };
         Head {
             opts,
