@@ -294,15 +294,14 @@ impl Ev<'_> {
                             else {
                                 continue;
                             };
-                            let h = if a.op == AggregateOp::Avg {
-                                native::div(&sum, hs.len() as f64)
-                            } else {
-                                sum
-                            };
+                            let mut h = sum;
+                            if a.op == AggregateOp::Avg {
+                                h.div(hs.len() as f64);
+                            }
                             self.hold(1)?;
                             out[g].histograms.push(HPoint {
                                 t: ts,
-                                h: Arc::new(native::compact(&h)),
+                                h: Arc::new(std::mem::take(h.compact(0))),
                             });
                             continue;
                         }

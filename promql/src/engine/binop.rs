@@ -6,6 +6,7 @@ use super::AnnotationKind;
 use crate::ast::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
 use crate::functions::native;
 use crate::value::{FPoint, HPoint, Series};
+use exposition::histogram::FloatHistogram;
 use exposition::{Labels, METRIC_NAME};
 use std::sync::Arc;
 
@@ -82,7 +83,8 @@ fn elem_sv(
                 let sign = if op == BinaryOp::Add { 1.0 } else { -1.0 };
                 match native::combine(a, b, sign) {
                     Ok(c) => {
-                        let mut h = native::compact(&c.h);
+                        let mut h = c.h;
+                        h.compact(0);
                         if op == BinaryOp::Sub {
                             // A difference is a gauge, whatever its sign.
                             h.counter_reset_hint = exposition::histogram::CounterResetHint::Gauge;
@@ -93,7 +95,7 @@ fn elem_sv(
                 }
             }
             BinaryOp::Eql | BinaryOp::Neq => {
-                let eq = native::equal(a, b);
+                let eq = a.equals(b);
                 let keep = (op == BinaryOp::Eql) == eq;
                 if return_bool {
                     Ok((SV::F(if keep { 1.0 } else { 0.0 }), true))
@@ -104,7 +106,7 @@ fn elem_sv(
             _ => Err(("histogram", "histogram")),
         },
         (SV::H(h), SV::F(f)) => match op {
-            BinaryOp::Mul => Ok((SV::H(Arc::new(native::scale(h, *f))), true)),
+            BinaryOp::Mul => Ok((SV::H(Arc::new(scaled(h, *f, FloatHistogram::mul))), true)),
             BinaryOp::TrimUpper | BinaryOp::TrimLower => Ok((
                 SV::H(Arc::new(if op == BinaryOp::TrimUpper {
                     h.trim_upper(*f)
@@ -113,11 +115,11 @@ fn elem_sv(
                 })),
                 true,
             )),
-            BinaryOp::Div => Ok((SV::H(Arc::new(native::div(h, *f))), true)),
+            BinaryOp::Div => Ok((SV::H(Arc::new(scaled(h, *f, FloatHistogram::div))), true)),
             _ => Err((kind(l), kind(r))),
         },
         (SV::F(f), SV::H(h)) => match op {
-            BinaryOp::Mul => Ok((SV::H(Arc::new(native::scale(h, *f))), true)),
+            BinaryOp::Mul => Ok((SV::H(Arc::new(scaled(h, *f, FloatHistogram::mul))), true)),
             _ => Err((kind(l), kind(r))),
         },
     }
@@ -643,4 +645,15 @@ pub(super) fn go_labels(l: &Labels) -> String {
     }
     s.push('}');
     s
+}
+
+/// A copy of `h` with `op` (multiplication or division by `f`) applied.
+fn scaled(
+    h: &FloatHistogram,
+    f: f64,
+    op: fn(&mut FloatHistogram, f64) -> &mut FloatHistogram,
+) -> FloatHistogram {
+    let mut out = h.clone();
+    op(&mut out, f);
+    out
 }

@@ -993,7 +993,7 @@ fn hist_rate(
     for n in hn {
         notes.push(hist_note(n, w.name, "subtraction"));
     }
-    let res = res?;
+    let mut res = res?;
     let n1 = pts.len() - 1;
     let (first_t, last_t) = (pts[0].0, pts[n1].0);
     let mut to_start = (first_t - w.lo) as f64 / 1000.0;
@@ -1017,7 +1017,8 @@ fn hist_rate(
     if let Some(r) = range_secs {
         factor /= r;
     }
-    Some(Arc::new(native::scale(&res, factor)))
+    res.mul(factor);
+    Some(Arc::new(res))
 }
 
 /// `irate`/`idelta` when the window has histograms: from its last two samples.
@@ -1084,12 +1085,12 @@ fn hist_instant(
                 (**c).clone()
             };
             h.counter_reset_hint = gauge;
-            h = native::compact(&h);
+            h.compact(0);
             if is_rate {
                 if dt == 0.0 {
                     return None;
                 }
-                h = native::scale(&h, 1.0 / dt);
+                h.mul(1.0 / dt);
             }
             Some(Out::H(Arc::new(h)))
         }
@@ -1124,7 +1125,7 @@ fn resets_or_changes(w: &Win<'_>, is_resets: bool) -> f64 {
                 if is_resets {
                     native::detect_reset(y, x)
                 } else {
-                    !native::equal(x, y)
+                    !x.equals(y)
                 }
             }
             _ => !is_resets,
@@ -1197,12 +1198,12 @@ fn over_time_any(
                 notes.push(hist_note(n, w.name, op));
             }
             let sum = sum?;
-            let h = if name == "avg_over_time" {
-                native::scale(&sum, 1.0 / w.h.len() as f64)
-            } else {
-                sum
-            };
-            Some(Out::H(Arc::new(native::compact(&h))))
+            let mut h = sum;
+            if name == "avg_over_time" {
+                h.mul(1.0 / w.h.len() as f64);
+            }
+            h.compact(0);
+            Some(Out::H(Arc::new(h)))
         }
     }
 }

@@ -743,9 +743,8 @@ impl<'a> Ev<'a> {
                         for s in &mut series {
                             s.floats.iter_mut().for_each(|p| p.f = -p.f);
                             for p in &mut s.histograms {
-                                let mut h = crate::functions::native::scale(&p.h, -1.0);
-                                h.counter_reset_hint =
-                                    exposition::histogram::CounterResetHint::Gauge;
+                                let mut h = (*p.h).clone();
+                                h.negate();
                                 p.h = Arc::new(h);
                             }
                             self.drop_name(s);

@@ -276,60 +276,11 @@ pub fn combine(
     })
 }
 
-/// `h * f` (every count and the sum scaled).
-pub fn scale(h: &FloatHistogram, f: f64) -> FloatHistogram {
-    let mut out = h.clone();
-    out.count *= f;
-    out.sum *= f;
-    out.zero_count *= f;
-    out.positive_buckets.iter_mut().for_each(|c| *c *= f);
-    out.negative_buckets.iter_mut().for_each(|c| *c *= f);
-    out
-}
-
-/// `h / f` (every count and the sum divided).
-pub fn div(h: &FloatHistogram, f: f64) -> FloatHistogram {
-    let mut out = h.clone();
-    out.count /= f;
-    out.sum /= f;
-    out.zero_count /= f;
-    out.positive_buckets.iter_mut().for_each(|c| *c /= f);
-    out.negative_buckets.iter_mut().for_each(|c| *c /= f);
-    out
-}
-
-/// The same histogram at a coarser schema (no change for custom buckets or when
-/// `schema` is not coarser).
-pub fn to_schema(h: &FloatHistogram, schema: i32) -> FloatHistogram {
-    if h.uses_custom_buckets() || schema >= h.schema {
-        return h.clone();
-    }
-    let pos = reduce(
-        &sparse(&h.positive_spans, &h.positive_buckets),
-        h.schema,
-        schema,
-    );
-    let neg = reduce(
-        &sparse(&h.negative_spans, &h.negative_buckets),
-        h.schema,
-        schema,
-    );
-    let mut out = h.clone();
-    out.schema = schema;
-    (out.positive_spans, out.positive_buckets) = from_sparse(&pos);
-    (out.negative_spans, out.negative_buckets) = from_sparse(&neg);
-    out
-}
-
-/// The histogram without empty buckets, spans merged.
+/// A copy of `h` without empty buckets (spans merged): [`FloatHistogram::compact`] with
+/// no empty buckets kept, for callers holding a shared reference.
 pub fn compact(h: &FloatHistogram) -> FloatHistogram {
-    let mut pos = sparse(&h.positive_spans, &h.positive_buckets);
-    let mut neg = sparse(&h.negative_spans, &h.negative_buckets);
-    pos.retain(|_, c| *c != 0.0);
-    neg.retain(|_, c| *c != 0.0);
     let mut out = h.clone();
-    (out.positive_spans, out.positive_buckets) = from_sparse(&pos);
-    (out.negative_spans, out.negative_buckets) = from_sparse(&neg);
+    out.compact(0);
     out
 }
 
@@ -457,7 +408,9 @@ pub fn histogram_delta(
             return None;
         }
     }
-    let mut h = to_schema(last, min_schema);
+    let mut h = last
+        .copy_to_schema(min_schema)
+        .unwrap_or_else(|_| last.clone());
     let r = combine(&h, &prev, -1.0).ok()?;
     if r.reconciled_custom {
         notes.push(HistNote::ReconciledCustom);
@@ -480,7 +433,8 @@ pub fn histogram_delta(
         notes.push(HistNote::NotGauge);
     }
     h.counter_reset_hint = gauge;
-    Some(compact(&h))
+    h.compact(0);
+    Some(h)
 }
 
 /// Adds up histograms with compensated (Kahan) summation of every count and the sum
@@ -559,21 +513,6 @@ pub fn sum_all<'a>(
         negative_buckets: nb,
         custom_values: first.custom_values.clone(),
     })
-}
-
-/// Whether two histograms are equal (same layout after compaction and same values).
-pub fn equal(a: &FloatHistogram, b: &FloatHistogram) -> bool {
-    let (a, b) = (compact(a), compact(b));
-    a.schema == b.schema
-        && a.count.to_bits() == b.count.to_bits()
-        && a.sum.to_bits() == b.sum.to_bits()
-        && a.zero_threshold == b.zero_threshold
-        && a.zero_count == b.zero_count
-        && a.custom_values == b.custom_values
-        && a.positive_spans == b.positive_spans
-        && a.negative_spans == b.negative_spans
-        && a.positive_buckets == b.positive_buckets
-        && a.negative_buckets == b.negative_buckets
 }
 
 #[cfg(test)]
