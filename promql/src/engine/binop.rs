@@ -4,7 +4,6 @@ use super::error::EngineError;
 use super::eval::{Ev, FastMap, FastSet, SeriesBuilder, StepCursor, Val, SV};
 use super::AnnotationKind;
 use crate::ast::{BinaryExpr, BinaryOp, Cardinality, VectorMatching};
-use crate::functions::native;
 use crate::value::{FPoint, HPoint, Series};
 use exposition::histogram::FloatHistogram;
 use exposition::{Labels, METRIC_NAME};
@@ -80,10 +79,14 @@ fn elem_sv(
         }
         (SV::H(a), SV::H(b)) => match op {
             BinaryOp::Add | BinaryOp::Sub => {
-                let sign = if op == BinaryOp::Add { 1.0 } else { -1.0 };
-                match native::combine(a, b, sign) {
-                    Ok(c) => {
-                        let mut h = c.h;
+                let mut h = (**a).clone();
+                let r = if op == BinaryOp::Add {
+                    h.add(b)
+                } else {
+                    h.sub(b)
+                };
+                match r {
+                    Ok(_) => {
                         h.compact(0);
                         if op == BinaryOp::Sub {
                             // A difference is a gauge, whatever its sign.

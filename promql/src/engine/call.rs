@@ -1064,26 +1064,24 @@ fn hist_instant(
             if !is_rate && (c.counter_reset_hint != gauge || p.counter_reset_hint != gauge) {
                 notes.push(hist_note(native::HistNote::NotGauge, w.name, ""));
             }
-            let mut h = if !is_rate || !native::detect_reset(c, p) {
-                match native::combine(c, p, -1.0) {
+            let mut h = (**c).clone();
+            if !is_rate || !c.detect_reset(p) {
+                match h.sub(p) {
                     Ok(r) => {
-                        if r.reconciled_custom {
+                        if r.nhcb_bounds_reconciled {
                             notes.push(hist_note(
                                 native::HistNote::ReconciledCustom,
                                 w.name,
                                 "subtraction",
                             ));
                         }
-                        r.h
                     }
                     Err(_) => {
                         notes.push(hist_note(native::HistNote::MixedExpCustom, w.name, ""));
                         return None;
                     }
                 }
-            } else {
-                (**c).clone()
-            };
+            }
             h.counter_reset_hint = gauge;
             h.compact(0);
             if is_rate {
@@ -1123,7 +1121,7 @@ fn resets_or_changes(w: &Win<'_>, is_resets: bool) -> f64 {
             }
             (Some(x), Some(y)) => {
                 if is_resets {
-                    native::detect_reset(y, x)
+                    y.detect_reset(x)
                 } else {
                     !x.equals(y)
                 }

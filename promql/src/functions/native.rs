@@ -1,16 +1,16 @@
-//! Native-histogram arithmetic the engine needs: how are two histograms added or
-//! subtracted, scaled, compacted, checked for counter resets, and what are their
-//! quantiles, fractions and spreads?
+//! How does the engine combine native histograms over time and across series: the
+//! change of a counter or gauge histogram over a range (`rate`, `increase`, `delta`),
+//! the compensated sum of many (`sum`, `avg`, `sum_over_time`), and which annotation
+//! each condition gives?
 //!
-//! The functions work on [`FloatHistogram`] through a sparse view (bucket index ->
-//! count, see [`Sparse`]): exact and simple, fast enough for query results. Buckets are
-//! addressed as in Prometheus: for exponential schemas the upper bound of positive
-//! bucket `i` is `2^(i * 2^-schema)`, negative bucket `i` mirrors it; custom-bucket
-//! (NHCB) histograms use `custom_values` as upper bounds.
+//! All bucket math (addition, subtraction, Kahan summation, schema reduction,
+//! compaction, reset detection, quantiles, fractions, trimming) lives in
+//! [`exposition::histogram`]; this module only sequences it the way PromQL needs and
+//! turns its outcomes into [`HistNote`]s. The few free functions kept here
+//! ([`combine`], [`compact`], [`detect_reset`], [`sparse`]) are thin adapters over the
+//! shared methods for the `promqltest` runner.
 
-use exposition::histogram::{
-    exponential_bound, CounterResetHint, FloatHistogram, Span, CUSTOM_BUCKETS_SCHEMA,
-};
+use exposition::histogram::{CounterResetHint, FloatHistogram, Span};
 use std::collections::BTreeMap;
 
 /// Why two histograms could not be combined.
@@ -45,124 +45,6 @@ pub fn sparse(spans: &[Span], buckets: &[f64]) -> Sparse {
     m
 }
 
-/// Spans and buckets for a sparse map (consecutive indices share a span).
-pub fn from_sparse(m: &Sparse) -> (Vec<Span>, Vec<f64>) {
-    let mut spans: Vec<Span> = Vec::new();
-    let mut buckets = Vec::with_capacity(m.len());
-    let mut next: Option<i32> = None;
-    for (&i, &c) in m {
-        match next {
-            Some(n) if n == i => {
-                if let Some(last) = spans.last_mut() {
-                    last.length += 1;
-                }
-            }
-            Some(n) => spans.push(Span::new(i - n, 1)),
-            None => spans.push(Span::new(i, 1)),
-        }
-        buckets.push(c);
-        next = Some(i.saturating_add(1));
-    }
-    (spans, buckets)
-}
-
-/// Maps a bucket index of schema `from` to the coarser schema `to` (`to <= from`).
-fn reduce_index(i: i32, from: i32, to: i32) -> i32 {
-    let d = (from - to).clamp(0, 31);
-    ((i - 1) >> d) + 1
-}
-
-fn reduce(m: &Sparse, from: i32, to: i32) -> Sparse {
-    if from == to {
-        return m.clone();
-    }
-    let mut out = Sparse::new();
-    for (&i, &c) in m {
-        *out.entry(reduce_index(i, from, to)).or_insert(0.0) += c;
-    }
-    out
-}
-
-/// The zero count `h` would have with a zero threshold of at least `larger`, and the
-/// threshold that really results (it grows to a bucket boundary when `larger` falls
-/// inside a populated bucket).
-fn zero_count_for_threshold(h: &FloatHistogram, larger: f64) -> (f64, f64) {
-    if larger <= h.zero_threshold || h.uses_custom_buckets() {
-        return (h.zero_count, h.zero_threshold.max(larger));
-    }
-    let mut thr = larger;
-    let pos = sparse(&h.positive_spans, &h.positive_buckets);
-    let neg = sparse(&h.negative_spans, &h.negative_buckets);
-    'outer: loop {
-        let mut count = h.zero_count;
-        for (&i, &c) in &pos {
-            let lower = exponential_bound(i - 1, h.schema);
-            let upper = exponential_bound(i, h.schema);
-            if lower >= thr {
-                break;
-            }
-            count += c;
-            if upper > thr {
-                if c != 0.0 {
-                    thr = upper;
-                }
-                break;
-            }
-        }
-        for (&i, &c) in &neg {
-            let lower = exponential_bound(i - 1, h.schema);
-            let upper = exponential_bound(i, h.schema);
-            if lower >= thr {
-                break;
-            }
-            count += c;
-            if upper > thr {
-                if c != 0.0 {
-                    thr = upper;
-                    continue 'outer;
-                }
-                break;
-            }
-        }
-        return (count, thr);
-    }
-}
-
-/// Moves buckets that lie inside the zero bucket of width `thr` into it.
-fn widen_zero(h: &FloatHistogram, thr: f64) -> (f64, Sparse, Sparse) {
-    let mut pos = sparse(&h.positive_spans, &h.positive_buckets);
-    let mut neg = sparse(&h.negative_spans, &h.negative_buckets);
-    if thr <= h.zero_threshold || h.uses_custom_buckets() {
-        return (h.zero_count, pos, neg);
-    }
-    let (zc, _) = zero_count_for_threshold(h, thr);
-    pos.retain(|&i, _| exponential_bound(i, h.schema) > thr);
-    neg.retain(|&i, _| exponential_bound(i, h.schema) > thr);
-    (zc, pos, neg)
-}
-
-/// How counter-reset hints of two operands combine.
-fn combine_hints(a: CounterResetHint, b: CounterResetHint) -> CounterResetHint {
-    if a == b {
-        a
-    } else if a == CounterResetHint::Gauge || b == CounterResetHint::Gauge {
-        CounterResetHint::Gauge
-    } else {
-        CounterResetHint::Unknown
-    }
-}
-
-/// Maps custom buckets onto the intersection `bounds` of two bound lists.
-fn rebucket_custom(m: &Sparse, own: &[f64], bounds: &[f64]) -> Sparse {
-    let mut out = Sparse::new();
-    for (&i, &c) in m {
-        let upper = own.get(i.max(0) as usize).copied().unwrap_or(f64::INFINITY);
-        let j = bounds.partition_point(|&b| b < upper);
-        *out.entry(j as i32).or_insert(0.0) += c;
-    }
-    out
-}
-
 /// Result of [`combine`]: the histogram and whether custom bounds had to be reconciled.
 pub struct Combined {
     /// The sum or difference.
@@ -178,102 +60,15 @@ pub fn combine(
     b: &FloatHistogram,
     sign: f64,
 ) -> Result<Combined, CombineError> {
-    if a.uses_custom_buckets() != b.uses_custom_buckets() {
-        return Err(CombineError::MixedExponentialCustom);
+    let mut h = a.clone();
+    let r = if sign < 0.0 { h.sub(b) } else { h.add(b) };
+    match r {
+        Ok(o) => Ok(Combined {
+            h,
+            reconciled_custom: o.nhcb_bounds_reconciled,
+        }),
+        Err(_) => Err(CombineError::MixedExponentialCustom),
     }
-    let hint = combine_hints(a.counter_reset_hint, b.counter_reset_hint);
-    if a.uses_custom_buckets() {
-        let mut reconciled = false;
-        let (pa, pb, bounds) = if a.custom_values == b.custom_values {
-            (
-                sparse(&a.positive_spans, &a.positive_buckets),
-                sparse(&b.positive_spans, &b.positive_buckets),
-                a.custom_values.clone(),
-            )
-        } else {
-            reconciled = true;
-            let bounds: Vec<f64> = a
-                .custom_values
-                .iter()
-                .copied()
-                .filter(|v| b.custom_values.contains(v))
-                .collect();
-            (
-                rebucket_custom(
-                    &sparse(&a.positive_spans, &a.positive_buckets),
-                    &a.custom_values,
-                    &bounds,
-                ),
-                rebucket_custom(
-                    &sparse(&b.positive_spans, &b.positive_buckets),
-                    &b.custom_values,
-                    &bounds,
-                ),
-                bounds,
-            )
-        };
-        let mut pos = pa;
-        for (i, c) in pb {
-            *pos.entry(i).or_insert(0.0) += sign * c;
-        }
-        let (ps, pbk) = from_sparse(&pos);
-        return Ok(Combined {
-            h: FloatHistogram {
-                counter_reset_hint: hint,
-                schema: CUSTOM_BUCKETS_SCHEMA,
-                zero_threshold: 0.0,
-                zero_count: 0.0,
-                count: a.count + sign * b.count,
-                sum: a.sum + sign * b.sum,
-                positive_spans: ps,
-                negative_spans: Vec::new(),
-                positive_buckets: pbk,
-                negative_buckets: Vec::new(),
-                custom_values: bounds,
-            },
-            reconciled_custom: reconciled,
-        });
-    }
-    let schema = a.schema.min(b.schema);
-    // The zero threshold both can agree on.
-    let mut thr = a.zero_threshold.max(b.zero_threshold);
-    loop {
-        let (_, ta) = zero_count_for_threshold(a, thr);
-        let (_, tb) = zero_count_for_threshold(b, thr);
-        let t = ta.max(tb);
-        if t == thr {
-            break;
-        }
-        thr = t;
-    }
-    let (za, pa, na) = widen_zero(a, thr);
-    let (zb, pb, nb) = widen_zero(b, thr);
-    let mut pos = reduce(&pa, a.schema, schema);
-    for (i, c) in reduce(&pb, b.schema, schema) {
-        *pos.entry(i).or_insert(0.0) += sign * c;
-    }
-    let mut neg = reduce(&na, a.schema, schema);
-    for (i, c) in reduce(&nb, b.schema, schema) {
-        *neg.entry(i).or_insert(0.0) += sign * c;
-    }
-    let (ps, pbk) = from_sparse(&pos);
-    let (ns, nbk) = from_sparse(&neg);
-    Ok(Combined {
-        h: FloatHistogram {
-            counter_reset_hint: hint,
-            schema,
-            zero_threshold: thr,
-            zero_count: za + sign * zb,
-            count: a.count + sign * b.count,
-            sum: a.sum + sign * b.sum,
-            positive_spans: ps,
-            negative_spans: ns,
-            positive_buckets: pbk,
-            negative_buckets: nbk,
-            custom_values: Vec::new(),
-        },
-        reconciled_custom: false,
-    })
 }
 
 /// A copy of `h` without empty buckets (spans merged): [`FloatHistogram::compact`] with
@@ -287,67 +82,7 @@ pub fn compact(h: &FloatHistogram) -> FloatHistogram {
 /// Whether `cur` follows `prev` only after a counter reset (counts went down, the
 /// layout got finer or the custom bounds changed), honouring explicit hints.
 pub fn detect_reset(cur: &FloatHistogram, prev: &FloatHistogram) -> bool {
-    match cur.counter_reset_hint {
-        CounterResetHint::CounterReset => return true,
-        CounterResetHint::NotCounterReset => return false,
-        _ => {}
-    }
-    if cur.uses_custom_buckets() != prev.uses_custom_buckets() {
-        return true;
-    }
-    if cur.uses_custom_buckets() {
-        if cur.count < prev.count {
-            return true;
-        }
-        // Different bounds are compared on their intersection.
-        let bounds: Vec<f64> = cur
-            .custom_values
-            .iter()
-            .copied()
-            .filter(|v| prev.custom_values.contains(v))
-            .collect();
-        let c = rebucket_custom(
-            &sparse(&cur.positive_spans, &cur.positive_buckets),
-            &cur.custom_values,
-            &bounds,
-        );
-        let p = rebucket_custom(
-            &sparse(&prev.positive_spans, &prev.positive_buckets),
-            &prev.custom_values,
-            &bounds,
-        );
-        return p
-            .iter()
-            .any(|(i, pc)| *pc != 0.0 && c.get(i).copied().unwrap_or(0.0) < *pc);
-    }
-    if cur.count < prev.count || cur.schema > prev.schema {
-        return true;
-    }
-    if cur.zero_threshold < prev.zero_threshold {
-        return true;
-    }
-    let (pz, thr) = zero_count_for_threshold(prev, cur.zero_threshold);
-    if thr != cur.zero_threshold.max(prev.zero_threshold) && !cur.uses_custom_buckets() {
-        return true;
-    }
-    if cur.zero_count < pz {
-        return true;
-    }
-    let (_, ppos, pneg) = widen_zero(prev, cur.zero_threshold);
-    let cpos = sparse(&cur.positive_spans, &cur.positive_buckets);
-    let cneg = sparse(&cur.negative_spans, &cur.negative_buckets);
-    for (p, c) in [(ppos, cpos), (pneg, cneg)] {
-        let p = reduce(&p, prev.schema, cur.schema);
-        for (i, pc) in p {
-            if pc == 0.0 {
-                continue;
-            }
-            if c.get(&i).copied().unwrap_or(0.0) < pc {
-                return true;
-            }
-        }
-    }
-    false
+    cur.detect_reset(prev)
 }
 
 /// A condition a histogram function reports (the engine turns it into an annotation
@@ -381,7 +116,7 @@ pub fn histogram_delta(
     }
     if is_counter && points.len() > 1 {
         let second = points[1].1;
-        if detect_reset(second, first) {
+        if second.detect_reset(first) {
             prev = FloatHistogram {
                 schema: second.schema,
                 custom_values: second.custom_values.clone(),
@@ -411,21 +146,16 @@ pub fn histogram_delta(
     let mut h = last
         .copy_to_schema(min_schema)
         .unwrap_or_else(|_| last.clone());
-    let r = combine(&h, &prev, -1.0).ok()?;
-    if r.reconciled_custom {
+    if h.sub(&prev).ok()?.nhcb_bounds_reconciled {
         notes.push(HistNote::ReconciledCustom);
     }
-    h = r.h;
     if is_counter {
         // Starts from the (possibly emptied) first sample, as the subtraction did.
         let mut p: &FloatHistogram = &prev;
         for (_, cur) in &points[1..] {
-            if detect_reset(cur, p) {
-                let r = combine(&h, p, 1.0).ok()?;
-                if r.reconciled_custom {
-                    notes.push(HistNote::ReconciledCustom);
-                }
-                h = r.h;
+            // A reset adds back what was there before it.
+            if cur.detect_reset(p) && h.add(p).ok()?.nhcb_bounds_reconciled {
+                notes.push(HistNote::ReconciledCustom);
             }
             p = cur;
         }
@@ -443,76 +173,37 @@ pub fn sum_all<'a>(
     hs: impl IntoIterator<Item = &'a FloatHistogram>,
     notes: &mut Vec<HistNote>,
 ) -> Option<FloatHistogram> {
-    let hs: Vec<&FloatHistogram> = hs.into_iter().collect();
-    let first = *hs.first()?;
-    let custom = first.uses_custom_buckets();
-    if hs.iter().any(|h| h.uses_custom_buckets() != custom) {
+    let mut hs = hs.into_iter();
+    let first = hs.next()?;
+    let rest: Vec<&FloatHistogram> = hs.collect();
+    if rest
+        .iter()
+        .any(|h| h.uses_custom_buckets() != first.uses_custom_buckets())
+    {
         notes.push(HistNote::MixedExpCustom);
         return None;
     }
-    if custom && hs.iter().any(|h| h.custom_values != first.custom_values) {
-        // Different bounds: reconcile pairwise.
-        let mut acc = first.clone();
-        for h in &hs[1..] {
-            let r = combine(&acc, h, 1.0).ok()?;
-            if r.reconciled_custom {
-                notes.push(HistNote::ReconciledCustom);
-            }
-            acc = r.h;
-        }
+    let mut acc = first.clone();
+    if rest.is_empty() {
         return Some(acc);
     }
-    let schema = hs.iter().map(|h| h.schema).min().unwrap_or(first.schema);
-    // The zero threshold all of them can be widened to.
-    let mut thr = hs.iter().map(|h| h.zero_threshold).fold(0.0, f64::max);
-    loop {
-        let t = hs
-            .iter()
-            .map(|h| zero_count_for_threshold(h, thr).1)
-            .fold(thr, f64::max);
-        if t == thr {
-            break;
+    let mut comp = FloatHistogram::default();
+    for h in rest {
+        let o = acc.kahan_add(h, &mut comp).ok()?;
+        if o.nhcb_bounds_reconciled {
+            notes.push(HistNote::ReconciledCustom);
         }
-        thr = t;
     }
-    type Acc = BTreeMap<i32, (f64, f64)>;
-    let add = |m: &mut Acc, i: i32, v: f64| {
-        let e = m.entry(i).or_insert((0.0, 0.0));
-        *e = super::kahan_sum_inc(v, e.0, e.1);
-    };
-    let (mut pos, mut neg): (Acc, Acc) = (Acc::new(), Acc::new());
-    let (mut count, mut sum, mut zero) = ((0.0, 0.0), (0.0, 0.0), (0.0, 0.0));
-    let mut hint = first.counter_reset_hint;
-    for h in &hs {
-        hint = combine_hints(hint, h.counter_reset_hint);
-        let (z, p, n) = widen_zero(h, thr);
-        for (i, c) in reduce(&p, h.schema, schema) {
-            add(&mut pos, i, c);
-        }
-        for (i, c) in reduce(&n, h.schema, schema) {
-            add(&mut neg, i, c);
-        }
-        count = super::kahan_sum_inc(h.count, count.0, count.1);
-        sum = super::kahan_sum_inc(h.sum, sum.0, sum.1);
-        zero = super::kahan_sum_inc(z, zero.0, zero.1);
+    // An infinite total keeps no compensation (it would turn into NaN).
+    let (count, sum) = (acc.count, acc.sum);
+    acc.add(&comp).ok()?;
+    if count.is_infinite() {
+        acc.count = count;
     }
-    let fold = |m: Acc| -> Sparse { m.into_iter().map(|(i, (v, c))| (i, v + c)).collect() };
-    let total = |(v, c): (f64, f64)| if v.is_infinite() { v } else { v + c };
-    let (ps, pb) = from_sparse(&fold(pos));
-    let (ns, nb) = from_sparse(&fold(neg));
-    Some(FloatHistogram {
-        counter_reset_hint: hint,
-        schema,
-        zero_threshold: if custom { 0.0 } else { thr },
-        zero_count: total(zero),
-        count: total(count),
-        sum: total(sum),
-        positive_spans: ps,
-        negative_spans: ns,
-        positive_buckets: pb,
-        negative_buckets: nb,
-        custom_values: first.custom_values.clone(),
-    })
+    if sum.is_infinite() {
+        acc.sum = sum;
+    }
+    Some(acc)
 }
 
 #[cfg(test)]
@@ -531,13 +222,11 @@ mod tests {
     }
 
     #[test]
-    fn sparse_round_trip() {
+    fn sparse_view_of_spans() {
         let spans = vec![Span::new(-2, 2), Span::new(3, 1)];
         let m = sparse(&spans, &[1.0, 2.0, 3.0]);
         assert_eq!(m.keys().copied().collect::<Vec<_>>(), vec![-2, -1, 3]);
-        let (s, b) = from_sparse(&m);
-        assert_eq!(s, spans);
-        assert_eq!(b, vec![1.0, 2.0, 3.0]);
+        assert_eq!(m.values().copied().collect::<Vec<_>>(), vec![1.0, 2.0, 3.0]);
     }
 
     #[test]
@@ -559,7 +248,7 @@ mod tests {
     #[test]
     fn custom_and_exponential_do_not_mix() {
         let mut a = h(0, 0, &[1.0]);
-        a.schema = CUSTOM_BUCKETS_SCHEMA;
+        a.schema = exposition::histogram::CUSTOM_BUCKETS_SCHEMA;
         assert!(combine(&a, &h(0, 0, &[1.0]), 1.0).is_err());
     }
 
@@ -587,6 +276,26 @@ mod tests {
         let g = histogram_delta(&[(0, &a), (1, &c)], false, &mut notes).unwrap();
         assert_eq!(g.count, -3.0);
         assert_eq!(notes, vec![HistNote::NotGauge]);
+    }
+
+    #[test]
+    fn sum_all_compensates_and_notes_mixed_layouts() {
+        let mut big = h(0, 0, &[1.0]);
+        big.sum = 1e100;
+        let mut minus = big.clone();
+        minus.sum = -1e100;
+        let mut small = h(0, 0, &[1.0]);
+        small.sum = 1.5;
+        let mut notes = Vec::new();
+        let s = sum_all([&small, &big, &minus], &mut notes).unwrap();
+        assert_eq!(s.sum, 1.5);
+        assert_eq!(s.count, 3.0);
+        assert!(notes.is_empty());
+        let mut custom = h(0, 0, &[1.0]);
+        custom.schema = exposition::histogram::CUSTOM_BUCKETS_SCHEMA;
+        custom.custom_values = vec![1.0];
+        assert!(sum_all([&small, &custom], &mut notes).is_none());
+        assert_eq!(notes, vec![HistNote::MixedExpCustom]);
     }
 
     #[test]
