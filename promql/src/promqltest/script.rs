@@ -2,7 +2,7 @@
 
 use crate::functions::native;
 use crate::lexer::{parse_duration_ms, parse_number, unquote};
-use exposition::histogram::{CounterResetHint, FloatHistogram, Span};
+use exposition::histogram::FloatHistogram;
 use exposition::Labels;
 use std::sync::Arc;
 
@@ -73,76 +73,21 @@ impl SeriesValue {
 /// let (h, hinted) = promql::promqltest::parse_histogram("schema:1 sum:5 count:4 buckets:[1 3] offset:-1").unwrap();
 /// assert_eq!((h.schema, h.count, h.positive_buckets.len(), hinted), (1, 4.0, 2, false));
 /// assert!(promql::promqltest::parse_histogram("schema:x").is_err());
+/// let (h, hinted) = promql::promqltest::parse_histogram("count:1 counter_reset_hint:gauge").unwrap();
+/// assert!(hinted && h.counter_reset_hint == exposition::histogram::CounterResetHint::Gauge);
+/// assert!(promql::promqltest::parse_histogram("sum:1 sum:2").is_err());
 /// ```
 pub fn parse_histogram(body: &str) -> Result<(FloatHistogram, bool), String> {
-    let mut h = FloatHistogram::default();
-    let mut hinted = false;
-    let (mut pos, mut neg) = (Vec::new(), Vec::new());
-    let (mut poff, mut noff) = (0i32, 0i32);
-    let mut seen: Vec<&str> = Vec::new();
-    let mut rest = body.trim();
-    while !rest.is_empty() {
-        let colon = rest
-            .find(':')
-            .ok_or_else(|| format!("histogram item without ':' in {rest:?}"))?;
-        let key = rest[..colon].trim();
-        if seen.contains(&key) {
-            return Err(format!("duplicate histogram key {key:?}"));
-        }
-        seen.push(key);
-        rest = rest[colon + 1..].trim_start();
-        let value;
-        if let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']').ok_or("unterminated bucket list")?;
-            value = &r[..end];
-            rest = r[end + 1..].trim_start();
-        } else {
-            let end = rest.find(char::is_whitespace).unwrap_or(rest.len());
-            value = &rest[..end];
-            rest = rest[end..].trim_start();
-        }
-        let num = |v: &str| parse_float(v).ok_or_else(|| format!("bad number {v:?} for {key}"));
-        let int = |v: &str| {
-            v.parse::<i32>()
-                .map_err(|_| format!("bad integer {v:?} for {key}"))
-        };
-        let list = |v: &str| -> Result<Vec<f64>, String> {
-            v.split_whitespace()
-                .map(|x| parse_float(x).ok_or_else(|| format!("bad number {x:?} in {key}")))
-                .collect()
-        };
-        match key {
-            "schema" => h.schema = int(value)?,
-            "sum" => h.sum = num(value)?,
-            "count" => h.count = num(value)?,
-            "z_bucket" => h.zero_count = num(value)?,
-            "z_bucket_w" => h.zero_threshold = num(value)?,
-            "buckets" => pos = list(value)?,
-            "n_buckets" => neg = list(value)?,
-            "offset" => poff = int(value)?,
-            "n_offset" => noff = int(value)?,
-            "custom_values" => h.custom_values = list(value)?,
-            "counter_reset_hint" => {
-                hinted = true;
-                h.counter_reset_hint = match value {
-                    "unknown" => CounterResetHint::Unknown,
-                    "reset" => CounterResetHint::CounterReset,
-                    "not_reset" => CounterResetHint::NotCounterReset,
-                    "gauge" => CounterResetHint::Gauge,
-                    v => return Err(format!("bad counter_reset_hint {v:?}")),
-                }
-            }
-            k => return Err(format!("unknown histogram key {k:?}")),
-        }
-    }
-    if !pos.is_empty() {
-        h.positive_spans = vec![Span::new(poff, pos.len() as u32)];
-        h.positive_buckets = pos;
-    }
-    if !neg.is_empty() {
-        h.negative_spans = vec![Span::new(noff, neg.len() as u32)];
-        h.negative_buckets = neg;
-    }
+    let h = FloatHistogram::parse_notation(&format!("{{{{{body}}}}}")).map_err(|mut e| {
+        // Offsets count from the start of the body, not from the added braces.
+        e.offset = e.offset.saturating_sub(2);
+        e.to_string()
+    })?;
+    // The notation parser rejects duplicate keys, so a stated hint is a key at the
+    // start of the body or after whitespace.
+    let hinted = body
+        .split_whitespace()
+        .any(|t| t.starts_with("counter_reset_hint:"));
     Ok((h, hinted))
 }
 
