@@ -12,7 +12,8 @@
 //! `== !=`, `sum`/`avg`/`count`/`group`, `rate`/`increase`/`delta`/`irate`/`idelta`/
 //! `resets`/`changes`, the `*_over_time` functions that take histograms, and the
 //! `histogram_*` functions, with the mixed-type and counter-reset annotations Prometheus
-//! gives. Histogram arithmetic lives in [`crate::functions::native`].
+//! gives. Histogram arithmetic lives in [`exposition::histogram`]; [`crate::functions::native`]
+//! sequences it for range functions and aggregations.
 //!
 //! Every instant-vector node evaluates to series whose points sit on the query steps,
 //! scalars to one value per step; an instant query is a range query with one step.
