@@ -10,10 +10,10 @@
 //! [uPlot]: https://github.com/leeoniya/uPlot
 //!
 //! ```
-//! let page = examples::api::ui::asset("/").unwrap();
+//! let page = examples::ui::asset("/").unwrap();
 //! assert_eq!(page.content_type, "text/html; charset=utf-8");
-//! assert!(examples::api::ui::asset("/static/app.js").is_some());
-//! assert!(examples::api::ui::asset("/static/nope.js").is_none());
+//! assert!(examples::ui::asset("/static/app.js").is_some());
+//! assert!(examples::ui::asset("/static/nope.js").is_none());
 //! ```
 
 /// One file the page is made of.
