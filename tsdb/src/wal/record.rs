@@ -248,15 +248,16 @@ fn put_layout_head(out: &mut Vec<u8>, hint: CounterResetHint, schema: i32, zt: f
     out.extend_from_slice(&zt.to_bits().to_le_bytes());
 }
 
-/// Encodes an integer-histogram samples record payload: ref and time as in a samples
-/// record, then per sample the hint byte, schema, zero threshold, zero count, count, sum,
-/// positive and negative spans, positive and negative bucket deltas, custom bounds.
-pub fn encode_histogram_samples<'a>(
+/// Writes a histogram samples record: the type byte, the sample count, the first
+/// sample's ref and time, then per sample its ref and time deltas followed by `body`.
+fn encode_ref_time_samples<'a, H: 'a>(
     out: &mut Vec<u8>,
-    samples: impl Iterator<Item = (u64, i64, &'a Histogram)>,
+    record_type: u8,
+    samples: impl Iterator<Item = (u64, i64, &'a H)>,
+    mut body: impl FnMut(&mut Vec<u8>, &H),
 ) {
-    out.push(TYPE_HISTOGRAM_SAMPLES);
-    let samples: Vec<(u64, i64, &Histogram)> = samples.collect();
+    out.push(record_type);
+    let samples: Vec<(u64, i64, &H)> = samples.collect();
     put_uvarint(out, samples.len() as u64);
     let mut base: Option<(u64, i64)> = None;
     for (r, t, h) in samples {
@@ -267,20 +268,37 @@ pub fn encode_histogram_samples<'a>(
         });
         put_varint(out, r.wrapping_sub(br) as i64);
         put_varint(out, t.wrapping_sub(bt));
-        put_layout_head(out, h.counter_reset_hint, h.schema, h.zero_threshold);
-        put_uvarint(out, h.zero_count);
-        put_uvarint(out, h.count);
-        out.extend_from_slice(&h.sum.to_bits().to_le_bytes());
-        put_spans(out, &h.positive_spans);
-        put_spans(out, &h.negative_spans);
-        for b in [&h.positive_buckets, &h.negative_buckets] {
-            put_uvarint(out, b.len() as u64);
-            for &d in b.iter() {
-                put_varint(out, d);
-            }
-        }
-        put_f64s(out, &h.custom_values);
+        body(out, h);
     }
+}
+
+/// Encodes an integer-histogram samples record payload: ref and time as in a samples
+/// record, then per sample the hint byte, schema, zero threshold, zero count, count, sum,
+/// positive and negative spans, positive and negative bucket deltas, custom bounds.
+pub fn encode_histogram_samples<'a>(
+    out: &mut Vec<u8>,
+    samples: impl Iterator<Item = (u64, i64, &'a Histogram)>,
+) {
+    encode_ref_time_samples(
+        out,
+        TYPE_HISTOGRAM_SAMPLES,
+        samples,
+        |out, h: &Histogram| {
+            put_layout_head(out, h.counter_reset_hint, h.schema, h.zero_threshold);
+            put_uvarint(out, h.zero_count);
+            put_uvarint(out, h.count);
+            out.extend_from_slice(&h.sum.to_bits().to_le_bytes());
+            put_spans(out, &h.positive_spans);
+            put_spans(out, &h.negative_spans);
+            for b in [&h.positive_buckets, &h.negative_buckets] {
+                put_uvarint(out, b.len() as u64);
+                for &d in b.iter() {
+                    put_varint(out, d);
+                }
+            }
+            put_f64s(out, &h.custom_values);
+        },
+    );
 }
 
 /// Encodes a float-histogram samples record payload: like the integer one, with counts
@@ -289,28 +307,22 @@ pub fn encode_float_histogram_samples<'a>(
     out: &mut Vec<u8>,
     samples: impl Iterator<Item = (u64, i64, &'a FloatHistogram)>,
 ) {
-    out.push(TYPE_FLOAT_HISTOGRAM_SAMPLES);
-    let samples: Vec<(u64, i64, &FloatHistogram)> = samples.collect();
-    put_uvarint(out, samples.len() as u64);
-    let mut base: Option<(u64, i64)> = None;
-    for (r, t, h) in samples {
-        let (br, bt) = *base.get_or_insert_with(|| {
-            put_uvarint(out, r);
-            put_varint(out, t);
-            (r, t)
-        });
-        put_varint(out, r.wrapping_sub(br) as i64);
-        put_varint(out, t.wrapping_sub(bt));
-        put_layout_head(out, h.counter_reset_hint, h.schema, h.zero_threshold);
-        for v in [h.zero_count, h.count, h.sum] {
-            out.extend_from_slice(&v.to_bits().to_le_bytes());
-        }
-        put_spans(out, &h.positive_spans);
-        put_spans(out, &h.negative_spans);
-        put_f64s(out, &h.positive_buckets);
-        put_f64s(out, &h.negative_buckets);
-        put_f64s(out, &h.custom_values);
-    }
+    encode_ref_time_samples(
+        out,
+        TYPE_FLOAT_HISTOGRAM_SAMPLES,
+        samples,
+        |out, h: &FloatHistogram| {
+            put_layout_head(out, h.counter_reset_hint, h.schema, h.zero_threshold);
+            for v in [h.zero_count, h.count, h.sum] {
+                out.extend_from_slice(&v.to_bits().to_le_bytes());
+            }
+            put_spans(out, &h.positive_spans);
+            put_spans(out, &h.negative_spans);
+            put_f64s(out, &h.positive_buckets);
+            put_f64s(out, &h.negative_buckets);
+            put_f64s(out, &h.custom_values);
+        },
+    );
 }
 
 struct Cursor<'a> {
