@@ -61,9 +61,11 @@ fn fixture() -> Fixture {
         app.commit().unwrap();
     }
     let rep = db.maintenance(now).unwrap();
+    // 2 h blocks, of which any full 6 h window was compacted into one (it depends on where
+    // `now` falls): 10 hours always leave at least two blocks.
     assert!(
-        db.blocks().len() >= 3,
-        "expected >= 3 blocks after maintenance, got {} ({rep:?})",
+        db.blocks().len() >= 2,
+        "expected >= 2 blocks after maintenance, got {} ({rep:?})",
         db.blocks().len()
     );
     // Everything up to `now` left the head.
@@ -292,7 +294,8 @@ fn server_binary_serves_series_from_blocks() {
         }
         app.commit().unwrap();
         db.maintenance(now).unwrap();
-        assert!(db.blocks().len() >= 3, "{} blocks", db.blocks().len());
+        // At least two: a full 6 h window may have been compacted into one block.
+        assert!(db.blocks().len() >= 2, "{} blocks", db.blocks().len());
         assert!(db.head().min_time() > now - 7 * HOUR);
     }
     let srv = common::server_owning(dir, &[]);
