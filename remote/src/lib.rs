@@ -6,8 +6,9 @@
 //! Use it to ship samples to anything that speaks remote-write 1.0 (Prometheus with
 //! `--web.enable-remote-write-receiver`, Mimir, Thanos, VictoriaMetrics, …) or to accept
 //! remote-write into a [`tsdb::Db`]. It opens no sockets, spawns no threads and reads no
-//! clock: the caller does the HTTP and passes `now_ms`. Native histograms, exemplars and
-//! metadata are counted by the receiver, not stored; the sender sends float samples only.
+//! clock: the caller does the HTTP and passes `now_ms`. Float samples and native histograms
+//! (integer and float) go both ways; exemplars and metadata are counted by the receiver,
+//! not stored, and not sent.
 //!
 //! ```text
 //! sender:   push / WalTailer::poll ──► WriteQueue ──next_request(now)──► body + headers ──► POST
@@ -22,6 +23,7 @@
 //! |---|---|
 //! | [`proto`] | what are the messages on the wire (field numbers of remote-write 1.0)? |
 //! | [`codec`] | how does a request become a body (protobuf + snappy block), and which headers go with it? |
+//! | [`histogram`] | how does a native histogram look on the wire, and is this one well-formed? |
 //! | [`queue`] | which samples go in the next request, and what happens after the answer? |
 //! | [`retry`] | is this status retried, and when is the next try (backoff, `Retry-After`)? |
 //! | [`wal_tail`] | which samples has the tsdb WAL got since a position, and where do I resume? |
@@ -58,6 +60,7 @@
 
 pub mod codec;
 pub mod error;
+pub mod histogram;
 pub mod proto;
 pub mod queue;
 pub mod receive;
@@ -66,7 +69,10 @@ pub mod wal_tail;
 
 pub use codec::{decode_request, encode_request, request_headers};
 pub use error::RemoteError;
+pub use histogram::HistogramDecodeError;
 pub use queue::{OutgoingRequest, QueueConfig, QueueFull, QueueStats, ResponseOutcome, WriteQueue};
-pub use receive::{append_request, receive, ReceiveReport, RejectReason, SeriesRejection};
+pub use receive::{
+    append_request, receive, HistogramAppender, ReceiveReport, RejectReason, SeriesRejection,
+};
 pub use retry::{classify_status, parse_retry_after, Backoff, ResponseClass};
 pub use wal_tail::{TailReport, WalPosition, WalTailer};

@@ -8,9 +8,20 @@
 //! WriteRequest ─┬─ timeseries (1) ─► TimeSeries ─┬─ labels (1)     ─► Label { name (1), value (2) }
 //!               │                                ├─ samples (2)    ─► Sample { value (1), timestamp (2) }
 //!               │                                ├─ exemplars (3)  ─► Exemplar { labels (1), value (2), timestamp (3) }
-//!               │                                └─ histograms (4) ─► opaque bytes (counted, not stored)
+//!               │                                └─ histograms (4) ─► Histogram (below)
 //!               └─ metadata (3)   ─► MetricMetadata { type (1), metric_family_name (2), help (4), unit (5) }
+//!
+//! Histogram ─┬─ count_int (1) | count_float (2)              one of, the kind of histogram
+//!            ├─ sum (3), schema (4, sint32), zero_threshold (5)
+//!            ├─ zero_count_int (6) | zero_count_float (7)    one of
+//!            ├─ negative_spans (8) ─► BucketSpan { offset (1, sint32), length (2) }
+//!            ├─ negative_deltas (9, sint64, integer kind) | negative_counts (10, double, float kind)
+//!            ├─ positive_spans (11), positive_deltas (12), positive_counts (13)
+//!            ├─ reset_hint (14), timestamp (15), custom_values (16)
 //! ```
+//!
+//! The structs only carry the wire shape; [`crate::histogram`] turns a [`Histogram`] into
+//! an `exposition::histogram` value (with typed errors) and back.
 
 /// One remote-write request: the message a sender posts (after snappy compression).
 #[derive(Clone, PartialEq, prost::Message)]
@@ -35,9 +46,109 @@ pub struct TimeSeries {
     /// Exemplars (decoded so they can be counted; not stored).
     #[prost(message, repeated, tag = "3")]
     pub exemplars: Vec<Exemplar>,
-    /// Native histograms, kept as undecoded message bytes (not stored; counted).
-    #[prost(bytes = "vec", repeated, tag = "4")]
-    pub histograms: Vec<Vec<u8>>,
+    /// Native histogram samples, oldest first.
+    #[prost(message, repeated, tag = "4")]
+    pub histograms: Vec<Histogram>,
+}
+
+/// A native histogram sample as remote-write 1.x carries it: integer histograms use
+/// `count_int`, `zero_count_int` and the `*_deltas` fields (delta-encoded bucket counts),
+/// float histograms `count_float`, `zero_count_float` and the `*_counts` fields (absolute
+/// counts). [`crate::histogram::decode_histogram`] checks that a message sticks to one
+/// kind.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Histogram {
+    /// Total observations; which variant is set decides the histogram's kind (none set:
+    /// an integer histogram with count 0).
+    #[prost(oneof = "HistogramCount", tags = "1, 2")]
+    pub count: Option<HistogramCount>,
+    /// Sum of observations.
+    #[prost(double, tag = "3")]
+    pub sum: f64,
+    /// Bucket schema: `-4..=8` exponential, `-53` custom buckets.
+    #[prost(sint32, tag = "4")]
+    pub schema: i32,
+    /// Width of the zero bucket (observations with `|v| <= zero_threshold`).
+    #[prost(double, tag = "5")]
+    pub zero_threshold: f64,
+    /// Observations in the zero bucket.
+    #[prost(oneof = "HistogramZeroCount", tags = "6, 7")]
+    pub zero_count: Option<HistogramZeroCount>,
+    /// Populated negative bucket runs.
+    #[prost(message, repeated, tag = "8")]
+    pub negative_spans: Vec<BucketSpan>,
+    /// Negative bucket counts of an integer histogram, each a delta to the previous one.
+    #[prost(sint64, repeated, tag = "9")]
+    pub negative_deltas: Vec<i64>,
+    /// Negative bucket counts of a float histogram (absolute).
+    #[prost(double, repeated, tag = "10")]
+    pub negative_counts: Vec<f64>,
+    /// Populated positive bucket runs.
+    #[prost(message, repeated, tag = "11")]
+    pub positive_spans: Vec<BucketSpan>,
+    /// Positive bucket counts of an integer histogram, each a delta to the previous one.
+    #[prost(sint64, repeated, tag = "12")]
+    pub positive_deltas: Vec<i64>,
+    /// Positive bucket counts of a float histogram (absolute).
+    #[prost(double, repeated, tag = "13")]
+    pub positive_counts: Vec<f64>,
+    /// Counter-reset knowledge ([`ResetHint`] as an `i32`; unknown numbers read as
+    /// "unknown").
+    #[prost(enumeration = "ResetHint", tag = "14")]
+    pub reset_hint: i32,
+    /// Milliseconds since the Unix epoch.
+    #[prost(int64, tag = "15")]
+    pub timestamp: i64,
+    /// Bucket upper bounds of a custom-bucket (schema -53) histogram.
+    #[prost(double, repeated, tag = "16")]
+    pub custom_values: Vec<f64>,
+}
+
+/// The `count` one-of of [`Histogram`].
+#[derive(Clone, Copy, PartialEq, prost::Oneof)]
+pub enum HistogramCount {
+    /// Integer histogram: total observations.
+    #[prost(uint64, tag = "1")]
+    CountInt(u64),
+    /// Float histogram: total observations.
+    #[prost(double, tag = "2")]
+    CountFloat(f64),
+}
+
+/// The `zero_count` one-of of [`Histogram`].
+#[derive(Clone, Copy, PartialEq, prost::Oneof)]
+pub enum HistogramZeroCount {
+    /// Integer histogram: observations in the zero bucket.
+    #[prost(uint64, tag = "6")]
+    ZeroCountInt(u64),
+    /// Float histogram: observations in the zero bucket.
+    #[prost(double, tag = "7")]
+    ZeroCountFloat(f64),
+}
+
+/// `Histogram.ResetHint`: what is known about a counter reset before this sample.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, prost::Enumeration)]
+#[repr(i32)]
+pub enum ResetHint {
+    /// Nothing is known.
+    Unknown = 0,
+    /// A counter reset happened.
+    Yes = 1,
+    /// No counter reset happened.
+    No = 2,
+    /// A gauge histogram: resets do not apply.
+    Gauge = 3,
+}
+
+/// A run of consecutive populated buckets.
+#[derive(Clone, Copy, PartialEq, Eq, prost::Message)]
+pub struct BucketSpan {
+    /// Gap to the end of the previous span (the first span: its start index).
+    #[prost(sint32, tag = "1")]
+    pub offset: i32,
+    /// Buckets in the run.
+    #[prost(uint32, tag = "2")]
+    pub length: u32,
 }
 
 /// A label pair.
@@ -102,6 +213,8 @@ enum Kind {
     Sample,
     Exemplar,
     Metadata,
+    Histogram,
+    BucketSpan,
 }
 
 /// What a known field holds.
@@ -109,9 +222,12 @@ enum Kind {
 enum Field {
     Message(KindTag),
     Str,
-    Bytes,
     Varint,
     Double,
+    /// Repeated varints: unpacked (wire type 0) or packed (2).
+    RepeatedVarint,
+    /// Repeated doubles: unpacked (wire type 1) or packed (2).
+    RepeatedDouble,
     Unknown,
 }
 
@@ -123,6 +239,8 @@ enum KindTag {
     Sample,
     Exemplar,
     Metadata,
+    Histogram,
+    BucketSpan,
 }
 
 fn field_of(kind: Kind, tag: u64) -> Field {
@@ -133,7 +251,7 @@ fn field_of(kind: Kind, tag: u64) -> Field {
         (Kind::TimeSeries, 1) => Message(KindTag::Label),
         (Kind::TimeSeries, 2) => Message(KindTag::Sample),
         (Kind::TimeSeries, 3) => Message(KindTag::Exemplar),
-        (Kind::TimeSeries, 4) => Bytes,
+        (Kind::TimeSeries, 4) => Message(KindTag::Histogram),
         (Kind::Label, 1 | 2) => Str,
         (Kind::Sample, 1) => Double,
         (Kind::Sample, 2) => Varint,
@@ -142,6 +260,12 @@ fn field_of(kind: Kind, tag: u64) -> Field {
         (Kind::Exemplar, 3) => Varint,
         (Kind::Metadata, 1) => Varint,
         (Kind::Metadata, 2 | 4 | 5) => Str,
+        (Kind::Histogram, 1 | 4 | 6 | 14 | 15) => Varint,
+        (Kind::Histogram, 2 | 3 | 5 | 7) => Double,
+        (Kind::Histogram, 8 | 11) => Message(KindTag::BucketSpan),
+        (Kind::Histogram, 9 | 12) => RepeatedVarint,
+        (Kind::Histogram, 10 | 13 | 16) => RepeatedDouble,
+        (Kind::BucketSpan, 1 | 2) => Varint,
         _ => Unknown,
     }
 }
@@ -153,6 +277,8 @@ fn kind_of(t: KindTag) -> Kind {
         KindTag::Sample => Kind::Sample,
         KindTag::Exemplar => Kind::Exemplar,
         KindTag::Metadata => Kind::Metadata,
+        KindTag::Histogram => Kind::Histogram,
+        KindTag::BucketSpan => Kind::BucketSpan,
     }
 }
 
@@ -187,10 +313,10 @@ fn walk(buf: &[u8], base: usize, kind: Kind) -> Result<(), Stop> {
         }
         let f = field_of(kind, tag);
         match wire {
-            0 if matches!(f, Field::Varint | Field::Unknown) => {
+            0 if matches!(f, Field::Varint | Field::RepeatedVarint | Field::Unknown) => {
                 read_varint(buf, &mut i).ok_or_else(bad)?;
             }
-            1 if matches!(f, Field::Double | Field::Unknown) => {
+            1 if matches!(f, Field::Double | Field::RepeatedDouble | Field::Unknown) => {
                 i = i
                     .checked_add(8)
                     .filter(|&e| e <= buf.len())
@@ -214,6 +340,13 @@ fn walk(buf: &[u8], base: usize, kind: Kind) -> Result<(), Stop> {
                     Field::Message(k) => walk(sub, base + i, kind_of(k))?,
                     Field::Str => {
                         std::str::from_utf8(sub).map_err(|_| bad())?;
+                    }
+                    Field::RepeatedDouble if !sub.len().is_multiple_of(8) => return Err(bad()),
+                    Field::RepeatedVarint => {
+                        let mut j = 0;
+                        while j < sub.len() {
+                            read_varint(sub, &mut j).ok_or_else(bad)?;
+                        }
                     }
                     _ => {}
                 }

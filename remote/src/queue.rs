@@ -16,10 +16,13 @@
 
 use std::collections::{HashMap, VecDeque};
 
+use exposition::histogram::{FloatHistogram, Histogram};
 use exposition::Labels;
 use thiserror::Error;
+use tsdb::head::HistogramValue;
 
 use crate::codec::{encode_request, request_headers, DEFAULT_USER_AGENT};
+use crate::histogram::encode_value;
 use crate::proto::{Label, Sample, TimeSeries, WriteRequest};
 use crate::retry::{classify_status, parse_retry_after, Backoff, ResponseClass};
 use crate::wal_tail::WalPosition;
@@ -77,7 +80,7 @@ pub struct OutgoingRequest {
     /// Headers to set: `Content-Encoding`, `Content-Type`, `User-Agent`,
     /// `X-Prometheus-Remote-Write-Version`.
     pub headers: [(&'static str, String); 4],
-    /// Samples in the body.
+    /// Samples in the body (float samples and histograms).
     pub samples: usize,
     /// Series in the body.
     pub series: usize,
@@ -122,11 +125,18 @@ pub struct QueueStats {
     pub retries: u64,
 }
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 struct Pending {
     series: u32,
     t: i64,
-    v: f64,
+    v: Value,
+}
+
+/// A pending sample's value; histograms are boxed so float samples stay small.
+#[derive(Debug, Clone)]
+enum Value {
+    Float(f64),
+    Histogram(Box<HistogramValue>),
 }
 
 #[derive(Debug)]
@@ -200,8 +210,56 @@ impl WriteQueue {
         Ok(())
     }
 
+    /// Queues one integer native histogram (it counts as one sample towards
+    /// `max_samples_per_send` and `capacity`), or refuses it when the queue is full.
+    pub fn push_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: &Histogram,
+    ) -> Result<(), QueueFull> {
+        self.push_value(
+            labels,
+            t,
+            Value::Histogram(Box::new(HistogramValue::Int(h.clone()))),
+        )
+    }
+
+    /// Queues one float native histogram, or refuses it when the queue is full.
+    pub fn push_float_histogram(
+        &mut self,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> Result<(), QueueFull> {
+        self.push_value(
+            labels,
+            t,
+            Value::Histogram(Box::new(HistogramValue::Float(h.clone()))),
+        )
+    }
+
+    fn push_value(&mut self, labels: &Labels, t: i64, v: Value) -> Result<(), QueueFull> {
+        if self.is_full() {
+            return Err(QueueFull {
+                capacity: self.cfg.capacity,
+            });
+        }
+        self.push_pending(labels, t, v);
+        Ok(())
+    }
+
     /// Queues one sample even past capacity (the WAL tailer never splits a record).
     pub(crate) fn push_unbounded(&mut self, labels: &Labels, t: i64, v: f64) {
+        self.push_pending(labels, t, Value::Float(v));
+    }
+
+    /// Queues one histogram even past capacity (the WAL tailer never splits a record).
+    pub(crate) fn push_histogram_unbounded(&mut self, labels: &Labels, t: i64, h: HistogramValue) {
+        self.push_pending(labels, t, Value::Histogram(Box::new(h)));
+    }
+
+    fn push_pending(&mut self, labels: &Labels, t: i64, v: Value) {
         let series = match self.index.get(labels) {
             Some(&id) => id,
             None => {
@@ -330,7 +388,8 @@ impl WriteQueue {
     }
 
     /// Takes up to `max_samples_per_send` samples, one `TimeSeries` per series (in order
-    /// of first appearance, samples in push order).
+    /// of first appearance, samples in push order; a series' float samples and its
+    /// histograms go in separate lists, each in push order).
     fn build_batch(&mut self) -> (WriteRequest, usize) {
         let n = self.pending.len().min(self.cfg.max_samples_per_send);
         let mut slot: HashMap<u32, usize> = HashMap::new();
@@ -350,10 +409,14 @@ impl WriteQueue {
                 });
                 wr.timeseries.len() - 1
             });
-            wr.timeseries[i].samples.push(Sample {
-                value: p.v,
-                timestamp: p.t,
-            });
+            let ts = &mut wr.timeseries[i];
+            match p.v {
+                Value::Float(value) => ts.samples.push(Sample {
+                    value,
+                    timestamp: p.t,
+                }),
+                Value::Histogram(h) => ts.histograms.push(encode_value(p.t, &h)),
+            }
         }
         (wr, n)
     }

@@ -3,10 +3,14 @@
 //!
 //! ```text
 //! body ──decode_request──► WriteRequest ──per series──► labels checked ──per sample──► Appender
-//!                                                            │                          │
-//!                                                            └──── SeriesRejection ◄────┘ (out of order,
-//!                                                                                          duplicate, out of bounds)
+//!                                                            │       floats, then         │
+//!                                                            │       histograms           │
+//!                                                            └──── SeriesRejection ◄──────┘ (out of order,
+//!                                                                     duplicate, out of bounds, bad histogram)
 //! ```
+//!
+//! Native histograms are decoded with [`crate::histogram::decode_histogram`] and appended
+//! through [`HistogramAppender`], which our tsdb's appenders implement.
 //!
 //! One bad series does not sink the request: its rejected samples are listed in the
 //! [`ReceiveReport`] and everything else is committed. This follows Prometheus's
@@ -16,11 +20,14 @@
 
 use std::fmt;
 
+use exposition::histogram::{FloatHistogram, Histogram};
 use exposition::{Label, LabelError, Labels, METRIC_NAME};
-use tsdb::{Appender, SeriesRef};
+use tsdb::head::HistogramValue;
+use tsdb::{Appender, DbAppender, HeadAppender, SeriesRef};
 
 use crate::codec::decode_request;
 use crate::error::RemoteError;
+use crate::histogram::{decode_histogram, HistogramDecodeError};
 use crate::proto::{TimeSeries, WriteRequest};
 
 /// Why samples of one series were refused.
@@ -42,8 +49,93 @@ pub enum RejectReason {
     /// The label set is invalid (no metric name, duplicate or empty names, …); all the
     /// series' samples are refused.
     InvalidLabels(String),
+    /// A histogram message does not make a histogram (mixed integer and float fields,
+    /// spans that do not match the bucket counts, …).
+    BadHistogram(HistogramDecodeError),
+    /// Storage refused a histogram as invalid (schema, negative counts, counts that do not
+    /// add up, custom bounds).
+    InvalidHistogram(&'static str),
     /// Any other per-sample refusal from storage (e.g. the series limit).
     Storage(String),
+}
+
+/// An [`Appender`] that also takes native histograms: what [`receive`] needs. Implemented
+/// for [`DbAppender`] and [`HeadAppender`]; the same ordering rules apply across sample
+/// types (one sample per timestamp).
+pub trait HistogramAppender: Appender {
+    /// Appends an integer histogram; with `Some(r)` the labels are not looked at.
+    fn append_histogram(
+        &mut self,
+        r: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        h: &Histogram,
+    ) -> tsdb::Result<SeriesRef>;
+
+    /// Appends a float histogram; with `Some(r)` the labels are not looked at.
+    fn append_float_histogram(
+        &mut self,
+        r: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> tsdb::Result<SeriesRef>;
+}
+
+impl HistogramAppender for DbAppender<'_> {
+    fn append_histogram(
+        &mut self,
+        r: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        h: &Histogram,
+    ) -> tsdb::Result<SeriesRef> {
+        match r {
+            Some(r) => self.append_histogram_ref(r, t, h).map(|()| r),
+            None => DbAppender::append_histogram(self, labels, t, h),
+        }
+    }
+
+    fn append_float_histogram(
+        &mut self,
+        r: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> tsdb::Result<SeriesRef> {
+        match r {
+            Some(r) => self.append_float_histogram_ref(r, t, h).map(|()| r),
+            None => DbAppender::append_float_histogram(self, labels, t, h),
+        }
+    }
+}
+
+impl HistogramAppender for HeadAppender<'_> {
+    fn append_histogram(
+        &mut self,
+        r: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        h: &Histogram,
+    ) -> tsdb::Result<SeriesRef> {
+        match r {
+            Some(r) => self.append_histogram_ref(r, t, h).map(|()| r),
+            None => HeadAppender::append_histogram(self, labels, t, h),
+        }
+    }
+
+    fn append_float_histogram(
+        &mut self,
+        r: Option<SeriesRef>,
+        labels: &Labels,
+        t: i64,
+        h: &FloatHistogram,
+    ) -> tsdb::Result<SeriesRef> {
+        match r {
+            Some(r) => self.append_float_histogram_ref(r, t, h).map(|()| r),
+            None => HeadAppender::append_float_histogram(self, labels, t, h),
+        }
+    }
 }
 
 impl fmt::Display for RejectReason {
@@ -57,6 +149,8 @@ impl fmt::Display for RejectReason {
                 write!(f, "out of bounds (minimum valid t={min_valid_t})")
             }
             RejectReason::InvalidLabels(e) => write!(f, "invalid labels: {e}"),
+            RejectReason::BadHistogram(e) => write!(f, "malformed histogram: {e}"),
+            RejectReason::InvalidHistogram(e) => write!(f, "invalid histogram: {e}"),
             RejectReason::Storage(e) => f.write_str(e),
         }
     }
@@ -73,7 +167,7 @@ pub struct SeriesRejection {
     pub reason: RejectReason,
     /// Timestamp of the first refused sample (`None` when the series had no samples).
     pub first_t: Option<i64>,
-    /// How many of the series' samples were refused.
+    /// How many of the series' samples (floats and histograms) were refused.
     pub samples: usize,
 }
 
@@ -95,14 +189,14 @@ impl fmt::Display for SeriesRejection {
 pub struct ReceiveReport {
     /// Series in the request.
     pub series: usize,
-    /// Samples appended (and committed, for [`receive`]).
+    /// Float samples appended (and committed, for [`receive`]).
     pub samples_appended: usize,
-    /// Samples refused (sum of `rejections[..].samples`).
+    /// Native histogram samples appended (and committed, for [`receive`]).
+    pub histograms_appended: usize,
+    /// Samples and histograms refused (sum of `rejections[..].samples`).
     pub samples_rejected: usize,
     /// Exemplars received and not stored (this crate does not store exemplars).
     pub exemplars_ignored: usize,
-    /// Native histograms received and not stored (not supported by our tsdb yet).
-    pub histograms_ignored: usize,
     /// Metadata entries received and not stored.
     pub metadata_ignored: usize,
     /// One entry per series with refused samples, in request order.
@@ -140,7 +234,10 @@ impl ReceiveReport {
 /// Map the result to HTTP: `Ok(report)` → `report.http_status()` (204 or 400),
 /// `Err(Snappy | Protobuf | BodyTooLarge)` → 400, `Err(Storage)` → 500 (the sender
 /// retries).
-pub fn receive<A: Appender>(body: &[u8], mut app: A) -> Result<ReceiveReport, RemoteError> {
+pub fn receive<A: HistogramAppender>(
+    body: &[u8],
+    mut app: A,
+) -> Result<ReceiveReport, RemoteError> {
     let req = match decode_request(body) {
         Ok(r) => r,
         Err(e) => {
@@ -162,7 +259,7 @@ pub fn receive<A: Appender>(body: &[u8], mut app: A) -> Result<ReceiveReport, Re
 
 /// Appends a decoded request with `app` without committing (the caller commits or rolls
 /// back). Per-sample refusals go in the report; other storage errors are returned.
-pub fn append_request<A: Appender>(
+pub fn append_request<A: HistogramAppender>(
     req: &WriteRequest,
     app: &mut A,
 ) -> Result<ReceiveReport, RemoteError> {
@@ -173,52 +270,104 @@ pub fn append_request<A: Appender>(
     };
     for (index, ts) in req.timeseries.iter().enumerate() {
         report.exemplars_ignored += ts.exemplars.len();
-        report.histograms_ignored += ts.histograms.len();
+        let total = ts.samples.len() + ts.histograms.len();
         let labels = match series_labels(ts) {
             Ok(l) => l,
             Err(e) => {
-                if !ts.samples.is_empty() {
-                    report.samples_rejected += ts.samples.len();
+                if total > 0 {
+                    report.samples_rejected += total;
                     report.rejections.push(SeriesRejection {
                         index,
                         series: raw_series_string(ts),
                         reason: RejectReason::InvalidLabels(e),
-                        first_t: ts.samples.first().map(|s| s.timestamp),
-                        samples: ts.samples.len(),
+                        first_t: ts
+                            .samples
+                            .first()
+                            .map(|s| s.timestamp)
+                            .or(ts.histograms.first().map(|h| h.timestamp)),
+                        samples: total,
                     });
                 }
                 continue;
             }
         };
-        let mut r: Option<SeriesRef> = None;
-        let mut rejection: Option<SeriesRejection> = None;
+        let mut series = SeriesAppend {
+            index,
+            labels: &labels,
+            r: None,
+            rejection: None,
+        };
         for s in &ts.samples {
-            match app.append(r, &labels, s.timestamp, s.value) {
-                Ok(got) => {
-                    r = Some(got);
-                    report.samples_appended += 1;
-                }
-                Err(e) if e.is_sample_rejection() => {
-                    report.samples_rejected += 1;
-                    match &mut rejection {
-                        Some(rej) => rej.samples += 1,
-                        None => {
-                            rejection = Some(SeriesRejection {
-                                index,
-                                series: labels.to_string(),
-                                reason: reason_of(&e),
-                                first_t: Some(s.timestamp),
-                                samples: 1,
-                            })
-                        }
-                    }
-                }
-                Err(e) => return Err(RemoteError::Storage(e)),
+            let res = app.append(series.r, &labels, s.timestamp, s.value);
+            if series.note(res, s.timestamp, &mut report)? {
+                report.samples_appended += 1;
             }
         }
-        report.rejections.extend(rejection);
+        for p in &ts.histograms {
+            let res = match decode_histogram(p) {
+                Ok((t, HistogramValue::Int(h))) => app.append_histogram(series.r, &labels, t, &h),
+                Ok((t, HistogramValue::Float(h))) => {
+                    app.append_float_histogram(series.r, &labels, t, &h)
+                }
+                Err(e) => {
+                    series.refuse(RejectReason::BadHistogram(e), p.timestamp, &mut report);
+                    continue;
+                }
+            };
+            if series.note(res, p.timestamp, &mut report)? {
+                report.histograms_appended += 1;
+            }
+        }
+        report.rejections.extend(series.rejection);
     }
     Ok(report)
+}
+
+/// The appends of one series: its ref once known, and its rejection so far.
+struct SeriesAppend<'a> {
+    index: usize,
+    labels: &'a Labels,
+    r: Option<SeriesRef>,
+    rejection: Option<SeriesRejection>,
+}
+
+impl SeriesAppend<'_> {
+    /// Records the outcome of one append: `Ok(true)` when stored, `Ok(false)` when refused
+    /// (counted), `Err` for a storage failure that sinks the request.
+    fn note(
+        &mut self,
+        res: tsdb::Result<SeriesRef>,
+        t: i64,
+        report: &mut ReceiveReport,
+    ) -> Result<bool, RemoteError> {
+        match res {
+            Ok(got) => {
+                self.r = Some(got);
+                Ok(true)
+            }
+            Err(e) if e.is_sample_rejection() => {
+                self.refuse(reason_of(&e), t, report);
+                Ok(false)
+            }
+            Err(e) => Err(RemoteError::Storage(e)),
+        }
+    }
+
+    fn refuse(&mut self, reason: RejectReason, t: i64, report: &mut ReceiveReport) {
+        report.samples_rejected += 1;
+        match &mut self.rejection {
+            Some(rej) => rej.samples += 1,
+            None => {
+                self.rejection = Some(SeriesRejection {
+                    index: self.index,
+                    series: self.labels.to_string(),
+                    reason,
+                    first_t: Some(t),
+                    samples: 1,
+                })
+            }
+        }
+    }
 }
 
 fn reason_of(e: &tsdb::Error) -> RejectReason {
@@ -232,6 +381,7 @@ fn reason_of(e: &tsdb::Error) -> RejectReason {
         },
         tsdb::Error::InvalidLabels(l) => RejectReason::InvalidLabels(l.to_string()),
         tsdb::Error::EmptyLabels => RejectReason::InvalidLabels("empty label set".into()),
+        tsdb::Error::InvalidHistogram(why) => RejectReason::InvalidHistogram(why),
         other => RejectReason::Storage(other.to_string()),
     }
 }

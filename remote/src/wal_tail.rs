@@ -3,7 +3,8 @@
 //! ```text
 //! checkpoint.N + segments < start ──series only──► ref → labels map
 //! segment S @ offset O ──record by record──► Series: learn labels
-//!                                         └─► Samples: WriteQueue::push + mark(position)
+//!                                         ├─► Samples: WriteQueue::push + mark(position)
+//!                                         └─► (Float)HistogramSamples: pushed the same way
 //! ```
 //!
 //! A [`WalPosition`] is a segment number and a byte offset just past a whole record.
@@ -21,6 +22,7 @@
 use std::collections::HashMap;
 
 use exposition::Labels;
+use tsdb::head::HistogramValue;
 use tsdb::wal::record::{self, Record, FRAME_HEADER_LEN, MAX_RECORD_LEN};
 use tsdb::wal::{checkpoint_name, read_records, segment_name};
 use tsdb::{CorruptionKind, Dir};
@@ -42,8 +44,10 @@ pub struct WalPosition {
 pub struct TailReport {
     /// Records read.
     pub records: usize,
-    /// Samples pushed into the queue.
+    /// Float samples pushed into the queue.
     pub samples: usize,
+    /// Native histogram samples (integer and float) pushed into the queue.
+    pub histograms: usize,
     /// Samples whose series ref had no series record (skipped).
     pub unknown_series: usize,
     /// When the start position had been checkpointed away: where reading resumed.
@@ -261,6 +265,30 @@ impl WalTailer {
                                         Some(l) => {
                                             queue.push_unbounded(l, s.t, f64::from_bits(s.v));
                                             report.samples += 1;
+                                        }
+                                        None => report.unknown_series += 1,
+                                    }
+                                }
+                            }
+                            Record::HistogramSamples(hs) => {
+                                for s in hs {
+                                    match self.series.get(&s.r) {
+                                        Some(l) => {
+                                            let h = HistogramValue::Int(s.h.clone());
+                                            queue.push_histogram_unbounded(l, s.t, h);
+                                            report.histograms += 1;
+                                        }
+                                        None => report.unknown_series += 1,
+                                    }
+                                }
+                            }
+                            Record::FloatHistogramSamples(hs) => {
+                                for s in hs {
+                                    match self.series.get(&s.r) {
+                                        Some(l) => {
+                                            let h = HistogramValue::Float(s.h.clone());
+                                            queue.push_histogram_unbounded(l, s.t, h);
+                                            report.histograms += 1;
                                         }
                                         None => report.unknown_series += 1,
                                     }
