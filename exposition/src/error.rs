@@ -194,4 +194,13 @@ pub enum ParseErrorKind {
         /// Why.
         reason: &'static str,
     },
+    /// A start timestamp (`st@`, OpenMetrics 2.0) on a metric whose type has none (only
+    /// counters, histograms, summaries and unknown metrics have one).
+    #[error("start timestamp on {metric:?}, a {ty}, which has none")]
+    StartTimestampNotAllowed {
+        /// The metric name.
+        metric: String,
+        /// The type, as OpenMetrics spells it.
+        ty: &'static str,
+    },
 }

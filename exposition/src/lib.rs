@@ -20,6 +20,9 @@
 //! - [`text`]: how do I read or write text 0.0.4? [`text::TextParser`], [`text::encode`].
 //! - [`openmetrics`]: how do I read (strictly) or write OpenMetrics 1.0?
 //!   [`openmetrics::OpenMetricsParser`], [`openmetrics::encode`].
+//! - [`openmetrics2`]: how do I read or write the OpenMetrics 2.0 draft (composite
+//!   histogram and summary values, `st@` start timestamps)?
+//!   [`openmetrics2::OpenMetrics2Parser`], [`openmetrics2::encode`].
 //! - [`content_type`]: which parser does this `Content-Type` call for? [`Format`], [`Parser`].
 //! - [`family`]: what are the families of a scrape? [`MetricFamily`] grouped from entries.
 //! - [`protobuf`]: how do I read or write the delimited protobuf format (and its native
@@ -60,6 +63,7 @@ pub mod labels;
 mod lex;
 pub mod matcher;
 pub mod openmetrics;
+pub mod openmetrics2;
 pub mod protobuf;
 pub mod text;
 pub mod types;
