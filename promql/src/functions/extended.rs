@@ -83,18 +83,16 @@ pub struct ExtWindow {
 }
 
 impl ExtWindow {
-    /// Index range of the points the window may use: those after `start - lookback` and
-    /// up to `end` (`end + lookback` when smoothed).
-    fn bounds<T>(&self, pts: &[T], t: impl Fn(&T) -> i64) -> (usize, usize) {
+    /// The points the window may use: those after `start - lookback` and up to `end`
+    /// (`end + lookback` when smoothed).
+    fn points<'a, T>(&self, pts: &'a [T], t: impl Fn(&T) -> i64) -> &'a [T] {
         let lo = self.start.saturating_sub(self.lookback);
         let hi = if self.smoothed {
             self.end.saturating_add(self.lookback)
         } else {
             self.end
         };
-        let a = pts.partition_point(|p| t(p) <= lo);
-        let b = pts.partition_point(|p| t(p) <= hi);
-        (a, b.max(a))
+        between(pts, lo, hi, t)
     }
 }
 
@@ -118,9 +116,7 @@ pub fn extended_step(
     range_secs: f64,
     notes: &mut Vec<ExtNote>,
 ) -> Option<ExtValue> {
-    let (fa, fb) = w.bounds(floats, |p| p.t);
-    let (ha, hb) = w.bounds(hists, |p| p.t);
-    let (f, h) = (&floats[fa..fb], &hists[ha..hb]);
+    let (f, h) = (w.points(floats, |p| p.t), w.points(hists, |p| p.t));
     if matches!(func, ExtFunc::Changes | ExtFunc::Resets) {
         if h.is_empty() {
             let pts = float_points(floats, w, false)?;
@@ -204,7 +200,7 @@ pub fn interpolate_histogram(
     if t == b.t || b.t == a.t {
         return Some((*b.h).clone());
     }
-    let fraction = (t - a.t) as f64 / (b.t - a.t) as f64;
+    let fraction = t.saturating_sub(a.t) as f64 / b.t.saturating_sub(a.t) as f64;
     let mut r = (*b.h).clone();
     if counter && b.h.detect_reset(&a.h) {
         r.mul(fraction);
@@ -391,6 +387,13 @@ pub fn anchored_transitions(
     Some(n)
 }
 
+/// The points of `pts` (in time order) with `lo < t <= hi`.
+fn between<T>(pts: &[T], lo: i64, hi: i64, t: impl Fn(&T) -> i64) -> &[T] {
+    let a = pts.partition_point(|p| t(p) <= lo);
+    let b = pts.partition_point(|p| t(p) <= hi).max(a);
+    &pts[a..b]
+}
+
 /// The value a `smoothed` instant selector gives at `t` for a series with floats `f` and
 /// histograms `h` (each in time order, staleness markers included): the last sample at
 /// or before `t` (no older than `lookback`), interpolated towards the next one (no
@@ -406,9 +409,10 @@ pub fn smoothed_value(
     notes: &mut Vec<ExtNote>,
 ) -> Option<ExtValue> {
     let (lo, hi) = (t.saturating_sub(lookback), t.saturating_add(lookback));
-    let in_window = |pt: i64| pt > lo && pt <= hi;
-    let any_f = f.iter().any(|p| in_window(p.t) && !is_stale_nan(p.f));
-    let any_h = h.iter().any(|p| in_window(p.t) && !is_stale_nan(p.h.sum));
+    let fw = between(f, lo, hi, |p| p.t);
+    let hw = between(h, lo, hi, |p| p.t);
+    let any_f = fw.iter().any(|p| !is_stale_nan(p.f));
+    let any_h = hw.iter().any(|p| !is_stale_nan(p.h.sum));
     if any_f && any_h {
         notes.push(ExtNote::MixedFloatsHistograms);
         return None;
@@ -554,6 +558,14 @@ mod tests {
         assert_eq!(anchored_transitions(&f, &h, 20_000, false), Some(1.0));
         // Nothing after the start: no result.
         assert_eq!(anchored_transitions(&f, &[], 20_000, false), None);
+    }
+
+    #[test]
+    fn between_is_left_open_and_empty_for_inverted_bounds() {
+        let f: Vec<FPoint> = (0..5).map(|i| FPoint { t: i * 10, f: 0.0 }).collect();
+        let ts: Vec<i64> = between(&f, 10, 30, |p| p.t).iter().map(|p| p.t).collect();
+        assert_eq!(ts, vec![20, 30]);
+        assert!(between(&f, 30, 10, |p| p.t).is_empty());
     }
 
     #[test]
