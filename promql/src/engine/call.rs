@@ -6,7 +6,7 @@ use super::eval::{Ev, RangeMode, RangeVal, SeriesBuilder, Val, Window, WindowCur
 use super::AnnotationKind;
 use crate::ast::Span;
 use crate::ast::{AggregateOp, Call, Expr, MatrixSelector};
-use crate::functions::{label, math, native, over_time, rate, time as datefn};
+use crate::functions::{extended, label, math, native, over_time, rate, time as datefn};
 use crate::storage::{SampleValue, SelectHints};
 use crate::value::is_stale_nan;
 use crate::value::{FPoint, HPoint, Sample, Series};
@@ -325,43 +325,78 @@ impl Ev<'_> {
     }
 
     /// `rate`, `increase`, `delta`, `changes`, `resets` over an `anchored` or `smoothed`
-    /// range: the points come from the boundary-extended window.
-    fn extended_range_fn(&mut self, name: &str, r: RangeVal) -> Result<Vec<Series>, EngineError> {
-        let lb = self.opts.lookback_delta_ms;
-        let counter = matches!(name, "rate" | "increase");
+    /// range: the points come from the boundary-extended window (see
+    /// [`extended::extended_step`]); annotations point at `span`.
+    fn extended_range_fn(
+        &mut self,
+        name: &str,
+        r: RangeVal,
+        span: Span,
+    ) -> Result<Vec<Series>, EngineError> {
+        let Some(func) = extended::ExtFunc::from_name(name) else {
+            return Err(EngineError::Unsupported(format!("function {name}")));
+        };
+        let lookback = self.opts.lookback_delta_ms;
+        let smoothed = r.mode == RangeMode::Smoothed;
         let range_secs = r.window.range as f64 / 1000.0;
         let mut out = SeriesBuilder::default();
         for mut s in r.series {
-            let mut pts = Vec::new();
+            let (mut pts, mut hpts, mut notes) = (Vec::new(), Vec::new(), Vec::new());
             for i in 0..self.nsteps() {
                 self.tick()?;
                 let ts = self.ts(i);
-                let (lo, hi) = r.window.bounds(ts);
-                let w = match r.mode {
-                    RangeMode::Anchored => rate::anchored_points(&s.floats, lo, hi, lb),
-                    _ => rate::smoothed_points(&s.floats, lo, hi, lb, counter),
+                let (start, end) = r.window.bounds(ts);
+                let w = extended::ExtWindow {
+                    start,
+                    end,
+                    lookback,
+                    smoothed,
                 };
-                let Some(w) = w else {
-                    continue;
-                };
-                let f = match name {
-                    "rate" => rate::boundary_increase(&w, true) / range_secs,
-                    "increase" => rate::boundary_increase(&w, true),
-                    "delta" => rate::boundary_increase(&w, false),
-                    "changes" => rate::changes(&w),
-                    _ => rate::resets(&w),
-                };
+                let v = extended::extended_step(
+                    func,
+                    &s.floats,
+                    &s.histograms,
+                    w,
+                    range_secs,
+                    &mut notes,
+                );
+                match v {
+                    Some(extended::ExtValue::F(f)) => pts.push(FPoint { t: ts, f }),
+                    Some(extended::ExtValue::H(h)) => hpts.push(HPoint {
+                        t: ts,
+                        h: Arc::new(h),
+                    }),
+                    None => continue,
+                }
                 self.hold(1)?;
-                pts.push(FPoint { t: ts, f });
             }
-            if pts.is_empty() {
+            self.ext_notes(notes, s.metric.metric_name().unwrap_or(""), span);
+            if func.is_counter() && !pts.is_empty() {
+                self.non_counter_check(&s.metric, span);
+            }
+            if pts.is_empty() && hpts.is_empty() {
                 continue;
             }
             self.drop_name(&mut s);
-            let metric = s.metric;
-            out.add(&metric, s.drop_name, pts)?;
+            out.add_series(&s.metric, s.drop_name, pts, hpts)?;
         }
         out.finish()
+    }
+
+    /// Reports the notes of the extended-range helpers for metric `name` at `span`.
+    pub(super) fn ext_notes(&mut self, mut notes: Vec<extended::ExtNote>, name: &str, span: Span) {
+        notes.sort();
+        notes.dedup();
+        for n in notes {
+            let (kind, msg) = match n {
+                extended::ExtNote::Hist(h) => hist_note(h, name, ""),
+                extended::ExtNote::Reconciled(op) => {
+                    hist_note(native::HistNote::ReconciledCustom, name, op)
+                }
+                extended::ExtNote::MixedFloatsHistograms => mixed_note(name),
+            };
+            self.annotate(kind, msg, span);
+        }
     }
 
     pub(super) fn eval_call(&mut self, c: &Call) -> Result<Val, EngineError> {
@@ -382,10 +417,7 @@ impl Ev<'_> {
                 }
                 if (vector.anchored || vector.smoothed) && c.args.len() == 1 {
                     let r = self.range_arg(a)?;
-                    if name != "delta" && name != "changes" && name != "resets" {
-                        self.non_counter_info(&r, a);
-                    }
-                    return self.extended_range_fn(name, r).map(Val::Vector);
+                    return self.extended_range_fn(name, r, a.span()).map(Val::Vector);
                 }
             }
         }
@@ -777,12 +809,6 @@ impl Ev<'_> {
                 .map(Val::Vector)
             }
             other => Err(EngineError::Unsupported(format!("function {other}"))),
-        }
-    }
-
-    fn non_counter_info(&mut self, r: &RangeVal, arg: &Expr) {
-        for s in &r.series {
-            self.non_counter_check(&s.metric, arg.span());
         }
     }
 

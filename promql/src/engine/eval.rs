@@ -11,6 +11,7 @@ use crate::ast::{
     resolve_durations, AtModifier, DurationContext, Expr, MatrixSelector, Span, SubqueryExpr,
     UnaryOp, VectorSelector,
 };
+use crate::functions::extended;
 use crate::storage::{SampleValue, SelectHints, Storage};
 use crate::value::{is_stale_nan, FPoint, HPoint, Sample, Scalar, Series, StringValue, Value};
 use exposition::histogram::FloatHistogram;
@@ -932,6 +933,28 @@ impl<'a> Ev<'a> {
         for s in set {
             let mut it = s.iter();
             self.check_cancel()?;
+            if s.may_have_histograms() {
+                let held = self.held();
+                let mut series = Series {
+                    histograms: Vec::new(),
+                    metric: s.labels().clone(),
+                    floats: Vec::new(),
+                    drop_name: false,
+                };
+                while let Some((t, v)) = it.next_value() {
+                    self.tick_hold()?;
+                    match v {
+                        SampleValue::Float(f) => series.floats.push(FPoint { t, f }),
+                        SampleValue::Histogram(h) => series.histograms.push(HPoint { t, h }),
+                    }
+                }
+                let series = self.smoothed_series(series, at, vs.offset, vs.span)?;
+                self.release_to(held + series.len());
+                if !series.is_empty() {
+                    out.push(series);
+                }
+                continue;
+            }
             let mut all = Vec::new();
             let held = self.held();
             while let Some((t, f)) = it.next() {
@@ -969,6 +992,38 @@ impl<'a> Ev<'a> {
             }
         }
         Ok(out)
+    }
+
+    /// The steps of a `smoothed` selector over one series that may hold histograms (raw
+    /// points in `s`, staleness markers included); see [`extended::smoothed_value`].
+    fn smoothed_series(
+        &mut self,
+        mut s: Series,
+        at: Option<i64>,
+        offset: i64,
+        span: Span,
+    ) -> Result<Series, EngineError> {
+        let lb = self.opts.lookback_delta_ms;
+        let (mut pts, mut hpts, mut notes) = (Vec::new(), Vec::new(), Vec::new());
+        for i in 0..self.nsteps() {
+            self.tick()?;
+            let ts = self.ts(i);
+            let r = at.unwrap_or(ts).saturating_sub(offset);
+            match extended::smoothed_value(&s.floats, &s.histograms, r, lb, &mut notes) {
+                Some(extended::ExtValue::F(f)) => pts.push(FPoint { t: ts, f }),
+                Some(extended::ExtValue::H(h)) => hpts.push(HPoint {
+                    t: ts,
+                    h: Arc::new(h),
+                }),
+                None => continue,
+            }
+            self.hold(1)?;
+        }
+        let name = s.metric.metric_name().unwrap_or("").to_string();
+        self.ext_notes(notes, &name, span);
+        s.floats = pts;
+        s.histograms = hpts;
+        Ok(s)
     }
 
     /// The window of a plain matrix selector and the time range its data covers.

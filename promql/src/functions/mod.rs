@@ -6,6 +6,7 @@
 //! | module | question it answers |
 //! |---|---|
 //! | [`rate`] | how fast did a counter or gauge change over a window (`rate`, `increase`, `delta`, `irate`, `deriv`, ...)? |
+//! | [`extended`] | what do `anchored`/`smoothed` ranges give over native histograms (and mixed windows)? |
 //! | [`over_time`] | what is the avg/min/max/quantile/... of a window (`*_over_time`)? |
 //! | [`math`] | what does a per-sample math function return (`abs`, `ln`, trig, `round`, `clamp`)? |
 //! | [`time`] | what calendar field does a timestamp have (`hour`, `day_of_week`, ...)? |
@@ -13,6 +14,7 @@
 //! | [`native`] | how are native histograms added, scaled, checked for resets, and what quantile/fraction/spread do they give? |
 //! | [`label`] | how do `label_replace`/`label_join` rewrite a label set? |
 
+pub mod extended;
 pub mod histogram;
 pub mod label;
 pub mod math;
