@@ -1,6 +1,7 @@
 //! Remote-write over loopback: the `server` binary's `POST /api/v1/write` (204, 400 with
 //! the reason, per-series out-of-order, 405), and a stack whose `remote_write` forwards
-//! what it scrapes (tailing its WAL) to that server, where queries return it.
+//! what it scrapes (tailing its WAL; floats and native histograms) to that server, where
+//! queries return it.
 
 mod common;
 
@@ -309,4 +310,125 @@ fn stack_retries_a_busy_receiver_without_losing_samples() {
         .collect();
     assert!(stored.len() >= 8, "{stored:?}");
     assert_eq!(received, stored);
+}
+
+/// A protobuf target whose native histogram `lat_seconds` gains 5 observations per scrape.
+fn histogram_target() -> String {
+    use exposition::protobuf::{self, proto};
+    let server = tiny_http::Server::http("127.0.0.1:0").unwrap();
+    let addr = server.server_addr().to_ip().unwrap().to_string();
+    std::thread::spawn(move || {
+        for (n, req) in server.incoming_requests().enumerate() {
+            let n = n as u64 + 1;
+            let fam = proto::MetricFamily {
+                name: "lat_seconds".into(),
+                r#type: proto::MetricType::Histogram as i32,
+                metric: vec![proto::Metric {
+                    histogram: Some(proto::Histogram {
+                        sample_count: 5 * n,
+                        sample_sum: 3.0 * n as f64,
+                        schema: 0,
+                        zero_threshold: 1e-128,
+                        positive_span: vec![proto::BucketSpan {
+                            offset: -1,
+                            length: 2,
+                        }],
+                        positive_delta: vec![n as i64, 2 * n as i64],
+                        negative_span: vec![proto::BucketSpan {
+                            offset: 0,
+                            length: 1,
+                        }],
+                        negative_delta: vec![n as i64],
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            };
+            let mut body = Vec::new();
+            protobuf::encode_delimited(&[fam], &mut body);
+            let ct = tiny_http::Header::from_bytes(
+                "Content-Type",
+                "application/vnd.google.protobuf; proto=io.prometheus.client.MetricFamily; encoding=delimited",
+            )
+            .unwrap();
+            let _ = req.respond(tiny_http::Response::from_data(body).with_header(ct));
+        }
+    });
+    addr
+}
+
+#[test]
+fn stack_forwards_native_histograms_to_a_server() {
+    use tsdb::chunk::ValueType;
+    let b = server();
+    let target = histogram_target();
+    let dir = tempfile::tempdir().unwrap();
+    let yaml = format!(
+        "global: {{scrape_interval: 200ms}}\nscrape_configs:\n- job_name: app\n  scrape_native_histograms: true\n  static_configs: [{{targets: ['{target}']}}]\nremote_write:\n- url: {}/api/v1/write\n  queue_config: {{max_samples_per_send: 20, batch_send_deadline: 100ms, min_backoff: 10ms, max_backoff: 200ms}}\n",
+        b.base
+    );
+    let cfg = Config::load(&yaml, dir.path()).unwrap();
+    let db = Arc::new(RwLock::new(
+        tsdb::Db::open_path(dir.path().join("data"), tsdb::DbOptions::default()).unwrap(),
+    ));
+    let log = Log::default();
+    let mut a = new_stack(
+        &cfg,
+        &db,
+        Arc::new(Registry::new()),
+        "http://a",
+        Box::new(log.clone()),
+    );
+    // 1 histogram + 5 report series per scrape.
+    let deadline = now_ms() + 15_000;
+    a.run(deadline, &|s| s.scrapes >= 5 && s.remote_delivered >= 30);
+    assert!(
+        a.summary.remote_delivered >= 30,
+        "{}\n{}",
+        a.summary.remote_delivered,
+        log.text()
+    );
+    assert_eq!(a.remote_write_stats()[0].1.dropped, 0);
+    // The histograms A stored: (t, count, sum).
+    let mine: Vec<(i64, f64, f64)> = {
+        let d = db.read().unwrap();
+        let q = d.querier(i64::MIN / 2, i64::MAX / 2).unwrap();
+        let mut set = q
+            .select(
+                &[Matcher::equal("__name__", "lat_seconds")],
+                &Default::default(),
+            )
+            .unwrap();
+        let s = set.next().unwrap();
+        let mut it = s.sample_iter();
+        let mut v = Vec::new();
+        while it.next() != ValueType::None {
+            let mut h = exposition::histogram::FloatHistogram::default();
+            let t = it.at_float_histogram(&mut h);
+            v.push((t, h.count, h.sum));
+        }
+        v
+    };
+    assert!(mine.len() >= 3, "{mine:?}");
+    // Every histogram but possibly the newest was delivered: B answers the same count
+    // and sum at A's sample times, and the raw sample is a histogram.
+    for (t, count, sum) in &mine[..mine.len() - 1] {
+        let c = query(&b.base, "histogram_count(lat_seconds)", *t);
+        assert_eq!(
+            c["data"]["result"][0]["value"][1],
+            count.to_string(),
+            "at {t}: {c}"
+        );
+        let s = query(&b.base, "histogram_sum(lat_seconds)", *t);
+        assert_eq!(
+            s["data"]["result"][0]["value"][1],
+            sum.to_string(),
+            "at {t}: {s}"
+        );
+    }
+    let raw = query(&b.base, "lat_seconds", mine[0].0);
+    let h = &raw["data"]["result"][0]["histogram"][1];
+    assert_eq!(h["buckets"].as_array().map(Vec::len), Some(3), "{raw}");
+    assert_eq!(raw["data"]["result"][0]["metric"]["job"], "app", "{raw}");
 }
