@@ -147,6 +147,90 @@ pub fn is_protobuf(header: &str) -> bool {
     proto == Some("io.prometheus.client.MetricFamily") && encoding == Some("delimited")
 }
 
+/// Whether a `Content-Type` names OpenMetrics 2.0 text (`application/openmetrics-text`
+/// with `version=2.0.0`; case and parameter order ignored), which
+/// [`openmetrics2::OpenMetrics2Parser`](crate::openmetrics2::OpenMetrics2Parser) reads.
+/// [`Format::from_content_type`] does not name it: the 1.0 parser cannot read 2.0 text.
+///
+/// ```
+/// use exposition::content_type::is_openmetrics2;
+/// assert!(is_openmetrics2("application/openmetrics-text; version=2.0.0; charset=utf-8"));
+/// assert!(is_openmetrics2("Application/OpenMetrics-Text;charset=utf-8;Version=\"2.0.0\""));
+/// assert!(!is_openmetrics2("application/openmetrics-text; version=1.0.0"));
+/// assert!(!is_openmetrics2("application/openmetrics-text"));
+/// ```
+pub fn is_openmetrics2(header: &str) -> bool {
+    openmetrics_version(header) == Some("2.0.0")
+}
+
+/// The media ranges of an `Accept` header, each with its `q` (default 1, unparsable 0)
+/// and the media type with its other parameters.
+fn media_ranges(accept: &str) -> impl Iterator<Item = (f64, String)> + '_ {
+    accept.split(',').map(|range| {
+        let mut q = 1.0;
+        let mut rest = Vec::new();
+        for p in range.split(';') {
+            match p.split_once('=') {
+                Some((k, v)) if k.trim().eq_ignore_ascii_case("q") => {
+                    q = v.trim().parse().unwrap_or(0.0);
+                }
+                _ => rest.push(p),
+            }
+        }
+        (q, rest.join(";"))
+    })
+}
+
+/// The `version` parameter of an `application/openmetrics-text` media type.
+fn openmetrics_version(media: &str) -> Option<&str> {
+    let mut parts = media.split(';');
+    if !parts
+        .next()?
+        .trim()
+        .eq_ignore_ascii_case("application/openmetrics-text")
+    {
+        return None;
+    }
+    parts.find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case("version")
+            .then(|| v.trim().trim_matches('"'))
+    })
+}
+
+/// The `Accept` header a scraper that reads OpenMetrics 2.0 sends: 2.0 first, then 1.0,
+/// then text 0.0.4.
+pub const ACCEPT_OPENMETRICS2: &str = "application/openmetrics-text;version=2.0.0;q=1,application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
+
+/// Whether an `Accept` header asks for OpenMetrics 2.0 above everything else a server
+/// that also serves 1.0, text 0.0.4 and protobuf could answer with: the range
+/// `application/openmetrics-text;version=2.0.0` with the highest `q` (ties go to the
+/// earlier range). A server that says no serves what [`negotiate`] picks. As the spec
+/// requires, a range without a version never selects 2.0.
+///
+/// ```
+/// use exposition::content_type::{prefers_openmetrics2, ACCEPT_OPENMETRICS2, ACCEPT_PROTOBUF};
+/// use exposition::Format;
+/// assert!(prefers_openmetrics2(Some(ACCEPT_OPENMETRICS2)));
+/// assert!(!prefers_openmetrics2(Some(Format::ACCEPT)));
+/// assert!(!prefers_openmetrics2(Some(ACCEPT_PROTOBUF)));
+/// assert!(!prefers_openmetrics2(Some("application/openmetrics-text;version=2.0.0;q=0.2,text/plain;q=0.3")));
+/// assert!(!prefers_openmetrics2(None));
+/// ```
+pub fn prefers_openmetrics2(accept: Option<&str>) -> bool {
+    let Some(accept) = accept else {
+        return false;
+    };
+    let mut best: Option<(f64, bool)> = None;
+    for (q, media) in media_ranges(accept) {
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, is_openmetrics2(&media)));
+        }
+    }
+    best.is_some_and(|(_, om2)| om2)
+}
+
 /// The `Accept` header a scraper that reads protobuf sends: delimited protobuf first, then
 /// OpenMetrics, then text 0.0.4 (the order Prometheus uses with native histograms on).
 pub const ACCEPT_PROTOBUF: &str = "application/vnd.google.protobuf;proto=io.prometheus.client.MetricFamily;encoding=delimited;q=1,application/openmetrics-text;version=1.0.0;q=0.9,text/plain;version=0.0.4;q=0.5,*/*;q=0.1";
@@ -171,18 +255,7 @@ pub fn negotiate(accept: Option<&str>) -> Option<Format> {
         return Some(Format::Text);
     };
     let mut best: Option<(f64, Option<Format>)> = None;
-    for range in accept.split(',') {
-        let mut q = 1.0;
-        let mut rest = Vec::new();
-        for p in range.split(';') {
-            match p.split_once('=') {
-                Some((k, v)) if k.trim().eq_ignore_ascii_case("q") => {
-                    q = v.trim().parse().unwrap_or(0.0);
-                }
-                _ => rest.push(p),
-            }
-        }
-        let media = rest.join(";");
+    for (q, media) in media_ranges(accept) {
         let choice = if is_protobuf(&media) {
             None
         } else if Format::from_content_type(&media) == Some(Format::OpenMetrics) {
