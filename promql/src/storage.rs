@@ -328,6 +328,9 @@ struct MemIter<'a> {
     hpos: usize,
     /// Next float to hand out from `next_value` (when histograms are present).
     fpos: usize,
+    /// Timestamp of the sample last returned by `next_value` on a series with
+    /// histograms (whose floats are not walked through `pos`).
+    value_t: Option<i64>,
 }
 
 impl Storage for MemStorage {
@@ -493,6 +496,7 @@ impl StorageSeries for MemSeries<'_> {
             hists: self.hists,
             hpos: 0,
             fpos: 0,
+            value_t: None,
         })
     }
 }
@@ -504,7 +508,7 @@ impl SampleIterator for MemIter<'_> {
         }
         let f = self.samples.get(self.fpos);
         let h = self.hists.get(self.hpos);
-        match (f, h) {
+        let next = match (f, h) {
             (Some(&(tf, v)), Some((th, _))) if tf < *th => {
                 self.fpos += 1;
                 Some((tf, SampleValue::Float(v)))
@@ -518,7 +522,9 @@ impl SampleIterator for MemIter<'_> {
                 Some((tf, SampleValue::Float(v)))
             }
             (None, None) => None,
-        }
+        };
+        self.value_t = next.as_ref().map(|(t, _)| *t);
+        next
     }
 
     fn next(&mut self) -> Option<(i64, f64)> {
@@ -530,6 +536,9 @@ impl SampleIterator for MemIter<'_> {
     }
 
     fn start_timestamp(&self) -> i64 {
+        if let (Some(m), Some(t)) = (self.starts, self.value_t) {
+            return m.get(&t).copied().unwrap_or(0);
+        }
         match (self.starts, self.samples.get(self.pos)) {
             (Some(m), Some(&(t, _))) if self.started => m.get(&t).copied().unwrap_or(0),
             _ => 0,
@@ -605,5 +614,24 @@ mod tests {
         let q = s.querier(0, 100).unwrap();
         assert_eq!(q.label_values("i", &[]).unwrap(), vec!["a", "b"]);
         assert_eq!(q.label_names(&[]).unwrap(), vec!["__name__", "i"]);
+    }
+
+    #[test]
+    fn start_timestamps_follow_next_value() {
+        let mut s = MemStorage::new();
+        let l = Labels::from_pairs(&[("__name__", "h")]);
+        s.append(&l, 10, 1.0).unwrap();
+        s.append_histogram(&l, 20, Arc::new(FloatHistogram::default()))
+            .unwrap();
+        s.set_start_timestamp(&l, 10, 5);
+        s.set_start_timestamp(&l, 20, 15);
+        let q = s.querier(0, 100).unwrap();
+        let set = q.select(&SelectHints::default(), &[]).unwrap();
+        let mut it = set[0].iter();
+        let mut got = Vec::new();
+        while let Some((t, _)) = it.next_value() {
+            got.push((t, it.start_timestamp()));
+        }
+        assert_eq!(got, vec![(10, 5), (20, 15)]);
     }
 }

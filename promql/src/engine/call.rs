@@ -3,6 +3,7 @@
 use super::aggregate::format_float;
 use super::error::EngineError;
 use super::eval::{Ev, RangeMode, RangeVal, SeriesBuilder, Val, Window, WindowCursor};
+use super::start_ts;
 use super::AnnotationKind;
 use crate::ast::Span;
 use crate::ast::{AggregateOp, Call, Expr, MatrixSelector};
@@ -141,7 +142,7 @@ impl Ev<'_> {
                 for s in r.series {
                     self.window_series(
                         s,
-                        &[],
+                        (&[], &[]),
                         &r.window,
                         keep_name,
                         counter_info,
@@ -172,6 +173,7 @@ impl Ev<'_> {
                     buf.clear();
                     sts.clear();
                     let mut hbuf = Vec::new();
+                    let mut hsts: Vec<i64> = Vec::new();
                     let mut any_st = false;
                     // One series' raw points are held while its windows are computed.
                     let held = self.held();
@@ -201,13 +203,17 @@ impl Ev<'_> {
                                     if !is_stale_nan(h.sum) {
                                         self.tick_hold()?;
                                         hbuf.push(HPoint { t, h });
+                                        let s = it.start_timestamp();
+                                        any_st |= s != 0;
+                                        hsts.push(s);
                                     }
                                 }
                             }
                         }
                     }
-                    if !any_st || !hbuf.is_empty() {
+                    if !any_st {
                         sts.clear();
+                        hsts.clear();
                     }
                     if buf.is_empty() && hbuf.is_empty() {
                         continue;
@@ -221,7 +227,7 @@ impl Ev<'_> {
                     let n = s.len();
                     buf = self.window_series(
                         s,
-                        &sts,
+                        (&sts, &hsts),
                         &window,
                         keep_name,
                         counter_info,
@@ -246,7 +252,7 @@ impl Ev<'_> {
     fn window_series(
         &mut self,
         mut s: Series,
-        sts: &[i64],
+        (sts, hsts): (&[i64], &[i64]),
         window: &Window,
         keep_name: bool,
         counter_info: Option<Span>,
@@ -281,6 +287,11 @@ impl Ev<'_> {
             }
             any_window = true;
             let wst = if sts.is_empty() { &[][..] } else { &sts[a..b] };
+            let whst = if hsts.is_empty() {
+                &[][..]
+            } else {
+                &hsts[hlo..hhi]
+            };
             let w = Win {
                 f: &s.floats[a..b],
                 h: &hs[hlo..hhi],
@@ -289,6 +300,7 @@ impl Ev<'_> {
                 lo,
                 hi,
                 sts: wst,
+                hsts: whst,
                 name: &name,
             };
             match f(&w, notes) {
@@ -303,9 +315,12 @@ impl Ev<'_> {
                 None => {}
             }
         }
-        if let (Some(span), true) = (counter_info, any_window && !s.floats.is_empty()) {
-            self.non_counter_check(&s.metric, span);
-            if rate::start_overlaps(&s.floats, sts) {
+        if let (Some(span), true) = (counter_info, any_window) {
+            if !s.floats.is_empty() {
+                self.non_counter_check(&s.metric, span);
+            }
+            if rate::start_overlaps(&s.floats, sts) || start_ts::hist_overlaps(&s.histograms, hsts)
+            {
                 let msg = format!(
                     "sample has start time that overlaps with previous sample timestamp for metric {:?}",
                     s.metric.metric_name().unwrap_or("")
@@ -510,6 +525,7 @@ impl Ev<'_> {
                 };
                 return Ok(Val::Vector(self.map_samples(v, false, |_, f| Some(f))));
             }
+            "start_timestamp" => return self.start_timestamp_fn(c),
             _ => {}
         }
         if let Some(f) = math::simple_fn(name) {
@@ -565,8 +581,10 @@ impl Ev<'_> {
                 let v = self.vector_arg(&c.args[0])?;
                 let lo = self.scalar_arg(&c.args[1])?;
                 let hi = self.scalar_arg(&c.args[2])?;
+                // Only `max < min` drops the samples; a NaN bound yields NaN.
                 Ok(Val::Vector(self.map_samples(v, false, |i, x| {
-                    (hi[i] >= lo[i]).then(|| math::clamp(x, lo[i], hi[i]))
+                    (hi[i] >= lo[i] || hi[i].is_nan() || lo[i].is_nan())
+                        .then(|| math::clamp(x, lo[i], hi[i]))
                 })))
             }
             "clamp_min" | "clamp_max" => {
@@ -675,6 +693,9 @@ impl Ev<'_> {
                         if !w.f.is_empty() {
                             notes.push(mixed_note(w.name));
                             return None;
+                        }
+                        if is_counter && !w.hsts.is_empty() {
+                            return start_ts::hist_rate_st(w, range_secs, notes).map(Out::H);
                         }
                         return hist_rate(w, is_counter, range_secs, notes).map(Out::H);
                     }
@@ -965,6 +986,8 @@ pub(super) struct Win<'a> {
     pub lo: i64,
     pub hi: i64,
     pub sts: &'a [i64],
+    /// Start timestamps of `h` (0 = unknown); empty when the series has none.
+    pub hsts: &'a [i64],
     /// The series' metric name (for annotations).
     pub name: &'a str,
 }
@@ -1091,7 +1114,7 @@ fn hist_instant(
                 notes.push(hist_note(native::HistNote::NotGauge, w.name, ""));
             }
             let mut h = (**c).clone();
-            if !is_rate || !c.detect_reset(p) {
+            if !is_rate || !(c.detect_reset(p) || start_ts::last_hist_st_reset(w)) {
                 match h.sub(p) {
                     Ok(r) => {
                         if r.nhcb_bounds_reconciled {
@@ -1126,33 +1149,37 @@ fn hist_instant(
 }
 
 /// `resets`/`changes` over a window with histograms (floats and histograms in time
-/// order; a switch between the two is a change but not a reset).
+/// order; a switch between the two counts as both a change and a reset; start
+/// timestamps mark resets too).
 fn resets_or_changes(w: &Win<'_>, is_resets: bool) -> f64 {
-    let mut all: Vec<(i64, Option<&FloatHistogram>, f64)> =
-        w.f.iter()
-            .map(|p| (p.t, None, p.f))
-            .chain(w.h.iter().map(|p| (p.t, Some(&*p.h), 0.0)))
-            .collect();
+    // (time, is a histogram, index in `w.f` or `w.h`)
+    let mut all: Vec<(i64, bool, usize)> = (0..w.f.len())
+        .map(|i| (w.f[i].t, false, i))
+        .chain((0..w.h.len()).map(|i| (w.h[i].t, true, i)))
+        .collect();
     all.sort_by_key(|x| x.0);
     let mut n = 0.0;
     for pair in all.windows(2) {
         let (a, b) = (pair[0], pair[1]);
         let hit = match (a.1, b.1) {
-            (None, None) => {
+            (false, false) => {
+                let (x, y) = (w.f[a.2], w.f[b.2]);
                 if is_resets {
-                    b.2 < a.2
+                    y.f < x.f
+                        || (w.sts.len() == w.f.len()
+                            && rate::start_reset(w.sts[a.2], x.t, w.sts[b.2], y.t))
                 } else {
-                    b.2 != a.2 && !(b.2.is_nan() && a.2.is_nan())
+                    y.f != x.f && !(y.f.is_nan() && x.f.is_nan())
                 }
             }
-            (Some(x), Some(y)) => {
+            (true, true) => {
                 if is_resets {
-                    y.detect_reset(x)
+                    start_ts::hist_is_reset(w, b.2)
                 } else {
-                    !x.equals(y)
+                    !w.h[a.2].h.equals(&w.h[b.2].h)
                 }
             }
-            _ => !is_resets,
+            _ => true,
         };
         if hit {
             n += 1.0;

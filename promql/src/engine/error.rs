@@ -39,6 +39,10 @@ pub enum EngineError {
     /// A function argument was invalid (e.g. a bad regex in `label_replace`).
     #[error("{0}")]
     InvalidArgument(String),
+    /// `info()` would join the data labels of an info series sample that is a native
+    /// histogram; info samples must be floats.
+    #[error("info sample should be float")]
+    InfoSampleNotFloat,
     /// A parameter that must be a number was NaN (`topk`, `limitk`).
     #[error("Parameter value is NaN")]
     ParamNaN,

@@ -1156,7 +1156,7 @@ impl<'a> Ev<'a> {
         let v = sub.eval(&sq.expr)?;
         self.annos.append(&mut sub.annos);
         let series = match v {
-            Val::Vector(s) => s,
+            Val::Vector(s) => forget_reset_hints(s),
             Val::Scalar(v) => vec![Series {
                 histograms: Vec::new(),
                 metric: Labels::empty(),
@@ -1183,4 +1183,19 @@ impl<'a> Ev<'a> {
             mode: RangeMode::Plain,
         })
     }
+}
+
+/// Subquery output loses the counter-reset hints of its histograms (`reset` and
+/// `not_reset` become `unknown`): its samples are no longer consecutive stored samples,
+/// so a hint would miss a reset between them or count one reset several times.
+fn forget_reset_hints(mut v: Vec<Series>) -> Vec<Series> {
+    use exposition::histogram::CounterResetHint::{CounterReset, NotCounterReset, Unknown};
+    for s in &mut v {
+        for p in &mut s.histograms {
+            if matches!(p.h.counter_reset_hint, CounterReset | NotCounterReset) {
+                Arc::make_mut(&mut p.h).counter_reset_hint = Unknown;
+            }
+        }
+    }
+    v
 }

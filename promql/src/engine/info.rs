@@ -6,11 +6,13 @@ use crate::ast::{Call, Expr};
 use crate::value::{FPoint, Series};
 use exposition::{MatchOp, Matcher, METRIC_NAME};
 
+/// The labels that tie a series to its info series.
+const IDENTIFYING: [&str; 2] = ["instance", "job"];
+
 impl Ev<'_> {
     /// `info(v, {selector})`: adds the data labels of matching info series (by default
     /// `target_info`, joined on `instance` and `job`) to each series of `v`.
     pub(super) fn info(&mut self, c: &Call) -> Result<Val, EngineError> {
-        const IDENTIFYING: [&str; 2] = ["instance", "job"];
         let base = self.vector_arg(&c.args[0])?;
         let sel = match c.args.get(1).map(|a| a.unparen()) {
             Some(Expr::VectorSelector(vs)) => Some(vs),
@@ -62,6 +64,7 @@ impl Ev<'_> {
                     .all(|m| m.matches(s.metric.get(m.name()).unwrap_or("")))
             })
             .collect();
+        let hist_infos = self.histogram_info_steps(&info_sel, &data_m, &name_m, &base)?;
         let empty_ok = data_m.iter().all(|m| m.matches_empty());
         let mut out = SeriesBuilder::default();
         let mut icur = StepCursor::new(&infos);
@@ -73,6 +76,14 @@ impl Ev<'_> {
             let ts = self.ts(i);
             icur.at(ts, &mut ivec);
             bcur.at(ts, &mut bvec);
+            if hist_infos.iter().any(|t| t.binary_search(&ts).is_ok())
+                && (!bvec.is_empty()
+                    || base
+                        .iter()
+                        .any(|b| b.histograms.binary_search_by_key(&ts, |p| p.t).is_ok()))
+            {
+                return Err(EngineError::InfoSampleNotFloat);
+            }
             for &(j, f) in &bvec {
                 let b = &base[j];
                 let is_info = name_m.iter().any(|m| !m.op().is_negative())
@@ -136,6 +147,61 @@ impl Ev<'_> {
             }
         }
         out.finish().map(Val::Vector)
+    }
+}
+
+impl Ev<'_> {
+    /// The steps at which the info series `info()` would join with `base` hold native
+    /// histograms, one list per such series. Info series are only those whose
+    /// identifying labels take values that some base series (other than an info
+    /// series itself) has.
+    fn histogram_info_steps(
+        &mut self,
+        info_sel: &crate::ast::VectorSelector,
+        data_m: &[Matcher],
+        name_m: &[Matcher],
+        base: &[Series],
+    ) -> Result<Vec<Vec<i64>>, EngineError> {
+        let is_info = |s: &Series| {
+            name_m.iter().any(|m| !m.op().is_negative())
+                && name_m
+                    .iter()
+                    .all(|m| m.matches(s.metric.metric_name().unwrap_or("")))
+        };
+        // Per identifying label, the values the (non-info) base series have.
+        let mut wanted: Vec<(&str, Vec<&str>)> = Vec::new();
+        for s in base.iter().filter(|s| !is_info(s)) {
+            for n in IDENTIFYING {
+                match s.metric.get(n) {
+                    Some(v) if !v.is_empty() => match wanted.iter_mut().find(|w| w.0 == n) {
+                        Some(w) => w.1.push(v),
+                        None => wanted.push((n, vec![v])),
+                    },
+                    _ => {}
+                }
+            }
+        }
+        if wanted.is_empty() {
+            return Ok(Vec::new());
+        }
+        let held = self.held();
+        let infos = self.eval_vector_selector(info_sel, false)?;
+        self.release_to(held);
+        Ok(infos
+            .into_iter()
+            .filter(|s| !s.histograms.is_empty())
+            .filter(|s| {
+                data_m
+                    .iter()
+                    .all(|m| m.matches(s.metric.get(m.name()).unwrap_or("")))
+            })
+            .filter(|s| {
+                wanted
+                    .iter()
+                    .all(|(n, vs)| vs.contains(&s.metric.get(n).unwrap_or("")))
+            })
+            .map(|s| s.histograms.iter().map(|p| p.t).collect())
+            .collect())
     }
 }
 

@@ -41,6 +41,7 @@ mod eval;
 mod histogram;
 #[allow(clippy::needless_range_loop)]
 mod info;
+mod start_ts;
 
 pub use error::EngineError;
 pub(crate) use histogram::parse_go_float as parse_go_float_pub;

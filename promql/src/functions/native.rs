@@ -107,6 +107,22 @@ pub fn histogram_delta(
     is_counter: bool,
     notes: &mut Vec<HistNote>,
 ) -> Option<FloatHistogram> {
+    histogram_delta_st(points, &[], is_counter, notes)
+}
+
+/// [`histogram_delta`] with the samples' start timestamps (`sts`, parallel to
+/// `points`, 0 = unknown, empty = none): a counter whose start timestamp says it
+/// restarted after the previous sample counts as reset (see [`super::rate::start_reset`]).
+pub fn histogram_delta_st(
+    points: &[(i64, &FloatHistogram)],
+    sts: &[i64],
+    is_counter: bool,
+    notes: &mut Vec<HistNote>,
+) -> Option<FloatHistogram> {
+    let st_reset = |i: usize| {
+        sts.len() == points.len()
+            && super::rate::start_reset(sts[i - 1], points[i - 1].0, sts[i], points[i].0)
+    };
     let first = points[0].1;
     let last = points[points.len() - 1].1;
     let mut prev: FloatHistogram = first.clone();
@@ -116,7 +132,7 @@ pub fn histogram_delta(
     }
     if is_counter && points.len() > 1 {
         let second = points[1].1;
-        if second.detect_reset(first) {
+        if st_reset(1) || second.detect_reset(first) {
             prev = FloatHistogram {
                 schema: second.schema,
                 custom_values: second.custom_values.clone(),
@@ -152,9 +168,9 @@ pub fn histogram_delta(
     if is_counter {
         // Starts from the (possibly emptied) first sample, as the subtraction did.
         let mut p: &FloatHistogram = &prev;
-        for (_, cur) in &points[1..] {
+        for (i, (_, cur)) in points.iter().enumerate().skip(1) {
             // A reset adds back what was there before it.
-            if cur.detect_reset(p) && h.add(p).ok()?.nhcb_bounds_reconciled {
+            if (st_reset(i) || cur.detect_reset(p)) && h.add(p).ok()?.nhcb_bounds_reconciled {
                 notes.push(HistNote::ReconciledCustom);
             }
             p = cur;
@@ -276,6 +292,20 @@ mod tests {
         let g = histogram_delta(&[(0, &a), (1, &c)], false, &mut notes).unwrap();
         assert_eq!(g.count, -3.0);
         assert_eq!(notes, vec![HistNote::NotGauge]);
+    }
+
+    #[test]
+    fn counter_delta_follows_start_timestamps() {
+        // Three delta-style samples of 5: each started at the previous sample.
+        let a = h(0, 0, &[5.0]);
+        let pts = [(1000, &a), (2000, &a), (3000, &a)];
+        let mut notes = Vec::new();
+        let d = histogram_delta_st(&pts, &[1, 1000, 2000], true, &mut notes).unwrap();
+        // The last 5, plus the 5 before the second reset (the first drops the start).
+        assert_eq!(d.count, 10.0);
+        // Without start timestamps nothing changed.
+        let d = histogram_delta_st(&pts, &[], true, &mut notes).unwrap();
+        assert_eq!(d.count, 0.0);
     }
 
     #[test]

@@ -139,17 +139,44 @@ pub fn changes(points: &[FPoint]) -> f64 {
         .count() as f64
 }
 
-/// Whether sample `i` carries a usable start timestamp (known and before its own time).
-fn st_valid(points: &[FPoint], sts: &[i64], i: usize) -> bool {
-    sts[i] != 0 && sts[i] < points[i].t
+/// Whether sample `i` (> 0) starts a new counter lifetime according to its start
+/// timestamp (see [`start_reset`]).
+fn st_reset(points: &[FPoint], sts: &[i64], i: usize) -> bool {
+    start_reset(sts[i - 1], points[i - 1].t, sts[i], points[i].t)
 }
 
-/// Whether sample `i` (> 0) starts a new counter lifetime according to its start
-/// timestamp: it started after the previous sample, or exactly at it when the previous
-/// sample itself had a known start (a delta-style series).
-fn st_reset(points: &[FPoint], sts: &[i64], i: usize) -> bool {
-    st_valid(points, sts, i)
-        && (sts[i] > points[i - 1].t || (sts[i] == points[i - 1].t && st_valid(points, sts, i - 1)))
+/// Whether a sample taken at `cur_t` whose counter started at `cur_st` begins a new
+/// counter lifetime after the previous sample (taken at `prev_t`, started at
+/// `prev_st`). A start timestamp of 0 is unknown; one at or after its own sample is
+/// ignored. The counter was reset when it started after the previous sample, or
+/// exactly at it while the previous sample itself had a known start (a delta-style
+/// series; with an unknown previous start it is a cumulative series whose start was
+/// not known).
+pub fn start_reset(prev_st: i64, prev_t: i64, cur_st: i64, cur_t: i64) -> bool {
+    let valid = |st: i64, t: i64| st != 0 && st < t;
+    valid(cur_st, cur_t) && (cur_st > prev_t || (cur_st == prev_t && valid(prev_st, prev_t)))
+}
+
+/// Whether a window `(range_start, ..]` whose first sample, taken at `first_t`, started
+/// at `st0` uses that start as a zero-valued point instead of extrapolating to the left.
+pub fn zero_point(st0: i64, first_t: i64, range_start: i64) -> bool {
+    st0 != 0 && st0 < first_t && st0 > range_start
+}
+
+/// The scale of a window's change when it starts from a zero point at `st0` (see
+/// [`zero_point`]): the samples (`n`, first at `first_t`, last at `last_t`) are
+/// extrapolated to the right only, and only when there are at least two of them.
+pub fn zero_point_factor(st0: i64, first_t: i64, last_t: i64, n: usize, range_end: i64) -> f64 {
+    if n < 2 {
+        return 1.0;
+    }
+    let sampled = (last_t - st0) as f64 / 1000.0;
+    let avg = (last_t - first_t) as f64 / 1000.0 / (n - 1) as f64;
+    let mut to_end = (range_end - last_t) as f64 / 1000.0;
+    if to_end >= avg * 1.1 {
+        to_end = avg / 2.0;
+    }
+    (sampled + to_end) / sampled
 }
 
 /// `rate`/`increase` using start timestamps (`sts`, parallel to `points`, 0 = unknown;
@@ -167,8 +194,8 @@ pub fn extrapolated_rate_st(
         return extrapolated_rate(points, range_start, range_end, true, range_secs);
     }
     let n = points.len();
-    let zero_point = n > 0 && st_valid(points, sts, 0) && sts[0] > range_start;
-    if n < 2 && !zero_point {
+    let zero = n > 0 && zero_point(sts[0], points[0].t, range_start);
+    if n < 2 && !zero {
         return None;
     }
     let first = points[0];
@@ -179,53 +206,40 @@ pub fn extrapolated_rate_st(
             result += points[i - 1].f;
         }
     }
-    if !zero_point {
+    let mut factor = if zero {
+        result += first.f;
+        zero_point_factor(sts[0], first.t, last.t, n, range_end)
+    } else {
         // Regular extrapolation, with resets already accounted for.
-        let mut r = extrapolation_factor(points, range_start, range_end, result)?;
-        if let Some(secs) = range_secs {
-            r /= secs;
-        }
-        return Some(r * result);
-    }
-    result += first.f;
-    let sampled = (last.t - sts[0]) as f64 / 1000.0;
-    let mut factor = 1.0;
-    if n > 1 {
-        let avg = (last.t - first.t) as f64 / 1000.0 / (n - 1) as f64;
-        let mut to_end = (range_end - last.t) as f64 / 1000.0;
-        if to_end >= avg * 1.1 {
-            to_end = avg / 2.0;
-        }
-        factor = (sampled + to_end) / sampled;
-    }
+        counter_extrapolation(first.t, last.t, n, first.f, range_start, range_end, result)
+    };
     if let Some(secs) = range_secs {
         factor /= secs;
     }
     Some(result * factor)
 }
 
-/// The extrapolation factor of [`extrapolated_rate`] for counters, given the
-/// reset-corrected `result`.
-fn extrapolation_factor(
-    points: &[FPoint],
+/// The extrapolation factor of [`extrapolated_rate`] for a counter window of `n` (at
+/// least two) samples from `first_t` (value `first_v`) to `last_t`, given the
+/// reset-corrected change `result`.
+pub fn counter_extrapolation(
+    first_t: i64,
+    last_t: i64,
+    n: usize,
+    first_v: f64,
     range_start: i64,
     range_end: i64,
     result: f64,
-) -> Option<f64> {
-    if points.len() < 2 {
-        return None;
-    }
-    let n1 = points.len() - 1;
-    let (first, last) = (points[0], points[n1]);
-    let mut to_start = (first.t - range_start) as f64 / 1000.0;
-    let mut to_end = (range_end - last.t) as f64 / 1000.0;
-    let sampled = (last.t - first.t) as f64 / 1000.0;
-    let avg = sampled / n1 as f64;
+) -> f64 {
+    let mut to_start = (first_t - range_start) as f64 / 1000.0;
+    let mut to_end = (range_end - last_t) as f64 / 1000.0;
+    let sampled = (last_t - first_t) as f64 / 1000.0;
+    let avg = sampled / n.saturating_sub(1).max(1) as f64;
     if to_start >= avg * 1.1 {
         to_start = avg / 2.0;
     }
-    if result > 0.0 && first.f >= 0.0 {
-        let to_zero = sampled * (first.f / result);
+    if result > 0.0 && first_v >= 0.0 {
+        let to_zero = sampled * (first_v / result);
         if to_zero < to_start {
             to_start = to_zero;
         }
@@ -233,7 +247,7 @@ fn extrapolation_factor(
     if to_end >= avg * 1.1 {
         to_end = avg / 2.0;
     }
-    Some((sampled + to_start + to_end) / sampled)
+    (sampled + to_start + to_end) / sampled
 }
 
 /// `irate`/`idelta` using start timestamps: a start-timestamp reset counts like a drop.
@@ -411,5 +425,52 @@ mod tests {
         ]);
         assert_eq!(changes(&p), 3.0);
         assert_eq!(resets(&p), 1.0);
+    }
+
+    #[test]
+    fn start_reset_cases() {
+        // Started after the previous sample: a reset.
+        assert!(start_reset(0, 60_000, 90_000, 120_000));
+        // Unknown, or at/after its own sample: ignored.
+        assert!(!start_reset(0, 60_000, 0, 120_000));
+        assert!(!start_reset(0, 60_000, 120_000, 120_000));
+        // Started before the previous sample: the same lifetime.
+        assert!(!start_reset(0, 60_000, 30_000, 120_000));
+        // Exactly at the previous sample: a delta series only when that one had a start.
+        assert!(start_reset(1, 60_000, 60_000, 120_000));
+        assert!(!start_reset(0, 60_000, 60_000, 120_000));
+        assert!(!start_reset(60_000, 60_000, 60_000, 120_000));
+        assert!(!start_reset(90_000, 60_000, 60_000, 120_000));
+    }
+
+    #[test]
+    fn zero_point_scaling() {
+        // The first sample started inside the window.
+        assert!(zero_point(30_000, 60_000, 0));
+        assert!(!zero_point(0, 60_000, 0));
+        assert!(!zero_point(30_000, 60_000, 30_000));
+        // One sample: no extrapolation at all.
+        assert_eq!(zero_point_factor(30_000, 60_000, 60_000, 1, 300_000), 1.0);
+        // 60s..120s sampled from 30s: 90s sampled, 60s average, 30s to the end.
+        let f = zero_point_factor(30_000, 60_000, 120_000, 2, 150_000);
+        assert!((f - 120.0 / 90.0).abs() < 1e-12, "{f}");
+    }
+
+    #[test]
+    fn rate_with_start_timestamps() {
+        // Two samples of a delta series: each starts at the previous sample.
+        let p = pts(&[(60_000, 60.0), (120_000, 60.0)]);
+        // The first one started inside the window: counted from zero, no extrapolation.
+        let inc = extrapolated_rate_st(&p, &[1, 60_000], 0, 120_000, None).unwrap();
+        assert!((inc - 120.0).abs() < 1e-9, "{inc}");
+        // It started before the window: the reset is added, then extrapolated 20s left.
+        let inc = extrapolated_rate_st(&p, &[30_000, 60_000], 40_000, 120_000, None).unwrap();
+        assert!((inc - 80.0).abs() < 1e-9, "{inc}");
+        // A single sample that started inside the window counts from zero.
+        let one = pts(&[(60_000, 6.0)]);
+        assert_eq!(
+            extrapolated_rate_st(&one, &[30_000], 0, 120_000, None),
+            Some(6.0)
+        );
     }
 }

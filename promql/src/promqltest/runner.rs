@@ -349,9 +349,6 @@ fn load_nhcb(st: &mut State, series: &[SeriesLine], interval: i64) -> Result<(),
 
 /// Why this runner does not run an eval (unsupported feature), if it doesn't.
 fn skip_reason(_st: &State, e: &Eval, experimental: bool) -> Option<String> {
-    if e.expr.contains("start_timestamp") {
-        return Some("start_timestamp() function".into());
-    }
     if !experimental
         && parse_with(&e.expr, ParseOptions::default()).is_err()
         && parse_with(&e.expr, ParseOptions::all()).is_ok()
