@@ -518,14 +518,37 @@ impl Ev<'_> {
             )
         };
         let mut slots: FastMap<(usize, u64), usize> = FastMap::default();
+        // Histograms are keyed by the text that becomes their label value.
+        let mut hslots: FastMap<(usize, String), usize> = FastMap::default();
+        let mut hvec = Vec::new();
         let mut counts: FastMap<usize, f64> = FastMap::default();
         let mut order: Vec<usize> = Vec::new();
         for i in 0..self.nsteps() {
             self.tick()?;
             let ts = self.ts(i);
             cur.at(ts, &mut vec);
+            cur.at_h(ts, &mut hvec);
             counts.clear();
             order.clear();
+            for (j, h) in hvec.drain(..) {
+                self.tick()?;
+                let key = (gi[j], native::histogram_string(&h));
+                let slot = match hslots.get(&key) {
+                    Some(&s) => s,
+                    None => {
+                        let mut b = glabels[key.0].builder();
+                        b.set(name, &key.1);
+                        let s = out.slot_owned(b.build(), false);
+                        hslots.insert(key, s);
+                        s
+                    }
+                };
+                let c = counts.entry(slot).or_insert(0.0);
+                if *c == 0.0 {
+                    order.push(slot);
+                }
+                *c += 1.0;
+            }
             for &(j, f) in &vec {
                 self.tick()?;
                 let key = key_of(gi[j], f);

@@ -206,6 +206,62 @@ pub fn sum_all<'a>(
     Some(acc)
 }
 
+/// Go's `%v` for a float: like `%g` (shortest round-trip digits) but in exponent form
+/// only when the decimal exponent is below -4 or at least 21.
+fn go_fmt_v(v: f64) -> String {
+    if v.is_finite() && v != 0.0 {
+        let sci = format!("{:e}", v.abs());
+        let exp: i32 = sci
+            .split_once('e')
+            .and_then(|(_, e)| e.parse().ok())
+            .unwrap_or(0);
+        if (-4..21).contains(&exp) {
+            // Plain decimal; Rust's `Display` prints the shortest round-trip digits.
+            return format!("{v}");
+        }
+    }
+    exposition::histogram::go_fmt_g(v)
+}
+
+/// One bucket as Prometheus prints it: `(lower,upper]:count`, brackets by inclusivity.
+fn bucket_string(b: &exposition::histogram::Bucket) -> String {
+    use exposition::histogram::go_fmt_g;
+    format!(
+        "{}{},{}{}:{}",
+        if b.lower_inclusive { '[' } else { '(' },
+        go_fmt_g(b.lower),
+        go_fmt_g(b.upper),
+        if b.upper_inclusive { ']' } else { ')' },
+        go_fmt_v(b.count)
+    )
+}
+
+/// The text Prometheus's `FloatHistogram.String()` gives (what `count_values` puts in
+/// its label): `{count:C, sum:S, <bucket>:<count>, ...}` listing the non-empty buckets
+/// from the lowest value to the highest, the zero bucket between the two sides.
+pub fn histogram_string(h: &FloatHistogram) -> String {
+    use exposition::histogram::go_fmt_g;
+    let mut out = format!("{{count:{}, sum:{}", go_fmt_g(h.count), go_fmt_g(h.sum));
+    let negative: Vec<_> = h
+        .negative_bucket_iter()
+        .filter(|b| b.count != 0.0)
+        .collect();
+    let zero = (h.zero_count != 0.0).then(|| h.zero_bucket());
+    let positive = h.positive_bucket_iter().filter(|b| b.count != 0.0);
+    for b in negative
+        .iter()
+        .rev()
+        .chain(zero.iter())
+        .cloned()
+        .chain(positive)
+    {
+        out.push_str(", ");
+        out.push_str(&bucket_string(&b));
+    }
+    out.push('}');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -303,5 +359,29 @@ mod tests {
         let x = compact(&h(0, 0, &[0.0, 1.0, 0.0, 2.0]));
         assert_eq!(x.positive_spans, vec![Span::new(1, 1), Span::new(1, 1)]);
         assert_eq!(x.positive_buckets, vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn histogram_string_like_prometheus() {
+        let h = FloatHistogram::parse_notation(
+            "{{schema:0 sum:10 count:20 z_bucket_w:0.001 z_bucket:2 buckets:[1 2] n_buckets:[1 2]}}",
+        )
+        .unwrap();
+        assert_eq!(
+            histogram_string(&h),
+            "{count:20, sum:10, [-2,-1):2, [-1,-0.5):1, [-0.001,0.001]:2, (0.5,1]:1, (1,2]:2}"
+        );
+        let c = FloatHistogram::parse_notation(
+            "{{schema:-53 sum:1.5 count:3 custom_values:[5 10] buckets:[1 0 2]}}",
+        )
+        .unwrap();
+        assert_eq!(
+            histogram_string(&c),
+            "{count:3, sum:1.5, (-Inf,5]:1, (10,+Inf]:2}"
+        );
+        assert_eq!(go_fmt_v(1e20), "100000000000000000000");
+        assert_eq!(go_fmt_v(1e21), "1e+21");
+        assert_eq!(go_fmt_v(0.5), "0.5");
+        assert_eq!(go_fmt_v(1e-5), "1e-05");
     }
 }
