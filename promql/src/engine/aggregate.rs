@@ -290,14 +290,15 @@ impl Ev<'_> {
                                 mixed = true;
                                 continue;
                             }
-                            let Some(sum) = native::sum_all(hs.iter().map(|h| &**h), &mut hnotes)
-                            else {
+                            let inputs = hs.iter().map(|h| &**h);
+                            let combined = if a.op == AggregateOp::Avg {
+                                native::mean_all(inputs, &mut hnotes)
+                            } else {
+                                native::sum_all(inputs, &mut hnotes)
+                            };
+                            let Some(mut h) = combined else {
                                 continue;
                             };
-                            let mut h = sum;
-                            if a.op == AggregateOp::Avg {
-                                h.div(hs.len() as f64);
-                            }
                             self.hold(1)?;
                             out[g].histograms.push(HPoint {
                                 t: ts,
@@ -359,7 +360,13 @@ impl Ev<'_> {
         hnotes.dedup();
         for n in hnotes {
             let (k, m) = super::call::hist_note(n, "", "aggregation");
-            self.annotate(k, m, a.span);
+            // Prometheus places the collision warning on the aggregated expression.
+            let span = if n == native::HistNote::CounterResetCollision {
+                a.expr.span()
+            } else {
+                a.span
+            };
+            self.annotate(k, m, span);
         }
         out.retain(|s| !s.is_empty());
         Ok(out)

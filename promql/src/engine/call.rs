@@ -974,6 +974,10 @@ pub(super) fn hist_note(n: native::HistNote, name: &str, op: &str) -> (Annotatio
             AnnotationKind::Info,
             format!("mismatched custom buckets were reconciled during {op}"),
         ),
+        CounterResetCollision => (
+            AnnotationKind::Warning,
+            format!("conflicting counter resets during histogram {op}"),
+        ),
     }
 }
 
@@ -1190,16 +1194,17 @@ fn over_time_any(
                 return None;
             }
             let mut hn = Vec::new();
-            let sum = native::sum_all(w.h.iter().map(|p| &*p.h), &mut hn);
+            let inputs = w.h.iter().map(|p| &*p.h);
+            let combined = if name == "avg_over_time" {
+                native::mean_all(inputs, &mut hn)
+            } else {
+                native::sum_all(inputs, &mut hn)
+            };
             let op = "aggregation";
             for n in hn {
                 notes.push(hist_note(n, w.name, op));
             }
-            let sum = sum?;
-            let mut h = sum;
-            if name == "avg_over_time" {
-                h.mul(1.0 / w.h.len() as f64);
-            }
+            let mut h = combined?;
             h.compact(0);
             Some(Out::H(Arc::new(h)))
         }
