@@ -1101,7 +1101,10 @@ impl<'a> Ev<'a> {
         let v = sub.eval(&sq.expr)?;
         self.annos.append(&mut sub.annos);
         let series = match v {
-            Val::Vector(s) => s,
+            Val::Vector(mut s) => {
+                forget_reset_hints(&mut s);
+                s
+            }
             Val::Scalar(v) => vec![Series {
                 histograms: Vec::new(),
                 metric: Labels::empty(),
@@ -1127,5 +1130,61 @@ impl<'a> Ev<'a> {
             },
             mode: RangeMode::Plain,
         })
+    }
+}
+
+/// Subquery steps are not consecutive samples, so the `reset`/`not_reset` hints of their
+/// histograms say nothing about the step before; they become `unknown`, and functions
+/// over the subquery detect resets themselves (gauge hints stay).
+fn forget_reset_hints(series: &mut [Series]) {
+    use exposition::histogram::CounterResetHint;
+    for p in series.iter_mut().flat_map(|s| s.histograms.iter_mut()) {
+        if matches!(
+            p.h.counter_reset_hint,
+            CounterResetHint::CounterReset | CounterResetHint::NotCounterReset
+        ) {
+            Arc::make_mut(&mut p.h).counter_reset_hint = CounterResetHint::Unknown;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exposition::histogram::CounterResetHint;
+
+    #[test]
+    fn subquery_results_forget_reset_hints_but_keep_gauges() {
+        let point = |hint| HPoint {
+            t: 0,
+            h: Arc::new(FloatHistogram {
+                counter_reset_hint: hint,
+                ..Default::default()
+            }),
+        };
+        let mut s = vec![Series {
+            histograms: vec![
+                point(CounterResetHint::CounterReset),
+                point(CounterResetHint::NotCounterReset),
+                point(CounterResetHint::Gauge),
+            ],
+            metric: Labels::empty(),
+            floats: Vec::new(),
+            drop_name: false,
+        }];
+        forget_reset_hints(&mut s);
+        let hints: Vec<_> = s[0]
+            .histograms
+            .iter()
+            .map(|p| p.h.counter_reset_hint)
+            .collect();
+        assert_eq!(
+            hints,
+            vec![
+                CounterResetHint::Unknown,
+                CounterResetHint::Unknown,
+                CounterResetHint::Gauge
+            ]
+        );
     }
 }
