@@ -3,6 +3,7 @@
 use super::aggregate::format_float;
 use super::error::EngineError;
 use super::eval::{Ev, RangeMode, RangeVal, SeriesBuilder, Val, Window, WindowCursor};
+use super::stats::{stats_hints_in_range, StatsMode};
 use super::AnnotationKind;
 use crate::ast::Span;
 use crate::ast::{AggregateOp, Call, Expr, MatrixSelector};
@@ -157,6 +158,10 @@ impl Ev<'_> {
                     return Ok(Vec::new());
                 }
                 let storage = self.storage;
+                // Below `histogram_count` etc., also the sample at the window start is
+                // read, for the reset hint of the next one.
+                let stats = self.stats == StatsMode::On;
+                let mint = mint.saturating_sub(i64::from(stats));
                 let q = storage.querier(mint, maxt)?;
                 let hints = SelectHints {
                     start: mint,
@@ -205,6 +210,10 @@ impl Ev<'_> {
                                 }
                             }
                         }
+                    }
+                    if stats {
+                        // Floats at `mint` fall outside every window anyway.
+                        stats_hints_in_range(&mut hbuf, mint);
                     }
                     if !any_st || !hbuf.is_empty() {
                         sts.clear();

@@ -6,6 +6,7 @@
 //! step sees. An instant query is a range query with one step.
 
 use super::error::EngineError;
+use super::stats::{stats_hints_in_range, StatsMode};
 use super::{Annotation, AnnotationKind, EngineOptions, QueryContext, QueryResult};
 use crate::ast::{
     resolve_durations, AtModifier, DurationContext, Expr, MatrixSelector, Span, SubqueryExpr,
@@ -425,6 +426,8 @@ pub(super) struct Ev<'a> {
     pub cancel: Option<&'a dyn Fn() -> bool>,
     /// The sample accounting shared with the parent query and all subqueries.
     pub budget: &'a Budget,
+    /// Whether selectors hand out histograms the way Prometheus's stats iterator does.
+    pub stats: StatsMode,
 }
 
 /// Runs a whole query and shapes the result.
@@ -460,6 +463,7 @@ pub(super) fn run(
         query_step: step,
         annos: Vec::new(),
         cancel: ctx.cancel,
+        stats: StatsMode::Off,
     };
     ev.check_samples(ev.nsteps())?;
     let val = ev.eval(&expr)?;
@@ -763,7 +767,13 @@ impl<'a> Ev<'a> {
             Expr::Subquery(sq) => Val::Range(self.eval_subquery(sq)?),
             Expr::Binary(b) => self.eval_binary(b)?,
             Expr::Aggregate(a) => self.eval_aggregate(a)?,
-            Expr::Call(c) => self.eval_call(c)?,
+            Expr::Call(c) => {
+                let outer = self.stats;
+                self.stats = outer.for_call(c.func.name);
+                let v = self.eval_call(c);
+                self.stats = outer;
+                v?
+            }
         };
         let n = match &v {
             Val::Vector(s) => s.iter().map(|s| s.len()).sum(),
@@ -807,11 +817,13 @@ impl<'a> Ev<'a> {
         if vs.smoothed {
             return self.eval_smoothed_selector(vs, r0, r1);
         }
+        // The stats iterator also reads a sample right at the start of the lookback.
+        let first = if self.stats == StatsMode::On { 0 } else { 1 };
         let q = self
             .storage
-            .querier(r0.saturating_sub(lb).saturating_add(1), r1)?;
+            .querier(r0.saturating_sub(lb).saturating_add(first), r1)?;
         let hints = SelectHints {
-            start: r0.saturating_sub(lb).saturating_add(1),
+            start: r0.saturating_sub(lb).saturating_add(first),
             end: r1,
             step: self.interval,
             range: 0,
@@ -849,6 +861,10 @@ impl<'a> Ev<'a> {
                 if !pts.is_empty() {
                     out.push(Series::from_floats(s.labels().clone(), pts, false));
                 }
+                continue;
+            }
+            if self.stats == StatsMode::On {
+                out.extend(self.stats_vector_series(&*s, at, off, timestamps)?);
                 continue;
             }
             let mut it = s.iter();
@@ -1014,9 +1030,12 @@ impl<'a> Ev<'a> {
         if mode == RangeMode::Smoothed {
             e1 = e1.saturating_add(lb);
         }
-        let q = self.storage.querier(s0.saturating_add(1), e1)?;
+        // The stats iterator also reads a sample right at the start of the window.
+        let stats = self.stats == StatsMode::On && mode == RangeMode::Plain;
+        let first = if stats { 0 } else { 1 };
+        let q = self.storage.querier(s0.saturating_add(first), e1)?;
         let hints = SelectHints {
-            start: s0.saturating_add(1),
+            start: s0.saturating_add(first),
             end: e1,
             step: self.interval,
             range: ms.range,
@@ -1052,6 +1071,10 @@ impl<'a> Ev<'a> {
                         }
                     }
                 }
+            }
+            if stats {
+                stats_hints_in_range(&mut hpts, s0);
+                pts.retain(|p| p.t > s0);
             }
             if !pts.is_empty() || !hpts.is_empty() {
                 series.push(Series {
@@ -1095,6 +1118,7 @@ impl<'a> Ev<'a> {
             annos: Vec::new(),
             cancel: self.cancel,
             budget: self.budget,
+            stats: StatsMode::Blocked,
         };
         // Guard the per-step buffers before allocating them.
         self.check_samples(sub.nsteps())?;
