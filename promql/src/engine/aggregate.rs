@@ -360,13 +360,8 @@ impl Ev<'_> {
         hnotes.dedup();
         for n in hnotes {
             let (k, m) = super::call::hist_note(n, "", "aggregation");
-            // Prometheus places the collision warning on the aggregated expression.
-            let span = if n == native::HistNote::CounterResetCollision {
-                a.expr.span()
-            } else {
-                a.span
-            };
-            self.annotate(k, m, span);
+            // Prometheus places these on the aggregated expression.
+            self.annotate(k, m, a.expr.span());
         }
         out.retain(|s| !s.is_empty());
         Ok(out)
