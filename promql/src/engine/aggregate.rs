@@ -290,14 +290,15 @@ impl Ev<'_> {
                                 mixed = true;
                                 continue;
                             }
-                            let Some(sum) = native::sum_all(hs.iter().map(|h| &**h), &mut hnotes)
-                            else {
+                            let inputs = hs.iter().map(|h| &**h);
+                            let combined = if a.op == AggregateOp::Avg {
+                                native::mean_all(inputs, &mut hnotes)
+                            } else {
+                                native::sum_all(inputs, &mut hnotes)
+                            };
+                            let Some(mut h) = combined else {
                                 continue;
                             };
-                            let mut h = sum;
-                            if a.op == AggregateOp::Avg {
-                                h.div(hs.len() as f64);
-                            }
                             self.hold(1)?;
                             out[g].histograms.push(HPoint {
                                 t: ts,
@@ -359,7 +360,8 @@ impl Ev<'_> {
         hnotes.dedup();
         for n in hnotes {
             let (k, m) = super::call::hist_note(n, "", "aggregation");
-            self.annotate(k, m, a.span);
+            // Prometheus places these on the aggregated expression.
+            self.annotate(k, m, a.expr.span());
         }
         out.retain(|s| !s.is_empty());
         Ok(out)
@@ -518,14 +520,37 @@ impl Ev<'_> {
             )
         };
         let mut slots: FastMap<(usize, u64), usize> = FastMap::default();
+        // Histograms are keyed by the text that becomes their label value.
+        let mut hslots: FastMap<(usize, String), usize> = FastMap::default();
+        let mut hvec = Vec::new();
         let mut counts: FastMap<usize, f64> = FastMap::default();
         let mut order: Vec<usize> = Vec::new();
         for i in 0..self.nsteps() {
             self.tick()?;
             let ts = self.ts(i);
             cur.at(ts, &mut vec);
+            cur.at_h(ts, &mut hvec);
             counts.clear();
             order.clear();
+            for (j, h) in hvec.drain(..) {
+                self.tick()?;
+                let key = (gi[j], native::histogram_string(&h));
+                let slot = match hslots.get(&key) {
+                    Some(&s) => s,
+                    None => {
+                        let mut b = glabels[key.0].builder();
+                        b.set(name, &key.1);
+                        let s = out.slot_owned(b.build(), false);
+                        hslots.insert(key, s);
+                        s
+                    }
+                };
+                let c = counts.entry(slot).or_insert(0.0);
+                if *c == 0.0 {
+                    order.push(slot);
+                }
+                *c += 1.0;
+            }
             for &(j, f) in &vec {
                 self.tick()?;
                 let key = key_of(gi[j], f);

@@ -55,13 +55,25 @@ fn elem(op: BinaryOp, l: f64, r: f64) -> (f64, bool) {
     }
 }
 
+/// What histogram `+`/`-` had to paper over during one binary operation; each becomes
+/// one annotation.
+#[derive(Debug, Clone, Copy, Default)]
+struct HistOpNotes {
+    /// Custom-bucket histograms with different bounds were combined.
+    reconciled: bool,
+    /// A `reset` hint met a `not_reset` hint.
+    collision: bool,
+}
+
 /// The value and whether to keep it, for one pair of samples of any kind; `Err` names
-/// the operand types when the operator does not apply to them.
+/// the operand types when the operator does not apply to them. Histogram `+`/`-`
+/// record what they reconciled in `notes`.
 fn elem_sv(
     op: BinaryOp,
     l: &SV,
     r: &SV,
     return_bool: bool,
+    notes: &mut HistOpNotes,
 ) -> Result<(SV, bool), (&'static str, &'static str)> {
     let kind = |v: &SV| match v {
         SV::F(_) => "float",
@@ -86,7 +98,9 @@ fn elem_sv(
                     h.sub(b)
                 };
                 match r {
-                    Ok(_) => {
+                    Ok(o) => {
+                        notes.reconciled |= o.nhcb_bounds_reconciled;
+                        notes.collision |= o.counter_reset_collision;
                         h.compact(0);
                         if op == BinaryOp::Sub {
                             // A difference is a gauge, whatever its sign.
@@ -192,6 +206,8 @@ impl Ev<'_> {
         swap: bool,
     ) -> Vec<Series> {
         let mut out = Vec::with_capacity(v.len());
+        // Histogram-with-float operators reconcile nothing; kept for `elem_sv`.
+        let mut notes = HistOpNotes::default();
         for mut series in v {
             let mut pts = Vec::with_capacity(series.floats.len());
             if is_trim(b.op) && !series.floats.is_empty() {
@@ -218,7 +234,7 @@ impl Ev<'_> {
                 let sv = SV::F(s[self.step_of(p.t)]);
                 let hv = SV::H(p.h.clone());
                 let (lv, rv) = if swap { (&sv, &hv) } else { (&hv, &sv) };
-                match elem_sv(b.op, lv, rv, b.return_bool) {
+                match elem_sv(b.op, lv, rv, b.return_bool, &mut notes) {
                     Ok((SV::F(f), true)) => pts.push(FPoint { t: p.t, f }),
                     Ok((SV::H(h), true)) => hpts.push(HPoint { t: p.t, h }),
                     Ok(_) => {}
@@ -239,6 +255,29 @@ impl Ev<'_> {
             out.push(series);
         }
         out
+    }
+
+    /// The annotations for what histogram `+`/`-` reconciled in one binary operation.
+    fn hist_op_notes(&mut self, b: &BinaryExpr, notes: HistOpNotes) {
+        let op = match b.op {
+            BinaryOp::Add => "addition",
+            BinaryOp::Sub => "subtraction",
+            _ => return,
+        };
+        if notes.collision {
+            self.annotate(
+                AnnotationKind::Warning,
+                format!("conflicting counter resets during histogram {op}"),
+                b.span,
+            );
+        }
+        if notes.reconciled {
+            self.annotate(
+                AnnotationKind::Info,
+                format!("mismatched custom buckets were reconciled during {op}"),
+                b.span,
+            );
+        }
     }
 
     /// Info for an operator applied to sample types it does not take.
@@ -334,6 +373,7 @@ impl Ev<'_> {
         let (mut lv, mut rv) = (Vec::new(), Vec::new());
         let mut out = SeriesBuilder::default();
         let mut result_slot: FastMap<(usize, usize), usize> = FastMap::default();
+        let mut notes = HistOpNotes::default();
         let mut right: FastMap<u64, (usize, SV)> = FastMap::default();
         let mut matched: FastMap<u64, FastSet<usize>> = FastMap::default();
         for i in 0..self.nsteps() {
@@ -376,7 +416,7 @@ impl Ev<'_> {
                     },
                 };
                 let (fl, fr) = if swapped { (&rf, lf) } else { (lf, &rf) };
-                let res = elem_sv(b.op, fl, fr, b.return_bool);
+                let res = elem_sv(b.op, fl, fr, b.return_bool, &mut notes);
                 let slot = match result_slot.get(&(j, k)) {
                     Some(&s) => s,
                     None => {
@@ -428,7 +468,7 @@ impl Ev<'_> {
                     }
                     let lf = SV::F(lfill);
                     let (fl, fr) = if swapped { (rf, &lf) } else { (&lf, rf) };
-                    let (v, keep) = match elem_sv(b.op, fl, fr, b.return_bool) {
+                    let (v, keep) = match elem_sv(b.op, fl, fr, b.return_bool, &mut notes) {
                         Ok(x) => x,
                         Err(kinds) => {
                             self.binop_mismatch(b, fl, fr, kinds);
@@ -452,6 +492,7 @@ impl Ev<'_> {
                 }
             }
         }
+        self.hist_op_notes(b, notes);
         out.finish()
     }
 

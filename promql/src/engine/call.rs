@@ -4,6 +4,7 @@ use super::aggregate::format_float;
 use super::error::EngineError;
 use super::eval::{Ev, RangeMode, RangeVal, SeriesBuilder, Val, Window, WindowCursor};
 use super::start_ts;
+use super::stats::{stats_hints_in_range, StatsMode};
 use super::AnnotationKind;
 use crate::ast::Span;
 use crate::ast::{AggregateOp, Call, Expr, MatrixSelector};
@@ -158,6 +159,10 @@ impl Ev<'_> {
                     return Ok(Vec::new());
                 }
                 let storage = self.storage;
+                // Below `histogram_count` etc., also the sample at the window start is
+                // read, for the reset hint of the next one.
+                let stats = self.stats == StatsMode::On;
+                let mint = mint.saturating_sub(i64::from(stats));
                 let q = storage.querier(mint, maxt)?;
                 let hints = SelectHints {
                     start: mint,
@@ -210,6 +215,10 @@ impl Ev<'_> {
                                 }
                             }
                         }
+                    }
+                    if stats {
+                        // Floats at `mint` fall outside every window anyway.
+                        stats_hints_in_range(&mut hbuf, mint);
                     }
                     if !any_st {
                         sts.clear();
@@ -1023,6 +1032,10 @@ pub(super) fn hist_note(n: native::HistNote, name: &str, op: &str) -> (Annotatio
             AnnotationKind::Info,
             format!("mismatched custom buckets were reconciled during {op}"),
         ),
+        CounterResetCollision => (
+            AnnotationKind::Warning,
+            format!("conflicting counter resets during histogram {op}"),
+        ),
     }
 }
 
@@ -1243,16 +1256,17 @@ fn over_time_any(
                 return None;
             }
             let mut hn = Vec::new();
-            let sum = native::sum_all(w.h.iter().map(|p| &*p.h), &mut hn);
+            let inputs = w.h.iter().map(|p| &*p.h);
+            let combined = if name == "avg_over_time" {
+                native::mean_all(inputs, &mut hn)
+            } else {
+                native::sum_all(inputs, &mut hn)
+            };
             let op = "aggregation";
             for n in hn {
                 notes.push(hist_note(n, w.name, op));
             }
-            let sum = sum?;
-            let mut h = sum;
-            if name == "avg_over_time" {
-                h.mul(1.0 / w.h.len() as f64);
-            }
+            let mut h = combined?;
             h.compact(0);
             Some(Out::H(Arc::new(h)))
         }

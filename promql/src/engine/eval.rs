@@ -6,6 +6,7 @@
 //! step sees. An instant query is a range query with one step.
 
 use super::error::EngineError;
+use super::stats::{stats_hints_in_range, StatsMode};
 use super::{Annotation, AnnotationKind, EngineOptions, QueryContext, QueryResult};
 use crate::ast::{
     resolve_durations, AtModifier, DurationContext, Expr, MatrixSelector, Span, SubqueryExpr,
@@ -426,6 +427,8 @@ pub(super) struct Ev<'a> {
     pub cancel: Option<&'a dyn Fn() -> bool>,
     /// The sample accounting shared with the parent query and all subqueries.
     pub budget: &'a Budget,
+    /// Whether selectors hand out histograms the way Prometheus's stats iterator does.
+    pub stats: StatsMode,
 }
 
 /// Runs a whole query and shapes the result.
@@ -461,6 +464,7 @@ pub(super) fn run(
         query_step: step,
         annos: Vec::new(),
         cancel: ctx.cancel,
+        stats: StatsMode::Off,
     };
     ev.check_samples(ev.nsteps())?;
     let val = ev.eval(&expr)?;
@@ -764,7 +768,13 @@ impl<'a> Ev<'a> {
             Expr::Subquery(sq) => Val::Range(self.eval_subquery(sq)?),
             Expr::Binary(b) => self.eval_binary(b)?,
             Expr::Aggregate(a) => self.eval_aggregate(a)?,
-            Expr::Call(c) => self.eval_call(c)?,
+            Expr::Call(c) => {
+                let outer = self.stats;
+                self.stats = outer.for_call(c.func.name);
+                let v = self.eval_call(c);
+                self.stats = outer;
+                v?
+            }
         };
         let n = match &v {
             Val::Vector(s) => s.iter().map(|s| s.len()).sum(),
@@ -808,11 +818,13 @@ impl<'a> Ev<'a> {
         if vs.smoothed {
             return self.eval_smoothed_selector(vs, r0, r1);
         }
+        // The stats iterator also reads a sample right at the start of the lookback.
+        let first = if self.stats == StatsMode::On { 0 } else { 1 };
         let q = self
             .storage
-            .querier(r0.saturating_sub(lb).saturating_add(1), r1)?;
+            .querier(r0.saturating_sub(lb).saturating_add(first), r1)?;
         let hints = SelectHints {
-            start: r0.saturating_sub(lb).saturating_add(1),
+            start: r0.saturating_sub(lb).saturating_add(first),
             end: r1,
             step: self.interval,
             range: 0,
@@ -850,6 +862,10 @@ impl<'a> Ev<'a> {
                 if !pts.is_empty() {
                     out.push(Series::from_floats(s.labels().clone(), pts, false));
                 }
+                continue;
+            }
+            if self.stats == StatsMode::On {
+                out.extend(self.stats_vector_series(&*s, at, off, timestamps)?);
                 continue;
             }
             let mut it = s.iter();
@@ -1069,9 +1085,12 @@ impl<'a> Ev<'a> {
         if mode == RangeMode::Smoothed {
             e1 = e1.saturating_add(lb);
         }
-        let q = self.storage.querier(s0.saturating_add(1), e1)?;
+        // The stats iterator also reads a sample right at the start of the window.
+        let stats = self.stats == StatsMode::On && mode == RangeMode::Plain;
+        let first = if stats { 0 } else { 1 };
+        let q = self.storage.querier(s0.saturating_add(first), e1)?;
         let hints = SelectHints {
-            start: s0.saturating_add(1),
+            start: s0.saturating_add(first),
             end: e1,
             step: self.interval,
             range: ms.range,
@@ -1107,6 +1126,10 @@ impl<'a> Ev<'a> {
                         }
                     }
                 }
+            }
+            if stats {
+                stats_hints_in_range(&mut hpts, s0);
+                pts.retain(|p| p.t > s0);
             }
             if !pts.is_empty() || !hpts.is_empty() {
                 series.push(Series {
@@ -1150,13 +1173,17 @@ impl<'a> Ev<'a> {
             annos: Vec::new(),
             cancel: self.cancel,
             budget: self.budget,
+            stats: StatsMode::Blocked,
         };
         // Guard the per-step buffers before allocating them.
         self.check_samples(sub.nsteps())?;
         let v = sub.eval(&sq.expr)?;
         self.annos.append(&mut sub.annos);
         let series = match v {
-            Val::Vector(s) => forget_reset_hints(s),
+            Val::Vector(mut s) => {
+                forget_reset_hints(&mut s);
+                s
+            }
             Val::Scalar(v) => vec![Series {
                 histograms: Vec::new(),
                 metric: Labels::empty(),
@@ -1185,17 +1212,58 @@ impl<'a> Ev<'a> {
     }
 }
 
-/// Subquery output loses the counter-reset hints of its histograms (`reset` and
-/// `not_reset` become `unknown`): its samples are no longer consecutive stored samples,
-/// so a hint would miss a reset between them or count one reset several times.
-fn forget_reset_hints(mut v: Vec<Series>) -> Vec<Series> {
-    use exposition::histogram::CounterResetHint::{CounterReset, NotCounterReset, Unknown};
-    for s in &mut v {
-        for p in &mut s.histograms {
-            if matches!(p.h.counter_reset_hint, CounterReset | NotCounterReset) {
-                Arc::make_mut(&mut p.h).counter_reset_hint = Unknown;
-            }
+/// Subquery steps are not consecutive samples, so the `reset`/`not_reset` hints of their
+/// histograms say nothing about the step before; they become `unknown`, and functions
+/// over the subquery detect resets themselves (gauge hints stay).
+fn forget_reset_hints(series: &mut [Series]) {
+    use exposition::histogram::CounterResetHint;
+    for p in series.iter_mut().flat_map(|s| s.histograms.iter_mut()) {
+        if matches!(
+            p.h.counter_reset_hint,
+            CounterResetHint::CounterReset | CounterResetHint::NotCounterReset
+        ) {
+            Arc::make_mut(&mut p.h).counter_reset_hint = CounterResetHint::Unknown;
         }
     }
-    v
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use exposition::histogram::CounterResetHint;
+
+    #[test]
+    fn subquery_results_forget_reset_hints_but_keep_gauges() {
+        let point = |hint| HPoint {
+            t: 0,
+            h: Arc::new(FloatHistogram {
+                counter_reset_hint: hint,
+                ..Default::default()
+            }),
+        };
+        let mut s = vec![Series {
+            histograms: vec![
+                point(CounterResetHint::CounterReset),
+                point(CounterResetHint::NotCounterReset),
+                point(CounterResetHint::Gauge),
+            ],
+            metric: Labels::empty(),
+            floats: Vec::new(),
+            drop_name: false,
+        }];
+        forget_reset_hints(&mut s);
+        let hints: Vec<_> = s[0]
+            .histograms
+            .iter()
+            .map(|p| p.h.counter_reset_hint)
+            .collect();
+        assert_eq!(
+            hints,
+            vec![
+                CounterResetHint::Unknown,
+                CounterResetHint::Unknown,
+                CounterResetHint::Gauge
+            ]
+        );
+    }
 }

@@ -27,6 +27,7 @@
 //! | `call` | how is each function applied? |
 //! | `histogram` | what do `histogram_quantile`/`histogram_fraction` give over `le` buckets and native histograms? |
 //! | `info` | which info-metric labels does `info()` add? |
+//! | `stats` | which counter-reset hints do histograms get below `histogram_count` and co.? |
 //! | [`error`] | why did a query fail? |
 //! | [`Annotation`] | which warnings and infos come with the result? |
 
@@ -42,6 +43,7 @@ mod histogram;
 #[allow(clippy::needless_range_loop)]
 mod info;
 mod start_ts;
+mod stats;
 
 pub use error::EngineError;
 pub(crate) use histogram::parse_go_float as parse_go_float_pub;

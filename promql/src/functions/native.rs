@@ -97,6 +97,41 @@ pub enum HistNote {
     MixedExpCustom,
     /// Custom buckets with different bounds were reconciled.
     ReconciledCustom,
+    /// A sum or mean met one input hinted `reset` and another hinted `not_reset`.
+    CounterResetCollision,
+}
+
+/// Which explicit counter-reset hints the inputs of a sum or mean carried; both kinds
+/// together are a collision (Prometheus warns).
+#[derive(Debug, Clone, Copy, Default)]
+struct HintsSeen {
+    reset: bool,
+    not_reset: bool,
+}
+
+impl HintsSeen {
+    fn track(&mut self, h: &FloatHistogram) {
+        match h.counter_reset_hint {
+            CounterResetHint::CounterReset => self.reset = true,
+            CounterResetHint::NotCounterReset => self.not_reset = true,
+            _ => {}
+        }
+    }
+
+    fn note(self, notes: &mut Vec<HistNote>) {
+        if self.reset && self.not_reset {
+            notes.push(HistNote::CounterResetCollision);
+        }
+    }
+}
+
+/// Whether any count, the sum or any bucket of `h` is infinite.
+fn has_overflow(h: &FloatHistogram) -> bool {
+    [h.count, h.sum, h.zero_count]
+        .iter()
+        .chain(&h.positive_buckets)
+        .chain(&h.negative_buckets)
+        .any(|v| v.is_infinite())
 }
 
 /// The change of a counter (`is_counter`, with resets added back) or gauge histogram
@@ -199,6 +234,10 @@ pub fn sum_all<'a>(
         notes.push(HistNote::MixedExpCustom);
         return None;
     }
+    let mut seen = HintsSeen::default();
+    seen.track(first);
+    rest.iter().for_each(|h| seen.track(h));
+    seen.note(notes);
     let mut acc = first.clone();
     if rest.is_empty() {
         return Some(acc);
@@ -220,6 +259,134 @@ pub fn sum_all<'a>(
         acc.sum = sum;
     }
     Some(acc)
+}
+
+/// The mean of histograms (`avg`, `avg_over_time`): a compensated (Kahan) sum divided
+/// by the number of inputs, switching to an incremental mean once the running sum
+/// would overflow (`None` when exponential and custom buckets meet).
+pub fn mean_all<'a>(
+    hs: impl IntoIterator<Item = &'a FloatHistogram>,
+    notes: &mut Vec<HistNote>,
+) -> Option<FloatHistogram> {
+    let mut hs = hs.into_iter();
+    let first = hs.next()?;
+    let rest: Vec<&FloatHistogram> = hs.collect();
+    if rest
+        .iter()
+        .any(|h| h.uses_custom_buckets() != first.uses_custom_buckets())
+    {
+        notes.push(HistNote::MixedExpCustom);
+        return None;
+    }
+    let mut seen = HintsSeen::default();
+    seen.track(first);
+    rest.iter().for_each(|h| seen.track(h));
+    seen.note(notes);
+    let mut reconciled = false;
+    let mut sum = first.clone();
+    let mut comp: Option<FloatHistogram> = None;
+    let mut mean: Option<FloatHistogram> = None;
+    let mut count = 1.0;
+    for h in rest {
+        count += 1.0;
+        let m = match mean.as_mut() {
+            Some(m) => m,
+            None => {
+                let mut next = sum.clone();
+                let mut c = comp.clone().unwrap_or_default();
+                reconciled |= next.kahan_add(h, &mut c).ok()?.nhcb_bounds_reconciled;
+                if !has_overflow(&next) {
+                    (sum, comp) = (next, Some(c));
+                    continue;
+                }
+                // The direct sum would overflow: continue with the mean so far.
+                let mut m = sum.clone();
+                m.div(count - 1.0);
+                if let Some(c) = comp.as_mut() {
+                    c.div(count - 1.0);
+                }
+                mean.insert(m)
+            }
+        };
+        let q = (count - 1.0) / count;
+        let c = comp.get_or_insert_with(FloatHistogram::default);
+        c.mul(q);
+        m.mul(q);
+        let mut to_add = h.clone();
+        to_add.div(count);
+        reconciled |= m.kahan_add(&to_add, c).ok()?.nhcb_bounds_reconciled;
+    }
+    if reconciled {
+        notes.push(HistNote::ReconciledCustom);
+    }
+    if let Some(mut m) = mean {
+        if let Some(c) = comp {
+            m.add(&c).ok()?;
+        }
+        return Some(m);
+    }
+    sum.div(count);
+    if let Some(mut c) = comp {
+        c.div(count);
+        sum.add(&c).ok()?;
+    }
+    Some(sum)
+}
+
+/// Go's `%v` for a float: like `%g` (shortest round-trip digits) but in exponent form
+/// only when the decimal exponent is below -4 or at least 21.
+fn go_fmt_v(v: f64) -> String {
+    if v.is_finite() && v != 0.0 {
+        let sci = format!("{:e}", v.abs());
+        let exp: i32 = sci
+            .split_once('e')
+            .and_then(|(_, e)| e.parse().ok())
+            .unwrap_or(0);
+        if (-4..21).contains(&exp) {
+            // Plain decimal; Rust's `Display` prints the shortest round-trip digits.
+            return format!("{v}");
+        }
+    }
+    exposition::histogram::go_fmt_g(v)
+}
+
+/// One bucket as Prometheus prints it: `(lower,upper]:count`, brackets by inclusivity.
+fn bucket_string(b: &exposition::histogram::Bucket) -> String {
+    use exposition::histogram::go_fmt_g;
+    format!(
+        "{}{},{}{}:{}",
+        if b.lower_inclusive { '[' } else { '(' },
+        go_fmt_g(b.lower),
+        go_fmt_g(b.upper),
+        if b.upper_inclusive { ']' } else { ')' },
+        go_fmt_v(b.count)
+    )
+}
+
+/// The text Prometheus's `FloatHistogram.String()` gives (what `count_values` puts in
+/// its label): `{count:C, sum:S, <bucket>:<count>, ...}` listing the non-empty buckets
+/// from the lowest value to the highest, the zero bucket between the two sides.
+pub fn histogram_string(h: &FloatHistogram) -> String {
+    use exposition::histogram::go_fmt_g;
+    let mut out = format!("{{count:{}, sum:{}", go_fmt_g(h.count), go_fmt_g(h.sum));
+    let negative: Vec<_> = h
+        .negative_bucket_iter()
+        .filter(|b| b.count != 0.0)
+        .collect();
+    let zero = (h.zero_count != 0.0).then(|| h.zero_bucket());
+    let positive = h.positive_bucket_iter().filter(|b| b.count != 0.0);
+    for b in negative
+        .iter()
+        .rev()
+        .chain(zero.iter())
+        .cloned()
+        .chain(positive)
+    {
+        out.push_str(", ");
+        out.push_str(&bucket_string(&b));
+    }
+    out.push('}');
+    out
 }
 
 #[cfg(test)]
@@ -333,5 +500,66 @@ mod tests {
         let x = compact(&h(0, 0, &[0.0, 1.0, 0.0, 2.0]));
         assert_eq!(x.positive_spans, vec![Span::new(1, 1), Span::new(1, 1)]);
         assert_eq!(x.positive_buckets, vec![1.0, 2.0]);
+    }
+
+    #[test]
+    fn histogram_string_like_prometheus() {
+        let h = FloatHistogram::parse_notation(
+            "{{schema:0 sum:10 count:20 z_bucket_w:0.001 z_bucket:2 buckets:[1 2] n_buckets:[1 2]}}",
+        )
+        .unwrap();
+        assert_eq!(
+            histogram_string(&h),
+            "{count:20, sum:10, [-2,-1):2, [-1,-0.5):1, [-0.001,0.001]:2, (0.5,1]:1, (1,2]:2}"
+        );
+        let c = FloatHistogram::parse_notation(
+            "{{schema:-53 sum:1.5 count:3 custom_values:[5 10] buckets:[1 0 2]}}",
+        )
+        .unwrap();
+        assert_eq!(
+            histogram_string(&c),
+            "{count:3, sum:1.5, (-Inf,5]:1, (10,+Inf]:2}"
+        );
+        assert_eq!(go_fmt_v(1e20), "100000000000000000000");
+        assert_eq!(go_fmt_v(1e21), "1e+21");
+        assert_eq!(go_fmt_v(0.5), "0.5");
+        assert_eq!(go_fmt_v(1e-5), "1e-05");
+    }
+
+    #[test]
+    fn mean_all_switches_to_incremental_mean_on_overflow() {
+        let mut notes = Vec::new();
+        let mut a = h(0, 0, &[f64::MAX]);
+        a.count = f64::MAX;
+        let mut b = h(0, 0, &[1e308]);
+        b.count = 1e308;
+        let c = h(0, 0, &[2.0]);
+        let m = mean_all([&a, &b, &c], &mut notes).unwrap();
+        assert!(m.count.is_finite());
+        let expected = f64::MAX / 3.0 + 1e308 / 3.0;
+        assert!((m.count - expected).abs() / expected < 1e-12);
+        assert!(m.positive_buckets[0].is_finite());
+        // Small inputs: the plain mean.
+        let m = mean_all([&h(0, 0, &[1.0]), &h(0, 0, &[2.0])], &mut notes).unwrap();
+        assert_eq!(m.count, 1.5);
+        assert_eq!(m.positive_buckets, vec![1.5]);
+        assert!(notes.is_empty());
+    }
+
+    #[test]
+    fn reset_and_not_reset_hints_collide() {
+        let mut reset = h(0, 0, &[1.0]);
+        reset.counter_reset_hint = CounterResetHint::CounterReset;
+        let mut not_reset = h(0, 0, &[1.0]);
+        not_reset.counter_reset_hint = CounterResetHint::NotCounterReset;
+        let unknown = h(0, 0, &[1.0]);
+        let mut notes = Vec::new();
+        sum_all([&reset, &unknown], &mut notes).unwrap();
+        assert!(notes.is_empty());
+        sum_all([&reset, &unknown, &not_reset], &mut notes).unwrap();
+        assert_eq!(notes, vec![HistNote::CounterResetCollision]);
+        notes.clear();
+        mean_all([&not_reset, &reset], &mut notes).unwrap();
+        assert_eq!(notes, vec![HistNote::CounterResetCollision]);
     }
 }
