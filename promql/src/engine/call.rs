@@ -384,14 +384,10 @@ impl Ev<'_> {
                     range_secs,
                     &mut notes,
                 );
-                match v {
-                    Some(extended::ExtValue::F(f)) => pts.push(FPoint { t: ts, f }),
-                    Some(extended::ExtValue::H(h)) => hpts.push(HPoint {
-                        t: ts,
-                        h: Arc::new(h),
-                    }),
-                    None => continue,
-                }
+                let Some(v) = v else {
+                    continue;
+                };
+                v.push_to(ts, &mut pts, &mut hpts);
                 self.hold(1)?;
             }
             self.ext_notes(notes, s.metric.metric_name().unwrap_or(""), span);
@@ -1165,40 +1161,26 @@ fn hist_instant(
 /// order; a switch between the two counts as both a change and a reset; start
 /// timestamps mark resets too).
 fn resets_or_changes(w: &Win<'_>, is_resets: bool) -> f64 {
-    // (time, is a histogram, index in `w.f` or `w.h`)
-    let mut all: Vec<(i64, bool, usize)> = (0..w.f.len())
-        .map(|i| (w.f[i].t, false, i))
-        .chain((0..w.h.len()).map(|i| (w.h[i].t, true, i)))
-        .collect();
-    all.sort_by_key(|x| x.0);
-    let mut n = 0.0;
-    for pair in all.windows(2) {
-        let (a, b) = (pair[0], pair[1]);
-        let hit = match (a.1, b.1) {
-            (false, false) => {
-                let (x, y) = (w.f[a.2], w.f[b.2]);
-                if is_resets {
-                    y.f < x.f
-                        || (w.sts.len() == w.f.len()
-                            && rate::start_reset(w.sts[a.2], x.t, w.sts[b.2], y.t))
-                } else {
-                    y.f != x.f && !(y.f.is_nan() && x.f.is_nan())
-                }
+    rate::count_transitions(
+        w.f.iter().map(|p| p.t),
+        w.h.iter().map(|p| p.t),
+        |a, b| {
+            let (x, y) = (w.f[a], w.f[b]);
+            if is_resets {
+                rate::float_reset(x.f, y.f)
+                    || (w.sts.len() == w.f.len() && rate::start_reset(w.sts[a], x.t, w.sts[b], y.t))
+            } else {
+                rate::float_change(x.f, y.f)
             }
-            (true, true) => {
-                if is_resets {
-                    start_ts::hist_is_reset(w, b.2)
-                } else {
-                    !w.h[a.2].h.equals(&w.h[b.2].h)
-                }
+        },
+        |a, b| {
+            if is_resets {
+                start_ts::hist_is_reset(w, b)
+            } else {
+                !w.h[a].h.equals(&w.h[b].h)
             }
-            _ => true,
-        };
-        if hit {
-            n += 1.0;
-        }
-    }
-    n
+        },
+    )
 }
 
 /// The `*_over_time` functions that accept histograms, for a window with histograms.

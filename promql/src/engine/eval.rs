@@ -1025,14 +1025,11 @@ impl<'a> Ev<'a> {
             self.tick()?;
             let ts = self.ts(i);
             let r = at.unwrap_or(ts).saturating_sub(offset);
-            match extended::smoothed_value(&s.floats, &s.histograms, r, lb, &mut notes) {
-                Some(extended::ExtValue::F(f)) => pts.push(FPoint { t: ts, f }),
-                Some(extended::ExtValue::H(h)) => hpts.push(HPoint {
-                    t: ts,
-                    h: Arc::new(h),
-                }),
-                None => continue,
-            }
+            let Some(v) = extended::smoothed_value(&s.floats, &s.histograms, r, lb, &mut notes)
+            else {
+                continue;
+            };
+            v.push_to(ts, &mut pts, &mut hpts);
             self.hold(1)?;
         }
         let name = s.metric.metric_name().unwrap_or("").to_string();

@@ -105,6 +105,19 @@ pub enum ExtValue {
     H(FloatHistogram),
 }
 
+impl ExtValue {
+    /// Appends the value at time `t` to the float or the histogram points of a series.
+    pub fn push_to(self, t: i64, floats: &mut Vec<FPoint>, hists: &mut Vec<HPoint>) {
+        match self {
+            ExtValue::F(f) => floats.push(FPoint { t, f }),
+            ExtValue::H(h) => hists.push(HPoint {
+                t,
+                h: std::sync::Arc::new(h),
+            }),
+        }
+    }
+}
+
 /// One step of `func` over a series' points (`floats` and `hists`, each in time order)
 /// seen through window `w`; `range_secs` divides for `rate`. `None` when the step has
 /// no result (no data in the range, or data that cannot be combined, with a note).
@@ -354,37 +367,25 @@ pub fn anchored_transitions(
         _ if f[lf - 1].t >= h[lh - 1].t => (lf - 1, lh),
         _ => (lf, lh - 1),
     };
-    let mut all: Vec<(i64, Option<&FloatHistogram>, f64)> = f[ff..]
-        .iter()
-        .map(|p| (p.t, None, p.f))
-        .chain(h[hf..].iter().map(|p| (p.t, Some(&*p.h), 0.0)))
-        .collect();
-    all.sort_by_key(|x| x.0);
-    let mut n = 0.0;
-    for pair in all.windows(2) {
-        let (a, b) = (pair[0], pair[1]);
-        let hit = match (a.1, b.1) {
-            (None, None) => {
-                if is_resets {
-                    b.2 < a.2
-                } else {
-                    b.2 != a.2 && !(b.2.is_nan() && a.2.is_nan())
-                }
+    let (f, h) = (&f[ff..], &h[hf..]);
+    Some(rate::count_transitions(
+        f.iter().map(|p| p.t),
+        h.iter().map(|p| p.t),
+        |a, b| {
+            if is_resets {
+                rate::float_reset(f[a].f, f[b].f)
+            } else {
+                rate::float_change(f[a].f, f[b].f)
             }
-            (Some(x), Some(y)) => {
-                if is_resets {
-                    y.detect_reset(x)
-                } else {
-                    !x.equals(y)
-                }
+        },
+        |a, b| {
+            if is_resets {
+                h[b].h.detect_reset(&h[a].h)
+            } else {
+                !h[a].h.equals(&h[b].h)
             }
-            _ => true,
-        };
-        if hit {
-            n += 1.0;
-        }
-    }
-    Some(n)
+        },
+    ))
 }
 
 /// The points of `pts` (in time order) with `lo < t <= hi`.

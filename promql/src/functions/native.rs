@@ -218,12 +218,13 @@ pub fn histogram_delta_st(
     Some(h)
 }
 
-/// Adds up histograms with compensated (Kahan) summation of every count and the sum
-/// (`None` when exponential and custom buckets meet).
-pub fn sum_all<'a>(
+/// The first histogram of an aggregation and the rest, after the checks every
+/// aggregation makes: `None` (with a note) when exponential and custom buckets meet or
+/// there is no input; a note when `reset` and `not_reset` hints collide.
+fn aggregation_inputs<'a>(
     hs: impl IntoIterator<Item = &'a FloatHistogram>,
     notes: &mut Vec<HistNote>,
-) -> Option<FloatHistogram> {
+) -> Option<(&'a FloatHistogram, Vec<&'a FloatHistogram>)> {
     let mut hs = hs.into_iter();
     let first = hs.next()?;
     let rest: Vec<&FloatHistogram> = hs.collect();
@@ -238,6 +239,16 @@ pub fn sum_all<'a>(
     seen.track(first);
     rest.iter().for_each(|h| seen.track(h));
     seen.note(notes);
+    Some((first, rest))
+}
+
+/// Adds up histograms with compensated (Kahan) summation of every count and the sum
+/// (`None` when exponential and custom buckets meet).
+pub fn sum_all<'a>(
+    hs: impl IntoIterator<Item = &'a FloatHistogram>,
+    notes: &mut Vec<HistNote>,
+) -> Option<FloatHistogram> {
+    let (first, rest) = aggregation_inputs(hs, notes)?;
     let mut acc = first.clone();
     if rest.is_empty() {
         return Some(acc);
@@ -268,20 +279,7 @@ pub fn mean_all<'a>(
     hs: impl IntoIterator<Item = &'a FloatHistogram>,
     notes: &mut Vec<HistNote>,
 ) -> Option<FloatHistogram> {
-    let mut hs = hs.into_iter();
-    let first = hs.next()?;
-    let rest: Vec<&FloatHistogram> = hs.collect();
-    if rest
-        .iter()
-        .any(|h| h.uses_custom_buckets() != first.uses_custom_buckets())
-    {
-        notes.push(HistNote::MixedExpCustom);
-        return None;
-    }
-    let mut seen = HintsSeen::default();
-    seen.track(first);
-    rest.iter().for_each(|h| seen.track(h));
-    seen.note(notes);
+    let (first, rest) = aggregation_inputs(hs, notes)?;
     let mut reconciled = false;
     let mut sum = first.clone();
     let mut comp: Option<FloatHistogram> = None;

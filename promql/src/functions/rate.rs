@@ -128,15 +128,56 @@ pub fn predict_linear(points: &[FPoint], now_ms: i64, duration_secs: f64) -> Opt
 
 /// `resets`: how many times the value went down.
 pub fn resets(points: &[FPoint]) -> f64 {
-    points.windows(2).filter(|w| w[1].f < w[0].f).count() as f64
+    points
+        .windows(2)
+        .filter(|w| float_reset(w[0].f, w[1].f))
+        .count() as f64
 }
 
 /// `changes`: how many times the value changed (NaN to NaN is no change).
 pub fn changes(points: &[FPoint]) -> f64 {
     points
         .windows(2)
-        .filter(|w| w[1].f != w[0].f && !(w[1].f.is_nan() && w[0].f.is_nan()))
+        .filter(|w| float_change(w[0].f, w[1].f))
         .count() as f64
+}
+
+/// `resets`/`changes` over floats at times `ft` and histograms at times `ht` (each in
+/// time order): merges them by time and counts the neighbouring pairs that `floats(a,
+/// b)` or `hists(a, b)` (indices into the float or histogram side) call a hit. A float
+/// next to a histogram is always a hit: a switch of kind is both a change and a reset.
+pub fn count_transitions(
+    ft: impl Iterator<Item = i64>,
+    ht: impl Iterator<Item = i64>,
+    mut floats: impl FnMut(usize, usize) -> bool,
+    mut hists: impl FnMut(usize, usize) -> bool,
+) -> f64 {
+    // (time, is a histogram, index on its side)
+    let mut all: Vec<(i64, bool, usize)> = ft
+        .enumerate()
+        .map(|(i, t)| (t, false, i))
+        .chain(ht.enumerate().map(|(i, t)| (t, true, i)))
+        .collect();
+    all.sort_by_key(|x| x.0);
+    let hits = all.windows(2).filter(|pair| {
+        let (a, b) = (pair[0], pair[1]);
+        match (a.1, b.1) {
+            (false, false) => floats(a.2, b.2),
+            (true, true) => hists(a.2, b.2),
+            _ => true,
+        }
+    });
+    hits.count() as f64
+}
+
+/// Whether `b` follows `a` with a lower value (a counter reset).
+pub fn float_reset(a: f64, b: f64) -> bool {
+    b < a
+}
+
+/// Whether `b` differs from `a` (NaN to NaN is no change).
+pub fn float_change(a: f64, b: f64) -> bool {
+    b != a && !(b.is_nan() && a.is_nan())
 }
 
 /// Whether sample `i` (> 0) starts a new counter lifetime according to its start
