@@ -67,7 +67,7 @@ pub use arith::AddOutcome;
 pub use buckets::{exponential_bound, AllBuckets, Bucket, SideBuckets};
 pub use error::{HistogramError, HistogramNotationError, NotationErrorKind, Side};
 pub use notation::go_fmt_g;
-pub use stats::NanNote;
+pub use stats::{kahan_sum_inc, NanNote};
 
 /// The schema number of custom-bucket (NHCB) histograms.
 pub const CUSTOM_BUCKETS_SCHEMA: i32 = -53;

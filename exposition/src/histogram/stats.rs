@@ -300,8 +300,19 @@ impl FloatHistogram {
     }
 }
 
-/// Neumaier-compensated summation step: adds `inc` to `sum` with running compensation `c`.
-pub(crate) fn kahan_sum_inc(inc: f64, sum: f64, mut c: f64) -> (f64, f64) {
+/// Neumaier-compensated summation step: adds `inc` to `sum` with running compensation
+/// `c` and returns the new `(sum, c)`; the compensation is dropped once the sum is
+/// infinite. Callers add `c` to the sum at the end.
+///
+/// ```
+/// use exposition::histogram::kahan_sum_inc;
+/// let (mut s, mut c) = (0.0, 0.0);
+/// for x in [1e100, 1.0, -1e100] {
+///     (s, c) = kahan_sum_inc(x, s, c);
+/// }
+/// assert_eq!(s + c, 1.0);
+/// ```
+pub fn kahan_sum_inc(inc: f64, sum: f64, mut c: f64) -> (f64, f64) {
     let t = sum + inc;
     if t.is_infinite() {
         c = 0.0;

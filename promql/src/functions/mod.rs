@@ -23,19 +23,8 @@ pub mod over_time;
 pub mod rate;
 pub mod time;
 
-/// Kahan–Neumaier compensated summation step: returns the new `(sum, compensation)`.
-#[inline]
-pub fn kahan_sum_inc(inc: f64, sum: f64, c: f64) -> (f64, f64) {
-    let t = sum + inc;
-    let c = if t.is_infinite() {
-        0.0
-    } else if sum.abs() >= inc.abs() {
-        c + ((sum - t) + inc)
-    } else {
-        c + ((inc - t) + sum)
-    };
-    (t, c)
-}
+/// Kahan–Neumaier compensated summation step (shared with the histogram math).
+pub use exposition::histogram::kahan_sum_inc;
 
 /// The φ-quantile of `values` (sorted in place, NaNs first), interpolating between
 /// neighbours the way Prometheus's `quantile` does.

@@ -6,84 +6,9 @@
 //! All bucket math (addition, subtraction, Kahan summation, schema reduction,
 //! compaction, reset detection, quantiles, fractions, trimming) lives in
 //! [`exposition::histogram`]; this module only sequences it the way PromQL needs and
-//! turns its outcomes into [`HistNote`]s. The few free functions kept here
-//! ([`combine`], [`compact`], [`detect_reset`], [`sparse`]) are thin adapters over the
-//! shared methods for the `promqltest` runner.
+//! turns its outcomes into [`HistNote`]s.
 
-use exposition::histogram::{CounterResetHint, FloatHistogram, Span};
-use std::collections::BTreeMap;
-
-/// Why two histograms could not be combined.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum CombineError {
-    /// One uses exponential buckets, the other custom buckets.
-    MixedExponentialCustom,
-}
-
-/// Bucket index -> count for one side (positive or negative) of a histogram.
-pub type Sparse = BTreeMap<i32, f64>;
-
-/// The populated buckets of one side, as a sparse map (absolute counts).
-pub fn sparse(spans: &[Span], buckets: &[f64]) -> Sparse {
-    let mut m = Sparse::new();
-    let mut idx: i32 = 0;
-    let mut k = 0usize;
-    for (n, s) in spans.iter().enumerate() {
-        idx = if n == 0 {
-            s.offset
-        } else {
-            idx.saturating_add(s.offset)
-        };
-        for _ in 0..s.length {
-            if let Some(&c) = buckets.get(k) {
-                *m.entry(idx).or_insert(0.0) += c;
-            }
-            k += 1;
-            idx = idx.saturating_add(1);
-        }
-    }
-    m
-}
-
-/// Result of [`combine`]: the histogram and whether custom bounds had to be reconciled.
-pub struct Combined {
-    /// The sum or difference.
-    pub h: FloatHistogram,
-    /// The operands had different custom bounds (their intersection was used).
-    pub reconciled_custom: bool,
-}
-
-/// `a + sign * b` bucket by bucket: the coarser schema, the wider zero bucket, the
-/// intersection of custom bounds.
-pub fn combine(
-    a: &FloatHistogram,
-    b: &FloatHistogram,
-    sign: f64,
-) -> Result<Combined, CombineError> {
-    let mut h = a.clone();
-    let r = if sign < 0.0 { h.sub(b) } else { h.add(b) };
-    match r {
-        Ok(o) => Ok(Combined {
-            h,
-            reconciled_custom: o.nhcb_bounds_reconciled,
-        }),
-        Err(_) => Err(CombineError::MixedExponentialCustom),
-    }
-}
-
-/// A copy of `h` without empty buckets (spans merged): [`FloatHistogram::compact`] with
-/// no empty buckets kept, for callers holding a shared reference.
-pub fn compact(h: &FloatHistogram) -> FloatHistogram {
-    let mut out = h.clone();
-    out.compact(0);
-    out
-}
-
-/// Whether `cur` follows `prev` only after a counter reset (counts went down, the
-/// layout got finer or the custom bounds changed), honouring explicit hints.
-pub fn detect_reset(cur: &FloatHistogram, prev: &FloatHistogram) -> bool {
-    cur.detect_reset(prev)
-}
+use exposition::histogram::{CounterResetHint, FloatHistogram};
 
 /// A condition a histogram function reports (the engine turns it into an annotation
 /// naming the metric).
@@ -390,6 +315,7 @@ pub fn histogram_string(h: &FloatHistogram) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use exposition::histogram::Span;
 
     fn h(schema: i32, offset: i32, buckets: &[f64]) -> FloatHistogram {
         FloatHistogram {
@@ -400,47 +326,6 @@ mod tests {
             positive_buckets: buckets.to_vec(),
             ..Default::default()
         }
-    }
-
-    #[test]
-    fn sparse_view_of_spans() {
-        let spans = vec![Span::new(-2, 2), Span::new(3, 1)];
-        let m = sparse(&spans, &[1.0, 2.0, 3.0]);
-        assert_eq!(m.keys().copied().collect::<Vec<_>>(), vec![-2, -1, 3]);
-        assert_eq!(m.values().copied().collect::<Vec<_>>(), vec![1.0, 2.0, 3.0]);
-    }
-
-    #[test]
-    fn add_reduces_to_coarser_schema() {
-        // schema 1 buckets 1,2 (bounds sqrt2, 2) fold into schema-0 bucket 1.
-        let a = h(1, 1, &[1.0, 2.0]);
-        let b = h(0, 1, &[4.0]);
-        let r = combine(&a, &b, 1.0).unwrap().h;
-        assert_eq!(r.schema, 0);
-        assert_eq!(
-            sparse(&r.positive_spans, &r.positive_buckets).get(&1),
-            Some(&7.0)
-        );
-        assert_eq!(r.count, 7.0);
-        let d = combine(&r, &b, -1.0).unwrap().h;
-        assert_eq!(d.count, 3.0);
-    }
-
-    #[test]
-    fn custom_and_exponential_do_not_mix() {
-        let mut a = h(0, 0, &[1.0]);
-        a.schema = exposition::histogram::CUSTOM_BUCKETS_SCHEMA;
-        assert!(combine(&a, &h(0, 0, &[1.0]), 1.0).is_err());
-    }
-
-    #[test]
-    fn reset_detection() {
-        let a = h(0, 0, &[2.0, 2.0]);
-        let b = h(0, 0, &[3.0, 1.0]);
-        assert!(detect_reset(&b, &a));
-        let c = h(0, 0, &[3.0, 3.0]);
-        assert!(!detect_reset(&c, &a));
-        assert!(detect_reset(&h(1, 0, &[9.0]), &a));
     }
 
     #[test]
@@ -491,13 +376,6 @@ mod tests {
         custom.custom_values = vec![1.0];
         assert!(sum_all([&small, &custom], &mut notes).is_none());
         assert_eq!(notes, vec![HistNote::MixedExpCustom]);
-    }
-
-    #[test]
-    fn compact_drops_empty_buckets() {
-        let x = compact(&h(0, 0, &[0.0, 1.0, 0.0, 2.0]));
-        assert_eq!(x.positive_spans, vec![Span::new(1, 1), Span::new(1, 1)]);
-        assert_eq!(x.positive_buckets, vec![1.0, 2.0]);
     }
 
     #[test]

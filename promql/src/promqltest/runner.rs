@@ -5,12 +5,11 @@ use super::script::{
     SeriesValue,
 };
 use crate::engine::{AnnotationKind, Engine, QueryResult};
-use crate::functions::native;
 use crate::parser::{parse_with, ParseOptions};
 use crate::storage::MemStorage;
 use crate::value::{is_stale_nan, stale_nan, HistogramText, Value};
 use crate::Expr;
-use exposition::histogram::{CounterResetHint, FloatHistogram, CUSTOM_BUCKETS_SCHEMA};
+use exposition::histogram::{CounterResetHint, FloatHistogram, SideBuckets, CUSTOM_BUCKETS_SCHEMA};
 use exposition::Labels;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -206,7 +205,7 @@ fn store_histogram(
                     && prev.schema == h.schema
                     && prev.zero_threshold == h.zero_threshold
                     && prev.custom_values == h.custom_values
-                    && !native::detect_reset(h, prev) =>
+                    && !h.detect_reset(prev) =>
             {
                 CounterResetHint::NotCounterReset
             }
@@ -362,7 +361,12 @@ fn skip_reason(_st: &State, e: &Eval, experimental: bool) -> Option<String> {
 /// exact, counts and sums within the float tolerance, buckets compared as sparse maps,
 /// custom bounds exact, the counter-reset hint only when the expectation states one.
 pub fn histograms_match(exp: &FloatHistogram, got: &FloatHistogram, hint_stated: bool) -> bool {
-    let (e, g) = (native::compact(exp), native::compact(got));
+    let compacted = |h: &FloatHistogram| {
+        let mut h = h.clone();
+        h.compact(0);
+        h
+    };
+    let (e, g) = (compacted(exp), compacted(got));
     if e.schema != g.schema
         || !almost_equal(e.count, g.count)
         || !almost_equal(e.sum, g.sum)
@@ -377,29 +381,18 @@ pub fn histograms_match(exp: &FloatHistogram, got: &FloatHistogram, hint_stated:
     if hint_stated && e.counter_reset_hint != g.counter_reset_hint {
         return false;
     }
-    for (es, eb, gs, gb) in [
-        (
-            &e.positive_spans,
-            &e.positive_buckets,
-            &g.positive_spans,
-            &g.positive_buckets,
-        ),
-        (
-            &e.negative_spans,
-            &e.negative_buckets,
-            &g.negative_spans,
-            &g.negative_buckets,
-        ),
-    ] {
-        let (a, b) = (native::sparse(es, eb), native::sparse(gs, gb));
-        if a.len() != b.len() {
-            return false;
-        }
-        for ((ia, ca), (ib, cb)) in a.iter().zip(b.iter()) {
-            if ia != ib || !almost_equal(*ca, *cb) {
-                return false;
-            }
-        }
+    // Compacted histograms hold no empty buckets, so equal sides list the same indices.
+    let sides_match = |a: SideBuckets<'_>, b: SideBuckets<'_>| {
+        let (a, b): (Vec<_>, Vec<_>) = (a.collect(), b.collect());
+        a.len() == b.len()
+            && a.iter()
+                .zip(&b)
+                .all(|(x, y)| x.index == y.index && almost_equal(x.count, y.count))
+    };
+    if !sides_match(e.positive_bucket_iter(), g.positive_bucket_iter())
+        || !sides_match(e.negative_bucket_iter(), g.negative_bucket_iter())
+    {
+        return false;
     }
     true
 }

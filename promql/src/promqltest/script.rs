@@ -1,6 +1,5 @@
 //! The `.test` script language: commands, series notation and expectations.
 
-use crate::functions::native;
 use crate::lexer::{parse_duration_ms, parse_number, unquote};
 use exposition::histogram::FloatHistogram;
 use exposition::Labels;
@@ -137,9 +136,8 @@ fn parse_histogram_item(s: &str, i: usize) -> Result<(Vec<SeriesValue>, usize), 
                             d.schema, cur.schema
                         ));
                     }
-                    cur = native::combine(&cur, &d, sign)
-                        .map_err(|_| "cannot combine exponential and custom buckets")?
-                        .h;
+                    let combined = if sign < 0.0 { cur.sub(&d) } else { cur.add(&d) };
+                    combined.map_err(|_| "cannot combine exponential and custom buckets")?;
                 }
                 out.push(SeriesValue::Histogram {
                     h: Arc::new(cur.clone()),
