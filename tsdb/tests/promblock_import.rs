@@ -307,13 +307,13 @@ fn damage_is_reported_with_file_section_and_offset() {
     std::fs::remove_dir_all(&root).unwrap();
 }
 
-#[test]
-fn histogram_chunks_are_reported_and_skipped_by_convert() {
+/// Copies the first fixture block and relabels its first chunk with encoding `enc` (CRC
+/// fixed up); returns the scratch root and the copy.
+fn relabelled_first_chunk(name: &str, enc: u8) -> (std::path::PathBuf, std::path::PathBuf) {
     let src = &block_dirs()[0];
-    let root = tmpdir("hist");
+    let root = tmpdir(name);
     let dst = root.join(src.file_name().unwrap());
     copy_dir(src, &dst);
-    // Relabel the first chunk as a histogram chunk (encoding 2), with a matching CRC.
     let seg = dst.join("chunks/000001");
     let mut b = std::fs::read(&seg).unwrap();
     // The record starts at offset 8 with a uvarint length.
@@ -326,23 +326,64 @@ fn histogram_chunks_are_reported_and_skipped_by_convert() {
             break;
         }
     }
-    b[at] = 2;
+    b[at] = enc;
     let crc = tsdb::promblock::crc::crc32c(&b[at..at + 1 + len]);
     b[at + 1 + len..at + 5 + len].copy_from_slice(&crc.to_be_bytes());
     std::fs::write(&seg, &b).unwrap();
+    (root, dst)
+}
+
+#[test]
+fn unknown_chunk_encodings_are_reported_and_skipped_by_convert() {
+    let (root, dst) = relabelled_first_chunk("enc9", 9);
     let blk = PromBlock::open(&dst).unwrap();
     let first = &blk.all_series()[0];
     assert!(matches!(
         first.iter(),
         Err(PromBlockError::UnsupportedEncoding {
-            encoding: 2,
+            encoding: 9,
             offset: 8,
             ..
         })
+    ));
+    assert!(matches!(
+        first.mixed_iter(),
+        Err(PromBlockError::UnsupportedEncoding { encoding: 9, .. })
     ));
     let report = blk.convert_to_native(root.join("native"), 1).unwrap();
     assert_eq!(report.skipped_series, [first.labels().clone()]);
     let meta = report.meta.unwrap();
     assert_eq!(meta.stats.num_series, blk.series().len() as u64 - 1);
     std::fs::remove_dir_all(&root).unwrap();
+}
+
+#[test]
+fn an_xor_chunk_labelled_as_histograms_is_corruption_not_a_panic() {
+    // Histogram chunks are read (see promblock_histograms.rs); XOR bytes under encoding 2
+    // or 3 do not decode as one, and the error names the chunk.
+    for enc in [2u8, 3] {
+        let (root, dst) = relabelled_first_chunk(&format!("enc{enc}"), enc);
+        let blk = PromBlock::open(&dst).unwrap();
+        let first = &blk.all_series()[0];
+        // The float-only iterator still refuses a histogram chunk.
+        assert!(matches!(
+            first.iter(),
+            Err(PromBlockError::UnsupportedEncoding { offset: 8, .. })
+        ));
+        let err = first.mixed_iter().unwrap_err();
+        assert!(
+            matches!(
+                err,
+                PromBlockError::Corrupt {
+                    section: "chunk",
+                    offset: 8,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(blk.verify_chunks().is_err());
+        assert!(blk.convert_to_native(root.join("native"), 1).is_err());
+        std::fs::remove_dir_all(&root).unwrap();
+    }
 }

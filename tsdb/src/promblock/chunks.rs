@@ -81,9 +81,15 @@ impl SegmentWriter {
 
     /// Appends an XOR chunk, returning its reference.
     pub fn write(&mut self, data: &[u8]) -> Result<u64> {
+        self.write_encoded(ENCODING_XOR, data)
+    }
+
+    /// Appends a chunk of encoding `enc` (1 XOR, 2 histogram, 3 float histogram),
+    /// returning its reference.
+    pub fn write_encoded(&mut self, enc: u8, data: &[u8]) -> Result<u64> {
         let mut head = Vec::with_capacity(11);
         put_uvarint(&mut head, data.len() as u64);
-        head.push(ENCODING_XOR);
+        head.push(enc);
         let rec_len = (head.len() + data.len() + 4) as u64;
         if self.file.is_none() || self.size + rec_len > self.max_size {
             self.cut()?;
@@ -92,7 +98,7 @@ impl SegmentWriter {
             return Err(PromBlockError::InvalidWrite("chunk does not fit a segment"));
         }
         let r = (u64::from(self.index) << 32) | self.size;
-        let crc = update(crc32c(&[ENCODING_XOR]), data);
+        let crc = update(crc32c(&[enc]), data);
         let Some((path, w)) = self.file.as_mut() else {
             return Err(PromBlockError::InvalidWrite("no open chunk segment"));
         };

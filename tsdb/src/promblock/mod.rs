@@ -2,7 +2,8 @@
 //! `promtool` open, and import blocks Prometheus wrote.
 //!
 //! ```text
-//! series (labels + samples) ──► PromBlockWriter ──► <root>/<ulid>/{chunks/000001, index,
+//! series (labels + samples,  ──► PromBlockWriter ──► <root>/<ulid>/{chunks/000001, index,
+//!  floats and histograms)
 //!                                                      tombstones, meta.json}
 //! <root>/<ulid>/ ──► PromBlock::open ──► select(matchers, mint, maxt) ──► PromSeriesIter
 //!                                    └─► convert_to_native ──► BlockWriter (our format)
@@ -13,16 +14,20 @@
 //! aligned and are referenced by `offset / 16`; symbols are referenced by their position
 //! in the sorted symbol table (index v2); chunk references are `segment << 32 | offset`.
 //! Our XOR chunk encoding ([`crate::chunk::xor`]) is bit-for-bit Prometheus's (2-byte
-//! sample count, then the Gorilla bit stream), so chunks are read with
-//! [`crate::chunk::XorIter`] and written with [`crate::chunk::XorAppender`]; only XOR
-//! float chunks are supported (histogram chunks are an
-//! [`PromBlockError::UnsupportedEncoding`] error).
+//! sample count, then the Gorilla bit stream), so float chunks are read with
+//! [`crate::chunk::XorIter`] and written with [`crate::chunk::XorAppender`]. Our native
+//! histogram chunks carry the same information as Prometheus's but in another bit layout,
+//! so histograms are re-encoded through [`histogram_chunk`] (encodings 2 and 3) on export
+//! and decoded from it on import ([`PromSeries::mixed_iter`],
+//! [`PromBlockWriter::add_series_mixed`]). Any other encoding is a
+//! [`PromBlockError::UnsupportedEncoding`] error.
 //!
 //! | module | the question it answers |
 //! |---|---|
 //! | [`writer`] | how do our series become a Prometheus block? |
 //! | [`reader`] | how is a Prometheus block read, queried and converted? |
 //! | [`chunks`] | how are chunk segment files laid out? |
+//! | [`histogram_chunk`] | how does Prometheus encode a chunk of native histograms? |
 //! | [`index_read`] | how is a Prometheus index decoded and checked? |
 //! | [`tombstones`] | which ranges did Prometheus delete? |
 //! | [`crc`] | which checksum guards each section? |
@@ -48,6 +53,7 @@ pub mod chunks;
 pub mod crc;
 mod enc;
 pub mod error;
+pub mod histogram_chunk;
 pub mod index_read;
 mod index_write;
 pub mod reader;
@@ -56,7 +62,7 @@ pub mod writer;
 
 pub use error::{PromBlockError, Result};
 pub use index_read::IndexSeries;
-pub use reader::{ConvertReport, PromBlock, PromSeries, PromSeriesIter};
+pub use reader::{ConvertReport, PromBlock, PromMixedIter, PromSeries, PromSeriesIter};
 pub use tombstones::Tombstones;
 pub use writer::{export_block, export_db, export_native_block, PromBlockWriter, VecSamples};
 

@@ -5,16 +5,19 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use exposition::histogram::{FloatHistogram, Histogram};
 use exposition::{matches_all, Labels, Matcher};
 
 use super::chunks::{SegmentReader, ENCODING_XOR};
 use super::error::{PromBlockError, Result};
+use super::histogram_chunk::{self, Decoded, ENCODING_FLOAT_HISTOGRAM, ENCODING_HISTOGRAM};
 use super::index_read::{IndexReader, IndexSeries};
 use super::tombstones::Tombstones;
 use super::ChunkMeta;
 use crate::block::{BlockMeta, BlockWriter};
-use crate::chunk::{validate, SampleIterator, XorIter};
+use crate::chunk::{validate, MixedIterator, SampleIterator, ValueType, XorIter};
 use crate::dir::FsDir;
+use crate::storage::stale_nan;
 
 /// An open Prometheus block.
 #[derive(Debug)]
@@ -145,19 +148,47 @@ impl PromBlock {
         self.select(&[], i64::MIN, i64::MAX)
     }
 
-    /// Reads and checks every chunk (CRC, encoding, XOR decoding, time range against its
-    /// index entry): the full scrub that opening skips.
+    /// Reads and checks every chunk (CRC, encoding, XOR or histogram decoding, time range
+    /// against its index entry): the full scrub that opening skips.
     pub fn verify_chunks(&self) -> Result<()> {
         for s in &self.index.series {
             for c in &s.chunks {
-                let data = self.xor_chunk(c)?;
-                let m = validate(data).map_err(|_| self.bad_chunk(c, "chunk does not decode"))?;
-                if (m.min_t, m.max_t) != (c.min_t, c.max_t) {
+                let (enc, data) = self.any_chunk(c)?;
+                let (min_t, max_t) = if enc == ENCODING_XOR {
+                    let m =
+                        validate(data).map_err(|_| self.bad_chunk(c, "chunk does not decode"))?;
+                    (m.min_t, m.max_t)
+                } else {
+                    let d =
+                        histogram_chunk::decode(enc, data).map_err(|e| self.bad_chunk(c, e.0))?;
+                    match (d.first(), d.last()) {
+                        (Some(a), Some(b)) => (a.t(), b.t()),
+                        _ => return Err(self.bad_chunk(c, "empty chunk")),
+                    }
+                };
+                if (min_t, max_t) != (c.min_t, c.max_t) {
                     return Err(self.bad_chunk(c, "chunk time range differs from its index entry"));
                 }
             }
         }
         Ok(())
+    }
+
+    /// The encoding and bytes of a chunk of a supported encoding (XOR, histogram, float
+    /// histogram), CRC verified.
+    fn any_chunk(&self, c: &ChunkMeta) -> Result<(u8, &[u8])> {
+        let (enc, data) = self.chunks.chunk(c.chunk_ref)?;
+        if !matches!(
+            enc,
+            ENCODING_XOR | ENCODING_HISTOGRAM | ENCODING_FLOAT_HISTOGRAM
+        ) {
+            return Err(PromBlockError::UnsupportedEncoding {
+                file: self.chunks.segment_path((c.chunk_ref >> 32) as u32),
+                offset: c.chunk_ref & 0xffff_ffff,
+                encoding: enc,
+            });
+        }
+        Ok((enc, data))
     }
 
     fn bad_chunk(&self, c: &ChunkMeta, reason: &'static str) -> PromBlockError {
@@ -183,13 +214,14 @@ impl PromBlock {
 
     /// Converts the block into one of our native blocks in `root`, with the same time
     /// range; deleted ranges (tombstones) are left out. `now_ms` is the time part of the
-    /// new block's id. Series stored in chunks other than XOR floats (native histograms)
-    /// are left out and counted in the report; any other error stops the conversion.
+    /// new block's id. Native histograms (chunk encodings 2 and 3) are converted too;
+    /// series with chunks of any other encoding are left out and listed in the report;
+    /// any other error stops the conversion.
     pub fn convert_to_native(&self, root: impl AsRef<Path>, now_ms: i64) -> Result<ConvertReport> {
         let mut w = BlockWriter::create(root, self.meta.min_time, self.meta.max_time)?;
         let mut skipped = Vec::new();
         for s in self.all_series() {
-            let mut it = match s.iter() {
+            let mut it = match s.mixed_iter() {
                 Ok(it) => it,
                 Err(PromBlockError::UnsupportedEncoding { .. }) => {
                     skipped.push(s.labels().clone());
@@ -197,7 +229,11 @@ impl PromBlock {
                 }
                 Err(e) => return Err(e),
             };
-            w.add_series(s.labels(), &mut it)?;
+            if it.has_histograms() {
+                w.add_series_mixed(s.labels(), &mut it, &|_| false)?;
+            } else {
+                w.add_series(s.labels(), &mut s.iter()?)?;
+            }
         }
         Ok(ConvertReport {
             meta: w.finish(now_ms)?,
@@ -211,7 +247,8 @@ impl PromBlock {
 pub struct ConvertReport {
     /// The new native block, or `None` when no sample remained.
     pub meta: Option<BlockMeta>,
-    /// Series left out because their chunks are not XOR float chunks.
+    /// Series left out because a chunk has an encoding other than XOR floats (1),
+    /// histograms (2) or float histograms (3).
     pub skipped_series: Vec<Labels>,
 }
 
@@ -269,6 +306,54 @@ impl<'b> PromSeries<'b> {
         })
     }
 
+    /// An iterator over samples of every type (floats, integer and float native
+    /// histograms) in the selected range, minus deleted ranges. Every chunk in the range
+    /// is decoded up front, so damage is an error here and iteration cannot fail.
+    /// Prometheus's histogram staleness markers read as float staleness markers.
+    pub fn mixed_iter(&self) -> Result<PromMixedIter> {
+        let deleted = self.block.tombstones.get(u64::from(self.entry.series_ref));
+        let mut samples = Vec::new();
+        let mut last_t = i64::MIN;
+        let mut keep = |t: i64| {
+            let ok = t >= self.mint
+                && t <= self.maxt
+                && t > last_t
+                && !deleted.iter().any(|&(a, b)| a <= t && t <= b);
+            if ok {
+                last_t = t;
+            }
+            ok
+        };
+        for c in &self.entry.chunks {
+            if c.max_t < self.mint || c.min_t > self.maxt {
+                continue;
+            }
+            let (enc, data) = self.block.any_chunk(c)?;
+            if enc == ENCODING_XOR {
+                let mut it = XorIter::new(data);
+                while it.next() {
+                    let (t, v) = it.at();
+                    if keep(t) {
+                        samples.push(Mixed::Float(t, v));
+                    }
+                }
+                continue;
+            }
+            let decoded =
+                histogram_chunk::decode(enc, data).map_err(|e| self.block.bad_chunk(c, e.0))?;
+            for d in decoded {
+                if keep(d.t()) {
+                    samples.push(match d {
+                        Decoded::Int(t, h) => Mixed::Int(t, h),
+                        Decoded::Float(t, h) => Mixed::FloatHist(t, h),
+                        Decoded::Stale(t) => Mixed::Float(t, stale_nan()),
+                    });
+                }
+            }
+        }
+        Ok(PromMixedIter { samples, pos: 0 })
+    }
+
     /// All samples in the selected range.
     pub fn samples(&self) -> Result<Vec<(i64, f64)>> {
         let mut it = self.iter()?;
@@ -277,6 +362,115 @@ impl<'b> PromSeries<'b> {
             out.push(it.at());
         }
         Ok(out)
+    }
+}
+
+/// One sample of any type, as [`PromMixedIter`] holds it.
+#[derive(Debug, Clone, PartialEq)]
+enum Mixed {
+    Float(i64, f64),
+    Int(i64, Histogram),
+    FloatHist(i64, FloatHistogram),
+}
+
+impl Mixed {
+    fn t(&self) -> i64 {
+        match self {
+            Mixed::Float(t, _) | Mixed::Int(t, _) | Mixed::FloatHist(t, _) => *t,
+        }
+    }
+}
+
+/// Samples of every type of one [`PromSeries`] (see [`PromSeries::mixed_iter`]).
+#[derive(Debug, Clone)]
+pub struct PromMixedIter {
+    samples: Vec<Mixed>,
+    /// One past the current sample (0 before the first `next` or `seek`).
+    pos: usize,
+}
+
+impl PromMixedIter {
+    /// Whether any sample is a native histogram.
+    pub fn has_histograms(&self) -> bool {
+        self.samples.iter().any(|m| !matches!(m, Mixed::Float(..)))
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.samples.len()
+    }
+
+    /// Whether there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.samples.is_empty()
+    }
+
+    fn cur(&self) -> Option<&Mixed> {
+        self.samples.get(self.pos.wrapping_sub(1))
+    }
+
+    fn kind(&self) -> ValueType {
+        match self.cur() {
+            None => ValueType::None,
+            Some(Mixed::Float(..)) => ValueType::Float,
+            Some(Mixed::Int(..)) => ValueType::Histogram,
+            Some(Mixed::FloatHist(..)) => ValueType::FloatHistogram,
+        }
+    }
+}
+
+impl MixedIterator for PromMixedIter {
+    fn next(&mut self) -> ValueType {
+        if self.pos <= self.samples.len() {
+            self.pos += 1;
+        }
+        self.kind()
+    }
+
+    fn seek(&mut self, t: i64) -> ValueType {
+        if self.pos == 0 {
+            self.pos = 1;
+        }
+        while self.pos <= self.samples.len() && self.samples[self.pos - 1].t() < t {
+            self.pos += 1;
+        }
+        self.kind()
+    }
+
+    fn at_t(&self) -> i64 {
+        self.cur().map_or(i64::MIN, Mixed::t)
+    }
+
+    fn at(&self) -> (i64, f64) {
+        match self.cur() {
+            Some(Mixed::Float(t, v)) => (*t, *v),
+            Some(m) => (m.t(), f64::NAN),
+            None => (i64::MIN, f64::NAN),
+        }
+    }
+
+    fn at_histogram(&self, out: &mut Histogram) -> i64 {
+        match self.cur() {
+            Some(Mixed::Int(t, h)) => {
+                out.clone_from(h);
+                *t
+            }
+            other => other.map_or(i64::MIN, Mixed::t),
+        }
+    }
+
+    fn at_float_histogram(&self, out: &mut FloatHistogram) -> i64 {
+        match self.cur() {
+            Some(Mixed::Int(t, h)) => {
+                *out = h.to_float();
+                *t
+            }
+            Some(Mixed::FloatHist(t, h)) => {
+                out.clone_from(h);
+                *t
+            }
+            other => other.map_or(i64::MIN, Mixed::t),
+        }
     }
 }
 

@@ -5,18 +5,41 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use exposition::histogram::{CounterResetHint, FloatHistogram, Histogram};
 use exposition::Labels;
 use xxhash_rust::xxh3::xxh3_128;
 
 use super::chunks::{SegmentWriter, DEFAULT_SEGMENT_SIZE};
 use super::error::{PromBlockError, Result};
+use super::histogram_chunk::{
+    encode_float_histograms, encode_histograms, Layout, ENCODING_FLOAT_HISTOGRAM,
+    ENCODING_HISTOGRAM,
+};
 use super::index_write::{self, IndexEntry};
 use super::tombstones::Tombstones;
 use super::ChunkMeta;
 use crate::block::{block_id, Block, BlockMeta, BlockStats, Compaction};
-use crate::chunk::{validate, SampleIterator, XorAppender, SAMPLES_PER_CHUNK};
+use crate::chunk::{
+    validate, MixedIterator, SampleIterator, ValueType, XorAppender, SAMPLES_PER_CHUNK,
+};
 use crate::db::Db;
-use crate::storage::SelectHints;
+use crate::storage::{is_stale_nan, stale_nan, SelectHints};
+
+/// The chunk being filled by [`PromBlockWriter::add_series_mixed`].
+enum Open {
+    None,
+    Float(XorAppender),
+    Int(CounterResetHint, Layout, Vec<(i64, Histogram)>),
+    FloatHist(CounterResetHint, Layout, Vec<(i64, FloatHistogram)>),
+}
+
+fn is_gauge(h: CounterResetHint) -> bool {
+    h == CounterResetHint::Gauge
+}
+
+fn spans_cover(spans: &[exposition::histogram::Span], buckets: usize) -> bool {
+    spans.iter().map(|s| s.length as usize).sum::<usize>() == buckets
+}
 
 /// Builds one Prometheus block over `[min_time, max_time)`.
 ///
@@ -105,6 +128,168 @@ impl PromBlockWriter {
             labels: labels.clone(),
             chunks: metas,
         });
+        Ok(())
+    }
+
+    /// Adds a series whose samples may include native histograms, read with a
+    /// [`MixedIterator`]: floats go in XOR chunks, integer histograms in Prometheus's
+    /// histogram chunks (encoding 2), float histograms in float-histogram chunks (3). A
+    /// chunk holds one sample type and one bucket layout (a new chunk starts where the
+    /// layout changes, at a counter-reset hint, or between gauge and counter histograms)
+    /// and at most 120 samples; the first sample's counter-reset hint becomes the chunk's
+    /// header. Histograms whose sum is the staleness marker are written as float
+    /// staleness markers (Prometheus reads both as the end of the series).
+    pub fn add_series_mixed(&mut self, labels: &Labels, it: &mut dyn MixedIterator) -> Result<()> {
+        if labels.is_empty() {
+            return Err(PromBlockError::InvalidWrite("empty label set"));
+        }
+        let mut metas = Vec::new();
+        let mut open = Open::None;
+        let mut prev_t = i64::MIN;
+        let (mut h, mut fh) = (Histogram::default(), FloatHistogram::default());
+        let mut vt = it.seek(self.min_time);
+        while vt != ValueType::None {
+            let t = it.at_t();
+            if t >= self.max_time {
+                break;
+            }
+            if t <= prev_t {
+                return Err(PromBlockError::InvalidWrite(
+                    "samples not in increasing time order",
+                ));
+            }
+            prev_t = t;
+            let float = match vt {
+                ValueType::Float => Some(it.at().1),
+                ValueType::Histogram => {
+                    it.at_histogram(&mut h);
+                    is_stale_nan(h.sum).then(stale_nan)
+                }
+                _ => {
+                    it.at_float_histogram(&mut fh);
+                    is_stale_nan(fh.sum).then(stale_nan)
+                }
+            };
+            match (float, vt) {
+                (Some(v), _) => {
+                    if !matches!(&open, Open::Float(a) if a.num_samples() < SAMPLES_PER_CHUNK) {
+                        self.flush_open(&mut open, &mut metas)?;
+                        open = Open::Float(XorAppender::default());
+                    }
+                    if let Open::Float(a) = &mut open {
+                        a.append(t, v);
+                    }
+                }
+                (None, ValueType::Histogram) => {
+                    if !spans_cover(&h.positive_spans, h.positive_buckets.len())
+                        || !spans_cover(&h.negative_spans, h.negative_buckets.len())
+                    {
+                        return Err(PromBlockError::InvalidWrite(
+                            "histogram spans do not match its buckets",
+                        ));
+                    }
+                    let fits = match &open {
+                        Open::Int(hdr, l, v) => {
+                            v.len() < SAMPLES_PER_CHUNK
+                                && h.counter_reset_hint != CounterResetHint::CounterReset
+                                && is_gauge(*hdr) == is_gauge(h.counter_reset_hint)
+                                && l.matches(
+                                    h.schema,
+                                    h.zero_threshold,
+                                    &h.positive_spans,
+                                    &h.negative_spans,
+                                    &h.custom_values,
+                                )
+                        }
+                        _ => false,
+                    };
+                    if !fits {
+                        self.flush_open(&mut open, &mut metas)?;
+                        open = Open::Int(h.counter_reset_hint, Layout::of(&h), Vec::new());
+                    }
+                    if let Open::Int(_, _, v) = &mut open {
+                        v.push((t, h.clone()));
+                    }
+                }
+                (None, _) => {
+                    if !spans_cover(&fh.positive_spans, fh.positive_buckets.len())
+                        || !spans_cover(&fh.negative_spans, fh.negative_buckets.len())
+                    {
+                        return Err(PromBlockError::InvalidWrite(
+                            "histogram spans do not match its buckets",
+                        ));
+                    }
+                    let fits = match &open {
+                        Open::FloatHist(hdr, l, v) => {
+                            v.len() < SAMPLES_PER_CHUNK
+                                && fh.counter_reset_hint != CounterResetHint::CounterReset
+                                && is_gauge(*hdr) == is_gauge(fh.counter_reset_hint)
+                                && l.matches(
+                                    fh.schema,
+                                    fh.zero_threshold,
+                                    &fh.positive_spans,
+                                    &fh.negative_spans,
+                                    &fh.custom_values,
+                                )
+                        }
+                        _ => false,
+                    };
+                    if !fits {
+                        self.flush_open(&mut open, &mut metas)?;
+                        open = Open::FloatHist(
+                            fh.counter_reset_hint,
+                            Layout::of_float(&fh),
+                            Vec::new(),
+                        );
+                    }
+                    if let Open::FloatHist(_, _, v) = &mut open {
+                        v.push((t, fh.clone()));
+                    }
+                }
+            }
+            vt = it.next();
+        }
+        self.flush_open(&mut open, &mut metas)?;
+        if metas.is_empty() {
+            return Ok(());
+        }
+        self.stats.num_series += 1;
+        self.series.push(IndexEntry {
+            labels: labels.clone(),
+            chunks: metas,
+        });
+        Ok(())
+    }
+
+    fn flush_open(&mut self, open: &mut Open, metas: &mut Vec<ChunkMeta>) -> Result<()> {
+        let (enc, data, min_t, max_t, n) = match std::mem::replace(open, Open::None) {
+            Open::None => return Ok(()),
+            Open::Float(mut a) => return self.flush(&mut a, metas),
+            Open::Int(hdr, _, v) => {
+                let refs: Vec<(i64, &Histogram)> = v.iter().map(|(t, h)| (*t, h)).collect();
+                let data = encode_histograms(hdr, &refs);
+                (ENCODING_HISTOGRAM, data, v[0].0, v[v.len() - 1].0, v.len())
+            }
+            Open::FloatHist(hdr, _, v) => {
+                let refs: Vec<(i64, &FloatHistogram)> = v.iter().map(|(t, h)| (*t, h)).collect();
+                let data = encode_float_histograms(hdr, &refs);
+                (
+                    ENCODING_FLOAT_HISTOGRAM,
+                    data,
+                    v[0].0,
+                    v[v.len() - 1].0,
+                    v.len(),
+                )
+            }
+        };
+        let chunk_ref = self.chunks.write_encoded(enc, &data)?;
+        metas.push(ChunkMeta {
+            min_t,
+            max_t,
+            chunk_ref,
+        });
+        self.stats.num_chunks += 1;
+        self.stats.num_samples += n as u64;
         Ok(())
     }
 
@@ -267,7 +452,8 @@ where
     w.finish(now_ms)
 }
 
-/// Exports one of our native blocks as a Prometheus block with the same time range.
+/// Exports one of our native blocks as a Prometheus block with the same time range
+/// (native histograms included, in Prometheus's histogram chunk encodings).
 pub fn export_native_block(
     block: &Block,
     root: impl AsRef<Path>,
@@ -277,14 +463,17 @@ pub fn export_native_block(
     let mut w = PromBlockWriter::create(root, min_time, max_time)?;
     let q = block.querier(min_time, max_time - 1);
     for s in q.select(&[], &SelectHints::default())? {
-        let mut it = s.iter();
-        w.add_series(s.labels(), &mut it)?;
+        if s.has_histograms() {
+            w.add_series_mixed(s.labels(), &mut s.sample_iter())?;
+        } else {
+            w.add_series(s.labels(), &mut s.iter())?;
+        }
     }
     w.finish(now_ms)
 }
 
-/// Exports the samples of a [`Db`] (its blocks and head, merged) in
-/// `[min_time, max_time)` as one Prometheus block.
+/// Exports the samples of a [`Db`] (its blocks and head, merged; floats and native
+/// histograms) in `[min_time, max_time)` as one Prometheus block.
 pub fn export_db(
     db: &Db,
     root: impl AsRef<Path>,
@@ -295,8 +484,11 @@ pub fn export_db(
     let mut w = PromBlockWriter::create(root, min_time, max_time)?;
     let q = db.db_querier(min_time, max_time - 1);
     for s in q.select(&[], &SelectHints::default())? {
-        let mut it = s.iter();
-        w.add_series(s.labels(), &mut it)?;
+        if s.has_histograms() {
+            w.add_series_mixed(s.labels(), &mut s.mixed_iter())?;
+        } else {
+            w.add_series(s.labels(), &mut s.iter())?;
+        }
     }
     w.finish(now_ms)
 }
