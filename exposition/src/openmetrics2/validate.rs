@@ -36,8 +36,6 @@ struct Family<'a> {
     help: bool,
     unit: Option<bool>,
     has_samples: bool,
-    /// Order-independent hashes of every metric's label set seen so far.
-    metrics: HashSet<u64, FxBuild>,
     last: Option<(u64, Option<i64>)>,
 }
 
@@ -45,6 +43,9 @@ struct Family<'a> {
 pub(crate) struct Validator<'a> {
     fam: Option<Family<'a>>,
     names: HashSet<u64, FxBuild>,
+    /// Order-independent hashes of the current family's label sets (cleared, not
+    /// dropped, between families, so a scrape does not reallocate it per family).
+    metrics: HashSet<u64, FxBuild>,
 }
 
 type Res = Result<(), ParseErrorKind>;
@@ -75,6 +76,7 @@ impl<'a> Validator<'a> {
         Validator {
             fam: None,
             names: HashSet::default(),
+            metrics: HashSet::default(),
         }
     }
 
@@ -91,9 +93,9 @@ impl<'a> Validator<'a> {
                 help: false,
                 unit: None,
                 has_samples: false,
-                metrics: HashSet::default(),
                 last: None,
             });
+            self.metrics.clear();
         }
         // Set just above when it was not already.
         self.fam
@@ -139,7 +141,10 @@ impl<'a> Validator<'a> {
     }
 
     pub(crate) fn sample(&mut self, s: &Sample<'a>) -> Res {
-        let f = self.family(&s.name)?;
+        self.family(&s.name)?;
+        let (Some(f), metrics) = (self.fam.as_mut(), &mut self.metrics) else {
+            return Err(ParseErrorKind::InvalidLine("no metric family"));
+        };
         f.has_samples = true;
         let ty = f.ty.unwrap_or_default();
         let name = &*s.name;
@@ -185,21 +190,20 @@ impl<'a> Validator<'a> {
                 key = key.wrapping_add(h.rotate_left(17) ^ h);
             }
         }
-        let family = f.name.to_string();
         match f.last {
             Some((k, prev_ts)) if k == key => match (prev_ts, s.timestamp) {
                 (Some(a), Some(b)) if b >= a => {}
                 _ => {
                     return Err(ParseErrorKind::Ordering {
-                        family,
+                        family: f.name.to_string(),
                         reason: "a metric's samples need increasing timestamps",
                     })
                 }
             },
             _ => {
-                if !f.metrics.insert(key) {
+                if !metrics.insert(key) {
                     return Err(ParseErrorKind::Ordering {
-                        family,
+                        family: f.name.to_string(),
                         reason: "metrics of a family must not be interleaved or repeated",
                     });
                 }
