@@ -43,10 +43,8 @@ pub struct OpenMetrics2Parser<'a> {
 impl<'a> OpenMetrics2Parser<'a> {
     /// A strict parser over `input`.
     pub fn new(input: &'a [u8]) -> OpenMetrics2Parser<'a> {
-        let s = match std::str::from_utf8(input) {
-            Ok(s) => s,
-            Err(e) => std::str::from_utf8(&input[..e.valid_up_to()]).unwrap_or(""),
-        };
+        // Parse the valid UTF-8 prefix; running into its end reports invalid UTF-8.
+        let s = input.utf8_chunks().next().map_or("", |c| c.valid());
         OpenMetrics2Parser {
             input,
             s,
@@ -70,12 +68,13 @@ impl<'a> OpenMetrics2Parser<'a> {
     }
 
     fn error(&self, (off, kind): LexError) -> ParseError {
-        let kind = if off >= self.b.len() && self.b.len() < self.input.len() {
+        let truncated = off >= self.b.len() && self.b.len() < self.input.len();
+        let kind = if truncated {
             ParseErrorKind::InvalidUtf8
         } else {
             kind
         };
-        ParseError::at(self.input, off.min(self.input.len()), kind)
+        ParseError::at(self.input, off, kind)
     }
 
     fn next_entry(&mut self) -> Result<Entry<'a>, LexError> {
@@ -442,12 +441,9 @@ impl<'a> Iterator for OpenMetrics2Parser<'a> {
         if self.done {
             return None;
         }
-        match self.next_entry() {
-            Ok(e) => Some(Ok(e)),
-            Err(e) => {
-                self.done = true;
-                Some(Err(self.error(e)))
-            }
-        }
+        let entry = self.next_entry();
+        // After the first error, nothing more.
+        self.done |= entry.is_err();
+        Some(entry.map_err(|e| self.error(e)))
     }
 }
