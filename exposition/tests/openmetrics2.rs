@@ -72,6 +72,7 @@ const VALID: &[&str] = &[
     "# TYPE req histogram\nreq {count:17,sum:324.5,schema:0,zero_threshold:1e-4,zero_count:0,positive_spans:[0:2],positive_buckets:[5,12]} st@1690000000.123 # {trace_id=\"a1\"} 0.67 1690000001.789 # {trace_id=\"b2\"} 1.2 1690000002.589\n",
     "# TYPE req histogram\nreq {count:17,sum:324.5,bucket:[0.01:0,0.1:8,1.0:11,10.0:17,+Inf:17]} st@1690000000.123 # {} 0.054 1690000001.7 # {trace_id=\"c3\"} 1.67 1690000002.890\n",
     "# TYPE req histogram\nreq {count:3,sum:-1,bucket:[-Inf:1,0:2,+Inf:3]}\n",
+    "# TYPE req histogram\nreq {count:17,sum:324.5,schema:0,zero_threshold:1e-4,zero_count:0,positive_spans:[0:2],positive_buckets:[5,12],bucket:[0.01:0,0.1:8,1.0:11,10.0:17,+Inf:17]} st@1690000000.123 # {} 0.054 1690000001.7 # {trace_id=\"c3\"} 1.67 1690000002.890 # {trace_id=\"d4\"} 9.8 1690000003.789\n",
     // Gauge histograms: classic, native, both; no start timestamp.
     "# TYPE queue gaugehistogram\nqueue {gcount:42,gsum:3289.3,bucket:[0.01:20,0.1:25,1:34,+Inf:42]}\n",
     "# TYPE queue gaugehistogram\nqueue{path=\"/\"} {gcount:59,gsum:1.2e2,schema:7,zero_threshold:1e-4,zero_count:0,negative_spans:[1:2],negative_buckets:[5,7],positive_spans:[-1:2,3:4],positive_buckets:[5,7,10,9,8,8]}\n",
@@ -238,6 +239,9 @@ const INVALID: &[(&str, usize, usize)] = &[
     ("a{x=\"1\"} 1\na{x=\"2\"} 1\na{x=\"1\"} 1\n# EOF\n", 3, 1),
     ("a 1 2\na 1 1\n# EOF\n", 2, 1),
     ("a{x=\"1\",y=\"2\"} 1\na{y=\"2\",x=\"1\"} 1\n# EOF\n", 2, 1),
+    // Stateset groups (the labels besides the state) interleaved.
+    ("# TYPE m stateset\nm{g=\"1\",m=\"a\"} 1\nm{g=\"2\",m=\"a\"} 1\nm{g=\"1\",m=\"b\"} 0\n# EOF\n", 4, 1),
+    ("# TYPE m stateset\nm{e=\"c\",env=\"d\",m=\"a\"} 1\nm{e=\"c\",env=\"p\",m=\"a\"} 1\nm{e=\"c\",env=\"d\",m=\"b\"} 0\n# EOF\n", 4, 1),
     // Semantics: value kinds and values per type.
     ("# TYPE c counter\nc -1\n# EOF\n", 2, 1),
     ("# TYPE c counter\nc NaN\n# EOF\n", 2, 1),

@@ -12,7 +12,9 @@ use exposition::{FamilyExemplar, Labels, MetricType};
 use proptest::prelude::*;
 
 fn name() -> impl Strategy<Value = String> {
-    prop_oneof!["[a-z_][a-z0-9_:]{0,6}", "[a-z]{1,3}\\.[a-z\"\\\\ é]{1,3}",]
+    prop_oneof!["[a-z_][a-z0-9_:]{0,6}", "[a-z]{1,3}\\.[a-z\"\\\\ é]{1,3}"]
+        // A stateset's state label is named after the family; `i` is the index label.
+        .prop_filter("index label", |n| n != "i")
 }
 
 fn label_name() -> impl Strategy<Value = String> {

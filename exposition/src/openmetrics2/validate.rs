@@ -8,7 +8,8 @@
 //! the `+Inf` bucket, cumulative non-negative counts, standard schema, spans covering the
 //! buckets, no `le` label); summary structure (count and sum not NaN or negative,
 //! quantiles in `[0, 1]` and increasing, no `quantile` label); which types take a start
-//! timestamp or exemplars; and metrics not repeated except with increasing timestamps.
+//! timestamp or exemplars; metrics not repeated except with increasing timestamps; and
+//! stateset groups (the labels besides the state label) not interleaved.
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -37,6 +38,8 @@ struct Family<'a> {
     unit: Option<bool>,
     has_samples: bool,
     last: Option<(u64, Option<i64>)>,
+    /// For a stateset: the label set without the state label of the last metric.
+    last_group: Option<u64>,
 }
 
 /// The validator; one per parse.
@@ -46,6 +49,8 @@ pub(crate) struct Validator<'a> {
     /// Order-independent hashes of the current family's label sets (cleared, not
     /// dropped, between families, so a scrape does not reallocate it per family).
     metrics: HashSet<u64, FxBuild>,
+    /// For a stateset, the groups (label sets without the state label) seen.
+    groups: HashSet<u64, FxBuild>,
 }
 
 type Res = Result<(), ParseErrorKind>;
@@ -77,6 +82,7 @@ impl<'a> Validator<'a> {
             fam: None,
             names: HashSet::default(),
             metrics: HashSet::default(),
+            groups: HashSet::default(),
         }
     }
 
@@ -94,8 +100,10 @@ impl<'a> Validator<'a> {
                 unit: None,
                 has_samples: false,
                 last: None,
+                last_group: None,
             });
             self.metrics.clear();
+            self.groups.clear();
         }
         // Set just above when it was not already.
         self.fam
@@ -142,7 +150,8 @@ impl<'a> Validator<'a> {
 
     pub(crate) fn sample(&mut self, s: &Sample<'a>) -> Res {
         self.family(&s.name)?;
-        let (Some(f), metrics) = (self.fam.as_mut(), &mut self.metrics) else {
+        let (Some(f), metrics, groups) = (self.fam.as_mut(), &mut self.metrics, &mut self.groups)
+        else {
             return Err(ParseErrorKind::InvalidLine("no metric family"));
         };
         f.has_samples = true;
@@ -183,12 +192,26 @@ impl<'a> Validator<'a> {
         }
         // Order-independent hash of the label set, empty values dropped (they count as
         // absent), so `a{x="1",y="2"}` and `a{y="2",x="1",z=""}` are one metric.
-        let mut key = 0u64;
+        // A stateset's group is the same without the state label.
+        let (mut key, mut group) = (0u64, 0u64);
         for (n, v) in s.labels.iter() {
             if !v.is_empty() {
                 let h = xxh3_64_with_seed(v.as_bytes(), xxh3_64(n.as_bytes()));
-                key = key.wrapping_add(h.rotate_left(17) ^ h);
+                let h = h.rotate_left(17) ^ h;
+                key = key.wrapping_add(h);
+                if n != name {
+                    group = group.wrapping_add(h);
+                }
             }
+        }
+        if ty == MetricType::StateSet && f.last_group != Some(group) {
+            if !groups.insert(group) {
+                return Err(ParseErrorKind::Ordering {
+                    family: f.name.to_string(),
+                    reason: "stateset groups must not be interleaved",
+                });
+            }
+            f.last_group = Some(group);
         }
         match f.last {
             Some((k, prev_ts)) if k == key => match (prev_ts, s.timestamp) {
