@@ -328,6 +328,19 @@ proptest! {
     }
 
     #[test]
+    fn classic_buckets_convert_to_valid_nhcb(v in histogram(false)) {
+        let Value::Histogram(h) = v else { unreachable!() };
+        let Some(classic) = &h.classic else { return Ok(()) };
+        let n = h.classic_as_nhcb().expect("cumulative buckets convert");
+        prop_assert!(n.validate().is_ok(), "{:?}", n.validate());
+        let finite = classic.iter().filter(|b| b.le.is_finite()).count();
+        prop_assert_eq!(n.custom_values.len(), finite);
+        prop_assert_eq!(n.positive_buckets.len(), finite + 1);
+        let total: f64 = n.positive_buckets.iter().sum();
+        prop_assert!((total - h.count).abs() <= 1e-6 * h.count.max(1.0), "{} vs {}", total, h.count);
+    }
+
+    #[test]
     fn parser_never_panics(input in prop::collection::vec(any::<u8>(), 0..200)) {
         let _ = OpenMetrics2Parser::new(&input).count();
         let _ = OpenMetrics2Parser::lenient(&input).count();

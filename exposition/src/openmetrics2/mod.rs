@@ -52,7 +52,7 @@ pub use parser::OpenMetrics2Parser;
 
 use crate::error::ParseError;
 use crate::family::FamilyExemplar;
-use crate::histogram::FloatHistogram;
+use crate::histogram::{CounterResetHint, FloatHistogram, Span, CUSTOM_BUCKETS_SCHEMA};
 use crate::labels::Labels;
 use crate::types::{Entry as TextEntry, Exemplar, LabelsRef, MetricType};
 
@@ -187,6 +187,61 @@ impl Family {
             ty,
             ..Family::default()
         }
+    }
+}
+
+impl HistogramValue {
+    /// The classic buckets as a custom-bucket native histogram (NHCB, schema
+    /// [`CUSTOM_BUCKETS_SCHEMA`]): the finite bounds become `custom_values`, the
+    /// cumulative counts become per-bucket counts in one span, `count` and `sum` carry
+    /// over. This is what an ingestor that stores classic histograms as NHCB does; the
+    /// draft itself keeps classic buckets classic, so the parser never does it.
+    ///
+    /// `None` without classic buckets, or when a count is NaN or the counts are not
+    /// cumulative (a gauge histogram's may not be).
+    ///
+    /// ```
+    /// use exposition::openmetrics2::{self, Value};
+    /// let f = openmetrics2::parse_families(b"h {count:5,sum:2,bucket:[0.5:1,1:3,+Inf:5]}\n# EOF\n").unwrap();
+    /// let Value::Histogram(h) = &f[0].samples[0].value else { panic!() };
+    /// let nhcb = h.classic_as_nhcb().unwrap();
+    /// assert_eq!(nhcb.custom_values, vec![0.5, 1.0]);
+    /// assert_eq!(nhcb.positive_buckets, vec![1.0, 2.0, 2.0]);
+    /// assert!(nhcb.validate().is_ok());
+    /// ```
+    pub fn classic_as_nhcb(&self) -> Option<FloatHistogram> {
+        let classic = self.classic.as_ref()?;
+        let mut custom_values = Vec::with_capacity(classic.len());
+        let mut buckets = Vec::with_capacity(classic.len());
+        let mut prev = 0.0;
+        for b in classic {
+            if b.count.is_nan() || b.count < prev {
+                return None;
+            }
+            if b.le == f64::NEG_INFINITY {
+                // Observations of -Inf belong to the first custom bucket, (-Inf, first].
+                continue;
+            }
+            if b.le.is_finite() {
+                custom_values.push(b.le);
+            }
+            buckets.push(b.count - prev);
+            prev = b.count;
+        }
+        Some(FloatHistogram {
+            counter_reset_hint: if self.gauge {
+                CounterResetHint::Gauge
+            } else {
+                CounterResetHint::Unknown
+            },
+            schema: CUSTOM_BUCKETS_SCHEMA,
+            count: self.count,
+            sum: self.sum,
+            positive_spans: vec![Span::new(0, u32::try_from(buckets.len()).ok()?)],
+            positive_buckets: buckets,
+            custom_values,
+            ..FloatHistogram::default()
+        })
     }
 }
 
