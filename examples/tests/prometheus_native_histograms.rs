@@ -5,6 +5,8 @@
 //!    and remote-writes it (`send_native_histograms: true`) to our `server`'s
 //!    `POST /api/v1/write`; PromQL on our side then returns the same histograms as
 //!    Prometheus's own API.
+//! 2. Prometheus scrapes our `server`'s `/federate` (it asks for protobuf first when
+//!    native histograms are on) and stores the native histograms we serve.
 //!
 //! Each test prints a note and passes when `prometheus` is not on `PATH`.
 
@@ -226,4 +228,79 @@ fn prometheus_remote_writes_native_histograms_to_server() {
         );
         assert!((x - y).abs() <= 1e-12 * x.abs().max(1.0), "{q}: {x} vs {y}");
     }
+}
+
+#[test]
+fn prometheus_federates_native_histograms_from_server() {
+    use exposition::histogram::{Histogram, Span};
+    use exposition::Labels;
+    use remote::{QueueConfig, WriteQueue};
+    if !have_prometheus("prometheus_native_histograms federate") {
+        return;
+    }
+    // Our server, holding native histograms (sent to it over remote write).
+    let ours = server_owning(tempfile::tempdir().unwrap(), &[]);
+    let t = now_ms() - 5_000;
+    let mut q = WriteQueue::new(QueueConfig::default());
+    for (i, path) in ["/x", "/y"].iter().enumerate() {
+        let l = Labels::from_pairs(&[
+            ("__name__", "fed_seconds"),
+            ("job", "lower"),
+            ("path", path),
+        ]);
+        let k = i as i64 + 1;
+        let h = Histogram {
+            schema: 2,
+            zero_threshold: 2f64.powi(-128),
+            zero_count: 1,
+            count: 1 + 9 * k as u64,
+            sum: 3.25 * k as f64,
+            positive_spans: vec![Span::new(3, 2), Span::new(4, 1)],
+            positive_buckets: vec![k, k, 2 * k],
+            negative_spans: vec![Span::new(-2, 1)],
+            negative_buckets: vec![2 * k],
+            ..Histogram::default()
+        };
+        q.push_histogram(&l, t, &h).unwrap();
+    }
+    q.flush();
+    let body = q.next_request(0).unwrap().body;
+    let resp = ureq::post(&format!("{}/api/v1/write", ours.base))
+        .send_bytes(&body)
+        .unwrap();
+    assert_eq!(resp.status(), 204);
+    let host = ours.base.trim_start_matches("http://");
+    let p = prometheus(
+        &format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: federate\n    honor_labels: true\n    metrics_path: /federate\n    params:\n      'match[]': ['fed_seconds']\n    static_configs: [{{targets: ['{host}']}}]\n"
+        ),
+        None,
+    );
+    let sel = "fed_seconds{job=\"lower\"}";
+    let got = poll(Duration::from_secs(20), || {
+        Some(query(&p.base, &format!("{sel}[1m]"), now_ms())).filter(|r| r.len() == 2)
+    })
+    .expect("Prometheus never stored the federated histograms");
+    let want = query(&ours.base, &format!("{sel}[1m]"), now_ms());
+    assert_eq!(want.len(), 2, "{want:?}");
+    let mut got = got;
+    got.sort_by_key(|x| x["metric"]["path"].to_string());
+    let mut want = want;
+    want.sort_by_key(|x| x["metric"]["path"].to_string());
+    for (g, w) in got.iter().zip(&want) {
+        assert_eq!(g["metric"]["path"], w["metric"]["path"]);
+        let (gh, wh) = (
+            histograms(std::slice::from_ref(g)).unwrap(),
+            histograms(std::slice::from_ref(w)).unwrap(),
+        );
+        // Federation keeps our timestamp: the same single sample on both sides.
+        assert!(
+            same_histograms(&gh[..1], &wh[..1]),
+            "prometheus {gh:?}\nours {wh:?}"
+        );
+    }
+    println!(
+        "prometheus federated {} native histograms from server",
+        got.len()
+    );
 }

@@ -297,7 +297,7 @@ impl Api {
             "/api/v1/status/buildinfo" => ("/api/v1/status/buildinfo", Ok(buildinfo())),
             "/api/v1/metadata" => ("/api/v1/metadata", Ok(Reply::success("{}"))),
             "/api/v1/query_exemplars" => ("/api/v1/query_exemplars", Ok(Reply::success("[]"))),
-            "/federate" => ("/federate", self.federate(p)),
+            "/federate" => ("/federate", self.federate(p, req.accept)),
             "/metrics" => {
                 let f = negotiate(req.accept);
                 (
@@ -603,34 +603,43 @@ impl Api {
     }
 
     /// `/federate`: the latest sample (within the lookback) of every series the `match[]`
-    /// selectors pick, as text 0.0.4 with timestamps.
-    fn federate(&self, p: &Params) -> Result<Reply, ApiError> {
+    /// selectors pick, with timestamps. As text 0.0.4 unless the `Accept` header
+    /// negotiates the delimited protobuf format; only protobuf carries native histograms
+    /// (untyped floats, `HISTOGRAM` / `GAUGE_HISTOGRAM` families with float counts, as
+    /// Prometheus's federation writes them), text leaves them out as Prometheus does.
+    fn federate(&self, p: &Params, accept: Option<&str>) -> Result<Reply, ApiError> {
         let sets = match_params(p)?;
+        let protobuf = exposition::content_type::negotiate(accept).is_none();
         let now = now_ms();
         let db = self.db.read().unwrap_or_else(|e| e.into_inner());
         // Blocks too: a head that was just cut may hold none of a series' latest samples.
         let q = db.db_querier(now - self.opts.lookback_ms, now);
-        let mut latest: BTreeMap<Labels, (i64, f64)> = BTreeMap::new();
+        let mut latest: BTreeMap<Labels, (i64, Federated)> = BTreeMap::new();
         for ms in &sets {
             for s in q
                 .select(ms, &tsdb::SelectHints::default())
                 .map_err(internal)?
             {
-                let mut it = s.iter();
-                let mut last = None;
-                while it.next() {
-                    last = Some(it.at());
-                }
-                if let Some((t, v)) = last {
-                    if !tsdb::storage::is_stale_nan(v) {
-                        latest.insert(s.labels().clone(), (t, v));
-                    }
+                if let Some(last) = federate_last(&s) {
+                    latest.insert(s.labels().clone(), last);
                 }
             }
         }
         drop(db);
+        if protobuf {
+            let mut out = Vec::new();
+            exposition::protobuf::encode_delimited(&federate_families(latest), &mut out);
+            return Ok(Reply {
+                status: 200,
+                content_type: exposition::protobuf::CONTENT_TYPE.into(),
+                body: out,
+            });
+        }
         let mut fams: BTreeMap<String, exposition::MetricFamily> = BTreeMap::new();
         for (l, (t, v)) in latest {
+            let Federated::Float(v) = v else {
+                continue; // text formats cannot carry native histograms
+            };
             let name = l.metric_name().unwrap_or("").to_string();
             let fam = fams.entry(name.clone()).or_insert_with(|| {
                 exposition::MetricFamily::new(name.clone(), exposition::MetricType::Unknown)
@@ -792,4 +801,124 @@ fn buildinfo() -> Reply {
         "goVersion": "rust",
     });
     Reply::success(&data.to_string())
+}
+
+/// The latest sample of a federated series.
+#[derive(Debug, Clone, PartialEq)]
+enum Federated {
+    Float(f64),
+    Histogram(exposition::histogram::FloatHistogram),
+}
+
+/// The newest sample of `s` in the querier's range, unless it is a staleness marker
+/// (federation drops those, as Prometheus does).
+fn federate_last(s: &tsdb::MergedSeries<'_>) -> Option<(i64, Federated)> {
+    let mut last = None;
+    if s.has_histograms() {
+        let mut it = s.mixed_iter();
+        loop {
+            match it.next() {
+                ValueType::None => break,
+                ValueType::Float => {
+                    let (t, v) = it.at();
+                    last = Some((t, Federated::Float(v)));
+                }
+                _ => {
+                    let mut h = exposition::histogram::FloatHistogram::default();
+                    let t = it.at_float_histogram(&mut h);
+                    last = Some((t, Federated::Histogram(h)));
+                }
+            }
+        }
+    } else {
+        let mut it = s.iter();
+        while it.next() {
+            let (t, v) = it.at();
+            last = Some((t, Federated::Float(v)));
+        }
+    }
+    match &last {
+        Some((_, Federated::Float(v))) if tsdb::storage::is_stale_nan(*v) => None,
+        Some((_, Federated::Histogram(h))) if tsdb::storage::is_stale_nan(h.sum) => None,
+        _ => last,
+    }
+}
+
+/// Protobuf families for `/federate`, as Prometheus's federation groups them: series in
+/// metric-name order; a new family whenever the name, the sample type (float or
+/// histogram) or the histogram kind (counter or gauge) changes, so one name can appear
+/// in several families. Floats are `UNTYPED`; histograms carry float counts.
+fn federate_families(
+    latest: BTreeMap<Labels, (i64, Federated)>,
+) -> Vec<exposition::protobuf::proto::MetricFamily> {
+    use exposition::histogram::CounterResetHint;
+    use exposition::protobuf::proto;
+    let mut series: Vec<(Labels, (i64, Federated))> = latest.into_iter().collect();
+    series.sort_by(|a, b| a.0.metric_name().cmp(&b.0.metric_name()));
+    let mut fams: Vec<proto::MetricFamily> = Vec::new();
+    let mut last_key: Option<(String, i32)> = None;
+    for (l, (t, v)) in series {
+        let Some(name) = l.metric_name().filter(|n| !n.is_empty()) else {
+            continue; // nameless series are not federated
+        };
+        let ty = match &v {
+            Federated::Float(_) => proto::MetricType::Untyped,
+            Federated::Histogram(h) if h.counter_reset_hint == CounterResetHint::Gauge => {
+                proto::MetricType::GaugeHistogram
+            }
+            Federated::Histogram(_) => proto::MetricType::Histogram,
+        } as i32;
+        let key = (name.to_string(), ty);
+        if last_key.as_ref() != Some(&key) {
+            fams.push(proto::MetricFamily {
+                name: name.to_string(),
+                r#type: ty,
+                ..Default::default()
+            });
+            last_key = Some(key);
+        }
+        let label = l
+            .without_metric_name()
+            .iter()
+            .filter(|p| !p.value.is_empty())
+            .map(|p| proto::LabelPair {
+                name: p.name.to_string(),
+                value: p.value.to_string(),
+            })
+            .collect();
+        let spans = |s: &[exposition::histogram::Span]| {
+            s.iter()
+                .map(|s| proto::BucketSpan {
+                    offset: s.offset,
+                    length: s.length,
+                })
+                .collect::<Vec<_>>()
+        };
+        let mut m = proto::Metric {
+            label,
+            timestamp_ms: t,
+            ..Default::default()
+        };
+        match v {
+            Federated::Float(v) => m.untyped = Some(proto::Untyped { value: v }),
+            Federated::Histogram(h) => {
+                m.histogram = Some(proto::Histogram {
+                    sample_count_float: h.count,
+                    sample_sum: h.sum,
+                    schema: h.schema,
+                    zero_threshold: h.zero_threshold,
+                    zero_count_float: h.zero_count,
+                    negative_span: spans(&h.negative_spans),
+                    negative_count: h.negative_buckets,
+                    positive_span: spans(&h.positive_spans),
+                    positive_count: h.positive_buckets,
+                    ..Default::default()
+                })
+            }
+        }
+        if let Some(f) = fams.last_mut() {
+            f.metric.push(m);
+        }
+    }
+    fams
 }
