@@ -237,3 +237,47 @@ fn float_only_appender_reports_a_typed_error() {
         EvalError::Append(StorageError::HistogramsUnsupported { .. })
     ));
 }
+
+#[test]
+fn alerting_rule_over_histograms_templates_the_histogram_as_value() {
+    // As Prometheus 3.x: the alert fires per histogram sample, the alert's value is the
+    // float field (0), `$value` is the histogram (printed like Go's `String()`), and float
+    // functions on it fail like Go's conversion does.
+    let mut db = MemStorage::new();
+    let l = Labels::from_pairs(&[("__name__", "latency"), ("job", "api")]);
+    let h = FloatHistogram::parse_notation(
+        "{{schema:0 count:4 sum:5 z_bucket:1 z_bucket_w:0.001 buckets:[1 2]}}",
+    )
+    .unwrap();
+    db.append_histogram(&l, 0, Arc::new(h)).unwrap();
+    let mut g = group(
+        "groups:\n- name: g\n  rules:\n  - alert: H\n    expr: latency\n    annotations:\n      value: '{{ $value }}'\n      dot: '{{ .Value }}'\n      count: '{{ with query \"histogram_count(latency)\" }}{{ . | first | value }}{{ end }}'\n      raw: '{{ with query \"latency\" }}{{ . | first | value }}{{ end }}'\n      bad: '{{ $value | humanize }}'\n",
+    );
+    let r = g.eval(0, &mut db);
+    assert!(r.failures.is_empty(), "{:?}", r.failures);
+    let alerts = g.active_alerts();
+    assert_eq!(alerts.len(), 1);
+    let a = alerts[0];
+    assert_eq!(a.value, 0.0);
+    assert_eq!(
+        a.labels,
+        Labels::from_pairs(&[("alertname", "H"), ("job", "api")])
+    );
+    let want = "{count:4, sum:5, [-0.001,0.001]:1, (0.5,1]:1, (1,2]:2}";
+    assert_eq!(a.annotations.get("value"), Some(want));
+    assert_eq!(a.annotations.get("dot"), Some(want));
+    assert_eq!(a.annotations.get("count"), Some("4"));
+    // `query` results carry the float field: 0 for histograms.
+    assert_eq!(a.annotations.get("raw"), Some("0"));
+    let bad = a.annotations.get("bad").unwrap();
+    assert!(
+        bad.starts_with("<error expanding template: ")
+            && bad.contains("can't convert *histogram.FloatHistogram to float"),
+        "{bad}"
+    );
+    // ALERTS is still a float series.
+    let alerts_series = vector(&db, "ALERTS", 0);
+    assert_eq!(alerts_series.len(), 1);
+    assert_eq!(alerts_series[0].f, 1.0);
+    assert!(alerts_series[0].h.is_none());
+}
