@@ -229,7 +229,8 @@ impl SampleIterator for TsdbIter<'_> {
 
 /// Rule output into a [`tsdb::Db`]: reads go to the database, appends are buffered and
 /// written in one tsdb transaction at [`Appendable::commit`](crate::rules::Appendable::commit)
-/// (after each rule, so later rules of a group see earlier output).
+/// (after each rule, so later rules of a group see earlier output). Histogram results are
+/// written as float histograms.
 ///
 /// ```
 /// use exposition::Labels;

@@ -7,6 +7,12 @@
 //!                                                      └──► NotifierAlert (Alertmanager shape)
 //! ```
 //!
+//! Native histograms go through as in Prometheus 3.x: a recording rule whose expression
+//! returns histograms writes them with [`Appendable::append_histogram`], a vanished output
+//! series (float or histogram) gets a float staleness marker, and an alerting rule over
+//! histograms fires per sample with `$value` bound to the histogram (the alert's float
+//! value is 0).
+//!
 //! | module | the question it answers |
 //! |---|---|
 //! | [`file`](mod@file) | how is a rule file loaded and validated (`promtool check rules`)? |
