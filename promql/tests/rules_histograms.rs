@@ -281,3 +281,56 @@ fn alerting_rule_over_histograms_templates_the_histogram_as_value() {
     assert_eq!(alerts_series[0].f, 1.0);
     assert!(alerts_series[0].h.is_none());
 }
+
+/// Templates that treat `$value` as a number, a string, a map or a list must fail or print,
+/// never panic, when `$value` is a histogram; so must edited histogram unit-test files.
+#[test]
+fn histogram_values_in_templates_and_edited_test_files_do_not_panic() {
+    use promql::rules::template::{ExpandContext, Template, TemplateData};
+    let h = Arc::new(
+        FloatHistogram::parse_notation(
+            "{{schema:-53 count:3 sum:2 custom_values:[1 2] buckets:[1 1 1]}}",
+        )
+        .unwrap(),
+    );
+    let d = TemplateData::new(Labels::from_pairs(&[("job", "a")]), 0.0).with_histogram(h);
+    for src in [
+        "{{ $value }} {{ .Value }} {{ printf \"%v %s %d %5.2f %q\" $value $value $value $value $value }}",
+        "{{ if gt $value 1.0 }}a{{ end }}{{ if eq $value $value }}b{{ end }}{{ if $value }}c{{ end }}",
+        "{{ range $value }}x{{ end }}{{ len $value }}{{ index $value \"a\" }}{{ $value.Count }}",
+        "{{ humanize $value }}{{ humanizeDuration $value }}{{ toUpper $value }}{{ value $value }}",
+        "{{ $value | humanizePercentage }}{{ $value | first }}{{ label \"a\" $value }}{{ not $value }}",
+    ] {
+        let t = Template::parse(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        let _ = t.expand(&d, &ExpandContext::default());
+    }
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("testdata/rules/native_histograms");
+    let text = std::fs::read_to_string(dir.join("histograms_test.yml")).unwrap();
+    let chars: Vec<char> = text.chars().collect();
+    let mut seed = 11u64;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    let noise = [
+        "{{", "}}", "[", "]", ":", " ", "x", "+", "-", "_", "1e308", "NaN", "schema:9",
+    ];
+    for _ in 0..150 {
+        let mut v = chars.clone();
+        for _ in 0..1 + next() % 3 {
+            let at = next() % v.len();
+            if next() % 2 == 0 {
+                let n = (1 + next() % 6).min(v.len() - at);
+                v.drain(at..at + n);
+            } else {
+                let ins: Vec<char> = noise[next() % noise.len()].chars().collect();
+                v.splice(at..at, ins);
+            }
+        }
+        let edited: String = v.into_iter().collect();
+        let _ = promql::rules::unittest::run_test_str(&edited, &dir, "edited.yml");
+    }
+}
