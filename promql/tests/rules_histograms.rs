@@ -334,3 +334,27 @@ fn histogram_values_in_templates_and_edited_test_files_do_not_panic() {
         let _ = promql::rules::unittest::run_test_str(&edited, &dir, "edited.yml");
     }
 }
+
+#[test]
+fn recorded_histograms_survive_a_reopen_of_the_tsdb_directory() {
+    let dir = std::env::temp_dir().join(format!("rules-hist-wal-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let t = 5 * M;
+    let want = {
+        let mut db = tsdb::Db::open_path(&dir, tsdb::DbOptions::default()).unwrap();
+        let mut app = db.appender();
+        load(|l, t, h| {
+            app.append_float_histogram(l, t, &h).unwrap();
+        });
+        app.commit().unwrap();
+        let r = group(RECORD).eval(t, &mut TsdbRuleStorage::new(&mut db));
+        assert!(r.failures.is_empty(), "{:?}", r.failures);
+        only_histogram(&vector(&db, "job:http_duration_seconds:rate5m", t))
+    };
+    // The rule's output was committed through the WAL: a fresh open replays it.
+    let db = tsdb::Db::open_path(&dir, tsdb::DbOptions::default()).unwrap();
+    let got = only_histogram(&vector(&db, "job:http_duration_seconds:rate5m", t));
+    assert!(got.equals(&want), "{got} vs {want}");
+    drop(db);
+    let _ = std::fs::remove_dir_all(&dir);
+}
