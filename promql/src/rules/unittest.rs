@@ -502,8 +502,8 @@ fn run_group(
             .map_err(|e| e.to_string())
             .and_then(|e| engine.instant_query(&db, &e, t).map_err(|e| e.to_string()))
             .and_then(|r| match r.value {
-                Value::Vector(v) => Ok(v.into_iter().map(GotSample::of).collect::<Vec<_>>()),
-                Value::Scalar(s) => Ok(vec![GotSample {
+                Value::Vector(v) => Ok(v.into_iter().map(ExprSample::of).collect::<Vec<_>>()),
+                Value::Scalar(s) => Ok(vec![ExprSample {
                     labels: Labels::empty(),
                     value: s.v,
                     histogram: String::new(),
@@ -555,7 +555,7 @@ fn run_group(
                     }
                 }
             };
-            exp.push(GotSample {
+            exp.push(ExprSample {
                 labels,
                 value: v,
                 histogram,
@@ -565,11 +565,14 @@ fn run_group(
         got.sort_by(|a, b| a.labels.cmp(&b.labels));
         let same = exp.len() == got.len() && exp.iter().zip(&got).all(|(a, b)| a.same(b));
         if !same {
-            let show = |v: &[GotSample]| {
+            let show = |v: &[ExprSample]| {
                 if v.is_empty() {
                     "nil".to_string()
                 } else {
-                    v.iter().map(GotSample::show).collect::<Vec<_>>().join(", ")
+                    v.iter()
+                        .map(ExprSample::show)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 }
             };
             errs.push(format!(
@@ -586,21 +589,21 @@ fn run_group(
 
 /// One sample of an expression test, as promtool compares it: labels, the float value
 /// (0 for histograms) and the histogram in the test notation (empty for floats).
-struct GotSample {
+struct ExprSample {
     labels: Labels,
     value: f64,
     histogram: String,
 }
 
-impl GotSample {
-    fn of(s: crate::value::Sample) -> GotSample {
+impl ExprSample {
+    fn of(s: crate::value::Sample) -> ExprSample {
         match &s.h {
-            Some(h) => GotSample {
+            Some(h) => ExprSample {
                 labels: s.metric,
                 value: 0.0,
                 histogram: h.fmt_notation(),
             },
-            None => GotSample {
+            None => ExprSample {
                 labels: s.metric,
                 value: s.f,
                 histogram: String::new(),
@@ -609,7 +612,7 @@ impl GotSample {
     }
 
     /// Equal labels, histogram text, and values (any two NaNs are equal).
-    fn same(&self, o: &GotSample) -> bool {
+    fn same(&self, o: &ExprSample) -> bool {
         self.labels == o.labels
             && self.histogram == o.histogram
             && (self.value == o.value || (self.value.is_nan() && o.value.is_nan()))
