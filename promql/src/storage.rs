@@ -37,6 +37,15 @@ pub enum StorageError {
     /// The backing store failed (I/O, corruption, ...).
     #[error("storage failure: {0}")]
     Backend(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The store cannot hold native-histogram samples (an appender without histogram
+    /// support was handed one).
+    #[error("native histograms are not supported by this appender (series {series} at {t})")]
+    HistogramsUnsupported {
+        /// The series labels (PromQL form).
+        series: String,
+        /// The rejected timestamp.
+        t: i64,
+    },
 }
 
 /// Hints the engine passes along with a select; implementations may ignore them.

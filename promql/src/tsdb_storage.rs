@@ -229,7 +229,8 @@ impl SampleIterator for TsdbIter<'_> {
 
 /// Rule output into a [`tsdb::Db`]: reads go to the database, appends are buffered and
 /// written in one tsdb transaction at [`Appendable::commit`](crate::rules::Appendable::commit)
-/// (after each rule, so later rules of a group see earlier output).
+/// (after each rule, so later rules of a group see earlier output). Histogram results are
+/// written as float histograms.
 ///
 /// ```
 /// use exposition::Labels;
@@ -249,7 +250,13 @@ impl SampleIterator for TsdbIter<'_> {
 /// ```
 pub struct TsdbRuleStorage<'a> {
     db: &'a mut tsdb::Db,
-    pending: Vec<(Labels, i64, f64)>,
+    pending: Vec<(Labels, i64, PendingValue)>,
+}
+
+/// A buffered rule-output sample: the tsdb head stores histograms as float histograms.
+enum PendingValue {
+    Float(f64),
+    Histogram(Arc<FloatHistogram>),
 }
 
 impl<'a> TsdbRuleStorage<'a> {
@@ -270,7 +277,20 @@ impl Storage for TsdbRuleStorage<'_> {
 
 impl crate::rules::Appendable for TsdbRuleStorage<'_> {
     fn append(&mut self, labels: &Labels, t_ms: i64, v: f64) -> Result<(), StorageError> {
-        self.pending.push((labels.clone(), t_ms, v));
+        self.pending
+            .push((labels.clone(), t_ms, PendingValue::Float(v)));
+        Ok(())
+    }
+
+    /// Buffers a histogram result; it is written as a float histogram at commit.
+    fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t_ms: i64,
+        h: Arc<FloatHistogram>,
+    ) -> Result<(), StorageError> {
+        self.pending
+            .push((labels.clone(), t_ms, PendingValue::Histogram(h)));
         Ok(())
     }
 
@@ -280,7 +300,11 @@ impl crate::rules::Appendable for TsdbRuleStorage<'_> {
         let mut first_err = None;
         let mut app = self.db.appender();
         for (l, t, v) in self.pending.drain(..) {
-            if let Err(e) = app.append(&l, t, v) {
+            let res = match v {
+                PendingValue::Float(v) => app.append(&l, t, v),
+                PendingValue::Histogram(h) => app.append_float_histogram(&l, t, &h),
+            };
+            if let Err(e) = res {
                 first_err.get_or_insert(e);
             }
         }

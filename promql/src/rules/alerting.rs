@@ -57,7 +57,8 @@ pub struct Alert {
     pub annotations: Labels,
     /// Current state.
     pub state: AlertState,
-    /// The value of the last evaluation that returned it.
+    /// The value of the last evaluation that returned it (0 when the expression returned
+    /// a native histogram, as in Prometheus: templates see the histogram as `$value`).
     pub value: f64,
     /// When it became active (ms).
     pub active_at_ms: i64,
@@ -247,8 +248,9 @@ impl AlertingRule {
                 Value::Vector(v) => Ok(v
                     .into_iter()
                     .map(|s| QuerySample {
+                        // Go's `query` takes the float field, 0 for histograms.
+                        value: if s.h.is_some() { 0.0 } else { s.f },
                         labels: s.metric,
-                        value: s.f,
                     })
                     .collect()),
                 Value::Scalar(s) => Ok(vec![QuerySample {
@@ -272,6 +274,7 @@ impl AlertingRule {
                 external_labels: self.ctx.external_labels.clone(),
                 external_url: self.ctx.external_url.clone(),
                 value: s.f,
+                histogram: s.h.clone(),
             };
             let expand = |t: &Template| -> String {
                 if t.is_literal() {
@@ -304,7 +307,8 @@ impl AlertingRule {
                     labels,
                     annotations,
                     state: AlertState::Pending,
-                    value: s.f,
+                    // Prometheus keeps the float field: 0 for a histogram sample.
+                    value: if s.h.is_some() { 0.0 } else { s.f },
                     active_at_ms: ts,
                     fired_at_ms: None,
                     resolved_at_ms: None,

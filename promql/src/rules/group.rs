@@ -309,7 +309,11 @@ impl Group {
                     let app = store.appender();
                     let mut err: Option<StorageError> = None;
                     for s in &samples {
-                        match app.append(&s.metric, s.t, s.f) {
+                        let res = match &s.h {
+                            Some(h) => app.append_histogram(&s.metric, s.t, h.clone()),
+                            None => app.append(&s.metric, s.t, s.f),
+                        };
+                        match res {
                             Ok(()) => report.samples_written += 1,
                             Err(e) => {
                                 err.get_or_insert(e);

@@ -7,6 +7,12 @@
 //!                                                      └──► NotifierAlert (Alertmanager shape)
 //! ```
 //!
+//! Native histograms go through as in Prometheus 3.x: a recording rule whose expression
+//! returns histograms writes them with [`Appendable::append_histogram`], a vanished output
+//! series (float or histogram) gets a float staleness marker, and an alerting rule over
+//! histograms fires per sample with `$value` bound to the histogram (the alert's float
+//! value is 0).
+//!
 //! | module | the question it answers |
 //! |---|---|
 //! | [`file`](mod@file) | how is a rule file loaded and validated (`promtool check rules`)? |
@@ -59,13 +65,30 @@ pub use group::{EvalReport, Group, GroupOptions, Rule, RuleFailure};
 pub use recording::RecordingRule;
 
 use crate::storage::{MemStorage, Storage, StorageError};
+use exposition::histogram::FloatHistogram;
 use exposition::Labels;
+use std::sync::Arc;
 
 /// Where rule output goes: recording-rule series, `ALERTS`, `ALERTS_FOR_STATE`, staleness
 /// markers. One rule's samples are appended, then `commit` is called.
 pub trait Appendable {
     /// Appends one sample.
     fn append(&mut self, labels: &Labels, t_ms: i64, v: f64) -> Result<(), StorageError>;
+    /// Appends one native-histogram sample (a recording rule whose expression returns
+    /// histograms). The default rejects it with [`StorageError::HistogramsUnsupported`], so
+    /// appenders written for floats only keep compiling and report the loss as a rule failure.
+    fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t_ms: i64,
+        h: Arc<FloatHistogram>,
+    ) -> Result<(), StorageError> {
+        let _ = h;
+        Err(StorageError::HistogramsUnsupported {
+            series: labels.to_string(),
+            t: t_ms,
+        })
+    }
     /// Makes the appended samples durable/visible; the default does nothing.
     fn commit(&mut self) -> Result<(), StorageError> {
         Ok(())
@@ -93,6 +116,14 @@ impl<T: Storage + Appendable> RuleStorage for T {
 impl Appendable for MemStorage {
     fn append(&mut self, labels: &Labels, t_ms: i64, v: f64) -> Result<(), StorageError> {
         MemStorage::append(self, labels, t_ms, v)
+    }
+    fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t_ms: i64,
+        h: Arc<FloatHistogram>,
+    ) -> Result<(), StorageError> {
+        MemStorage::append_histogram(self, labels, t_ms, h)
     }
 }
 

@@ -7,6 +7,15 @@
 //! `alertname`, `exp_alerts` with `exp_labels` and `exp_annotations`), `promql_expr_test`
 //! (`expr`, `eval_time`, `exp_samples`), `external_labels`, `external_url` and `name`.
 //!
+//! Native histograms work as in Prometheus 3.x's promtool: input series may hold
+//! `{{schema:0 sum:5 count:4 buckets:[1 2 1]}}` items (and the expanding `{{..}}+{{..}}x3`
+//! form), and an `exp_samples` entry with `histogram: '{{...}}'` expects a histogram. Samples
+//! compare as promtool compares them: labels, the float `value` (0 for a histogram, so a
+//! non-zero `value` next to `histogram:` never matches) and the histogram's canonical
+//! notation, counter-reset hint included. The hint is the one Prometheus's tsdb reads back:
+//! `gauge` for gauge histograms, `not_reset` after the first histogram of a chunk; `rate()`
+//! and similar functions return `gauge` histograms.
+//!
 //! Each test group loads its series into a fresh [`MemStorage`], evaluates every group at
 //! `0, interval, 2*interval, ...` up to the largest `eval_time`, and compares the *firing*
 //! alerts after the evaluation at or just before each alert `eval_time`; expression tests run
@@ -27,14 +36,17 @@
 use super::alerting::AlertState;
 use super::file::{load_file, parse_duration, scalar};
 use super::group::{Group, GroupOptions, Rule};
+use super::Appendable as _;
 use super::RuleError;
 use crate::promqltest::script::{parse_series_line, SeriesValue};
 use crate::storage::MemStorage;
 use crate::value::{stale_nan, Value};
+use exposition::histogram::{CounterResetHint, FloatHistogram};
 use exposition::Labels;
 use serde::Deserialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -109,7 +121,11 @@ struct ExprTest {
 struct ExpSample {
     #[serde(default)]
     labels: String,
+    #[serde(default)]
     value: serde_yaml_ng::Value,
+    /// A native histogram in the `{{...}}` notation; when set the sample is a histogram.
+    #[serde(default)]
+    histogram: String,
 }
 
 /// The outcome of one test file.
@@ -350,21 +366,20 @@ fn run_group(
         format!("    name: {},\n", tg.name)
     };
     // Load the input series.
-    let mut db = MemStorage::new();
+    let mut db = TestStore::default();
     for s in &tg.input_series {
         let values = scalar(&s.values).unwrap_or_default();
         let line = parse_series_line(0, &format!("{} {}", s.series, values))
             .map_err(|e| format!("series {:?}: {e}", s.series))?;
         let mut t = 0i64;
         for v in &line.values {
-            let f = match v {
-                SeriesValue::Float(f) => Some(*f),
-                SeriesValue::Stale => Some(stale_nan()),
-                SeriesValue::Omitted | SeriesValue::Histogram { .. } => None,
+            let res = match v {
+                SeriesValue::Float(f) => db.append(&line.labels, t, *f),
+                SeriesValue::Stale => db.append(&line.labels, t, stale_nan()),
+                SeriesValue::Histogram { h, .. } => db.append_histogram(&line.labels, t, h.clone()),
+                SeriesValue::Omitted => Ok(()),
             };
-            if let Some(f) = f {
-                db.append(&line.labels, t, f).map_err(|e| e.to_string())?;
-            }
+            res.map_err(|e| e.to_string())?;
             t += interval;
         }
     }
@@ -487,8 +502,12 @@ fn run_group(
             .map_err(|e| e.to_string())
             .and_then(|e| engine.instant_query(&db, &e, t).map_err(|e| e.to_string()))
             .and_then(|r| match r.value {
-                Value::Vector(v) => Ok(v.into_iter().map(|s| (s.metric, s.f)).collect::<Vec<_>>()),
-                Value::Scalar(s) => Ok(vec![(Labels::empty(), s.v)]),
+                Value::Vector(v) => Ok(v.into_iter().map(ExprSample::of).collect::<Vec<_>>()),
+                Value::Scalar(s) => Ok(vec![ExprSample {
+                    labels: Labels::empty(),
+                    value: s.v,
+                    histogram: String::new(),
+                }]),
                 _ => Err("rule result is not a vector or scalar".into()),
             });
         let mut got = match got {
@@ -515,30 +534,43 @@ fn run_group(
                     }
                 }
             };
-            let v = scalar(&s.value)
-                .and_then(|x| x.trim().parse::<f64>().ok().or_else(|| parse_special(&x)));
-            match v {
-                Some(v) => exp.push((labels, v)),
-                None => {
-                    errs.push(fail(format!("value of {:?} is not a number", s.labels)));
-                    continue 'outer;
+            let v = match &s.value {
+                // promtool's `value` is a float64 that defaults to 0.
+                serde_yaml_ng::Value::Null => Some(0.0),
+                other => scalar(other)
+                    .and_then(|x| x.trim().parse::<f64>().ok().or_else(|| parse_special(&x))),
+            };
+            let Some(v) = v else {
+                errs.push(fail(format!("value of {:?} is not a number", s.labels)));
+                continue 'outer;
+            };
+            let histogram = if s.histogram.is_empty() {
+                String::new()
+            } else {
+                match expected_histogram(&s.histogram) {
+                    Ok(h) => h,
+                    Err(e) => {
+                        errs.push(fail(format!("labels {:?}: {e}", s.labels)));
+                        continue 'outer;
+                    }
                 }
-            }
+            };
+            exp.push(ExprSample {
+                labels,
+                value: v,
+                histogram,
+            });
         }
-        exp.sort_by(|a, b| a.0.cmp(&b.0));
-        got.sort_by(|a, b| a.0.cmp(&b.0));
-        let same = exp.len() == got.len()
-            && exp
-                .iter()
-                .zip(&got)
-                .all(|(a, b)| a.0 == b.0 && (a.1 == b.1 || (a.1.is_nan() && b.1.is_nan())));
+        exp.sort_by(|a, b| a.labels.cmp(&b.labels));
+        got.sort_by(|a, b| a.labels.cmp(&b.labels));
+        let same = exp.len() == got.len() && exp.iter().zip(&got).all(|(a, b)| a.same(b));
         if !same {
-            let show = |v: &[(Labels, f64)]| {
+            let show = |v: &[ExprSample]| {
                 if v.is_empty() {
                     "nil".to_string()
                 } else {
                     v.iter()
-                        .map(|(l, f)| format!("{} {}", go_labels(l), go_big_e(*f)))
+                        .map(ExprSample::show)
                         .collect::<Vec<_>>()
                         .join(", ")
                 }
@@ -553,6 +585,146 @@ fn run_group(
         }
     }
     Ok(errs)
+}
+
+/// One sample of an expression test, as promtool compares it: labels, the float value
+/// (0 for histograms) and the histogram in the test notation (empty for floats).
+struct ExprSample {
+    labels: Labels,
+    value: f64,
+    histogram: String,
+}
+
+impl ExprSample {
+    fn of(s: crate::value::Sample) -> ExprSample {
+        match &s.h {
+            Some(h) => ExprSample {
+                labels: s.metric,
+                value: 0.0,
+                histogram: h.fmt_notation(),
+            },
+            None => ExprSample {
+                labels: s.metric,
+                value: s.f,
+                histogram: String::new(),
+            },
+        }
+    }
+
+    /// Equal labels, histogram text, and values (any two NaNs are equal).
+    fn same(&self, o: &ExprSample) -> bool {
+        self.labels == o.labels
+            && self.histogram == o.histogram
+            && (self.value == o.value || (self.value.is_nan() && o.value.is_nan()))
+    }
+
+    /// promtool's `parsedSample.String()`.
+    fn show(&self) -> String {
+        if self.histogram.is_empty() {
+            format!("{} {}", go_labels(&self.labels), go_big_e(self.value))
+        } else {
+            format!("{} {}", go_labels(&self.labels), self.histogram)
+        }
+    }
+}
+
+/// An `exp_samples` `histogram:` string: exactly one histogram in series notation
+/// (expanding forms allowed as long as they yield one value), printed back in the
+/// canonical notation the comparison uses.
+fn expected_histogram(text: &str) -> Result<String, String> {
+    let line = parse_series_line(0, &format!("{{}} {text}")).map_err(|e| e.to_string())?;
+    match line.values.as_slice() {
+        [SeriesValue::Histogram { h, .. }] => Ok(h.fmt_notation()),
+        [other] => Err(format!("expected histogram, got {}", sequence_value(other))),
+        vs => Err(format!("expected 1 value, got {}", vs.len())),
+    }
+}
+
+/// Go's `SequenceValue.String()` for a non-histogram item.
+fn sequence_value(v: &SeriesValue) -> String {
+    match v {
+        SeriesValue::Omitted => "_".into(),
+        SeriesValue::Float(f) => go_plain_float(*f),
+        SeriesValue::Stale => "NaN".into(),
+        SeriesValue::Histogram { h, .. } => h.fmt_notation(),
+    }
+}
+
+/// Go's `strconv.FormatFloat(v, 'f', -1, 64)`.
+fn go_plain_float(v: f64) -> String {
+    if v.is_nan() {
+        "NaN".into()
+    } else if v.is_infinite() {
+        if v > 0.0 { "+Inf" } else { "-Inf" }.into()
+    } else {
+        format!("{v}")
+    }
+}
+
+/// The store a test group runs on: a [`MemStorage`] that gives stored histograms the
+/// counter-reset hint Prometheus's tsdb reads back (`gauge` kept, `unknown` for the first
+/// histogram of a chunk, `not_reset` after it; a reset, a layout change or a float sample
+/// starts a new chunk), so `exp_samples` hints compare as promtool's do.
+#[derive(Default)]
+struct TestStore {
+    db: MemStorage,
+    last_hist: std::collections::HashMap<Labels, Arc<FloatHistogram>>,
+}
+
+impl crate::storage::Storage for TestStore {
+    fn querier(
+        &self,
+        mint: i64,
+        maxt: i64,
+    ) -> Result<Box<dyn crate::storage::Querier + '_>, crate::storage::StorageError> {
+        self.db.querier(mint, maxt)
+    }
+}
+
+impl super::Appendable for TestStore {
+    fn append(
+        &mut self,
+        labels: &Labels,
+        t_ms: i64,
+        v: f64,
+    ) -> Result<(), crate::storage::StorageError> {
+        self.db.append(labels, t_ms, v)?;
+        self.last_hist.remove(labels);
+        Ok(())
+    }
+
+    fn append_histogram(
+        &mut self,
+        labels: &Labels,
+        t_ms: i64,
+        h: Arc<FloatHistogram>,
+    ) -> Result<(), crate::storage::StorageError> {
+        let mut stored = (*h).clone();
+        stored.counter_reset_hint = stored_hint(self.last_hist.get(labels).map(|p| &**p), &h);
+        self.db.append_histogram(labels, t_ms, Arc::new(stored))?;
+        self.last_hist.insert(labels.clone(), h);
+        Ok(())
+    }
+}
+
+/// The hint a tsdb head reads back for `h` appended after `prev` (the previous sample of
+/// the series when it was a histogram).
+fn stored_hint(prev: Option<&FloatHistogram>, h: &FloatHistogram) -> CounterResetHint {
+    if h.counter_reset_hint == CounterResetHint::Gauge {
+        return CounterResetHint::Gauge;
+    }
+    match prev {
+        Some(p)
+            if p.counter_reset_hint != CounterResetHint::Gauge
+                && p.schema == h.schema
+                && p.zero_threshold == h.zero_threshold
+                && p.custom_values == h.custom_values
+                && !h.detect_reset(p) =>
+        {
+            CounterResetHint::NotCounterReset
+        }
+        _ => CounterResetHint::Unknown,
+    }
 }
 
 fn interval_of(ms: i64) -> i64 {
@@ -583,5 +755,49 @@ mod tests {
         assert_eq!(go_big_e(0.001), "1E-03");
         assert!(glob_match("*.yml", "a.yml"));
         assert!(!glob_match("*.yml", "a.yaml"));
+    }
+
+    #[test]
+    fn expected_histograms_are_canonicalised_and_checked() {
+        assert_eq!(
+            expected_histogram("{{sum:3 count:2 buckets:[0 2] offset:1}}").unwrap(),
+            "{{count:2 sum:3 offset:2 buckets:[2]}}"
+        );
+        // The expanding form is fine as long as it yields one value.
+        assert_eq!(expected_histogram("{{count:1}}x0").unwrap(), "{{count:1}}");
+        assert_eq!(
+            expected_histogram("1.5").unwrap_err(),
+            "expected histogram, got 1.5"
+        );
+        assert_eq!(
+            expected_histogram("_").unwrap_err(),
+            "expected histogram, got _"
+        );
+        assert_eq!(
+            expected_histogram("{{count:1}}+{{count:1}}x2").unwrap_err(),
+            "expected 1 value, got 3"
+        );
+        assert!(expected_histogram("{{count:1").is_err());
+        assert_eq!(go_plain_float(1e21), "1000000000000000000000");
+        assert_eq!(go_plain_float(f64::NEG_INFINITY), "-Inf");
+    }
+
+    #[test]
+    fn stored_hints_follow_tsdb_chunks() {
+        let h = |t: &str| FloatHistogram::parse_notation(t).unwrap();
+        let first = h("{{count:2 buckets:[2]}}");
+        assert_eq!(stored_hint(None, &first), CounterResetHint::Unknown);
+        let more = h("{{count:3 buckets:[3]}}");
+        assert_eq!(
+            stored_hint(Some(&first), &more),
+            CounterResetHint::NotCounterReset
+        );
+        // A drop is a reset: a new chunk, read back as unknown.
+        assert_eq!(stored_hint(Some(&more), &first), CounterResetHint::Unknown);
+        let gauge = h("{{count:1 counter_reset_hint:gauge}}");
+        assert_eq!(stored_hint(Some(&first), &gauge), CounterResetHint::Gauge);
+        assert_eq!(stored_hint(Some(&gauge), &more), CounterResetHint::Unknown);
+        let finer = h("{{schema:1 count:3 buckets:[3]}}");
+        assert_eq!(stored_hint(Some(&first), &finer), CounterResetHint::Unknown);
     }
 }

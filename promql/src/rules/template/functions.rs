@@ -701,6 +701,9 @@ pub fn sprintf(fmt: &str, args: &[TValue]) -> String {
                 None => x.clone(),
             },
             ('s', TValue::Map(_) | TValue::List(_) | TValue::Nil) => a.to_text(),
+            // A histogram is a Go Stringer: `%s` and `%q` use its `String()`.
+            ('s', TValue::Histogram(_)) => a.to_text(),
+            ('q', TValue::Histogram(_)) => format!("{:?}", a.to_text()),
             ('q', TValue::Str(x)) => format!("{x:?}"),
             ('t', TValue::Bool(b)) => b.to_string(),
             ('d', TValue::Int(i)) => i.to_string(),
@@ -812,6 +815,14 @@ mod tests {
             "   ab|7  |"
         );
         assert_eq!(sprintf("%e", &[TValue::Float(1234.5)]), "1.234500e+03");
+        let h =
+            exposition::histogram::FloatHistogram::parse_notation("{{count:2 sum:3 buckets:[2]}}")
+                .unwrap();
+        let h = TValue::Histogram(std::sync::Arc::new(h));
+        assert_eq!(
+            sprintf("%v|%s|%q", &[h.clone(), h.clone(), h]),
+            "{count:2, sum:3, (0.5,1]:2}|{count:2, sum:3, (0.5,1]:2}|\"{count:2, sum:3, (0.5,1]:2}\""
+        );
     }
 
     #[test]

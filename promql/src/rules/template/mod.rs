@@ -7,7 +7,9 @@
 //! Every template sees the predefined variables `$labels`, `$externalLabels`, `$externalURL`
 //! and `$value`, and dot holds `.Labels`, `.ExternalLabels`, `.ExternalURL`, `.Value`. Missing
 //! map keys expand to the empty string (`missingkey=zero`, as in Prometheus). Unknown functions
-//! and unsupported actions (`define`, `template`, `block`) are parse errors.
+//! and unsupported actions (`define`, `template`, `block`) are parse errors. When the alert's
+//! sample is a native histogram, `$value` is the histogram ([`TemplateData::histogram`]),
+//! printed as Go's `FloatHistogram.String()` does; numeric functions reject it as Go does.
 //!
 //! ```
 //! use exposition::Labels;
@@ -23,7 +25,9 @@ pub mod lexer;
 pub mod parser;
 pub mod value;
 
+use exposition::histogram::FloatHistogram;
 use exposition::Labels;
+use std::sync::Arc;
 pub use value::TValue;
 
 /// Why a template failed to parse or to expand.
@@ -127,6 +131,9 @@ pub struct TemplateData {
     pub external_url: String,
     /// The sample value (`$value`).
     pub value: f64,
+    /// The sample's native histogram, when the alert expression returned one: then
+    /// `$value` and `.Value` are this histogram (as in Prometheus 3.x), not `value`.
+    pub histogram: Option<Arc<FloatHistogram>>,
 }
 
 impl TemplateData {
@@ -137,7 +144,14 @@ impl TemplateData {
             external_labels: Labels::empty(),
             external_url: String::new(),
             value,
+            histogram: None,
         }
+    }
+
+    /// Makes `$value` the histogram `h` (builder style).
+    pub fn with_histogram(mut self, h: Arc<FloatHistogram>) -> TemplateData {
+        self.histogram = Some(h);
+        self
     }
 }
 
@@ -193,7 +207,10 @@ impl Template {
         let labels = lmap(&data.labels);
         let ext = lmap(&data.external_labels);
         let url = TValue::Str(data.external_url.clone());
-        let value = TValue::Float(data.value);
+        let value = match &data.histogram {
+            Some(h) => TValue::Histogram(h.clone()),
+            None => TValue::Float(data.value),
+        };
         let mut dot = std::collections::BTreeMap::new();
         dot.insert("Labels".to_string(), labels.clone());
         dot.insert("ExternalLabels".to_string(), ext.clone());

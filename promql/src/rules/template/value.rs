@@ -1,7 +1,9 @@
 //! Template values: what can a template expression evaluate to, and how is it printed?
 
+use exposition::histogram::{go_fmt_g, Bucket, FloatHistogram};
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::Arc;
 
 /// A dynamically typed template value (the subset of Go values templates see).
 #[derive(Debug, Clone, PartialEq)]
@@ -20,6 +22,9 @@ pub enum TValue {
     Map(BTreeMap<String, TValue>),
     /// A list (a query result).
     List(Vec<TValue>),
+    /// A native histogram: `$value` of an alert whose expression returned one (Go's
+    /// `*histogram.FloatHistogram`, printed with its `String()` method).
+    Histogram(Arc<FloatHistogram>),
 }
 
 impl TValue {
@@ -33,6 +38,7 @@ impl TValue {
             TValue::Str(s) => !s.is_empty(),
             TValue::Map(m) => !m.is_empty(),
             TValue::List(l) => !l.is_empty(),
+            TValue::Histogram(_) => true,
         }
     }
 
@@ -56,6 +62,7 @@ impl TValue {
             TValue::Str(_) => "string",
             TValue::Map(_) => "map",
             TValue::List(_) => "slice",
+            TValue::Histogram(_) => "*histogram.FloatHistogram",
         }
     }
 
@@ -81,6 +88,7 @@ impl TValue {
                 }
                 out.push(']');
             }
+            TValue::Histogram(h) => out.push_str(&go_histogram_string(h)),
             TValue::List(l) => {
                 out.push('[');
                 for (i, v) in l.iter().enumerate() {
@@ -177,9 +185,60 @@ pub fn go_g(v: f64, prec: Option<usize>) -> String {
     out
 }
 
+/// Go's `FloatHistogram.String()`: count and sum, then every bucket with a non-zero count
+/// from the lowest up, e.g. `{count:4, sum:5, [-2,-1):1, (0.5,1]:1, (1,2]:2}`.
+pub fn go_histogram_string(h: &FloatHistogram) -> String {
+    let mut out = format!("{{count:{}, sum:{}", go_fmt_g(h.count), go_fmt_g(h.sum));
+    let bucket = |out: &mut String, b: &Bucket| {
+        let _ = write!(
+            out,
+            ", {}{},{}{}:{}",
+            if b.lower_inclusive { '[' } else { '(' },
+            go_fmt_g(b.lower),
+            go_fmt_g(b.upper),
+            if b.upper_inclusive { ']' } else { ')' },
+            go_fmt_g(b.count)
+        );
+    };
+    let negative: Vec<Bucket> = h
+        .negative_bucket_iter()
+        .filter(|b| b.count != 0.0)
+        .collect();
+    for b in negative.iter().rev() {
+        bucket(&mut out, b);
+    }
+    if h.zero_count != 0.0 {
+        bucket(&mut out, &h.zero_bucket());
+    }
+    for b in h.positive_bucket_iter().filter(|b| b.count != 0.0) {
+        bucket(&mut out, &b);
+    }
+    out.push('}');
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn histograms_print_like_go() {
+        let h = FloatHistogram::parse_notation(
+            "{{schema:0 count:9 sum:-1.5 z_bucket:2 z_bucket_w:0.001 buckets:[1 0 3] n_buckets:[1 2]}}",
+        )
+        .unwrap();
+        assert_eq!(
+            go_histogram_string(&h),
+            "{count:9, sum:-1.5, [-2,-1):2, [-1,-0.5):1, [-0.001,0.001]:2, (0.5,1]:1, (2,4]:3}"
+        );
+        let v = TValue::Histogram(Arc::new(h));
+        assert!(v.truthy());
+        assert_eq!(v.type_name(), "*histogram.FloatHistogram");
+        assert_eq!(
+            go_histogram_string(&FloatHistogram::default()),
+            "{count:0, sum:0}"
+        );
+    }
 
     #[test]
     fn go_float_formatting() {
