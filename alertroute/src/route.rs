@@ -271,11 +271,17 @@ impl RouteTree {
         for (i, &c) in node.children.iter().enumerate() {
             let child = &self.nodes[c.0];
             let last = i + 1 == n;
+            // amtool names every node without matchers `default-route`, not only the root.
+            let slug = if child.matchers.is_empty() {
+                "default-route".to_string()
+            } else {
+                matchers_to_string(&child.matchers)
+            };
             let _ = writeln!(
                 s,
                 "{prefix}{}{}{}  receiver: {}",
                 if last { "└── " } else { "├── " },
-                matchers_to_string(&child.matchers),
+                slug,
                 if child.continue_matching {
                     "  continue: true"
                 } else {
@@ -312,6 +318,19 @@ pub fn group_key(route_key: &str, group_labels: &Labels) -> String {
 mod tests {
     use super::*;
     use exposition::Labels;
+
+    #[test]
+    fn show_names_every_matcherless_node_default_route() {
+        let cfg = crate::Config::load(
+            "route:\n  receiver: a\n  routes:\n    - receiver: b\n      continue: true\n      routes: [{matchers: ['x=\"1\"']}]\n\
+             receivers: [{name: a}, {name: b}]",
+        )
+        .unwrap();
+        assert_eq!(
+            cfg.route.show(),
+            "Routing tree:\n.\n└── default-route  receiver: a\n    └── default-route  continue: true  receiver: b\n        └── {x=\"1\"}  receiver: b\n\n"
+        );
+    }
 
     #[test]
     fn group_key_format() {

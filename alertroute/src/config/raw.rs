@@ -34,7 +34,7 @@ pub struct RawRoute {
     pub match_eq: Option<RawMatchMap>,
     pub match_re: Option<RawMatchMap>,
     pub matchers: Option<Vec<String>>,
-    #[serde(rename = "continue")]
+    #[serde(rename = "continue", default, deserialize_with = "yaml11_bool")]
     pub continue_matching: Option<bool>,
     pub routes: Option<Vec<RawRoute>>,
     pub group_wait: Option<String>,
@@ -81,4 +81,40 @@ pub struct RawTimeSpec {
 pub struct RawTimeRange {
     pub start_time: String,
     pub end_time: String,
+}
+
+/// A YAML 1.1 boolean as Go's YAML decoder reads one: `true`/`false` and also the plain words
+/// `yes`/`no`, `on`/`off`, `y`/`n` in their three spellings (`yes`, `Yes`, `YES`).
+pub fn yaml11_bool_word(s: &str) -> Option<bool> {
+    match s {
+        "y" | "Y" | "yes" | "Yes" | "YES" | "true" | "True" | "TRUE" | "on" | "On" | "ON" => {
+            Some(true)
+        }
+        "n" | "N" | "no" | "No" | "NO" | "false" | "False" | "FALSE" | "off" | "Off" | "OFF" => {
+            Some(false)
+        }
+        _ => None,
+    }
+}
+
+fn yaml11_bool<'de, D>(d: D) -> Result<Option<bool>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    use serde::de::Error;
+    match Option::<serde_yaml_ng::Value>::deserialize(d)? {
+        None | Some(serde_yaml_ng::Value::Null) => Ok(None),
+        Some(serde_yaml_ng::Value::Bool(b)) => Ok(Some(b)),
+        Some(serde_yaml_ng::Value::String(s)) => yaml11_bool_word(&s)
+            .map(Some)
+            .ok_or_else(|| D::Error::custom(format!("cannot unmarshal !!str `{s}` into bool"))),
+        Some(other) => Err(D::Error::custom(format!(
+            "cannot unmarshal {} into bool",
+            match other {
+                serde_yaml_ng::Value::Number(n) => format!("!!int `{n}`"),
+                serde_yaml_ng::Value::Sequence(_) => "!!seq".into(),
+                _ => "!!map".into(),
+            }
+        ))),
+    }
 }

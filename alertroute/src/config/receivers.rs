@@ -166,7 +166,37 @@ const KINDS: &[Kind] = &[
             "no Slack API URL nor App token set either inline or in a file",
         )],
         exclusive: &[("api_url", "api_url_file"), ("app_token", "app_token_file")],
-        fields: None,
+        fields: Some(&[
+            "send_resolved",
+            "http_config",
+            "api_url",
+            "api_url_file",
+            "app_token",
+            "app_token_file",
+            "app_url",
+            "channel",
+            "username",
+            "color",
+            "title",
+            "title_link",
+            "pretext",
+            "text",
+            "fields",
+            "short_fields",
+            "footer",
+            "fallback",
+            "callback_id",
+            "icon_emoji",
+            "icon_url",
+            "image_url",
+            "thumb_url",
+            "link_names",
+            "mrkdwn_in",
+            "actions",
+            "update_message",
+            "timeout",
+            "message_text",
+        ]),
     },
     Kind {
         key: "webhook_configs",
@@ -227,12 +257,28 @@ const KINDS: &[Kind] = &[
             ("wechat_api_url", "api_url"),
             ("wechat_api_corp_id", "corp_id"),
         ],
-        required: &[(
-            &["api_secret", "api_secret_file"],
-            "no global Wechat Api Secret set either inline or in a file",
-        )],
+        required: &[
+            (
+                &["api_secret", "api_secret_file"],
+                "no global Wechat Api Secret set either inline or in a file",
+            ),
+            (&["corp_id"], "no global Wechat CorpID set"),
+        ],
         exclusive: &[("api_secret", "api_secret_file")],
-        fields: None,
+        fields: Some(&[
+            "send_resolved",
+            "http_config",
+            "api_secret",
+            "api_secret_file",
+            "corp_id",
+            "message",
+            "api_url",
+            "to_user",
+            "to_party",
+            "to_tag",
+            "agent_id",
+            "message_type",
+        ]),
     },
     Kind {
         key: "pushover_configs",
@@ -248,7 +294,26 @@ const KINDS: &[Kind] = &[
             (&["token", "token_file"], "missing token in Pushover config"),
         ],
         exclusive: &[("user_key", "user_key_file"), ("token", "token_file")],
-        fields: None,
+        fields: Some(&[
+            "send_resolved",
+            "http_config",
+            "user_key",
+            "user_key_file",
+            "token",
+            "token_file",
+            "title",
+            "message",
+            "url",
+            "url_title",
+            "device",
+            "sound",
+            "priority",
+            "retry",
+            "expire",
+            "ttl",
+            "html",
+            "monospace",
+        ]),
     },
     Kind {
         key: "victorops_configs",
@@ -264,7 +329,19 @@ const KINDS: &[Kind] = &[
             (&["routing_key"], "missing Routing key in VictorOps config"),
         ],
         exclusive: &[("api_key", "api_key_file")],
-        fields: None,
+        fields: Some(&[
+            "send_resolved",
+            "http_config",
+            "api_key",
+            "api_key_file",
+            "api_url",
+            "routing_key",
+            "message_type",
+            "state_message",
+            "entity_display_name",
+            "monitoring_tool",
+            "custom_fields",
+        ]),
     },
     Kind {
         key: "sns_configs",
@@ -277,7 +354,18 @@ const KINDS: &[Kind] = &[
             "must provide either a Target ARN, Topic ARN, or Phone Number for SNS config",
         )],
         exclusive: &[],
-        fields: None,
+        fields: Some(&[
+            "send_resolved",
+            "http_config",
+            "api_url",
+            "sigv4",
+            "topic_arn",
+            "phone_number",
+            "target_arn",
+            "subject",
+            "message",
+            "attributes",
+        ]),
     },
     Kind {
         key: "telegram_configs",
@@ -285,12 +373,30 @@ const KINDS: &[Kind] = &[
         send_resolved: true,
         inherit: &[("telegram_bot_token", "bot_token")],
         plain: &[("telegram_api_url", "api_url")],
-        required: &[(
-            &["bot_token", "bot_token_file"],
-            "missing bot_token or bot_token_file on telegram_config",
-        )],
+        required: &[
+            (
+                &["bot_token", "bot_token_file"],
+                "missing bot_token or bot_token_file on telegram_config",
+            ),
+            (
+                &["chat_id", "chat_id_file"],
+                "missing chat_id on telegram_config",
+            ),
+        ],
         exclusive: &[("bot_token", "bot_token_file")],
-        fields: None,
+        fields: Some(&[
+            "send_resolved",
+            "http_config",
+            "api_url",
+            "bot_token",
+            "bot_token_file",
+            "chat_id",
+            "chat_id_file",
+            "message_thread_id",
+            "message",
+            "disable_notifications",
+            "parse_mode",
+        ]),
     },
     Kind {
         key: "webex_configs",
@@ -300,7 +406,13 @@ const KINDS: &[Kind] = &[
         plain: &[("webex_api_url", "api_url")],
         required: &[(&["room_id"], "missing room_id on webex_config")],
         exclusive: &[],
-        fields: None,
+        fields: Some(&[
+            "send_resolved",
+            "http_config",
+            "api_url",
+            "message",
+            "room_id",
+        ]),
     },
     Kind {
         key: "discord_configs",
@@ -313,7 +425,17 @@ const KINDS: &[Kind] = &[
             "one of webhook_url or webhook_url_file must be configured",
         )],
         exclusive: &[("webhook_url", "webhook_url_file")],
-        fields: None,
+        fields: Some(&[
+            "send_resolved",
+            "http_config",
+            "webhook_url",
+            "webhook_url_file",
+            "content",
+            "title",
+            "message",
+            "username",
+            "avatar_url",
+        ]),
     },
     Kind {
         key: "msteams_configs",
@@ -326,7 +448,15 @@ const KINDS: &[Kind] = &[
             "one of webhook_url or webhook_url_file must be configured",
         )],
         exclusive: &[("webhook_url", "webhook_url_file")],
-        fields: None,
+        fields: Some(&[
+            "send_resolved",
+            "http_config",
+            "webhook_url",
+            "webhook_url_file",
+            "title",
+            "summary",
+            "text",
+        ]),
     },
     Kind {
         key: "msteamsv2_configs",
@@ -339,7 +469,14 @@ const KINDS: &[Kind] = &[
             "one of webhook_url or webhook_url_file must be configured",
         )],
         exclusive: &[("webhook_url", "webhook_url_file")],
-        fields: None,
+        fields: Some(&[
+            "send_resolved",
+            "http_config",
+            "webhook_url",
+            "webhook_url_file",
+            "title",
+            "text",
+        ]),
     },
     Kind {
         key: "rocketchat_configs",
@@ -670,6 +807,16 @@ fn build_integration(
             return Err(IntegrationError::Required(msg.to_string()).into());
         }
     }
+    if kind.name == "webex"
+        && m.get("http_config")
+            .and_then(|h| h.get("authorization"))
+            .is_none_or(Json::is_null)
+    {
+        return Err(IntegrationError::Required(
+            "missing webex_configs.http_config.authorization".into(),
+        )
+        .into());
+    }
     if kind.name == "slack" && m.get("update_message").and_then(Json::as_bool) == Some(true) {
         let bot = is_set(&m, "app_token")
             || is_set(&m, "app_token_file")
@@ -684,7 +831,10 @@ fn build_integration(
     }
     let send_resolved = m
         .get("send_resolved")
-        .and_then(Json::as_bool)
+        .and_then(|v| match v {
+            Json::String(w) => super::raw::yaml11_bool_word(w),
+            other => other.as_bool(),
+        })
         .unwrap_or(kind.send_resolved);
     Ok(Integration {
         kind: kind.name,

@@ -386,3 +386,70 @@ fn templates_names_are_kept() {
             .unwrap();
     assert_eq!(cfg.templates, vec!["/etc/am/*.tmpl".to_string()]);
 }
+
+#[test]
+fn continue_and_send_resolved_take_yaml_1_1_booleans() {
+    // Go's YAML decoder reads plain yes/no/on/off as booleans (amtool 0.25 accepts them).
+    let cfg = Config::load(
+        "route:\n  receiver: a\n  routes:\n    - {receiver: a, continue: yes}\n    - {receiver: a, continue: Off}\n\
+         receivers: [{name: a, webhook_configs: [{url: 'http://h/', send_resolved: no}]}]",
+    )
+    .unwrap();
+    let root = cfg.route.root();
+    let kids: Vec<bool> = root
+        .children
+        .iter()
+        .map(|&c| cfg.route.get(c).unwrap().continue_matching)
+        .collect();
+    assert_eq!(kids, [true, false]);
+    assert!(!cfg.receivers[0].integrations[0].send_resolved);
+    assert!(
+        err("route: {receiver: a, routes: [{continue: maybe}]}\nreceivers: [{name: a}]")
+            .contains("cannot unmarshal !!str `maybe` into bool")
+    );
+}
+
+#[test]
+fn integration_requirements_found_by_amtool_diff() {
+    let recv = |body: &str| {
+        err(&format!(
+            "route: {{receiver: a}}\nreceivers: [{{name: a, {body}}}]"
+        ))
+    };
+    assert_eq!(
+        recv("telegram_configs: [{bot_token: t}]"),
+        "missing chat_id on telegram_config"
+    );
+    assert_eq!(
+        recv("webex_configs: [{room_id: r}]"),
+        "missing webex_configs.http_config.authorization"
+    );
+    assert_eq!(
+        recv("wechat_configs: [{api_secret: s}]"),
+        "no global Wechat CorpID set"
+    );
+    for (kind, ok) in [
+        (
+            "slack_configs: [{api_url: 'http://s/', foo: 1}]",
+            "slack_config",
+        ),
+        (
+            "pushover_configs: [{user_key: u, token: t, foo: 1}]",
+            "pushover_config",
+        ),
+        (
+            "discord_configs: [{webhook_url: 'http://d/', foo: 1}]",
+            "discord_config",
+        ),
+        ("sns_configs: [{topic_arn: t, foo: 1}]", "sns_config"),
+    ] {
+        let e = recv(kind);
+        assert!(e.contains("foo") && e.contains(ok), "{kind}: {e}");
+    }
+    Config::load(
+        "global: {wechat_api_corp_id: c, wechat_api_secret: s}\nroute: {receiver: a}\n\
+         receivers: [{name: a, wechat_configs: [{to_user: '@all'}], telegram_configs: [{bot_token: t, chat_id: 5}],\n\
+         webex_configs: [{room_id: r, http_config: {authorization: {credentials: x}}}]}]",
+    )
+    .unwrap();
+}

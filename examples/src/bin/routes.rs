@@ -54,6 +54,8 @@ fn parse_labels(args: &[String]) -> Result<Labels, String> {
         if m.op() != MatchOp::Equal {
             return Err(alertroute::MatcherParseError::NotEquality.to_string());
         }
+        // amtool keeps the last value given for a name.
+        pairs.retain(|(n, _): &(String, String)| n != m.name());
         pairs.push((m.name().to_string(), m.value().to_string()));
     }
     Labels::try_from_pairs(&pairs).map_err(|e| e.to_string())
