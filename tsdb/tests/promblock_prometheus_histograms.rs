@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use exposition::histogram::{CounterResetHint, FloatHistogram, Histogram, Span};
 use exposition::{Labels, Matcher};
 use tsdb::chunk::{MixedIterator, ValueType};
-use tsdb::promblock::{export_db, PromBlock};
+use tsdb::promblock::{export_db, histogram_chunk, PromBlock};
 use tsdb::{Db, HeadOptions};
 
 const T0: i64 = 1_700_000_000_000;
@@ -388,6 +388,26 @@ fn we_import_native_histograms_from_a_block_prometheus_wrote() {
     let n = want.len().min(got.len());
     assert!(n >= 10, "too few histograms: {n}");
     assert_eq!(got[..n], want[..n]);
+    // Our encoder writes Prometheus's chunks byte for byte: decode each histogram chunk
+    // and encode its samples again with the same header.
+    let mut chunks = 0;
+    for (enc, data) in found[0].encoded_chunks().unwrap() {
+        assert_eq!(enc, histogram_chunk::ENCODING_HISTOGRAM);
+        let decoded = histogram_chunk::decode(enc, data).unwrap();
+        let hs: Vec<(i64, Histogram)> = decoded
+            .into_iter()
+            .map(|d| match d {
+                histogram_chunk::Decoded::Int(t, h) => (t, h),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        let refs: Vec<(i64, &Histogram)> = hs.iter().map(|(t, h)| (*t, h)).collect();
+        let again =
+            histogram_chunk::encode_histograms(histogram_chunk::header_hint(data[2]), &refs);
+        assert_eq!(again, data, "chunk of {} samples", hs.len());
+        chunks += 1;
+    }
+    assert!(chunks >= 1);
     // And they convert into one of our blocks.
     let report = block.convert_to_native(root.join("native"), T0).unwrap();
     assert!(report.skipped_series.is_empty());

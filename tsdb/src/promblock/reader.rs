@@ -283,6 +283,16 @@ impl<'b> PromSeries<'b> {
             .collect()
     }
 
+    /// The encoding byte and bytes of every chunk (XOR, histogram or float histogram; CRC
+    /// verified), whatever the selected range, in index order.
+    pub fn encoded_chunks(&self) -> Result<Vec<(u8, &'b [u8])>> {
+        self.entry
+            .chunks
+            .iter()
+            .map(|c| self.block.any_chunk(c))
+            .collect()
+    }
+
     /// An iterator over the samples in the selected range, minus deleted ranges. Loads
     /// the chunks first, so a bad checksum or a non-XOR chunk is an error here and
     /// iteration itself cannot fail.
