@@ -1,6 +1,7 @@
 //! Remote-write from `stack`: one sender per `remote_write` entry, fed by tailing the
 //! tsdb's WAL (so scraped samples, rule results and samples received on
-//! `/api/v1/write` all go out, as in Prometheus), sending from the stack's own loop.
+//! `/api/v1/write` all go out, as in Prometheus; native histograms too, as remote-write
+//! `Histogram` messages), sending from the stack's own loop.
 //!
 //! ```text
 //! commit ──► WAL ──WalTailer::poll──► WriteQueue ──next_request(now)──► POST url (ureq)
