@@ -155,6 +155,39 @@ pub(crate) fn quoted_end(b: &[u8], p: usize, esc: Escapes) -> Result<(usize, boo
     }
 }
 
+/// Scans a label value whose opening `"` is at `p` under Prometheus's scrape rules: any
+/// backslash escape (except one before a line feed) and raw line feeds are allowed. Returns
+/// the position of the closing quote.
+pub(crate) fn quoted_end_multiline(b: &[u8], p: usize) -> Result<usize, LexError> {
+    let mut i = p + 1;
+    loop {
+        match memchr::memchr2(b'"', b'\\', &b[i.min(b.len())..]) {
+            None => {
+                return Err((
+                    b.len(),
+                    ParseErrorKind::UnexpectedEof("unterminated quoted string"),
+                ))
+            }
+            Some(off) => {
+                i += off;
+                if b[i] == b'"' {
+                    return Ok(i);
+                }
+                match b.get(i + 1) {
+                    None => {
+                        return Err((
+                            b.len(),
+                            ParseErrorKind::UnexpectedEof("unterminated quoted string"),
+                        ))
+                    }
+                    Some(b'\n') => return Err((i + 1, ParseErrorKind::InvalidEscape('\n'))),
+                    Some(_) => i += 2,
+                }
+            }
+        }
+    }
+}
+
 /// A printable description of the byte at `p` for error messages.
 pub(crate) fn describe(b: &[u8], p: usize) -> String {
     match b.get(p) {
@@ -181,14 +214,27 @@ pub(crate) fn unexpected(b: &[u8], p: usize, expected: &'static str) -> LexError
     )
 }
 
-/// Parses a sample value: decimal or exponent floats, `NaN`, `Inf`/`+Inf`/`-Inf` (and the
-/// other spellings Go's `ParseFloat` accepts). Hex floats, `0x`/`0b`/`0o` integers and `_`
-/// separators are rejected, as Prometheus does.
+/// Parses a sample value the way Prometheus does (Go's `strconv.ParseFloat` behind a guard
+/// against `p`, `P` and `_`): decimal or exponent floats, `NaN` in any case without a sign,
+/// `Inf`/`Infinity` in any case with an optional sign. Hex floats, `0x`/`0b`/`0o` integers,
+/// `_` separators, a signed NaN and a decimal that overflows to infinity (`1e400`, which Go
+/// reports as out of range) are rejected; an underflow (`1e-400`) is zero, as in Go.
 #[inline]
 pub(crate) fn parse_value(tok: &str) -> Option<f64> {
     // Rust's parser already rejects hex, binary, octal and '_' and accepts the
-    // case-insensitive inf/infinity/nan spellings Go does.
-    tok.parse::<f64>().ok()
+    // case-insensitive inf/infinity/nan spellings; it differs from Go on a signed NaN
+    // (Go rejects it) and on overflow (Go returns an error, Rust infinity).
+    let v = tok.parse::<f64>().ok()?;
+    if v.is_finite() {
+        return Some(v);
+    }
+    let word = tok.trim_start_matches(['+', '-']);
+    if v.is_nan() {
+        return (word.len() == tok.len()).then_some(v);
+    }
+    // Infinite: only from an explicit inf/infinity spelling (at most one sign).
+    let spelled = word.eq_ignore_ascii_case("inf") || word.eq_ignore_ascii_case("infinity");
+    (spelled && tok.len() - word.len() <= 1).then_some(v)
 }
 
 /// Parses a `le` or `quantile` label value strictly: decimal numbers, `+Inf`, `-Inf`, `Inf`
@@ -301,6 +347,14 @@ mod tests {
     }
 
     #[test]
+    fn quoted_multiline() {
+        assert_eq!(quoted_end_multiline(b"\"a\nb\\t\" ", 0), Ok(6));
+        assert!(quoted_end_multiline(b"\"a\\\n\"", 0).is_err());
+        assert!(quoted_end_multiline(b"\"a\\", 0).is_err());
+        assert!(quoted_end_multiline(b"\"a", 0).is_err());
+    }
+
+    #[test]
     fn dup_check() {
         let names: Vec<String> = (0..40).map(|i| format!("l{i}")).collect();
         let mut d = DupCheck::new();
@@ -317,7 +371,13 @@ mod tests {
         assert_eq!(parse_value("1.5e3"), Some(1500.0));
         assert_eq!(parse_value("+Inf"), Some(f64::INFINITY));
         assert!(parse_value("NaN").unwrap().is_nan());
-        for bad in ["0x1", "1_2", "0x1p-3", "0b1", "0o1", "", "1 ", "a"] {
+        assert_eq!(parse_value("-infinity"), Some(f64::NEG_INFINITY));
+        assert!(parse_value("nAn").unwrap().is_nan());
+        assert_eq!(parse_value("1e-400"), Some(0.0));
+        for bad in [
+            "0x1", "1_2", "0x1p-3", "0b1", "0o1", "", "1 ", "a", "+nan", "-NaN", "1e400", "-1e309",
+            "++inf", "infin",
+        ] {
             assert_eq!(parse_value(bad), None, "{bad}");
         }
         assert_eq!(parse_strict_number("+INF"), None);

@@ -153,7 +153,7 @@ pub struct Sample<'a> {
     /// The value; NaN, `+Inf` and `-Inf` allowed.
     pub value: f64,
     /// Timestamp in milliseconds since the epoch. Text 0.0.4 writes milliseconds;
-    /// OpenMetrics writes float seconds, which are converted (rounded to the millisecond).
+    /// OpenMetrics writes float seconds, which are converted (truncated toward zero to the millisecond, as Prometheus does).
     pub timestamp: Option<i64>,
     /// The exemplar (OpenMetrics only).
     pub exemplar: Option<Exemplar<'a>>,

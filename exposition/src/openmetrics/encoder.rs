@@ -76,11 +76,21 @@ pub fn encode_family(f: &MetricFamily, out: &mut String) {
 }
 
 /// Milliseconds as seconds with three decimals (`1500` -> `1.500`, `-1` -> `-0.001`).
+///
+/// Readers (Prometheus, and this crate's parser) convert with `int64(seconds * 1000)`,
+/// which truncates; where the float product falls just short of the integer
+/// (`1078297808.942` gives `...941.9999`), a fourth decimal `1` is added so the reader gets
+/// the millisecond back.
 fn write_seconds(out: &mut String, ms: i64) {
     use std::fmt::Write;
     let sign = if ms < 0 { "-" } else { "" };
     let a = ms.unsigned_abs();
+    let start = out.len();
     let _ = write!(out, "{sign}{}.{:03}", a / 1000, a % 1000);
+    let back = out[start..].parse::<f64>().map(|t| (t * 1000.0) as i64);
+    if back != Ok(ms) {
+        out.push('1');
+    }
 }
 
 #[cfg(test)]
@@ -95,5 +105,23 @@ mod tests {
             s.push(' ');
         }
         assert_eq!(s, "0.000 1.500 -1.500 -0.001 -9223372036854775.808 ");
+    }
+
+    #[test]
+    fn seconds_survive_truncating_readers() {
+        for ms in [
+            1_078_297_808_942,
+            -1_078_297_808_942,
+            1_700_000_000_001,
+            4_999,
+        ] {
+            let mut s = String::new();
+            write_seconds(&mut s, ms);
+            let back = (s.parse::<f64>().unwrap() * 1000.0) as i64;
+            assert_eq!(back, ms, "{s}");
+        }
+        let mut s = String::new();
+        write_seconds(&mut s, 1_078_297_808_942);
+        assert_eq!(s, "1078297808.9421");
     }
 }

@@ -372,9 +372,11 @@ fn expect(b: &[u8], p: usize, c: u8, what: &'static str) -> Result<usize, LexErr
     }
 }
 
+/// Float seconds to milliseconds, truncating toward zero as Prometheus does
+/// (`int64(ts * 1000)`): `1.0009` is 1000 ms, `-1.5` is -1500 ms. `as` saturates at the
+/// i64 range.
 fn secs_to_ms(t: f64) -> i64 {
-    // `as` saturates at the i64 range.
-    (t * 1000.0).round() as i64
+    (t * 1000.0) as i64
 }
 
 impl<'a> Iterator for OpenMetricsParser<'a> {

@@ -19,6 +19,9 @@ use crate::types::{Entry, LabelsRef, MetricType, Sample};
 /// Accepted beyond the legacy grammar: the Prometheus 3.x quoted form for UTF-8 names,
 /// `{"my.metric", "label.name"="v"}`.
 ///
+/// [`TextParser::scrape`] reads the same format with the rules of Prometheus's scraper
+/// instead of `expfmt`'s; the two differ on a handful of inputs (see that constructor).
+///
 /// ```
 /// use exposition::{text::TextParser, Entry};
 ///
@@ -49,6 +52,8 @@ pub struct TextParser<'a> {
     last_name: &'a str,
     check_quantile: bool,
     check_le: bool,
+    /// Prometheus's scrape rules instead of expfmt's (see [`TextParser::scrape`]).
+    scrape: bool,
 }
 
 impl<'a> TextParser<'a> {
@@ -74,7 +79,40 @@ impl<'a> TextParser<'a> {
             last_name: "",
             check_quantile: false,
             check_le: false,
+            scrape: false,
         }
+    }
+
+    /// A parser with the rules Prometheus's own scraper applies to a text 0.0.4 response
+    /// (its `textparse` parser), which are looser than `expfmt`'s in [`TextParser::new`]:
+    ///
+    /// - the last line needs no line feed, and a NUL byte where a line starts ends the input;
+    /// - HELP and TYPE may repeat and TYPE may follow the family's samples; the metadata
+    ///   text is everything after the one character that follows the name, so a TYPE with
+    ///   trailing blanks is an error, and a HELP or TYPE line without text is one too;
+    /// - label values may use any backslash escape (only `\\`, `\"` and `\n` are decoded,
+    ///   the others are kept as written) and may span lines; the comma between two pairs
+    ///   may be missing;
+    /// - `le` and `quantile` are not checked;
+    /// - a timestamp is digits only (no sign).
+    ///
+    /// Duplicate label names (and `__name__` inside the braces) stay errors: Prometheus's
+    /// storage refuses such a series and the scrape fails.
+    ///
+    /// ```
+    /// use exposition::{text::TextParser, Entry};
+    ///
+    /// let body = b"# TYPE a gauge\n# TYPE a gauge\na{b=\"x\\ty\" c=\"d\"} 1";
+    /// assert!(TextParser::new(body).any(|e| e.is_err()));
+    /// let got: Vec<Entry> = TextParser::scrape(body).collect::<Result<_, _>>().unwrap();
+    /// let Entry::Sample(s) = &got[2] else { panic!("{got:?}") };
+    /// assert_eq!(s.labels.get("b").as_deref(), Some("x\\ty"));
+    /// assert_eq!(s.labels.get("c").as_deref(), Some("d"));
+    /// ```
+    pub fn scrape(input: &'a [u8]) -> TextParser<'a> {
+        let mut p = TextParser::new(input);
+        p.scrape = true;
+        p
     }
 
     /// Byte offset of the next unread line.
@@ -104,6 +142,12 @@ impl<'a> TextParser<'a> {
             }
             match b[p] {
                 b'\n' => self.pos = p + 1,
+                b'\0' if self.scrape => {
+                    self.pos = self.input.len();
+                    self.done = true;
+                    return Ok(None);
+                }
+                b'#' if self.scrape => return self.scrape_comment(p).map(Some),
                 b'#' => return self.comment(p).map(Some),
                 _ => return self.sample(p).map(Some),
             }
@@ -190,6 +234,64 @@ impl<'a> TextParser<'a> {
         Ok(Entry::Type { name, ty })
     }
 
+    /// How backslash escapes in quoted strings are checked under the rules in force.
+    fn escapes(&self) -> Escapes {
+        if self.scrape {
+            Escapes::Lenient
+        } else {
+            Escapes::Strict
+        }
+    }
+
+    /// A `#` line under Prometheus's scrape rules: `#`, blanks, `HELP` or `TYPE`, blanks,
+    /// the name, then the text after the one character that follows the name. Anything
+    /// else starting with `#` is a comment. No duplicate or ordering checks.
+    fn scrape_comment(&mut self, hash: usize) -> Result<Entry<'a>, LexError> {
+        let (b, s) = (self.b, self.s);
+        let eol = lex::line_end(b, hash);
+        if eol == b.len() && b.len() < self.input.len() {
+            return Err((eol, ParseErrorKind::InvalidUtf8));
+        }
+        self.pos = (eol + 1).min(b.len());
+        let comment = Entry::Comment(&s[hash + 1..eol]);
+        let p = lex::skip_blanks(b, hash + 1);
+        if p == hash + 1 {
+            return Ok(comment);
+        }
+        let is_help = match b.get(p..p + 4) {
+            Some(b"HELP") => true,
+            Some(b"TYPE") => false,
+            _ => return Ok(comment),
+        };
+        let q = lex::skip_blanks(b, p + 4);
+        if q == p + 4 {
+            return Ok(comment);
+        }
+        if q >= eol {
+            return Err(lex::unexpected(b, q, "a metric name after HELP or TYPE"));
+        }
+        let (name, _, name_end) = self.metadata_name(q)?;
+        if b[name_end..eol].iter().all(|&c| c == b' ' || c == b'\t') {
+            return Err(lex::unexpected(b, eol, "text after the metric name"));
+        }
+        let text_start = name_end + 1;
+        let Some(text) = s.get(text_start..eol) else {
+            // The character after the name is multi-byte: the text would start inside it.
+            return Err((text_start, ParseErrorKind::InvalidUtf8));
+        };
+        if is_help {
+            let help = if text.contains('\\') {
+                Cow::Owned(unescape_help(text))
+            } else {
+                Cow::Borrowed(text)
+            };
+            return Ok(Entry::Help { name, help });
+        }
+        let ty = MetricType::from_text(text)
+            .ok_or_else(|| (text_start, ParseErrorKind::InvalidType(text.to_string())))?;
+        Ok(Entry::Type { name, ty })
+    }
+
     /// The bookkeeping for `name`, created on first use.
     #[inline]
     fn state(&mut self, name: &'a str) -> &mut NameState {
@@ -270,24 +372,35 @@ impl<'a> TextParser<'a> {
         let mut timestamp = None;
         if p < b.len() && b[p] != b'\n' {
             let t_end = lex::token_end(b, p);
-            timestamp = Some(
-                s[p..t_end]
-                    .parse::<i64>()
-                    .map_err(|_| (p, ParseErrorKind::InvalidTimestamp(s[p..t_end].to_string())))?,
-            );
+            let tok = &s[p..t_end];
+            let bad = || (p, ParseErrorKind::InvalidTimestamp(tok.to_string()));
+            if self.scrape && !tok.bytes().all(|c| c.is_ascii_digit()) {
+                return Err(bad());
+            }
+            timestamp = Some(tok.parse::<i64>().map_err(|_| bad())?);
             p = lex::skip_blanks(b, t_end);
         }
-        if p >= b.len() {
+        if p >= b.len() && !(self.scrape && b.len() == self.input.len()) {
             return Err((
                 p,
                 ParseErrorKind::UnexpectedEof("a sample line must end with a line feed"),
             ));
         }
-        if b[p] != b'\n' {
+        if p < b.len() && b[p] != b'\n' {
             return Err(lex::unexpected(b, p, "end of line after the sample"));
         }
-        self.pos = p + 1;
+        self.pos = (p + 1).min(b.len());
 
+        if self.scrape {
+            return Ok(Entry::Sample(Sample {
+                name,
+                series,
+                labels,
+                value,
+                timestamp,
+                exemplar: None,
+            }));
+        }
         if raw_name != self.last_name {
             self.last_name = raw_name;
             let st = self.state(raw_name);
@@ -353,7 +466,7 @@ impl<'a> TextParser<'a> {
                 return Ok((p + 1, quoted_name));
             }
             let (lname, quoted, after) = if b[p] == b'"' {
-                let (q, _) = lex::quoted_end(b, p, Escapes::Strict)?;
+                let (q, _) = lex::quoted_end(b, p, self.escapes())?;
                 (&s[p + 1..q], true, q + 1)
             } else {
                 let end = lex::label_name_end(b, p);
@@ -400,7 +513,11 @@ impl<'a> TextParser<'a> {
             if p >= b.len() || b[p] != b'"' {
                 return Err(lex::unexpected(b, p, "'\"' opening the label value"));
             }
-            let (q, _) = lex::quoted_end(b, p, Escapes::Strict)?;
+            let q = if self.scrape {
+                lex::quoted_end_multiline(b, p)?
+            } else {
+                lex::quoted_end(b, p, Escapes::Strict)?.0
+            };
             // Duplicate names.
             if !seen.insert(lname) {
                 return Err((p, ParseErrorKind::DuplicateLabel(lname.to_string())));
@@ -408,6 +525,8 @@ impl<'a> TextParser<'a> {
             p = lex::skip_blanks(b, q + 1);
             if p < b.len() && b[p] == b',' {
                 p += 1;
+            } else if self.scrape && p < b.len() && b[p] != b'=' {
+                // Prometheus's scraper reads the next pair (or the `}`) without a comma.
             } else if p >= b.len() || b[p] != b'}' {
                 return Err(lex::unexpected(b, p, "',' or '}' after the label value"));
             }
