@@ -116,7 +116,12 @@ mod tests {
             "99999999999999999y",
         ] {
             let e = parse_duration(s).unwrap_err();
-            assert_eq!(e.to_string(), format!("not a valid duration string: {s:?}"));
+            let want = if s.is_empty() {
+                "empty duration string".to_string()
+            } else {
+                format!("not a valid duration string: {s:?}")
+            };
+            assert_eq!(e.to_string(), want);
         }
     }
 

@@ -45,9 +45,10 @@ pub enum MatcherParseError {
     NotEquality,
 }
 
-/// A duration string that is not Prometheus syntax (`30s`, `1h30m`, `2d`, `1w`).
+/// A duration string that is not Prometheus syntax (`30s`, `1h30m`, `2d`, `1w`). An empty
+/// one says so, as Prometheus's parser does (`empty duration string`).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("not a valid duration string: {0:?}")]
+#[error("{}", if .0.is_empty() { "empty duration string".to_string() } else { format!("not a valid duration string: {:?}", .0) })]
 pub struct DurationError(pub String);
 
 /// A time-interval specification that is invalid.
@@ -64,13 +65,13 @@ pub enum TimeIntervalError {
     #[error("start day cannot be before end day")]
     DayOrder,
     /// An unknown weekday or month name, or a number out of range.
-    #[error("{field}: {value:?} is not valid: {reason}")]
+    #[error("{field}: {reason}")]
     BadValue {
         /// Which field (`weekdays`, `months`, `days_of_month`, `years`).
         field: &'static str,
         /// The text as written.
         value: String,
-        /// Why it was rejected.
+        /// Why it was rejected, in Alertmanager's words (`mon is not a valid weekday`).
         reason: String,
     },
     /// An IANA zone name that is not known.

@@ -81,6 +81,7 @@ pub mod config;
 pub mod dispatch;
 pub mod duration;
 pub mod error;
+pub mod goregex;
 pub mod group;
 pub mod inhibit;
 pub mod matchers;

@@ -56,7 +56,19 @@ pub fn parse_matcher(input: &str) -> Result<Matcher, MatcherParseError> {
 }
 
 /// Builds a matcher the way Alertmanager does: regexes are compiled anchored (`^(?:v)$`).
+///
+/// The pattern is read with Go's syntax ([`crate::goregex`]): a `{` that starts no repetition
+/// and `\Q...\E` are literals, and `a**` or counts above 1000 are errors.
 pub fn new_matcher(op: MatchOp, name: &str, value: &str) -> Result<Matcher, MatcherParseError> {
+    let value = if matches!(op, MatchOp::RegexMatch | MatchOp::RegexNoMatch) {
+        crate::goregex::to_rust(value).map_err(|e| MatcherParseError::InvalidRegex {
+            pattern: e.fragment,
+            reason: e.code.to_string(),
+        })?
+    } else {
+        std::borrow::Cow::Borrowed(value)
+    };
+    let value: &str = &value;
     Matcher::new(op, name, value).map_err(|e| {
         let reason = match e {
             exposition::MatcherError::InvalidRegex { reason, .. } => reason,
@@ -64,13 +76,14 @@ pub fn new_matcher(op: MatchOp, name: &str, value: &str) -> Result<Matcher, Matc
         };
         MatcherParseError::InvalidRegex {
             pattern: format!("^(?:{value})$"),
-            reason: reason
-                .lines()
-                .last()
-                .unwrap_or("")
-                .trim()
-                .trim_start_matches("error: ")
-                .to_string(),
+            reason: crate::goregex::go_reason(
+                reason
+                    .lines()
+                    .last()
+                    .unwrap_or("")
+                    .trim()
+                    .trim_start_matches("error: "),
+            ),
         }
     })
 }
@@ -89,7 +102,7 @@ pub fn matchers_to_string(ms: &[Matcher]) -> String {
 }
 
 /// Prints one matcher as Alertmanager does: `name="value"` with OpenMetrics escaping of the
-/// value, or both quoted when the name is not a legacy label name.
+/// value, or both quoted when the name holds whitespace or one of ``{ } ! = ~ , \ " ' ` ``.
 pub fn matcher_to_string(m: &Matcher) -> String {
     let mut s = String::new();
     push_matcher(&mut s, m);
@@ -97,8 +110,9 @@ pub fn matcher_to_string(m: &Matcher) -> String {
 }
 
 fn push_matcher(s: &mut String, m: &Matcher) {
-    let legacy = exposition::labels::is_valid_legacy_label_name(m.name());
-    if legacy {
+    // Alertmanager quotes the name (and then Go-quotes the value) only when the name holds
+    // a character the UTF-8 grammar reserves; `foo:bar` and `ü` print bare.
+    if !m.name().chars().any(is_reserved_in_names) {
         s.push_str(m.name());
         s.push_str(m.op().as_str());
         s.push('"');
@@ -116,6 +130,11 @@ fn push_matcher(s: &mut String, m: &Matcher) {
         s.push_str(m.op().as_str());
         s.push_str(&go_quote(m.value()));
     }
+}
+
+/// Characters that force a quoted name: whitespace and ``{ } ! = ~ , \ " ' ` ``.
+fn is_reserved_in_names(c: char) -> bool {
+    c.is_whitespace() || "{}!=~,\\\"'`".contains(c)
 }
 
 /// Go's `strconv.Quote` for printable text (escapes `\`, `"` and control characters).
@@ -591,6 +610,10 @@ mod tests {
         assert_eq!(ms[0].name(), "foo bar");
         assert_eq!(ms[1].name(), "ünï");
         assert_eq!(matcher_to_string(&ms[0]), r#""foo bar"="x""#);
+        // Only reserved characters force quoting (amtool prints `foo:bar` and `ünï` bare).
+        assert_eq!(matcher_to_string(&ms[1]), r#"ünï=~"y.*""#);
+        let colon = parse_matchers("foo:bar=~x").unwrap();
+        assert_eq!(matcher_to_string(&colon[0]), r#"foo:bar=~"x""#);
         let ms = parse_matchers_utf8(r#"a="\u00e9\x41\n""#).unwrap();
         assert_eq!(ms[0].value(), "éA\n");
         // Both grammars accept it but disagree: the classic meaning wins.

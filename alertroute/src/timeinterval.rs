@@ -235,7 +235,7 @@ fn parse_weekday_range(s: &str) -> Result<Range, TimeIntervalError> {
             .ok_or_else(|| TimeIntervalError::BadValue {
                 field: "weekdays",
                 value: x.to_string(),
-                reason: "unknown weekday".into(),
+                reason: format!("{} is not a valid weekday", x.trim().to_ascii_lowercase()),
             })
     };
     let (b0, e0) = (day(a)?, day(b)?);
@@ -249,7 +249,7 @@ fn parse_int(field: &'static str, s: &str) -> Result<i32, TimeIntervalError> {
     s.trim().parse().map_err(|_| TimeIntervalError::BadValue {
         field,
         value: s.to_string(),
-        reason: "not a number".into(),
+        reason: format!("strconv.Atoi: parsing {:?}: invalid syntax", s.trim()),
     })
 }
 
@@ -266,7 +266,9 @@ fn parse_day_range(s: &str) -> Result<Range, TimeIntervalError> {
     };
     for d in [b0, e0] {
         if d == 0 || !(-31..=31).contains(&d) {
-            return Err(bad("day of month out of range"));
+            return Err(bad(&format!(
+                "{d} is not a valid day of the month: out of range"
+            )));
         }
     }
     if b0 < 0 && e0 > 0 {
@@ -274,7 +276,9 @@ fn parse_day_range(s: &str) -> Result<Range, TimeIntervalError> {
         return Err(bad("end day must be negative if start day is negative"));
     }
     if (b0 > 0) == (e0 > 0) && b0 > e0 {
-        return Err(TimeIntervalError::DayOrder);
+        return Err(bad(&format!(
+            "end day {e0} is always before start day {b0}"
+        )));
     }
     Ok(Range { begin: b0, end: e0 })
 }
@@ -291,7 +295,7 @@ fn parse_month_range(s: &str) -> Result<Range, TimeIntervalError> {
             _ => Err(TimeIntervalError::BadValue {
                 field: "months",
                 value: x.to_string(),
-                reason: "unknown month".into(),
+                reason: format!("{} is not a valid month", x.trim().to_ascii_lowercase()),
             }),
         }
     };
@@ -300,7 +304,7 @@ fn parse_month_range(s: &str) -> Result<Range, TimeIntervalError> {
         return Err(TimeIntervalError::BadValue {
             field: "months",
             value: s.to_string(),
-            reason: "end month is before start month".into(),
+            reason: format!("end month {e0} is before start month {b0}"),
         });
     }
     Ok(Range { begin: b0, end: e0 })
@@ -309,11 +313,11 @@ fn parse_month_range(s: &str) -> Result<Range, TimeIntervalError> {
 fn parse_year_range(s: &str) -> Result<Range, TimeIntervalError> {
     let (a, b) = split_range(s);
     let (b0, e0) = (parse_int("years", a)?, parse_int("years", b)?);
-    if b0 > e0 || b0 < 0 {
+    if b0 > e0 {
         return Err(TimeIntervalError::BadValue {
             field: "years",
             value: s.to_string(),
-            reason: "end year is before start year".into(),
+            reason: format!("end year {e0} is before start year {b0}"),
         });
     }
     Ok(Range { begin: b0, end: e0 })
