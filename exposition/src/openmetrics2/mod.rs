@@ -83,7 +83,7 @@ pub struct Sample<'a> {
     pub labels: LabelsRef<'a>,
     /// A number or a composite value.
     pub value: Value,
-    /// Timestamp in milliseconds (the text has float seconds).
+    /// Timestamp in milliseconds (the text has float seconds; truncated toward zero).
     pub timestamp: Option<i64>,
     /// Start timestamp (`st@<seconds>`) in milliseconds.
     pub start_timestamp: Option<i64>,

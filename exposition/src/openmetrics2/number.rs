@@ -149,9 +149,10 @@ pub(crate) fn integer(b: &[u8], p: usize, rule: IntRule) -> Result<(i32, usize),
     Ok((v, end))
 }
 
-/// Reads a timestamp (a `realnumber` of seconds) at `p` as milliseconds. Plain decimals
-/// are converted exactly (rounding half away from zero at the millisecond); exponent forms
-/// go through `f64`. Values beyond the `i64` range saturate.
+/// Reads a timestamp (a `realnumber` of seconds) at `p` as milliseconds, truncated toward
+/// zero as the 1.0 parser (and Prometheus's) does. Plain decimals are converted exactly
+/// from their digits, so `1.001` is 1001 ms (a float product would give 1000.999...);
+/// exponent forms go through `f64`. Values beyond the `i64` range saturate.
 pub(crate) fn timestamp_ms(b: &[u8], p: usize) -> Result<(i64, usize), LexError> {
     let end = realnumber_end(b, p)
         .ok_or_else(|| (p, ParseErrorKind::InvalidTimestamp(bad_token(b, p))))?;
@@ -159,8 +160,8 @@ pub(crate) fn timestamp_ms(b: &[u8], p: usize) -> Result<(i64, usize), LexError>
     if tok.iter().any(|c| matches!(c, b'e' | b'E')) {
         let (secs, _) = number(b, p, NumRule::Real)
             .map_err(|_| (p, ParseErrorKind::InvalidTimestamp(bad_token(b, p))))?;
-        // `as` saturates at the i64 range.
-        return Ok(((secs * 1000.0).round() as i64, end));
+        // `as` truncates toward zero and saturates at the i64 range.
+        return Ok(((secs * 1000.0) as i64, end));
     }
     let (negative, digits) = match tok[0] {
         b'-' => (true, &tok[1..]),
@@ -174,9 +175,6 @@ pub(crate) fn timestamp_ms(b: &[u8], p: usize) -> Result<(i64, usize), LexError>
     let mut ms: i128 = 0;
     for &c in int.iter().chain(frac.iter().chain(b"000".iter()).take(3)) {
         ms = (ms * 10 + i128::from(c - b'0')).min(i128::from(i64::MAX) + 1);
-    }
-    if frac.get(3).is_some_and(|&c| c >= b'5') {
-        ms += 1;
     }
     if negative {
         ms = -ms;
@@ -245,7 +243,9 @@ mod tests {
         let ts = |s: &str| timestamp_ms(s.as_bytes(), 0).ok().map(|t| t.0);
         assert_eq!(ts("1520879607.789"), Some(1_520_879_607_789));
         assert_eq!(ts("1604676851.123456789"), Some(1_604_676_851_123));
-        assert_eq!(ts("1.0005"), Some(1001));
+        assert_eq!(ts("1.0009"), Some(1000));
+        assert_eq!(ts("1.001"), Some(1001));
+        assert_eq!(ts("-1.0009"), Some(-1000));
         assert_eq!(ts("-1.5"), Some(-1500));
         assert_eq!(ts("123"), Some(123_000));
         assert_eq!(ts("1.5e3"), Some(1_500_000));
