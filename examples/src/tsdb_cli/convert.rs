@@ -26,8 +26,10 @@ pub fn export_prometheus(src: &Path, dst: &Path, now_ms: i64) -> Result<(Vec<Blo
     Ok((out, skipped))
 }
 
-/// Converts each Prometheus block of `src` into a native block in `dst` (tombstoned
-/// ranges left out; series in histogram chunks skipped with a note on stderr). Native blocks found in `src` are left alone (reported as skipped).
+/// Converts each Prometheus block of `src` into a native block in `dst`: float and
+/// native-histogram chunks (encodings 1 to 3), tombstoned ranges left out; series in any
+/// other chunk encoding are skipped with a note on stderr. Native blocks found in `src`
+/// are left alone (reported as skipped).
 pub fn import_prometheus(src: &Path, dst: &Path, now_ms: i64) -> Result<(Vec<BlockMeta>, usize)> {
     let blocks = open_blocks(src)?;
     let bar = ProgressBar::new(blocks.len() as u64);
@@ -37,7 +39,10 @@ pub fn import_prometheus(src: &Path, dst: &Path, now_ms: i64) -> Result<(Vec<Blo
             AnyBlock::Prometheus(pb) => {
                 let report = pb.convert_to_native(dst, now_ms)?;
                 for l in &report.skipped_series {
-                    eprintln!("{}: skipped {l}: not float (XOR) chunks", pb.meta().ulid);
+                    eprintln!(
+                        "{}: skipped {l}: chunk encoding other than float or histogram",
+                        pb.meta().ulid
+                    );
                 }
                 out.extend(report.meta);
             }
