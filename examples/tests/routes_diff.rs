@@ -391,7 +391,7 @@ impl<'r> Gen<'r> {
 
     fn duration(&mut self) -> String {
         if self.risky("odd duration") {
-            q(self.rng.pick(ODD_DURATIONS))
+            q(self.rng.pick::<&str>(ODD_DURATIONS))
         } else {
             self.rng.pick(DURATIONS).to_string()
         }
@@ -818,7 +818,7 @@ fn generate(rng: &mut Rng, risk_percent: u64) -> Case {
         y.push_str(&inhibit);
     }
     if g.risky("top-level key") {
-        y.push_str(g.rng.pick(&[
+        y.push_str(g.rng.pick::<&str>(&[
             "tracing: {endpoint: x}\n",
             "foo: 1\n",
             "templates: [a.tmpl]\n",
