@@ -15,6 +15,44 @@
 
 use std::borrow::Cow;
 
+/// Go's Perl classes are ASCII-only; Rust's are Unicode. Each is rewritten to an explicit
+/// ASCII class inside a `(?u:...)` or `(?-u:...)` group: Go has no `u` flag, so these
+/// spellings never come from a valid Go pattern and [`to_go_text`] can undo them exactly.
+const ASCII_CLASSES: &[(&str, &str)] = &[
+    ("\\d", "(?u:[0-9])"),
+    ("\\D", "(?u:[^0-9])"),
+    ("\\w", "(?u:[0-9A-Za-z_])"),
+    ("\\W", "(?u:[^0-9A-Za-z_])"),
+    ("\\s", "(?u:[\\t\\n\\f\\r ])"),
+    ("\\S", "(?u:[^\\t\\n\\f\\r ])"),
+    ("\\b", "(?-u:\\b)"),
+];
+
+/// A `{` that Go reads as a literal.
+const LITERAL_BRACE: &str = "(?u:\\{)";
+
+/// The same classes inside a bracket expression (not reversible, and rare).
+const IN_CLASS: &[(char, &str)] = &[
+    ('d', "0-9"),
+    ('D', "[:^digit:]"),
+    ('w', "0-9A-Za-z_"),
+    ('W', "[:^word:]"),
+    ('s', "\\t\\n\\f\\r "),
+    ('S', "\\x00-\\x08\\x0B\\x0E-\\x1F\\x21-\\x{10FFFF}"),
+];
+
+/// Undoes the reversible rewrites of [`to_rust`], giving the pattern as it was written.
+pub fn to_go_text(rust: &str) -> Cow<'_, str> {
+    if !rust.contains("(?u:") && !rust.contains("(?-u:") {
+        return Cow::Borrowed(rust);
+    }
+    let mut s = rust.replace(LITERAL_BRACE, "{");
+    for (go, r) in ASCII_CLASSES {
+        s = s.replace(r, go);
+    }
+    Cow::Owned(s)
+}
+
 /// Go's limit on `{n,m}` counts.
 const MAX_REPEAT: u32 = 1000;
 
@@ -52,6 +90,48 @@ pub fn to_rust(p: &str) -> Result<Cow<'_, str>, GoSyntaxError> {
                 prev_repeat = None;
                 continue;
             }
+            '\\' if cs
+                .get(i + 1)
+                .is_some_and(|n| ASCII_CLASSES.iter().any(|(e, _)| e.ends_with(*n))) =>
+            {
+                let n = cs[i + 1];
+                let (_, rust) = ASCII_CLASSES
+                    .iter()
+                    .find(|(e, _)| e.ends_with(n))
+                    .copied()
+                    .unwrap_or(("", ""));
+                out.push_str(rust);
+                changed = true;
+                prev_repeat = None;
+                i += 2;
+                continue;
+            }
+            '\\' if matches!(cs.get(i + 1), Some('u' | 'U')) => {
+                return Err(GoSyntaxError {
+                    code: "invalid escape sequence",
+                    fragment: cs[i..i + 2].iter().collect(),
+                });
+            }
+            '\\' if cs.get(i + 1).is_some_and(|d| ('0'..='7').contains(d)) => {
+                // Go's octal escapes: `\0`, or one to three octal digits when more than one.
+                let mut j = i + 1;
+                let mut v: u32 = 0;
+                while j < cs.len() && j < i + 4 && ('0'..='7').contains(&cs[j]) {
+                    v = v * 8 + (cs[j] as u32 - '0' as u32);
+                    j += 1;
+                }
+                if cs[i + 1] != '0' && j == i + 2 {
+                    return Err(GoSyntaxError {
+                        code: "invalid escape sequence",
+                        fragment: cs[i..j].iter().collect(),
+                    });
+                }
+                out.push_str(&format!("\\x{{{v:x}}}"));
+                changed = true;
+                prev_repeat = None;
+                i = j;
+                continue;
+            }
             '\\' => {
                 out.push(c);
                 if let Some(&n) = cs.get(i + 1) {
@@ -75,7 +155,22 @@ pub fn to_rust(p: &str) -> Result<Cow<'_, str>, GoSyntaxError> {
             }
             '[' => {
                 let end = class_end(&cs, i);
-                out.extend(&cs[i..end]);
+                let mut k = i;
+                while k < end {
+                    if cs[k] == '\\' && k + 1 < end {
+                        if let Some((_, r)) = IN_CLASS.iter().find(|(e, _)| *e == cs[k + 1]) {
+                            out.push_str(r);
+                            changed = true;
+                        } else {
+                            out.push(cs[k]);
+                            out.push(cs[k + 1]);
+                        }
+                        k += 2;
+                    } else {
+                        out.push(cs[k]);
+                        k += 1;
+                    }
+                }
                 i = end;
                 prev_repeat = None;
                 continue;
@@ -116,7 +211,7 @@ pub fn to_rust(p: &str) -> Result<Cow<'_, str>, GoSyntaxError> {
                     prev_repeat = Some((i, false));
                     i = end;
                 } else {
-                    out.push_str("\\{");
+                    out.push_str(LITERAL_BRACE);
                     changed = true;
                     prev_repeat = None;
                     i += 1;
@@ -249,10 +344,14 @@ pub fn go_reason(rust: &str) -> String {
 mod tests {
     use super::*;
 
+    fn compile(p: &str) -> exposition::Matcher {
+        exposition::Matcher::new(exposition::MatchOp::RegexMatch, "x", p).unwrap()
+    }
+
     #[test]
     fn literal_braces_and_quoted_text_become_rust_syntax() {
-        assert_eq!(to_rust("a{,3}").unwrap(), "a\\{,3}");
-        assert_eq!(to_rust("x{2").unwrap(), "x\\{2");
+        assert_eq!(to_rust("a{,3}").unwrap(), "a(?u:\\{),3}");
+        assert_eq!(to_rust("x{2").unwrap(), "x(?u:\\{)2");
         assert_eq!(to_rust("\\Q.*\\Ex").unwrap(), "\\.\\*x");
         assert_eq!(to_rust("a{2,3}b{4}c{5,}").unwrap(), "a{2,3}b{4}c{5,}");
         assert_eq!(
@@ -261,6 +360,24 @@ mod tests {
         );
         assert_eq!(to_rust("[]{]x*?").unwrap(), "[]{]x*?");
         assert!(matches!(to_rust("api|web"), Ok(Cow::Borrowed(_))));
+    }
+
+    #[test]
+    fn perl_classes_are_ascii_and_print_back() {
+        for p in ["5\\d\\d", "\\w+\\s\\S\\D\\W", "\\bx", "a{,3}|\\d{2}"] {
+            let r = to_rust(p).unwrap();
+            assert_ne!(r, p);
+            assert_eq!(to_go_text(&r), p);
+            compile(&r);
+        }
+        let d = compile(&to_rust("\\d+\\w").unwrap());
+        assert!(d.matches("12a") && !d.matches("١٢a") && !d.matches("12ü"));
+        let c = compile(&to_rust("[\\d\\s]+").unwrap());
+        assert!(c.matches("1 2") && !c.matches("١"));
+        assert!(compile(&to_rust("\\S+").unwrap()).matches("ü\u{b}"));
+        assert_eq!(to_rust("\\0\\07\\141").unwrap(), "\\x{0}\\x{7}\\x{61}");
+        assert_eq!(to_rust("\\1").unwrap_err().code, "invalid escape sequence");
+        assert_eq!(to_rust("\\u0061").unwrap_err().fragment, "\\u");
     }
 
     #[test]

@@ -116,7 +116,7 @@ fn push_matcher(s: &mut String, m: &Matcher) {
         s.push_str(m.name());
         s.push_str(m.op().as_str());
         s.push('"');
-        for c in m.value().chars() {
+        for c in shown_value(m).chars() {
             match c {
                 '\\' => s.push_str("\\\\"),
                 '"' => s.push_str("\\\""),
@@ -128,7 +128,16 @@ fn push_matcher(s: &mut String, m: &Matcher) {
     } else {
         s.push_str(&go_quote(m.name()));
         s.push_str(m.op().as_str());
-        s.push_str(&go_quote(m.value()));
+        s.push_str(&go_quote(&shown_value(m)));
+    }
+}
+
+/// The value as written in the config: regexes are stored in Rust syntax
+/// ([`crate::goregex::to_rust`]) and printed back in Go's.
+pub fn shown_value(m: &Matcher) -> std::borrow::Cow<'_, str> {
+    match m.op() {
+        MatchOp::RegexMatch | MatchOp::RegexNoMatch => crate::goregex::to_go_text(m.value()),
+        _ => std::borrow::Cow::Borrowed(m.value()),
     }
 }
 
@@ -595,7 +604,10 @@ mod tests {
     fn classic_only_inputs_fall_back() {
         // Empty unquoted value, regex backslash escapes, unquoted value with spaces.
         assert_eq!(parse_matchers("foo=").unwrap()[0].value(), "");
-        assert_eq!(parse_matchers(r#"foo=~"\d+""#).unwrap()[0].value(), r"\d+");
+        assert_eq!(
+            shown_value(&parse_matchers(r#"foo=~"\d+""#).unwrap()[0]),
+            r"\d+"
+        );
         assert_eq!(
             parse_matchers("foo=hello world").unwrap()[0].value(),
             "hello world"

@@ -409,7 +409,7 @@ impl Silences {
                     .map(|m| WireMatcher {
                         name: m.name().to_string(),
                         op: m.op().as_str().to_string(),
-                        value: m.value().to_string(),
+                        value: crate::matchers::shown_value(m).into_owned(),
                     })
                     .collect(),
                 starts_at: s.starts_at,

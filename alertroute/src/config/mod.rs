@@ -26,7 +26,7 @@ pub use receivers::{Integration, Receiver};
 use crate::duration::parse_duration;
 use crate::error::ConfigError;
 use crate::inhibit::InhibitRule;
-use crate::matchers::{new_matcher, parse_matchers};
+use crate::matchers::{new_matcher, parse_matchers, shown_value};
 use crate::route::{GroupBy, Route, RouteId, RouteTree};
 use crate::timeinterval::{parse_location, parse_time_range, TimeInterval, TimeSpec};
 use raw::{RawConfig, RawInhibitRule, RawMatchMap, RawRoute, RawTimeInterval};
@@ -277,7 +277,7 @@ fn collect_matchers(
     out.sort_by(|a, b| {
         a.name()
             .cmp(b.name())
-            .then_with(|| a.value().cmp(b.value()))
+            .then_with(|| shown_value(a).cmp(&shown_value(b)))
             .then_with(|| a.op().cmp(&b.op()))
     });
     Ok(out)
