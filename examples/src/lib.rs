@@ -13,6 +13,7 @@
 //! | [`http`] | how do requests get from a socket to the API? |
 //! | [`telemetry`] | what does our own `/metrics` say? |
 //! | [`bench`] | what data set and queries does `bench-queries` time? |
+//! | [`promql_diff`] | does our PromQL engine answer like a real Prometheus (the `promql-diff` program)? |
 //! | [`pushgateway`] | what does the `pushgateway` program hold and answer? |
 //! | [`stack`] | how does `stack` read its config, scrape, discover, relabel, evaluate, route and remote-write? |
 //! | [`ui`] | what page does `GET /` serve (the query page: table, graph, alerts, rules, targets)? |
@@ -40,6 +41,7 @@
 pub mod api;
 pub mod bench;
 pub mod http;
+pub mod promql_diff;
 pub mod pushgateway;
 pub mod stack;
 pub mod telemetry;

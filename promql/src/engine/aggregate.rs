@@ -467,11 +467,11 @@ impl Ev<'_> {
             }
             for g in per_group.iter_mut() {
                 match a.op {
-                    AggregateOp::Topk => g.sort_by(|x, y| cmp_desc_nan_last(x.1, y.1)),
-                    AggregateOp::Bottomk => g.sort_by(|x, y| cmp_asc_nan_last(x.1, y.1)),
-                    _ => {}
+                    AggregateOp::Topk => heap_select(g, kk, false),
+                    AggregateOp::Bottomk => heap_select(g, kk, true),
+                    _ => g.truncate(kk),
                 }
-                for (j, f, h) in g.drain(..).take(kk) {
+                for (j, f, h) in g.drain(..) {
                     self.hold(1)?;
                     match h {
                         Some(h) => out[j].histograms.push(HPoint { t: ts, h }),
@@ -509,10 +509,17 @@ impl Ev<'_> {
         // Output series are found by (group, value bits), so counting allocates nothing
         // and labels are built once per distinct pair over the whole query. Pairs whose
         // labels coincide (the value label overwriting a grouping label) share a series.
+        // `without` drops the value label too when it is listed (or is the metric
+        // name): then values do not split groups, as in Prometheus, which sets the label
+        // before grouping.
+        let keep_value =
+            !(a.without && (name == METRIC_NAME || a.grouping.iter().any(|g| g == name)));
         let key_of = |g: usize, f: f64| {
             (
                 g,
-                if f.is_nan() {
+                if !keep_value {
+                    0
+                } else if f.is_nan() {
                     f64::NAN.to_bits()
                 } else {
                     f.to_bits()
@@ -534,12 +541,19 @@ impl Ev<'_> {
             order.clear();
             for (j, h) in hvec.drain(..) {
                 self.tick()?;
-                let key = (gi[j], native::histogram_string(&h));
+                let text = if keep_value {
+                    native::histogram_string(&h)
+                } else {
+                    String::new()
+                };
+                let key = (gi[j], text);
                 let slot = match hslots.get(&key) {
                     Some(&s) => s,
                     None => {
                         let mut b = glabels[key.0].builder();
-                        b.set(name, &key.1);
+                        if keep_value {
+                            b.set(name, &key.1);
+                        }
                         let s = out.slot_owned(b.build(), false);
                         hslots.insert(key, s);
                         s
@@ -558,7 +572,9 @@ impl Ev<'_> {
                     Some(&s) => s,
                     None => {
                         let mut b = glabels[key.0].builder();
-                        b.set(name, &format_float(f));
+                        if keep_value {
+                            b.set(name, &format_float(f));
+                        }
                         let s = out.slot_owned(b.build(), false);
                         slots.insert(key, s);
                         s
@@ -585,22 +601,59 @@ impl Ev<'_> {
     }
 }
 
-fn cmp_desc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
-    use std::cmp::Ordering::*;
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => Equal,
-        (true, false) => Greater,
-        (false, true) => Less,
-        _ => b.partial_cmp(&a).unwrap_or(Equal),
+/// Keeps the `k` entries topk (or, with `bottom`, bottomk) selects, choosing among equal
+/// values exactly as Prometheus does: entries in input order go through a binary heap of
+/// at most `k` elements (Go's `container/heap`, NaN ordered first) whose root is replaced
+/// by any later entry that beats it strictly. Which of several tied series survive
+/// depends on that heap's shape, so a stable sort would pick differently.
+fn heap_select<T>(entries: &mut Vec<(usize, f64, T)>, k: usize, bottom: bool) {
+    // `less(a, b)`: a belongs nearer the root (is evicted first).
+    let less = |a: f64, b: f64| a.is_nan() || if bottom { a > b } else { a < b };
+    let beats_root = |root: f64, x: f64| {
+        (if bottom { root > x } else { root < x }) || (root.is_nan() && !x.is_nan())
+    };
+    if k == 0 {
+        entries.clear();
+        return;
     }
+    let mut heap: Vec<(usize, f64, T)> = Vec::with_capacity(k.min(entries.len()));
+    for e in entries.drain(..) {
+        if heap.len() < k {
+            heap.push(e);
+            // up
+            let mut j = heap.len() - 1;
+            while j > 0 {
+                let i = (j - 1) / 2;
+                if !less(heap[j].1, heap[i].1) {
+                    break;
+                }
+                heap.swap(i, j);
+                j = i;
+            }
+        } else if beats_root(heap[0].1, e.1) {
+            heap[0] = e;
+            if k > 1 {
+                // Fix(0): down (the root never moves up).
+                let n = heap.len();
+                let mut i = 0;
+                loop {
+                    let j1 = 2 * i + 1;
+                    if j1 >= n {
+                        break;
+                    }
+                    let mut j = j1;
+                    if j1 + 1 < n && less(heap[j1 + 1].1, heap[j1].1) {
+                        j = j1 + 1;
+                    }
+                    if !less(heap[j].1, heap[i].1) {
+                        break;
+                    }
+                    heap.swap(i, j);
+                    i = j;
+                }
+            }
+        }
+    }
+    *entries = heap;
 }
 
-fn cmp_asc_nan_last(a: f64, b: f64) -> std::cmp::Ordering {
-    use std::cmp::Ordering::*;
-    match (a.is_nan(), b.is_nan()) {
-        (true, true) => Equal,
-        (true, false) => Greater,
-        (false, true) => Less,
-        _ => a.partial_cmp(&b).unwrap_or(Equal),
-    }
-}

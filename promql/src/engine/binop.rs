@@ -430,7 +430,10 @@ impl Ev<'_> {
                         if b.return_bool && !self.opts.delayed_name_removal {
                             metric = super::eval::strip_name(&metric);
                         }
-                        let s = out.slot(&metric, b.return_bool && self.opts.delayed_name_removal);
+                        // The result carries the "many" side's pending name removal,
+                        // as without delayed removal its name would already be gone.
+                        let drop = b.return_bool || lhs[j].drop_name;
+                        let s = out.slot(&metric, drop && self.opts.delayed_name_removal);
                         result_slot.insert((j, k), s);
                         s
                     }
@@ -586,7 +589,10 @@ impl Ev<'_> {
                         if b.return_bool && !self.opts.delayed_name_removal {
                             metric = super::eval::strip_name(&metric);
                         }
-                        let s = out.slot(&metric, b.return_bool && self.opts.delayed_name_removal);
+                        // The result carries the "many" side's pending name removal,
+                        // as without delayed removal its name would already be gone.
+                        let drop = b.return_bool || lhs[j].drop_name;
+                        let s = out.slot(&metric, drop && self.opts.delayed_name_removal);
                         result_slot.insert((j, k), s);
                         s
                     }

@@ -563,13 +563,10 @@ impl Ev<'_> {
                 }]));
             }
             let v = self.vector_arg(&c.args[0])?;
-            return Ok(Val::Vector(self.map_samples(v, false, |_, x| {
-                if x.is_nan() || x.is_infinite() {
-                    Some(x)
-                } else {
-                    datefn::date_fn(name, x)
-                }
-            })));
+            // NaN and ±Inf too: Prometheus converts them to a (far-future) date as Go does.
+            return Ok(Val::Vector(
+                self.map_samples(v, false, |_, x| datefn::date_fn(name, x)),
+            ));
         }
         match name {
             "round" => {

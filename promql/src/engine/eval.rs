@@ -776,6 +776,19 @@ impl<'a> Ev<'a> {
                 v?
             }
         };
+        // Without delayed name removal, names are gone as soon as an operator or function
+        // drops them, and series that then share labels are merged or, when they meet
+        // at one timestamp, rejected right there (Prometheus's default).
+        let v = match v {
+            Val::Vector(mut s)
+                if !self.opts.delayed_name_removal
+                    && matches!(e, Expr::Binary(_) | Expr::Call(_) | Expr::Unary(_)) =>
+            {
+                check_unique(&mut s)?;
+                Val::Vector(s)
+            }
+            other => other,
+        };
         let n = match &v {
             Val::Vector(s) => s.iter().map(|s| s.len()).sum(),
             Val::Range(r) => r.series.iter().map(|s| s.len()).sum(),

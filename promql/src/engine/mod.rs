@@ -67,7 +67,11 @@ pub struct EngineOptions {
     /// Step of a subquery written without one (`x[1h:]`), default 1 minute.
     pub default_subquery_step_ms: i64,
     /// Keep `__name__` until the end of evaluation and drop it then (Prometheus's
-    /// `promql-delayed-name-removal`; on by default here, as in the upstream test engine).
+    /// `promql-delayed-name-removal` feature flag). Off by default, as in a Prometheus
+    /// server: names go as soon as a function or operator drops them, and series left
+    /// with the same labels at one timestamp fail the query there. The promqltest
+    /// runner turns it on, as Prometheus's test engine does
+    /// ([`crate::promqltest::RunOptions::delayed_name_removal`]).
     pub delayed_name_removal: bool,
 }
 
@@ -77,7 +81,7 @@ impl Default for EngineOptions {
             lookback_delta_ms: 5 * 60 * 1000,
             max_samples: 50_000_000,
             default_subquery_step_ms: 60_000,
-            delayed_name_removal: true,
+            delayed_name_removal: false,
         }
     }
 }

@@ -51,8 +51,8 @@ pub fn simple_fn(name: &str) -> Option<fn(f64) -> f64> {
         "asin" => f64::asin,
         "acos" => f64::acos,
         "atan" => f64::atan,
-        "sinh" => f64::sinh,
-        "cosh" => f64::cosh,
+        "sinh" => go_sinh,
+        "cosh" => go_cosh,
         "tanh" => f64::tanh,
         "asinh" => f64::asinh,
         "acosh" => f64::acosh,
@@ -72,6 +72,26 @@ pub fn simple_fn(name: &str) -> Option<fn(f64) -> f64> {
     })
 }
 
+/// `sinh` as Go computes it: above |x| = 21 it is `exp(|x|) / 2` with the sign, so it
+/// overflows to ±Inf where `exp` does (Prometheus answers `sinh(710)` with +Inf).
+pub fn go_sinh(x: f64) -> f64 {
+    if x.abs() > 21.0 {
+        (x.abs().exp() * 0.5).copysign(x)
+    } else {
+        x.sinh()
+    }
+}
+
+/// `cosh` as Go computes it: above |x| = 21 it is `exp(|x|) / 2`, so it overflows to
+/// +Inf where `exp` does.
+pub fn go_cosh(x: f64) -> f64 {
+    if x.abs() > 21.0 {
+        x.abs().exp() * 0.5
+    } else {
+        x.cosh()
+    }
+}
+
 /// `round(v, to_nearest)`: rounds half up to a multiple of `to_nearest`.
 pub fn round(v: f64, to_nearest: f64) -> f64 {
     let inv = 1.0 / to_nearest;
@@ -86,6 +106,17 @@ pub fn clamp(v: f64, lo: f64, hi: f64) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn hyperbolic_overflow_like_go() {
+        assert_eq!(go_cosh(710.0), f64::INFINITY);
+        assert_eq!(go_sinh(710.0), f64::INFINITY);
+        assert_eq!(go_sinh(-710.0), f64::NEG_INFINITY);
+        assert!(f64::cosh(710.0).is_finite());
+        assert!((go_cosh(30.0) - f64::cosh(30.0)).abs() / f64::cosh(30.0) < 1e-15);
+        assert!((go_sinh(-1.5) - f64::sinh(-1.5)).abs() < 1e-15);
+        assert!(go_cosh(f64::NAN).is_nan());
+    }
 
     #[test]
     fn round_half_up() {

@@ -38,11 +38,30 @@ pub fn days_in_month_of(year: i64, month: u32) -> u32 {
     }
 }
 
-/// Breaks Unix seconds (truncated toward zero, like Go's `time.Unix(int64(f), 0)`) into fields.
+/// Seconds since 1970 of the instant Go's `time.Unix(int64(f), 0).UTC()` stands for, on
+/// the amd64 builds Prometheus ships: `int64(f)` truncates toward zero and turns NaN, ±Inf
+/// and anything out of range into `math.MinInt64`; Go then counts seconds from its
+/// absolute zero year in a `uint64` reached by wrapping `int64` arithmetic, so instants
+/// before that year wrap into the far future (NaN lands in December 292277026596).
+pub fn go_unix_seconds(secs: f64) -> i128 {
+    const TWO_63: f64 = 9_223_372_036_854_775_808.0;
+    // Seconds from Go's absolute zero year to 1970.
+    const UNIX_TO_ABSOLUTE: i64 = 9_223_372_028_715_321_600;
+    let s = if secs.is_nan() || secs >= TWO_63 || secs < -TWO_63 {
+        i64::MIN
+    } else {
+        secs as i64
+    };
+    let abs = s.wrapping_add(UNIX_TO_ABSOLUTE) as u64;
+    abs as i128 - UNIX_TO_ABSOLUTE as i128
+}
+
+/// Breaks Unix seconds into fields the way Prometheus's date functions do (see
+/// [`go_unix_seconds`]: truncation toward zero, Go's treatment of NaN and ±Inf).
 pub fn civil(secs: f64) -> Civil {
-    let s = secs as i64;
-    let days = s.div_euclid(86_400);
-    let rem = s.rem_euclid(86_400);
+    let u = go_unix_seconds(secs);
+    let days = u.div_euclid(86_400) as i64;
+    let rem = u.rem_euclid(86_400) as i64;
     // Howard Hinnant's days-from-civil inverse.
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
@@ -110,6 +129,21 @@ mod tests {
         );
         assert_eq!(date_fn("days_in_month", 1_582_979_640.0), Some(29.0));
         assert_eq!(date_fn("day_of_year", 1_582_979_640.0), Some(60.0));
+    }
+
+    #[test]
+    fn nan_and_infinities_follow_go_on_amd64() {
+        // Prometheus answers minute(NaN) = 30, day_of_month(NaN) = 4,
+        // days_in_month(NaN) = 31: int64(NaN) is MinInt64, which wraps into year
+        // 292277026596.
+        for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY, 1e300, -1e19] {
+            let c = civil(x);
+            assert_eq!((c.year, c.month, c.day, c.hour, c.minute), (292_277_026_596, 12, 4, 15, 30), "{x}");
+            assert_eq!(date_fn("days_in_month", x), Some(31.0));
+        }
+        // Large but in range: no wrap.
+        assert_eq!(go_unix_seconds(9e18), 9_000_000_000_000_000_000);
+        assert_eq!(go_unix_seconds(-2.5), -2);
     }
 
     #[test]

@@ -60,6 +60,9 @@ pub struct RunOptions<'a> {
     pub experimental: bool,
     /// Also run upstream's implicit `@`-modifier invariance check on instant evals.
     pub at_check: bool,
+    /// Evaluate with delayed `__name__` removal (default, as Prometheus's test engine
+    /// does), whatever the engine passed to [`run_script`] was configured with.
+    pub delayed_name_removal: bool,
 }
 
 impl Default for RunOptions<'_> {
@@ -69,6 +72,7 @@ impl Default for RunOptions<'_> {
             range_check: true,
             experimental: true,
             at_check: true,
+            delayed_name_removal: true,
         }
     }
 }
@@ -105,6 +109,16 @@ pub fn run_script(
     mut report: impl FnMut(&Eval, EvalOutcome),
 ) -> Result<(), ScriptError> {
     let cmds = parse_script(text)?;
+    let configured;
+    let engine = if engine.options().delayed_name_removal == opts.delayed_name_removal {
+        engine
+    } else {
+        configured = Engine::new(crate::engine::EngineOptions {
+            delayed_name_removal: opts.delayed_name_removal,
+            ..engine.options().clone()
+        });
+        &configured
+    };
     let mut st = State::new();
     for cmd in &cmds {
         match cmd {

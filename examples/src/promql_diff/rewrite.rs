@@ -1,0 +1,172 @@
+//! Rewrites of a query that make Prometheus 2.42 answer it with Prometheus 3.x semantics,
+//! so that a mismatch can be attributed to a documented 2.x -> 3.x change instead of being
+//! waved through on the strength of the query's text.
+//!
+//! - Left-open ranges: 3.x selects `(t - r, t]`, 2.x `[t - r, t]`; on millisecond data,
+//!   2.x with `r - 1ms` selects exactly the 3.x set. (Lookback is handled the same way by
+//!   the caller: a second Prometheus with `--query.lookback-delta` one millisecond
+//!   shorter.)
+//! - Regex `.` matches newlines in 3.x: 2.x with the `(?s)` flag does the same.
+
+/// Milliseconds of a Prometheus duration (`1h30m`, `90s`, `250ms`), or `None`.
+pub fn duration_ms(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let mut total: i64 = 0;
+    if b.is_empty() {
+        return None;
+    }
+    while i < b.len() {
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+        }
+        if start == i {
+            return None;
+        }
+        let n: i64 = s[start..i].parse().ok()?;
+        let unit_start = i;
+        while i < b.len() && b[i].is_ascii_alphabetic() {
+            i += 1;
+        }
+        let mult = match &s[unit_start..i] {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            "w" => 7 * 86_400_000,
+            "y" => 365 * 86_400_000,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(mult)?)?;
+    }
+    Some(total)
+}
+
+/// Byte index just past the string literal that starts at `i` (a quote character).
+fn skip_string(b: &[u8], i: usize) -> usize {
+    let q = b[i];
+    let mut j = i + 1;
+    while j < b.len() {
+        if b[j] == b'\\' && q != b'`' {
+            j += 2;
+            continue;
+        }
+        if b[j] == q {
+            return j + 1;
+        }
+        j += 1;
+    }
+    b.len()
+}
+
+/// The query with every range (of a selector or a subquery) one millisecond shorter.
+pub fn left_open_ranges(q: &str) -> String {
+    let b = q.as_bytes();
+    let mut out = String::with_capacity(q.len() + 16);
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' | b'\'' | b'`' => {
+                let j = skip_string(b, i);
+                out.push_str(&q[i..j]);
+                i = j;
+            }
+            b'[' => {
+                let end = q[i + 1..]
+                    .find([']', ':'])
+                    .map(|k| i + 1 + k)
+                    .unwrap_or(b.len());
+                let d = q[i + 1..end].trim();
+                match duration_ms(d) {
+                    Some(ms) if ms > 1 => {
+                        out.push('[');
+                        out.push_str(&format!("{}ms", ms - 1));
+                        i = end;
+                    }
+                    _ => {
+                        out.push('[');
+                        i += 1;
+                    }
+                }
+            }
+            _ => {
+                let c = q[i..].chars().next().unwrap_or(' ');
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    out
+}
+
+/// The query with `(?s)` at the start of every regex matcher, so `.` matches `\n`.
+pub fn dot_all_regexes(q: &str) -> String {
+    let b = q.as_bytes();
+    let mut out = String::with_capacity(q.len() + 16);
+    let mut i = 0;
+    let mut after_re_op = false;
+    while i < b.len() {
+        match b[i] {
+            b'"' | b'\'' | b'`' => {
+                let j = skip_string(b, i);
+                if after_re_op {
+                    out.push(b[i] as char);
+                    out.push_str("(?s)");
+                    out.push_str(&q[i + 1..j]);
+                } else {
+                    out.push_str(&q[i..j]);
+                }
+                after_re_op = false;
+                i = j;
+            }
+            b'~' if i > 0 && (b[i - 1] == b'=' || b[i - 1] == b'!') => {
+                after_re_op = true;
+                out.push('~');
+                i += 1;
+            }
+            c => {
+                if !c.is_ascii_whitespace() {
+                    after_re_op = false;
+                }
+                let ch = q[i..].chars().next().unwrap_or(' ');
+                out.push(ch);
+                i += ch.len_utf8();
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(duration_ms("5m"), Some(300_000));
+        assert_eq!(duration_ms("1h30m"), Some(5_400_000));
+        assert_eq!(duration_ms("250ms"), Some(250));
+        assert_eq!(duration_ms("5"), None);
+        assert_eq!(duration_ms(""), None);
+        assert_eq!(duration_ms("m"), None);
+    }
+
+    #[test]
+    fn ranges_shrink_outside_strings_only() {
+        assert_eq!(
+            left_open_ranges(r#"rate(a{b=~"i[01]"}[5m]) + (x)[10m:1m] + y[1h:]"#),
+            r#"rate(a{b=~"i[01]"}[299999ms]) + (x)[599999ms:1m] + y[3599999ms:]"#
+        );
+    }
+
+    #[test]
+    fn regexes_get_dot_all() {
+        assert_eq!(
+            dot_all_regexes(r#"a{b=~"x.*", c!~ "y", d="z"}"#),
+            r#"a{b=~"(?s)x.*", c!~ "(?s)y", d="z"}"#
+        );
+        assert_eq!(dot_all_regexes(r#"a{d="=~"}"#), r#"a{d="=~"}"#);
+    }
+}
