@@ -1,6 +1,7 @@
 //! Bucket boundaries and iteration: which value range does bucket `i` cover, and what
 //! are a histogram's buckets in order?
 
+use super::bounds_table::FRACTIONS;
 use super::{FloatHistogram, Span, CUSTOM_BUCKETS_SCHEMA};
 
 /// One bucket with its boundaries, as the iterators yield it.
@@ -41,7 +42,17 @@ pub(crate) fn ldexp(mut x: f64, mut exp: i64) -> f64 {
     x * f64::from_bits(((exp + 1023) as u64) << 52)
 }
 
-/// The upper bound of positive exponential bucket `idx` in `schema`: `2^(idx * 2^-schema)`.
+/// The upper bound of positive exponential bucket `idx` in `schema`: `2^(idx * 2^-schema)`,
+/// bit for bit as Prometheus computes it.
+///
+/// For schemas `1..=8` the bound is `frac * 2^((idx >> schema) + 1)`, with `frac` taken
+/// from the table of fractions in `[0.5, 1)` that Prometheus uses (captured from a real
+/// Prometheus, see `bounds_table.rs`). Those fractions are not all correctly rounded: many
+/// are one to four ulps below `2^(j/2^schema - 1)`, so computing them with `exp2` would
+/// differ from Prometheus in the last digit (e.g. schema 1, index -1 is
+/// `0.7071067811865475`, not `0.7071067811865476`). Schemas `<= 0` are exact powers of
+/// two. Schemas above 8 are not valid native-histogram schemas and Prometheus has no
+/// table for them; they keep the `exp2` formula so that the function stays total.
 ///
 /// As in Prometheus, the bucket just below the overflow bucket (the one whose bound would
 /// exceed `f64::MAX`) has `f64::MAX` as its upper bound, so that only observations of
@@ -51,7 +62,9 @@ pub(crate) fn ldexp(mut x: f64, mut exp: i64) -> f64 {
 /// use exposition::histogram::exponential_bound;
 /// assert_eq!(exponential_bound(0, 0), 1.0);
 /// assert_eq!(exponential_bound(1, 0), 2.0);
-/// assert_eq!(exponential_bound(-1, 1), 0.7071067811865476);
+/// assert_eq!(exponential_bound(-1, 1), 0.7071067811865475);
+/// assert_eq!(exponential_bound(1, 1), 0.7071067811865475 * 2.0);
+/// assert_eq!(exponential_bound(3, 2), 0.8408964152537144 * 2.0);
 /// assert_eq!(exponential_bound(1, -2), 16.0);
 /// ```
 pub fn exponential_bound(idx: i32, schema: i32) -> f64 {
@@ -66,16 +79,26 @@ pub fn exponential_bound(idx: i32, schema: i32) -> f64 {
     let schema = schema.min(30);
     let n = 1i64 << schema;
     let frac_idx = (idx as i64) & (n - 1);
-    let frac = if frac_idx == 0 {
-        0.5
-    } else {
-        0.5 * (frac_idx as f64 / n as f64).exp2()
-    };
     let exp = ((idx as i64) >> schema) + 1;
-    if frac == 0.5 && exp == 1025 {
+    if frac_idx == 0 && exp == 1025 {
         return f64::MAX;
     }
-    ldexp(frac, exp)
+    ldexp(bound_fraction(schema, frac_idx), exp)
+}
+
+/// The fraction in `[0.5, 1)` that bucket bounds of `schema` (`>= 1`) with fraction index
+/// `frac_idx` (`0..2^schema`) are built from: Prometheus's table for schemas `1..=8`,
+/// `0.5 * 2^(frac_idx / 2^schema)` beyond.
+fn bound_fraction(schema: i32, frac_idx: i64) -> f64 {
+    let table = usize::try_from(schema)
+        .ok()
+        .and_then(|s| FRACTIONS.get(s))
+        .and_then(|fr| fr.get(usize::try_from(frac_idx).ok()?));
+    match table {
+        Some(&frac) => frac,
+        None if frac_idx == 0 => 0.5,
+        None => 0.5 * (frac_idx as f64 / (1i64 << schema.clamp(0, 62)) as f64).exp2(),
+    }
 }
 
 /// Custom-bucket bound `idx`: `custom_values[idx]`, `+Inf` at or beyond the end, `-Inf`
@@ -341,6 +364,119 @@ mod tests {
         assert_eq!(exponential_bound(1024 * 256, 8), f64::MAX);
         assert_eq!(exponential_bound(i32::MAX, -4), f64::INFINITY);
         assert_eq!(exponential_bound(i32::MIN, 8), 0.0);
+    }
+
+    /// Double-double `(hi, lo)` helpers for a reference `2^x` good to ~100 bits.
+    fn two_sum(a: f64, b: f64) -> (f64, f64) {
+        let s = a + b;
+        let bb = s - a;
+        (s, (a - (s - bb)) + (b - bb))
+    }
+
+    fn dd_add(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
+        let (s, e) = two_sum(a.0, b.0);
+        two_sum(s, e + a.1 + b.1)
+    }
+
+    fn dd_mul(a: (f64, f64), b: (f64, f64)) -> (f64, f64) {
+        let p = a.0 * b.0;
+        let e = a.0.mul_add(b.0, -p);
+        two_sum(p, e + a.0 * b.1 + a.1 * b.0)
+    }
+
+    /// `2^x` for `0 <= x < 1`, correctly rounded to f64 (barring a tie within 2^-100):
+    /// the Taylor series of `e^(x ln 2)` in double-double arithmetic.
+    fn exp2_reference(x: f64) -> f64 {
+        // ln 2 = LN2_HI + LN2_LO to about 107 bits.
+        const LN2_HI: f64 = std::f64::consts::LN_2;
+        const LN2_LO: f64 = 2.319_046_813_846_299_6e-17;
+        let y = dd_mul((x, 0.0), (LN2_HI, LN2_LO));
+        let mut sum = (1.0, 0.0);
+        let mut term = (1.0, 0.0);
+        for k in 1..40 {
+            term = dd_mul(term, y);
+            let q = term.0 / k as f64;
+            // term / k in double-double: q plus the remainder's share.
+            let r = (-q).mul_add(k as f64, term.0) + term.1;
+            term = two_sum(q, r / k as f64);
+            sum = dd_add(sum, term);
+        }
+        sum.0 + sum.1
+    }
+
+    #[test]
+    fn reference_exp2_agrees_with_known_values() {
+        assert_eq!(exp2_reference(0.0), 1.0);
+        assert_eq!(exp2_reference(0.5), std::f64::consts::SQRT_2);
+        for j in 0..256 {
+            let x = j as f64 / 256.0;
+            let (a, b) = (exp2_reference(x), x.exp2());
+            assert!(a.to_bits().abs_diff(b.to_bits()) <= 1, "{x}: {a} vs {b}");
+        }
+    }
+
+    #[test]
+    fn table_has_the_shape_prometheus_uses() {
+        assert_eq!(FRACTIONS.len(), 9);
+        for (s, fr) in FRACTIONS.iter().enumerate() {
+            assert_eq!(fr.len(), 1 << s, "schema {s}");
+            assert_eq!(fr[0], 0.5, "schema {s}");
+            for w in fr.windows(2) {
+                assert!(w[0] < w[1], "schema {s}: {} !< {}", w[0], w[1]);
+            }
+            assert!(*fr.last().unwrap() < 1.0, "schema {s}");
+            // Each schema's bounds are every other bound of the next finer schema, so that
+            // reducing the resolution merges buckets without moving any boundary.
+            if let Some(finer) = FRACTIONS.get(s + 1) {
+                for (j, f) in fr.iter().enumerate() {
+                    assert_eq!(f.to_bits(), finer[2 * j].to_bits(), "schema {s} index {j}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn table_is_close_to_exact_powers_of_two() {
+        // Prometheus's fractions are not all correctly rounded: the captured table has
+        // entries from one ulp above to four ulps below `2^(j/2^s - 1)`.
+        let mut off_by = [0usize; 9];
+        for (s, fr) in FRACTIONS.iter().enumerate() {
+            for (j, &f) in fr.iter().enumerate() {
+                let exact = exp2_reference(j as f64 / (1u32 << s) as f64) * 0.5;
+                let ulps = f.to_bits() as i64 - exact.to_bits() as i64;
+                assert!(
+                    (-4..=1).contains(&ulps),
+                    "schema {s} index {j}: {f} is {ulps} ulps from {exact}"
+                );
+                off_by[(ulps + 4) as usize] += 1;
+            }
+        }
+        // 170 of the 511 entries are correctly rounded; schema 1's one non-trivial entry
+        // (1/sqrt 2) is one ulp low.
+        assert_eq!(off_by[4], 170, "{off_by:?}");
+        assert_eq!(
+            FRACTIONS[1][1].to_bits() + 1,
+            std::f64::consts::FRAC_1_SQRT_2.to_bits()
+        );
+    }
+
+    #[test]
+    fn bounds_use_the_table_and_exponent() {
+        for (s, fr) in FRACTIONS.iter().enumerate().skip(1) {
+            let schema = s as i32;
+            let n = 1i32 << s;
+            for (j, &f) in fr.iter().enumerate() {
+                let j = j as i32;
+                assert_eq!(exponential_bound(j, schema), 2.0 * f);
+                assert_eq!(exponential_bound(j - n, schema), f);
+                assert_eq!(exponential_bound(j + 3 * n, schema), 16.0 * f);
+                assert_eq!(exponential_bound(j - 5 * n, schema), f / 16.0);
+            }
+        }
+        // Beyond the table the formula applies; schema 0 and below are powers of two.
+        assert_eq!(exponential_bound(512, 9), 2.0);
+        assert!((exponential_bound(1, 9) - 2f64.powf(1.0 / 512.0)).abs() < 1e-15);
+        assert_eq!(exponential_bound(-3, 0), 0.125);
     }
 
     #[test]

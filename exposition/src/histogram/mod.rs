@@ -54,6 +54,7 @@
 //! ```
 
 mod arith;
+mod bounds_table;
 mod buckets;
 mod error;
 mod kahan;
