@@ -191,6 +191,20 @@ impl<'a> OpenMetricsParser<'a> {
                         },
                     ));
                 }
+                // Prometheus's rule, also in lenient mode: a unit is a `_`-separated
+                // suffix of the family name.
+                let suffixed = name
+                    .strip_suffix(text)
+                    .is_some_and(|base| base.ends_with('_'));
+                if !text.is_empty() && !suffixed {
+                    return Err((
+                        name_end + 1,
+                        ParseErrorKind::InvalidUnit {
+                            family: name.to_string(),
+                            unit: text.to_string(),
+                        },
+                    ));
+                }
                 (
                     Entry::Unit {
                         name: Cow::Borrowed(name),
@@ -249,6 +263,17 @@ impl<'a> OpenMetricsParser<'a> {
                 }
             }
             if b.get(p) == Some(&b'#') {
+                // Prometheus's rule, also in lenient mode: only `_total` and `_bucket`
+                // samples carry exemplars.
+                if !(name.ends_with("_total") || name.ends_with("_bucket")) {
+                    return Err((
+                        p,
+                        ParseErrorKind::InvalidExemplar {
+                            metric: name.to_string(),
+                            reason: "exemplars are only allowed on _total and _bucket samples",
+                        },
+                    ));
+                }
                 let (x, end) = self.exemplar(p)?;
                 exemplar = Some(x);
                 p = end;
@@ -346,6 +371,10 @@ impl<'a> OpenMetricsParser<'a> {
                 ));
             }
             let lname = &s[p..n_end];
+            if lname == "__name__" {
+                // Prometheus reads it, then its storage refuses the series (the name twice).
+                return Err((p, ParseErrorKind::InvalidLabelName(lname.to_string())));
+            }
             let q = expect(b, n_end, b'=', "'=' after the label name")?;
             if b.get(q) != Some(&b'"') {
                 return Err(lex::unexpected(b, q, "'\"' opening the label value"));
@@ -450,6 +479,26 @@ mod tests {
             "a 1\n# EOF\n",
         ] {
             let r = check(good);
+            assert!(r.is_ok(), "rejected {good:?}: {r:?}");
+        }
+    }
+
+    #[test]
+    fn lenient_keeps_prometheus_rules() {
+        for bad in [
+            "# TYPE a gauge\na 1 # {a=\"b\"} 1\n# EOF\n",
+            "# TYPE a histogram\na_sum 1 # {a=\"b\"} 0.5\n# EOF\n",
+            "# UNIT a seconds\n# EOF\n",
+            "# UNIT a_seconds xseconds\n# EOF\n",
+        ] {
+            let r = OpenMetricsParser::lenient(bad.as_bytes()).collect::<Result<Vec<_>, _>>();
+            assert!(r.is_err(), "accepted {bad:?}");
+        }
+        for good in [
+            "# TYPE a gauge\na_total 1 # {a=\"b\"} 1\n# EOF\n",
+            "# UNIT a_seconds seconds\n# UNIT b \n# EOF\n",
+        ] {
+            let r = OpenMetricsParser::lenient(good.as_bytes()).collect::<Result<Vec<_>, _>>();
             assert!(r.is_ok(), "rejected {good:?}: {r:?}");
         }
     }

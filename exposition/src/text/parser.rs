@@ -54,6 +54,9 @@ pub struct TextParser<'a> {
     check_le: bool,
     /// Prometheus's scrape rules instead of expfmt's (see [`TextParser::scrape`]).
     scrape: bool,
+    /// Where `s` starts in `input`: 0, except after a comment holding bytes that are not
+    /// UTF-8 (scrape rules), past which scanning restarts on the next valid stretch.
+    seg: usize,
 }
 
 impl<'a> TextParser<'a> {
@@ -80,6 +83,7 @@ impl<'a> TextParser<'a> {
             check_quantile: false,
             check_le: false,
             scrape: false,
+            seg: 0,
         }
     }
 
@@ -94,7 +98,10 @@ impl<'a> TextParser<'a> {
     ///   the others are kept as written) and may span lines; the comma between two pairs
     ///   may be missing;
     /// - `le` and `quantile` are not checked;
-    /// - a timestamp is digits only (no sign).
+    /// - a timestamp is digits only (no sign);
+    /// - a sample line may not start with blanks (Prometheus 2.x keeps them in the metric
+    ///   name, which then fails validation; 3.x, with UTF-8 names allowed, would store
+    ///   the name with the blanks).
     ///
     /// Duplicate label names (and `__name__` inside the braces) stay errors: Prometheus's
     /// storage refuses such a series and the scrape fails.
@@ -117,16 +124,16 @@ impl<'a> TextParser<'a> {
 
     /// Byte offset of the next unread line.
     pub fn offset(&self) -> usize {
-        self.pos
+        self.seg + self.pos
     }
 
     fn error(&self, (off, kind): LexError) -> ParseError {
-        let kind = if off >= self.b.len() && self.b.len() < self.input.len() {
+        let kind = if off >= self.b.len() && self.seg + self.b.len() < self.input.len() {
             ParseErrorKind::InvalidUtf8
         } else {
             kind
         };
-        ParseError::at(self.input, off.min(self.input.len()), kind)
+        ParseError::at(self.input, (self.seg + off).min(self.input.len()), kind)
     }
 
     fn next_entry(&mut self) -> Result<Option<Entry<'a>>, LexError> {
@@ -135,7 +142,7 @@ impl<'a> TextParser<'a> {
             let p = lex::skip_blanks(b, self.pos);
             if p >= b.len() {
                 self.pos = p;
-                if b.len() < self.input.len() {
+                if self.seg + b.len() < self.input.len() {
                     return Err((p, ParseErrorKind::InvalidUtf8));
                 }
                 return Ok(None);
@@ -143,12 +150,20 @@ impl<'a> TextParser<'a> {
             match b[p] {
                 b'\n' => self.pos = p + 1,
                 b'\0' if self.scrape => {
-                    self.pos = self.input.len();
+                    self.pos = b.len();
                     self.done = true;
                     return Ok(None);
                 }
                 b'#' if self.scrape => return self.scrape_comment(p).map(Some),
                 b'#' => return self.comment(p).map(Some),
+                _ if self.scrape && p > self.pos => {
+                    // Prometheus keeps the blanks as part of the metric name, which is
+                    // then not a valid name: the scrape fails.
+                    return Err((
+                        self.pos,
+                        ParseErrorKind::InvalidLine("a sample line may not start with blanks"),
+                    ));
+                }
                 _ => return self.sample(p).map(Some),
             }
         }
@@ -234,6 +249,33 @@ impl<'a> TextParser<'a> {
         Ok(Entry::Type { name, ty })
     }
 
+    /// Returns `comment`; when its line runs into bytes that are not UTF-8 (which a plain
+    /// comment may hold under the scrape rules), first moves past the line and rescans the
+    /// rest of the input. The comment's text then stops at the first such byte.
+    fn plain_comment(&mut self, hash: usize, truncated: bool, comment: Entry<'a>) -> Entry<'a> {
+        if truncated {
+            self.skip_line(hash);
+        }
+        comment
+    }
+
+    /// Moves past the line holding `at` (a position in the current stretch) in the whole
+    /// input, and rescans from the next line: the longest UTF-8 stretch from there.
+    fn skip_line(&mut self, at: usize) {
+        let abs = self.seg + at;
+        let next =
+            memchr::memchr(b'\n', &self.input[abs..]).map_or(self.input.len(), |i| abs + i + 1);
+        let rest = &self.input[next..];
+        let valid = match std::str::from_utf8(rest) {
+            Ok(s) => s,
+            Err(e) => std::str::from_utf8(&rest[..e.valid_up_to()]).unwrap_or(""),
+        };
+        self.seg = next;
+        self.s = valid;
+        self.b = valid.as_bytes();
+        self.pos = 0;
+    }
+
     /// How backslash escapes in quoted strings are checked under the rules in force.
     fn escapes(&self) -> Escapes {
         if self.scrape {
@@ -249,30 +291,65 @@ impl<'a> TextParser<'a> {
     fn scrape_comment(&mut self, hash: usize) -> Result<Entry<'a>, LexError> {
         let (b, s) = (self.b, self.s);
         let eol = lex::line_end(b, hash);
-        if eol == b.len() && b.len() < self.input.len() {
-            return Err((eol, ParseErrorKind::InvalidUtf8));
-        }
+        // The line runs into bytes that are not UTF-8: fine for a plain comment only.
+        let truncated = eol == b.len() && self.seg + b.len() < self.input.len();
         self.pos = (eol + 1).min(b.len());
         let comment = Entry::Comment(&s[hash + 1..eol]);
         let p = lex::skip_blanks(b, hash + 1);
         if p == hash + 1 {
-            return Ok(comment);
+            return Ok(self.plain_comment(hash, truncated, comment));
         }
         let is_help = match b.get(p..p + 4) {
             Some(b"HELP") => true,
             Some(b"TYPE") => false,
-            _ => return Ok(comment),
+            _ => return Ok(self.plain_comment(hash, truncated, comment)),
         };
         let q = lex::skip_blanks(b, p + 4);
         if q == p + 4 {
-            return Ok(comment);
+            return Ok(self.plain_comment(hash, truncated, comment));
         }
         if q >= eol {
+            if truncated {
+                return Err((eol, ParseErrorKind::InvalidUtf8));
+            }
             return Err(lex::unexpected(b, q, "a metric name after HELP or TYPE"));
         }
         let (name, _, name_end) = self.metadata_name(q)?;
-        if b[name_end..eol].iter().all(|&c| c == b' ' || c == b'\t') {
-            return Err(lex::unexpected(b, eol, "text after the metric name"));
+        if truncated {
+            // Prometheus drops the one byte after the name whatever it is; the text after
+            // it must be UTF-8.
+            if name_end != eol {
+                return Err((eol, ParseErrorKind::InvalidUtf8));
+            }
+            let input = self.input;
+            let from = self.seg + name_end + 1;
+            let to = memchr::memchr(b'\n', &input[from..]).map_or(input.len(), |i| from + i);
+            let text = std::str::from_utf8(&input[from..to])
+                .map_err(|_| (eol, ParseErrorKind::InvalidUtf8))?;
+            self.skip_line(hash);
+            if is_help {
+                let help = if text.contains('\\') {
+                    Cow::Owned(unescape_help(text))
+                } else {
+                    Cow::Borrowed(text)
+                };
+                return Ok(Entry::Help { name, help });
+            }
+            let ty = MetricType::from_text(text)
+                .ok_or_else(|| (eol, ParseErrorKind::InvalidType(text.to_string())))?;
+            return Ok(Entry::Type { name, ty });
+        }
+        let blank_text = b[name_end..eol].iter().all(|&c| c == b' ' || c == b'\t');
+        if is_help && blank_text {
+            // `# HELP name` with no text (or blanks only) is an empty help.
+            let text = s.get(name_end + 1..eol).unwrap_or("");
+            return Ok(Entry::Help {
+                name,
+                help: Cow::Borrowed(text),
+            });
+        }
+        if blank_text {
+            return Err(lex::unexpected(b, eol, "a type after the metric name"));
         }
         let text_start = name_end + 1;
         let Some(text) = s.get(text_start..eol) else {
@@ -380,7 +457,7 @@ impl<'a> TextParser<'a> {
             timestamp = Some(tok.parse::<i64>().map_err(|_| bad())?);
             p = lex::skip_blanks(b, t_end);
         }
-        if p >= b.len() && !(self.scrape && b.len() == self.input.len()) {
+        if p >= b.len() && !(self.scrape && self.seg + b.len() == self.input.len()) {
             return Err((
                 p,
                 ParseErrorKind::UnexpectedEof("a sample line must end with a line feed"),
@@ -738,6 +815,72 @@ mod tests {
         ] {
             assert!(parse(bad).is_err(), "accepted {bad:?}");
         }
+    }
+
+    fn scrape(input: &[u8]) -> Result<Vec<(String, f64, Option<i64>)>, ParseError> {
+        let mut out = Vec::new();
+        for e in TextParser::scrape(input) {
+            if let Entry::Sample(s) = e? {
+                out.push((s.name.to_string(), s.value, s.timestamp));
+            }
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn scrape_rules_accept_what_prometheus_accepts() {
+        for good in [
+            &b"a 1"[..],
+            b"# TYPE a gauge\n# TYPE a gauge\na 1\n# TYPE a counter\n",
+            b"# HELP a x\n# HELP a y\n# HELP b\n# HELP c \t\n",
+            b"a{b=\"x\\ty\" c=\"d\",} 1\n",
+            b"a{b=\"two\nlines\"} 1\n",
+            b"# TYPE h histogram\nh_bucket 1\nh_bucket{le=\"x\"} 1\n",
+            b"# comment \xff\n#\xff\na 1\n",
+            b"# HELP a\xffb c\na 1\n",
+            b"a 1\n\0junk\n",
+            b"# HELP a-b text\n",
+        ] {
+            let r = scrape(good);
+            assert!(
+                r.is_ok(),
+                "rejected {:?}: {r:?}",
+                String::from_utf8_lossy(good)
+            );
+        }
+        assert_eq!(scrape(b"a 1\n\0b 2\n").unwrap().len(), 1);
+        assert_eq!(
+            scrape(b"# c \xff\nb 2 17").unwrap(),
+            vec![("b".to_string(), 2.0, Some(17))]
+        );
+    }
+
+    #[test]
+    fn scrape_rules_reject_what_prometheus_rejects() {
+        for bad in [
+            &b"a 1 -5\n"[..],
+            b"a 1 +5\n",
+            b" a 1\n",
+            b"a +nan\n",
+            b"a 1e400\n",
+            b"# TYPE a counter \n",
+            b"# TYPE a \n",
+            b"# HELP a \xff\n",
+            b"a{b=\"\\\n\"} 1\n",
+            b"a{b=\"1\",b=\"2\"} 1\n",
+            b"a{__name__=\"x\"} 1\n",
+            b"a{b=\"\xff\"} 1\n",
+            b"a{,b=\"c\"} 1\n",
+        ] {
+            let r = scrape(bad);
+            assert!(
+                r.is_err(),
+                "accepted {:?}: {r:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+        let e = scrape(b"# ok\n# c \xff\na{b=\"\xfe\"} 1\n").unwrap_err();
+        assert_eq!((e.line, e.kind), (3, ParseErrorKind::InvalidUtf8));
     }
 
     #[test]
