@@ -239,7 +239,7 @@ impl<'a> OpenMetricsParser<'a> {
         let mut p = name_end;
         let mut labels = LabelsRef::default();
         if b.get(p) == Some(&b'{') {
-            let end = self.labels(p + 1)?;
+            let end = self.labels(p + 1, true)?;
             labels = LabelsRef::from_validated(&s[p + 1..end - 1]);
             p = end;
         }
@@ -333,7 +333,7 @@ impl<'a> OpenMetricsParser<'a> {
         if b.get(p) != Some(&b'{') {
             return Err(lex::unexpected(b, p, "'{' opening the exemplar labels"));
         }
-        let end = self.labels(p + 1)?;
+        let end = self.labels(p + 1, false)?;
         let labels = LabelsRef::from_validated(&s[p + 1..end - 1]);
         let q = expect(b, end, b' ', "a space before the exemplar value")?;
         let (value, mut q) = self.value(q)?;
@@ -355,7 +355,11 @@ impl<'a> OpenMetricsParser<'a> {
 
     /// A label set after its `{`: `name="value"` pairs separated by single commas, no
     /// blanks, no trailing comma. Returns the position after `}`.
-    fn labels(&self, mut p: usize) -> Result<usize, LexError> {
+    ///
+    /// Sample labels (`sample`) may not repeat a name or use `__name__`: Prometheus's
+    /// storage refuses such a series. Exemplar labels are only checked for repeats by the
+    /// strict parser, since Prometheus does not store exemplars by default and accepts them.
+    fn labels(&self, mut p: usize, sample: bool) -> Result<usize, LexError> {
         let (b, s) = (self.b, self.s);
         if b.get(p) == Some(&b'}') {
             return Ok(p + 1);
@@ -371,7 +375,7 @@ impl<'a> OpenMetricsParser<'a> {
                 ));
             }
             let lname = &s[p..n_end];
-            if lname == "__name__" {
+            if sample && lname == "__name__" {
                 // Prometheus reads it, then its storage refuses the series (the name twice).
                 return Err((p, ParseErrorKind::InvalidLabelName(lname.to_string())));
             }
@@ -380,7 +384,7 @@ impl<'a> OpenMetricsParser<'a> {
                 return Err(lex::unexpected(b, q, "'\"' opening the label value"));
             }
             let (close, _) = lex::quoted_end(b, q, Escapes::Lenient)?;
-            if !seen.insert(lname) {
+            if (sample || self.validator.is_some()) && !seen.insert(lname) {
                 return Err((p, ParseErrorKind::DuplicateLabel(lname.to_string())));
             }
             p = close + 1;
@@ -490,6 +494,8 @@ mod tests {
             "# TYPE a histogram\na_sum 1 # {a=\"b\"} 0.5\n# EOF\n",
             "# UNIT a seconds\n# EOF\n",
             "# UNIT a_seconds xseconds\n# EOF\n",
+            "a{__name__=\"b\"} 1\n# EOF\n",
+            "a{b=\"1\",b=\"2\"} 1\n# EOF\n",
         ] {
             let r = OpenMetricsParser::lenient(bad.as_bytes()).collect::<Result<Vec<_>, _>>();
             assert!(r.is_err(), "accepted {bad:?}");
@@ -497,6 +503,7 @@ mod tests {
         for good in [
             "# TYPE a gauge\na_total 1 # {a=\"b\"} 1\n# EOF\n",
             "# UNIT a_seconds seconds\n# UNIT b \n# EOF\n",
+            "a_total 1 # {a=\"b\",a=\"c\",__name__=\"d\"} 1\n# EOF\n",
         ] {
             let r = OpenMetricsParser::lenient(good.as_bytes()).collect::<Result<Vec<_>, _>>();
             assert!(r.is_ok(), "rejected {good:?}: {r:?}");
