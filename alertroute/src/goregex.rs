@@ -28,6 +28,9 @@ const ASCII_CLASSES: &[(&str, &str)] = &[
     ("\\b", "(?-u:\\b)"),
 ];
 
+/// Go's `.` without the `s` flag: any character but a newline.
+const DOT: &str = "(?u:[^\\n])";
+
 /// A `{` that Go reads as a literal.
 const LITERAL_BRACE: &str = "(?u:\\{)";
 
@@ -46,7 +49,7 @@ pub fn to_go_text(rust: &str) -> Cow<'_, str> {
     if !rust.contains("(?u:") && !rust.contains("(?-u:") {
         return Cow::Borrowed(rust);
     }
-    let mut s = rust.replace(LITERAL_BRACE, "{");
+    let mut s = rust.replace(LITERAL_BRACE, "{").replace(DOT, ".");
     for (go, r) in ASCII_CLASSES {
         s = s.replace(r, go);
     }
@@ -73,6 +76,8 @@ pub fn to_rust(p: &str) -> Result<Cow<'_, str>, GoSyntaxError> {
     let mut changed = false;
     // The previous token was a repetition operator (and whether its lazy `?` was used).
     let mut prev_repeat: Option<(usize, bool)> = None;
+    // Whether `.` matches a newline, per open group (Go's default: it does not).
+    let mut dot_all = vec![false];
     let mut i = 0;
     while i < cs.len() {
         let c = cs[i];
@@ -217,6 +222,56 @@ pub fn to_rust(p: &str) -> Result<Cow<'_, str>, GoSyntaxError> {
                     i += 1;
                 }
                 continue;
+            }
+            '.' if !dot_all.last().copied().unwrap_or(false) => {
+                out.push_str(DOT);
+                changed = true;
+                prev_repeat = None;
+                i += 1;
+            }
+            '(' => {
+                // Track the `s` flag: `(?s)` sets it for the rest of the group, `(?s:` for
+                // the new group; every other group inherits it.
+                let cur = dot_all.last().copied().unwrap_or(false);
+                let mut j = i + 1;
+                let mut next = cur;
+                if cs.get(j) == Some(&'?') {
+                    j += 1;
+                    let mut neg = false;
+                    while let Some(&f) = cs.get(j) {
+                        match f {
+                            '-' => neg = true,
+                            's' => next = !neg,
+                            'i' | 'm' | 'U' => {}
+                            _ => break,
+                        }
+                        j += 1;
+                    }
+                    if cs.get(j) == Some(&')') {
+                        if let Some(top) = dot_all.last_mut() {
+                            *top = next;
+                        }
+                        out.extend(&cs[i..=j]);
+                        i = j + 1;
+                        prev_repeat = None;
+                        continue;
+                    }
+                    if cs.get(j) != Some(&':') {
+                        next = cur;
+                    }
+                }
+                dot_all.push(next);
+                out.push(c);
+                prev_repeat = None;
+                i += 1;
+            }
+            ')' => {
+                if dot_all.len() > 1 {
+                    dot_all.pop();
+                }
+                out.push(c);
+                prev_repeat = None;
+                i += 1;
             }
             _ => {
                 out.push(c);
@@ -378,6 +433,19 @@ mod tests {
         assert_eq!(to_rust("\\0\\07\\141").unwrap(), "\\x{0}\\x{7}\\x{61}");
         assert_eq!(to_rust("\\1").unwrap_err().code, "invalid escape sequence");
         assert_eq!(to_rust("\\u0061").unwrap_err().fragment, "\\u");
+    }
+
+    #[test]
+    fn dot_skips_newlines_unless_s_is_set() {
+        let m = |p: &str, v: &str| compile(&to_rust(p).unwrap()).matches(v);
+        assert!(m("a.b", "axb") && !m("a.b", "a\nb"));
+        assert!(!m("api-.*", "api-x\ny") && m("api-.*", "api-xy"));
+        assert!(m("(?s)a.b", "a\nb") && m("(?s:a.)b", "a\nb"));
+        assert!(!m("(?s:a)(.)", "a\n") && !m("(?s)(?-s)a.", "a\n"));
+        assert!(m("[.]", ".") && !m("[.]", "x") && m("\\.", "."));
+        for p in ["a.b", "(?s:.).", "x(.*)|y.+", "[.].\\.", "(?P<n>.)(?i:.)"] {
+            assert_eq!(to_go_text(&to_rust(p).unwrap()), p);
+        }
     }
 
     #[test]

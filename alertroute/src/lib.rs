@@ -19,6 +19,7 @@
 //! |---|---|
 //! | [`config`] | what does this `alertmanager.yml` mean, and is it valid? |
 //! | [`matchers`] | what does `foo=~"a\|b", bar!=baz` parse to? |
+//! | [`goregex`] | does Go's RE2 accept this pattern, and as what? |
 //! | [`duration`] | how long is `1h30m`? |
 //! | [`route`] | which routes (receivers) does this alert go to? |
 //! | [`group`] | which alerts are notified together? |

@@ -290,9 +290,10 @@ fn parse_month_range(s: &str) -> Result<Range, TimeIntervalError> {
         if let Some(i) = MONTHS.iter().position(|m| *m == l) {
             return Ok(i as i32 + 1);
         }
+        // Alertmanager 0.25 takes any number (13 or 0 simply never matches).
         match l.parse::<i32>() {
-            Ok(n) if (1..=12).contains(&n) => Ok(n),
-            _ => Err(TimeIntervalError::BadValue {
+            Ok(n) => Ok(n),
+            Err(_) => Err(TimeIntervalError::BadValue {
                 field: "months",
                 value: x.to_string(),
                 reason: format!("{} is not a valid month", x.trim().to_ascii_lowercase()),
@@ -304,7 +305,11 @@ fn parse_month_range(s: &str) -> Result<Range, TimeIntervalError> {
         return Err(TimeIntervalError::BadValue {
             field: "months",
             value: s.to_string(),
-            reason: format!("end month {e0} is before start month {b0}"),
+            reason: format!(
+                "end month {} is before start month {}",
+                b.trim().to_ascii_lowercase(),
+                a.trim().to_ascii_lowercase()
+            ),
         });
     }
     Ok(Range { begin: b0, end: e0 })
@@ -328,7 +333,11 @@ pub fn parse_location(name: &str) -> Result<(String, TimeZone), TimeIntervalErro
     let tz = match name {
         "UTC" | "" => TimeZone::UTC,
         "Local" => TimeZone::system(),
-        n => TimeZone::get(n).map_err(|_| TimeIntervalError::UnknownZone(n.to_string()))?,
+        // Go reads zone files by exact name: `utc` or `europe/berlin` are unknown.
+        n => TimeZone::get(n)
+            .ok()
+            .filter(|tz| tz.iana_name() == Some(n))
+            .ok_or_else(|| TimeIntervalError::UnknownZone(n.to_string()))?,
     };
     Ok((name.to_string(), tz))
 }
@@ -429,7 +438,18 @@ mod tests {
         assert_eq!(e.to_string(), "unknown time zone Mars/Olympus");
         assert!(TimeSpec::parse(&[], &[], &["0"], &[], &[], None).is_err());
         assert!(TimeSpec::parse(&[], &[], &["-1:5"], &[], &[], None).is_err());
-        assert!(TimeSpec::parse(&[], &[], &[], &["13"], &[], None).is_err());
+        // amtool 0.25 accepts out-of-range month numbers; such a range never matches.
+        let m13 = TimeSpec::parse(&[], &[], &[], &["13"], &[], None).unwrap();
+        assert!(!m13.contains(ms("2024-12-15T00:00:00Z")));
+        let e = TimeSpec::parse(&[], &[], &[], &["march:january"], &[], None).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "months: end month january is before start month march"
+        );
+        for zone in ["utc", "europe/berlin", "local"] {
+            let e = TimeSpec::parse(&[], &[], &[], &[], &[], Some(zone)).unwrap_err();
+            assert_eq!(e.to_string(), format!("unknown time zone {zone}"));
+        }
         assert!(TimeSpec::parse(&[], &["funday"], &[], &[], &[], None).is_err());
     }
 

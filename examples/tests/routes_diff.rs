@@ -9,7 +9,9 @@
 //!   reject, that the two messages name the same problem;
 //! - `amtool config routes test` against `routes test` (the receivers, in order);
 //! - `amtool config routes show` against `routes show` (byte for byte);
-//! - odd `amtool config routes test` label arguments (accept/reject and the parsed value).
+//! - odd `amtool config routes test` label arguments (accept/reject and the parsed value);
+//! - regex meaning: patterns whose Go and Rust readings differ, routed with values that tell
+//!   them apart.
 //!
 //! Differences that come from semantics newer than 0.25 which this crate follows on purpose
 //! (see the peer tests' `SEMANTICS.md`) are classified as such and not counted.
@@ -841,6 +843,11 @@ fn label_sets(rng: &mut Rng, case: &Case, n: usize) -> Vec<Vec<String>> {
             for _ in 0..k {
                 let (name, value) = if !case.seen.is_empty() && rng.chance(70) {
                     rng.pick(&case.seen).clone()
+                } else if rng.chance(20) {
+                    (
+                        rng.pick(NAMES).to_string(),
+                        rng.pick(ODD_VALUES).to_string(),
+                    )
                 } else {
                     (rng.pick(NAMES).to_string(), rng.pick(VALUES).to_string())
                 };
@@ -1352,6 +1359,91 @@ fn compare_label_args(amtool: &Path, dir: &Path, seed: u64, n: usize, tally: &mu
     }
 }
 
+/// Regex meaning: one config with a route per pattern (all `continue`), routed with values
+/// that separate Go's RE2 from Rust's defaults (newlines, non-ASCII digits and letters,
+/// case folding, escapes). Both must pick the same receivers.
+fn compare_regex_semantics(amtool: &Path, dir: &Path, tally: &mut Tally) {
+    let patterns = [
+        ".*",
+        ".+",
+        "a.b",
+        "(?s)a.b",
+        "(?s:a).",
+        "\\d+",
+        "\\w+",
+        "\\s",
+        "\\b.*",
+        "(?i)straße",
+        "(?i)σ",
+        "(?i)k",
+        "[[:alpha:]]+",
+        "\\pL+",
+        "[^a]",
+        "x*",
+        "(?U)a+",
+        "a|b",
+        "a$",
+        "\\Aa",
+        "(?m)^a$",
+        "[\\d]+",
+        "\\D",
+        "\\S+",
+        "\\W",
+        "(?i)[a-c]",
+        "\\x41",
+        "(?i)É",
+        ".",
+        "..",
+        "\\.",
+        "[.]",
+        "a{2}",
+        "a{,2}",
+        "\\Q.*\\E",
+        "[[:^alpha:]]",
+        "[\\w]+",
+        "[^\\n]+",
+        "\\pN",
+        "\\p{Greek}+",
+        "\\0",
+        "\\141",
+        "crit.*|page",
+        "api-.*",
+        "\\<a",
+        "\\-",
+    ];
+    let values = [
+        "", "a", "b", "ab", "a\nb", "a b", "AB", "A", "٣", "123", "Straße", "STRASSE", "Σ", "σ",
+        "ς", "K", "\u{212a}", "é", "É", "a\tb", "aa", "\n", "x_y", "ü", "a\r", "ab\n", "α", "<a",
+        "a{,2}", ".*", "\u{b}", "\u{a0}", "critical", "crit\nx", "api-x\ny", "api-x", "-",
+    ];
+    let mut yaml = String::from("route:\n  receiver: none\n  routes:\n");
+    let mut recv = String::from("receivers:\n  - name: none\n");
+    for (i, p) in patterns.iter().enumerate() {
+        let m = q(&format!("x=~{}", classic_quote(p)));
+        yaml.push_str(&format!(
+            "    - matchers: [{m}]\n      receiver: r{i}\n      continue: true\n"
+        ));
+        recv.push_str(&format!("  - name: r{i}\n"));
+    }
+    yaml.push_str(&recv);
+    let f = dir.join("regex.yml");
+    std::fs::write(&f, &yaml).unwrap();
+    for v in values {
+        tally.run("regex meaning");
+        let args = [format!("x={}", classic_quote(v))];
+        let (a, o) = (
+            am_routes_test(amtool, &f, &args),
+            ours_routes_test(&f, &args),
+        );
+        if a != o {
+            tally.mismatch(
+                "regex meaning differs".into(),
+                format!("value {v:?}\namtool: {a:?}\nours:   {o:?}"),
+            );
+        }
+    }
+}
+
 #[test]
 fn routes_agree_with_amtool_025() {
     let Some(amtool) = amtool() else {
@@ -1375,6 +1467,7 @@ fn routes_agree_with_amtool_025() {
     let mut tally = Tally::default();
     compare_configs(&amtool, &dir, seed, n, &mut tally);
     compare_label_args(&amtool, &dir, seed, n / 2, &mut tally);
+    compare_regex_semantics(&amtool, &dir, &mut tally);
     let report = tally.report();
     println!("{report}");
     if let Some(d) = keep {

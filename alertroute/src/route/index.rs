@@ -177,8 +177,8 @@ impl ChildIndex {
 }
 
 /// A regex matcher of the shape `lit|lit2|prefix.*|...` (literals, each optionally followed
-/// by `.*`), evaluated without the regex engine. Anchored like the regex, and `.*` matches
-/// anything (the matcher compiles with `(?s)`).
+/// by `.*`), evaluated without the regex engine. Anchored like the regex; `.*` matches
+/// anything but a newline, as in Go.
 #[derive(Debug, Clone)]
 pub(crate) struct AltMatch {
     name: String,
@@ -193,7 +193,9 @@ impl AltMatch {
         if m.op() != MatchOp::RegexMatch || m.set_matches().is_some() || m.prefix().is_some() {
             return None;
         }
-        let p = m.value();
+        // The pattern as written (Go syntax): its `.*` does not cross a newline.
+        let shown = crate::matchers::shown_value(m);
+        let p: &str = &shown;
         if p.contains(['(', ')', '[', ']', '{', '}', '\\', '^', '$', '?', '+']) {
             return None;
         }
@@ -217,7 +219,11 @@ impl AltMatch {
     #[inline]
     pub(crate) fn matches(&self, labels: &Labels) -> bool {
         let v = labels.get(&self.name).unwrap_or("");
-        self.exact.iter().any(|e| e == v) || self.prefixes.iter().any(|p| v.starts_with(p.as_str()))
+        self.exact.iter().any(|e| e == v)
+            || self.prefixes.iter().any(|p| {
+                v.strip_prefix(p.as_str())
+                    .is_some_and(|rest| !rest.contains('\n'))
+            })
     }
 }
 
@@ -242,7 +248,7 @@ mod tests {
         ];
         let mut recognised = 0;
         for p in pats {
-            let m = Matcher::new(MatchOp::RegexMatch, "l", p).unwrap();
+            let m = crate::matchers::new_matcher(MatchOp::RegexMatch, "l", p).unwrap();
             let Some(fast) = AltMatch::new(&m) else {
                 continue;
             };
