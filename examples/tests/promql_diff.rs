@@ -47,7 +47,12 @@ fn random_queries_agree_with_prometheus_or_are_explained() {
         .iter()
         .map(|(c, d)| format!("{}\n    {d}", c.describe()))
         .collect();
-    assert!(bad.is_empty(), "{} unexplained:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} unexplained:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
     // The comparison ran for real: most cases agree outright.
     assert!(
         tally.total(AGREE) > queries * 2 * 9 / 10,

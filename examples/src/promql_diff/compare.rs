@@ -295,7 +295,10 @@ pub fn drop_names(a: &Answer) -> Answer {
     }
 }
 
-fn map_series(a: &Answer, f: impl Fn(&mut BTreeMap<String, String>, &mut Vec<(i64, f64)>)) -> Answer {
+fn map_series(
+    a: &Answer,
+    f: impl Fn(&mut BTreeMap<String, String>, &mut Vec<(i64, f64)>),
+) -> Answer {
     match a {
         Answer::Series { kind, series } => {
             let mut series: Vec<Series> = series
@@ -325,13 +328,13 @@ pub fn rename_label(a: &Answer, from: &str, to: &str) -> Answer {
     })
 }
 
-/// Label values that are fractional or huge numbers rounded to 10 significant digits (values
+/// Label values that are numbers rounded to 10 significant digits (values
 /// that `count_values` made from floats differing only in the last bits then agree).
 pub fn round_numeric_labels(a: &Answer) -> Answer {
     map_series(a, |l, _| {
         for v in l.values_mut() {
             if let Ok(f) = v.parse::<f64>() {
-                if f.is_finite() && (f != f.trunc() || f.abs() >= 1e15) {
+                if f.is_finite() {
                     *v = format!("{f:.9e}");
                 }
             }
@@ -478,8 +481,12 @@ mod tests {
     #[test]
     fn rewrites_of_answers() {
         let t = Tolerance::default();
-        let a = parse_answer(r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a-b":"0.30000000000000004"},"value":[1,"NaN"]}]}}"#);
-        let b = parse_answer(r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a_b":"0.3"},"value":[1,"0"]}]}}"#);
+        let a = parse_answer(
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a-b":"0.30000000000000004"},"value":[1,"NaN"]}]}}"#,
+        );
+        let b = parse_answer(
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a_b":"0.3"},"value":[1,"0"]}]}}"#,
+        );
         let a2 = round_numeric_labels(&rename_label(&a, "a-b", "a_b"));
         let b2 = round_numeric_labels(&b);
         assert!(diff(&a2, &b2, t).is_some());
@@ -490,9 +497,15 @@ mod tests {
     #[test]
     fn tie_and_shape_helpers() {
         let t = Tolerance::default();
-        let a = parse_answer(r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1,"NaN"]},{"metric":{"a":"2"},"value":[1,"5"]}]}}"#);
-        let b = parse_answer(r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"3"},"value":[1,"5"]},{"metric":{"a":"1"},"value":[1,"NaN"]}]}}"#);
-        let c = parse_answer(r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1,"1"]},{"metric":{"a":"2"},"value":[1,"6"]}]}}"#);
+        let a = parse_answer(
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1,"NaN"]},{"metric":{"a":"2"},"value":[1,"5"]}]}}"#,
+        );
+        let b = parse_answer(
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"3"},"value":[1,"5"]},{"metric":{"a":"1"},"value":[1,"NaN"]}]}}"#,
+        );
+        let c = parse_answer(
+            r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"a":"1"},"value":[1,"1"]},{"metric":{"a":"2"},"value":[1,"6"]}]}}"#,
+        );
         assert!(diff(&a, &b, t).is_some());
         assert!(diff(&values_by_time(&a), &values_by_time(&b), t).is_none());
         assert!(diff(&values_by_time(&a), &values_by_time(&c), t).is_some());

@@ -567,7 +567,8 @@ mod tests {
             // The one syntax error generated on purpose: both engines must reject it.
             if let Err(e) = promql::parser::parse(&q) {
                 assert!(
-                    e.to_string().contains("must not occur in ON and GROUP clause"),
+                    e.to_string()
+                        .contains("must not occur in ON and GROUP clause"),
                     "{q}: {e}"
                 );
             }

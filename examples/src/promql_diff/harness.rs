@@ -7,7 +7,10 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use super::classify::{AGREE, UNEXPLAINED};
-use super::compare::{same_shape, values_by_time, adopt_nan_for_zero, diff, drop_names, normalise_le, rename_label, round_numeric_labels, parse_answer, Answer, Tolerance};
+use super::compare::{
+    adopt_nan_for_zero, diff, drop_names, normalise_le, parse_answer, rename_label,
+    round_numeric_labels, same_shape, values_by_time, Answer, Tolerance,
+};
 use super::data::{openmetrics, DataSpec, START_MS};
 use super::gen::QueryGen;
 use super::rewrite::{dot_all_regexes, left_open_ranges};
@@ -414,8 +417,9 @@ impl Client {
 /// The outcome of one case.
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    /// [`AGREE`], a rule name of [`super::classify::RULES`], or [`UNEXPLAINED`].
-    pub class: &'static str,
+    /// [`AGREE`], a rule name of [`super::classify::RULES`] (or several joined with `+`
+    /// when rewrites were combined), or [`UNEXPLAINED`].
+    pub class: String,
     /// The first difference against Prometheus as is (when they differ).
     pub detail: Option<String>,
 }
@@ -431,57 +435,80 @@ pub fn run_case(client: &Client, s: &Servers, case: &Case) -> Outcome {
     let theirs = client.ask(&s.theirs.base, case);
     let Some(detail) = diff(&ours, &theirs, strict) else {
         return Outcome {
-            class: AGREE,
+            class: AGREE.into(),
             detail: None,
         };
-    };
-    let done = |class| Outcome {
-        class,
-        detail: Some(detail.clone()),
     };
     let q = case.query();
     if q.contains("holt_winters")
         && matches!(ours, Answer::Error(_))
         && !matches!(theirs, Answer::Error(_))
     {
-        return done("holt_winters-renamed");
+        return Outcome {
+            class: "holt_winters-renamed".into(),
+            detail: Some(detail),
+        };
     }
-    if q.contains("atan2") && diff(&drop_names(&ours), &drop_names(&theirs), strict).is_none() {
-        return done("atan2-drops-name");
+    // atan2: compare without metric names from here on (3.x drops them).
+    let atan = q.contains("atan2");
+    let norm = |a: Answer| if atan { drop_names(&a) } else { a };
+    let (ours, theirs) = (norm(ours), norm(theirs));
+    let mut prefix = String::new();
+    if atan {
+        if diff(&ours, &theirs, strict).is_none() {
+            return Outcome {
+                class: "atan2-drops-name".into(),
+                detail: Some(detail),
+            };
+        }
+        prefix.push_str("atan2-drops-name+");
     }
     // UTF-8 label names: ask 2.42 for a legal name and rename ours; the remaining rules
     // then run on that pair, and a match is reported with both names.
-    let (q, ours, theirs, prefix) = if q.contains("\"a-b\"") {
+    let (q, ours, theirs) = if q.contains("\"a-b\"") {
         let q2 = q.replace("\"a-b\"", "\"a_b\"");
-        let t = client.ask(&s.theirs.base, &case.with_query(q2.clone()));
+        let t = norm(client.ask(&s.theirs.base, &case.with_query(q2.clone())));
         let o = rename_label(&ours, "a-b", "a_b");
         if diff(&o, &t, strict).is_none() {
-            return done("utf8-label-names");
+            return Outcome {
+                class: format!("{prefix}utf8-label-names"),
+                detail: Some(detail),
+            };
         }
-        (q2, o, t, "utf8-label-names+")
+        prefix.push_str("utf8-label-names+");
+        (q2, o, t)
     } else {
-        (q.to_string(), ours, theirs, "")
+        (q.to_string(), ours, theirs)
     };
     let case = &case.with_query(q.clone());
     let q = q.as_str();
-    let class = |name: &'static str| -> &'static str {
-        if prefix.is_empty() {
-            name
+    let ask = |base: &str, query: String| norm(client.ask(base, &case.with_query(query)));
+    let done = |name: &str| Outcome {
+        class: if name == UNEXPLAINED {
+            name.to_string()
         } else {
-            crate::promql_diff::classify::combined(name)
-        }
-    };
-    let done = |name: &'static str| Outcome {
-        class: class(name),
+            format!("{prefix}{name}")
+        },
         detail: Some(detail.clone()),
     };
-    if (q.contains("stddev") || q.contains("stdvar"))
-        && diff(&ours, &adopt_nan_for_zero(&ours, &theirs), strict).is_none()
-    {
-        return done("stddev-of-nan");
+    if q.contains("stddev") || q.contains("stdvar") {
+        if diff(&ours, &adopt_nan_for_zero(&ours, &theirs), strict).is_none() {
+            return done("stddev-of-nan");
+        }
+        if let Some(guarded) = super::rewrite::nan_aware_stddev(q) {
+            let t = ask(&s.theirs.base, guarded);
+            if diff(&ours, &t, strict).is_none() {
+                return done("stddev-of-nan");
+            }
+        }
     }
     if q.contains("count_values")
-        && diff(&round_numeric_labels(&ours), &round_numeric_labels(&theirs), loose).is_none()
+        && diff(
+            &round_numeric_labels(&ours),
+            &round_numeric_labels(&theirs),
+            loose,
+        )
+        .is_none()
     {
         return done("count_values-float-digits");
     }
@@ -498,18 +525,18 @@ pub fn run_case(client: &Client, s: &Servers, case: &Case) -> Outcome {
     }
     let re = dot_all_regexes(q);
     if re != q {
-        let t = client.ask(&s.theirs.base, &case.with_query(re.clone()));
+        let t = ask(&s.theirs.base, re.clone());
         if diff(&ours, &t, strict).is_none() {
             return done("regex-dot-newline");
         }
     }
     let lo = left_open_ranges(q);
-    let t = client.ask(&s.theirs_left_open.base, &case.with_query(lo));
+    let t = ask(&s.theirs_left_open.base, lo);
     if diff(&ours, &t, loose).is_none() {
         return done("left-open-range");
     }
     if re != q {
-        let t = client.ask(&s.theirs_left_open.base, &case.with_query(left_open_ranges(&re)));
+        let t = ask(&s.theirs_left_open.base, left_open_ranges(&re));
         if diff(&ours, &t, loose).is_none() {
             return done("left-open-range+regex-dot-newline");
         }
@@ -519,20 +546,34 @@ pub fn run_case(client: &Client, s: &Servers, case: &Case) -> Outcome {
     {
         return done("topk-tie-choice");
     }
-    if let Some(per_step) = instants_of(client, &s.theirs.base, case) {
+    if let Some(per_step) = instants_of(client, &s.theirs.base, case).map(norm) {
         if diff(&ours, &per_step, strict).is_none() {
             return done("2.42-range-query-bug");
         }
     }
     if matches!(case, Case::Instant { .. }) && (q.contains("@ start()") || q.contains("@ end()")) {
         let plain = q.replace(" @ start()", "").replace(" @ end()", "");
-        let t = client.ask(&s.theirs.base, &case.with_query(plain));
+        let t = ask(&s.theirs.base, plain);
         if diff(&ours, &t, strict).is_none() {
             return done("2.42-at-modifier-bug");
         }
     }
-    let aggregates = ["sum", "avg", "stddev", "stdvar"].iter().any(|f| q.contains(f));
-    let amplifies = ["%", "floor(", "ceil(", "round("].iter().any(|f| q.contains(f));
+    if q.contains("timestamp(") && q.contains(" offset ") && q.contains(" @ ") {
+        if let (Answer::Series { series: o, .. }, Answer::Series { series: t, .. }) =
+            (&ours, &theirs)
+        {
+            let ours_labels: Vec<_> = o.iter().map(|x| &x.0).collect();
+            if t.len() < o.len() && t.iter().all(|x| ours_labels.contains(&&x.0)) {
+                return done("2.42-timestamp-offset-at-bug");
+            }
+        }
+    }
+    let aggregates = ["sum", "avg", "stddev", "stdvar"]
+        .iter()
+        .any(|f| q.contains(f));
+    let amplifies = ["%", "floor(", "ceil(", "round("]
+        .iter()
+        .any(|f| q.contains(f));
     if aggregates && amplifies && same_shape(&ours, &theirs) {
         return done("rounding-amplified");
     }
@@ -603,7 +644,7 @@ impl Tally {
     pub fn add(&mut self, case: &Case, o: &Outcome) {
         *self
             .counts
-            .entry((o.class.to_string(), case.kind().to_string()))
+            .entry((o.class.clone(), case.kind().to_string()))
             .or_default() += 1;
         if o.class == UNEXPLAINED {
             self.unexplained
@@ -678,14 +719,14 @@ mod tests {
         t.add(
             &c,
             &Outcome {
-                class: AGREE,
+                class: AGREE.into(),
                 detail: None,
             },
         );
         t.add(
             &c,
             &Outcome {
-                class: UNEXPLAINED,
+                class: UNEXPLAINED.into(),
                 detail: Some("x".into()),
             },
         );

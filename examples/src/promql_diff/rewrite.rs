@@ -101,8 +101,61 @@ pub fn left_open_ranges(q: &str) -> String {
     out
 }
 
-/// The query with `(?s)` at the start of every regex matcher, so `.` matches `\n`.
+/// The query with `(?s)` at the start of every regex matcher and of every
+/// `label_replace` regex (3.x compiles both with `.` matching `\n`).
 pub fn dot_all_regexes(q: &str) -> String {
+    dot_all_label_replace(&dot_all_matchers(q))
+}
+
+/// Byte offsets of the string literal that is argument `index` of every call of `func`.
+fn call_string_args(q: &str, func: &str, index: usize) -> Vec<usize> {
+    let b = q.as_bytes();
+    let mut found = Vec::new();
+    let mut i = 0;
+    while i < b.len() {
+        if matches!(b[i], b'"' | b'\'' | b'`') {
+            i = skip_string(b, i);
+            continue;
+        }
+        if q[i..].starts_with(func) && q[i + func.len()..].starts_with('(') {
+            let mut j = i + func.len() + 1;
+            let (mut depth, mut arg) = (0usize, 0usize);
+            while j < b.len() {
+                match b[j] {
+                    b'"' | b'\'' | b'`' => {
+                        if depth == 0 && arg == index {
+                            found.push(j);
+                        }
+                        j = skip_string(b, j);
+                        continue;
+                    }
+                    b'(' | b'[' | b'{' => depth += 1,
+                    b')' | b']' | b'}' if depth == 0 => break,
+                    b')' | b']' | b'}' => depth -= 1,
+                    b',' if depth == 0 => arg += 1,
+                    _ => {}
+                }
+                j += 1;
+            }
+        }
+        i += q[i..].chars().next().map(|c| c.len_utf8()).unwrap_or(1);
+    }
+    found
+}
+
+fn dot_all_label_replace(q: &str) -> String {
+    let mut out = q.to_string();
+    // Insert from the back so earlier offsets stay valid (nested calls are found
+    // outer first, so sort).
+    let mut at = call_string_args(q, "label_replace", 4);
+    at.sort_unstable();
+    for pos in at.into_iter().rev() {
+        out.insert_str(pos + 1, "(?s)");
+    }
+    out
+}
+
+fn dot_all_matchers(q: &str) -> String {
     let b = q.as_bytes();
     let mut out = String::with_capacity(q.len() + 16);
     let mut i = 0;
@@ -139,9 +192,59 @@ pub fn dot_all_regexes(q: &str) -> String {
     out
 }
 
+/// The query with every `stddev`/`stdvar` aggregation `A` over `X` written as
+/// `(A + sum <same grouping> (X) * 0)`, so a group holding NaN or ±Inf is NaN on 2.42 too,
+/// as 3.x gives for stddev/stdvar (2.42 starts such a group at 0 when the NaN comes first).
+/// `None` when the query does not parse, has no such aggregation, or nests them.
+pub fn nan_aware_stddev(q: &str) -> Option<String> {
+    use promql::ast::{AggregateOp, Expr};
+    let e = promql::parser::parse(q).ok()?;
+    let mut found: Vec<(String, String)> = Vec::new();
+    e.walk(&mut |x| {
+        if let Expr::Aggregate(a) = x {
+            if matches!(a.op, AggregateOp::Stddev | AggregateOp::Stdvar) {
+                let grouping = if a.without {
+                    format!(" without ({})", a.grouping.join(", "))
+                } else {
+                    format!(" by ({})", a.grouping.join(", "))
+                };
+                let whole = x.to_string();
+                let guard = format!("({whole} + sum{grouping} ({}) * 0)", a.expr);
+                found.push((whole, guard));
+            }
+        }
+    });
+    if found.is_empty() {
+        return None;
+    }
+    let mut text = e.to_string();
+    for (i, (whole, guard)) in found.iter().enumerate() {
+        let nested = found
+            .iter()
+            .enumerate()
+            .any(|(j, (other, _))| j != i && other.contains(whole.as_str()));
+        if nested || text.matches(whole.as_str()).count() != 1 {
+            return None;
+        }
+        text = text.replace(whole.as_str(), guard);
+    }
+    Some(text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stddev_guard() {
+        let q = nan_aware_stddev("stddev by (a) (x) > 1").unwrap();
+        assert!(q.contains("sum by (a) (x) * 0"), "{q}");
+        promql::parser::parse(&q).unwrap();
+        let q = nan_aware_stddev("clamp(stdvar without () (vector(NaN)), 10, 100)").unwrap();
+        promql::parser::parse(&q).unwrap();
+        assert!(nan_aware_stddev("sum(x)").is_none());
+        assert!(nan_aware_stddev("stddev(stddev(x))").is_none());
+    }
 
     #[test]
     fn durations() {
@@ -168,5 +271,11 @@ mod tests {
             r#"a{b=~"(?s)x.*", c!~ "(?s)y", d="z"}"#
         );
         assert_eq!(dot_all_regexes(r#"a{d="=~"}"#), r#"a{d="=~"}"#);
+        assert_eq!(
+            dot_all_regexes(
+                r#"label_replace(label_replace(a{b=~"x"}, "d", "$1", "s", "(.*)"), "e", "", "f", "g.")"#
+            ),
+            r#"label_replace(label_replace(a{b=~"(?s)x"}, "d", "$1", "s", "(?s)(.*)"), "e", "", "f", "(?s)g.")"#
+        );
     }
 }

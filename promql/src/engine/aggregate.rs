@@ -656,4 +656,3 @@ fn heap_select<T>(entries: &mut Vec<(usize, f64, T)>, k: usize, bottom: bool) {
     }
     *entries = heap;
 }
-

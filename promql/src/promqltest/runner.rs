@@ -115,7 +115,7 @@ pub fn run_script(
     } else {
         configured = Engine::new(crate::engine::EngineOptions {
             delayed_name_removal: opts.delayed_name_removal,
-            ..engine.options().clone()
+            ..*engine.options()
         });
         &configured
     };
