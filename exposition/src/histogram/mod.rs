@@ -9,7 +9,8 @@
 //!   with (rates and averages of histograms are not integers).
 //!
 //! Buckets are addressed by index. For exponential schemas `-4..=8` the upper bound of
-//! positive bucket `i` is `2^(i * 2^-schema)`; negative buckets mirror them below zero;
+//! positive bucket `i` is `2^(i * 2^-schema)` (rounded as Prometheus's table of
+//! fractions rounds it, see [`exponential_bound`]); negative buckets mirror them below zero;
 //! observations whose magnitude is at most `zero_threshold` go to the zero bucket. The
 //! custom-bucket schema [`CUSTOM_BUCKETS_SCHEMA`] instead uses `custom_values` as the
 //! upper bounds (bucket `i` is `(custom_values[i-1], custom_values[i]]`, the last one
@@ -36,6 +37,8 @@
 //!   [`FloatHistogram::trim_lower`] (`>/`).
 //! - `validate`: is it well-formed? [`FloatHistogram::validate`], [`Histogram::validate`],
 //!   [`FloatHistogram::to_integer`].
+//! - `gomath`: how does Prometheus round the logarithms it interpolates with?
+//!   [`go_log2`], [`go_exp2`] (Go's `math.Log2` and `math.Exp2`, bit for bit).
 //! - `error`: [`HistogramNotationError`] (with byte offset) and [`HistogramError`].
 //!
 //! The main path: parse two histograms, add them across schemas, read a quantile, print
@@ -57,6 +60,7 @@ mod arith;
 mod bounds_table;
 mod buckets;
 mod error;
+mod gomath;
 mod kahan;
 mod layout;
 mod notation;
@@ -67,6 +71,7 @@ mod validate;
 pub use arith::AddOutcome;
 pub use buckets::{exponential_bound, AllBuckets, Bucket, SideBuckets};
 pub use error::{HistogramError, HistogramNotationError, NotationErrorKind, Side};
+pub use gomath::{go_exp2, go_log2};
 pub use notation::go_fmt_g;
 pub use stats::{kahan_sum_inc, NanNote};
 

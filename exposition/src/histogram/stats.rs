@@ -5,6 +5,7 @@
 //! buckets and the zero bucket linearly, as Prometheus 3.x does.
 
 use super::buckets::Bucket;
+use super::gomath::{go_exp2, go_log2};
 use super::FloatHistogram;
 
 /// What a quantile or fraction computation noticed about NaN observations (which raise
@@ -142,12 +143,12 @@ impl FloatHistogram {
                 note,
             );
         }
-        let log_lower = bucket.lower.abs().log2();
-        let log_upper = bucket.upper.abs().log2();
+        let log_lower = go_log2(bucket.lower.abs());
+        let log_upper = go_log2(bucket.upper.abs());
         let v = if bucket.lower > 0.0 {
-            (log_lower + (log_upper - log_lower) * fraction).exp2()
+            go_exp2(log_lower + (log_upper - log_lower) * fraction)
         } else {
-            -(log_upper + (log_lower - log_upper) * (1.0 - fraction)).exp2()
+            -go_exp2(log_upper + (log_lower - log_upper) * (1.0 - fraction))
         };
         (v, note)
     }
@@ -202,9 +203,9 @@ impl FloatHistogram {
                 } else if linear {
                     rank + b.count * (v - b.lower) / (b.upper - b.lower)
                 } else {
-                    let log_lower = b.lower.abs().log2();
-                    let log_upper = b.upper.abs().log2();
-                    let log_v = v.abs().log2();
+                    let log_lower = go_log2(b.lower.abs());
+                    let log_upper = go_log2(b.upper.abs());
+                    let log_v = go_log2(v.abs());
                     let fraction = if v > 0.0 {
                         (log_v - log_lower) / (log_upper - log_lower)
                     } else {
@@ -322,4 +323,25 @@ pub fn kahan_sum_inc(inc: f64, sum: f64, mut c: f64) -> (f64, f64) {
         c += (inc - t) + sum;
     }
     (t, c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exponential_interpolation_rounds_like_go() {
+        // The median of two observations in (1, 2] is 2^0.5: Go's Exp2 (and so
+        // Prometheus) gives 1.414213562373095, one ulp below the correctly rounded √2.
+        let h = FloatHistogram::parse_notation("{{schema:0 count:2 sum:3 offset:1 buckets:[2]}}")
+            .unwrap();
+        assert_eq!(
+            h.quantile(0.5).to_bits() + 1,
+            std::f64::consts::SQRT_2.to_bits()
+        );
+        // The way back interpolates with Go's Log2 too (0.4999999999999999, not 0.5).
+        let q = h.quantile(0.5);
+        assert_eq!(h.fraction(0.0, q), go_log2(q));
+        assert_eq!(h.fraction(0.0, q), 0.499_999_999_999_999_9);
+    }
 }

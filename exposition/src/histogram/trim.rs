@@ -9,6 +9,7 @@
 //! distribution and are kept or dropped whole, with a few special cases as in Prometheus.
 
 use super::buckets::Bucket;
+use super::gomath::go_log2;
 use super::FloatHistogram;
 
 /// Which side of the bound a trim keeps.
@@ -144,7 +145,11 @@ fn share_below(b: &Bucket, rhs: f64, positive: bool, linear: bool) -> f64 {
     let fraction = if linear {
         (rhs - b.lower) / (b.upper - b.lower)
     } else {
-        let (ll, lu, lv) = (b.lower.abs().log2(), b.upper.abs().log2(), rhs.abs().log2());
+        let (ll, lu, lv) = (
+            go_log2(b.lower.abs()),
+            go_log2(b.upper.abs()),
+            go_log2(rhs.abs()),
+        );
         if positive {
             (lv - ll) / (lu - ll)
         } else {
