@@ -1,8 +1,11 @@
 //! Per-sample math: the functions that map one float to one float.
 
-/// Go's `math.Max`: NaN if either is NaN; +0 beats -0.
+/// Go's `math.Max`: +Inf if either is +Inf (even against NaN), else NaN if either is
+/// NaN; +0 beats -0.
 pub fn go_max(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
+    if a == f64::INFINITY || b == f64::INFINITY {
+        f64::INFINITY
+    } else if a.is_nan() || b.is_nan() {
         f64::NAN
     } else if a == b && a == 0.0 {
         if a.is_sign_positive() {
@@ -17,9 +20,12 @@ pub fn go_max(a: f64, b: f64) -> f64 {
     }
 }
 
-/// Go's `math.Min`: NaN if either is NaN; -0 beats +0.
+/// Go's `math.Min`: -Inf if either is -Inf (even against NaN), else NaN if either is
+/// NaN; -0 beats +0.
 pub fn go_min(a: f64, b: f64) -> f64 {
-    if a.is_nan() || b.is_nan() {
+    if a == f64::NEG_INFINITY || b == f64::NEG_INFINITY {
+        f64::NEG_INFINITY
+    } else if a.is_nan() || b.is_nan() {
         f64::NAN
     } else if a == b && a == 0.0 {
         if a.is_sign_negative() {
@@ -128,6 +134,12 @@ mod tests {
     #[test]
     fn go_min_max_propagate_nan() {
         assert!(go_max(1.0, f64::NAN).is_nan());
+        // Go checks the infinity that wins before NaN.
+        assert_eq!(go_max(f64::INFINITY, f64::NAN), f64::INFINITY);
+        assert_eq!(go_max(f64::NAN, f64::INFINITY), f64::INFINITY);
+        assert_eq!(go_min(f64::NAN, f64::NEG_INFINITY), f64::NEG_INFINITY);
+        assert!(go_min(f64::INFINITY, f64::NAN).is_nan());
+        assert!(go_max(f64::NEG_INFINITY, f64::NAN).is_nan());
         assert!(clamp(f64::NAN, 0.0, 1.0).is_nan());
         assert_eq!(clamp(5.0, 0.0, 1.0), 1.0);
     }
