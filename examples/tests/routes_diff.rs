@@ -920,9 +920,19 @@ fn am_check(amtool: &Path, files: &[PathBuf]) -> Vec<Result<(), String>> {
 }
 
 fn am_routes_test(amtool: &Path, file: &Path, labels: &[String]) -> Result<String, String> {
+    am_routes_test_with(amtool, file, &[], labels)
+}
+
+fn am_routes_test_with(
+    amtool: &Path,
+    file: &Path,
+    flags: &[String],
+    labels: &[String],
+) -> Result<String, String> {
     let out = Command::new(amtool)
         .args(["config", "routes", "test"])
         .arg(format!("--config.file={}", file.display()))
+        .args(flags)
         .arg("--")
         .args(labels)
         .output()
@@ -932,11 +942,16 @@ fn am_routes_test(amtool: &Path, file: &Path, labels: &[String]) -> Result<Strin
             .trim_end_matches('\n')
             .to_string())
     } else {
-        Err(String::from_utf8_lossy(&out.stderr)
-            .lines()
-            .filter(|l| !l.starts_with("Warning: --config.file"))
-            .collect::<Vec<_>>()
-            .join(" "))
+        // A failed `--verify.receivers` prints to stdout; errors go to stderr.
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .filter(|l| !l.starts_with("Warning: --config.file"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        ))
     }
 }
 
@@ -958,9 +973,18 @@ fn routes_bin() -> &'static str {
 }
 
 fn ours_routes_test(file: &Path, labels: &[String]) -> Result<String, String> {
+    ours_routes_test_with(file, &[], labels)
+}
+
+fn ours_routes_test_with(
+    file: &Path,
+    flags: &[String],
+    labels: &[String],
+) -> Result<String, String> {
     let out = Command::new(routes_bin())
         .args(["test", "--config.file"])
         .arg(file)
+        .args(flags)
         .arg("--")
         .args(labels)
         .output()
@@ -970,7 +994,11 @@ fn ours_routes_test(file: &Path, labels: &[String]) -> Result<String, String> {
             .trim_end_matches('\n')
             .to_string())
     } else {
-        Err(String::from_utf8_lossy(&out.stderr).trim().to_string())
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ))
     }
 }
 
@@ -1203,21 +1231,27 @@ fn compare_configs(amtool: &Path, dir: &Path, seed: u64, n: usize, tally: &mut T
         // Both accept: routing tree and label sets.
         tally.run("routes show");
         let (a, o) = (am_routes_show(amtool, f), ours_routes_show(f));
-        let literal_brace =
-            |r: &Result<String, String>| r.as_ref().map(|t| t.replace("\\\\{", "{")).ok();
-        if a != o && literal_brace(&a) == literal_brace(&o) {
-            tally.newer("KNOWN GAP: Go-literal `{` in a regex is shown escaped");
+        // `\Q..\E` is rewritten into escapes and printed that way (documented gap).
+        let quoted = a.as_ref().is_ok_and(|t| t.contains("\\\\Q"));
+        if a != o && quoted {
+            tally.newer("KNOWN GAP: a \\Q..\\E regex is shown in its rewritten form");
         } else if a != o {
             tally.mismatch(
                 "routes show differs".into(),
                 ex(&format!("amtool:\n{}\nours:\n{}", fmt_res(&a), fmt_res(&o))),
             );
         }
-        for labels in label_sets(&mut rng, case, 4) {
+        for (k, labels) in label_sets(&mut rng, case, 4).into_iter().enumerate() {
             tally.run("routes test");
+            // One label set per config also checks `--tree`, another `--verify.receivers`.
+            let flags: Vec<String> = match k {
+                0 => vec!["--tree".into()],
+                1 => vec!["--verify.receivers=default".into()],
+                _ => Vec::new(),
+            };
             let (a, o) = (
-                am_routes_test(amtool, f, &labels),
-                ours_routes_test(f, &labels),
+                am_routes_test_with(amtool, f, &flags, &labels),
+                ours_routes_test_with(f, &flags, &labels),
             );
             if a != o {
                 tally.mismatch(

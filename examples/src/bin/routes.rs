@@ -29,7 +29,7 @@ enum Cmd {
         /// Expected receivers, comma-separated; exit 1 when the result differs.
         #[arg(long = "verify.receivers")]
         verify_receivers: Option<String>,
-        /// Also print the matched routes' keys.
+        /// Also print the matched part of the routing tree (as amtool's `--tree`).
         #[arg(long)]
         tree: bool,
         /// Labels as name=value (quote values with spaces; `\"`, `\\`, `\n` escapes).
@@ -61,6 +61,55 @@ fn parse_labels(args: &[String]) -> Result<Labels, String> {
     Labels::try_from_pairs(&pairs).map_err(|e| e.to_string())
 }
 
+/// amtool's `--tree`: the matched part of the routing tree, each node named by its matchers
+/// (`default-route` without any), with the receiver on the nodes the alert ends at.
+fn matching_tree(tree: &alertroute::RouteTree, labels: &Labels) -> String {
+    fn slug(r: &alertroute::Route, final_node: bool) -> String {
+        let mut s = if r.matchers.is_empty() {
+            "default-route".to_string()
+        } else {
+            alertroute::matchers::matchers_to_string(&r.matchers)
+        };
+        if final_node {
+            s.push_str("  receiver: ");
+            s.push_str(&r.receiver);
+        }
+        s
+    }
+    fn branch(
+        tree: &alertroute::RouteTree,
+        node: &alertroute::Route,
+        labels: &Labels,
+        prefix: &str,
+        last: bool,
+        out: &mut String,
+    ) {
+        let mut matched = Vec::new();
+        for &c in &node.children {
+            let Some(child) = tree.get(c) else { continue };
+            if child.matches(labels) {
+                matched.push(child);
+                if !child.continue_matching {
+                    break;
+                }
+            }
+        }
+        out.push_str(prefix);
+        out.push_str(if last { "└── " } else { "├── " });
+        out.push_str(&slug(node, matched.is_empty()));
+        out.push('\n');
+        // treeprint's continuation bar is followed by two no-break spaces and a space.
+        let next = format!("{prefix}{}", if last { "    " } else { "│\u{a0}\u{a0} " });
+        let n = matched.len();
+        for (i, child) in matched.into_iter().enumerate() {
+            branch(tree, child, labels, &next, i + 1 == n, out);
+        }
+    }
+    let mut out = String::from(".\n");
+    branch(tree, tree.root(), labels, "", true, &mut out);
+    out
+}
+
 fn run() -> Result<ExitCode, String> {
     match Cli::parse().cmd {
         Cmd::Test {
@@ -73,9 +122,10 @@ fn run() -> Result<ExitCode, String> {
             let labels = parse_labels(&labels)?;
             let routes = cfg.route.route(&labels);
             if tree {
-                for r in &routes {
-                    println!("{}  receiver: {}", r.key, r.receiver);
-                }
+                println!("Matching routes:");
+                print!("{}", matching_tree(&cfg.route, &labels));
+                println!();
+                println!();
             }
             let got = routes
                 .iter()
@@ -85,7 +135,7 @@ fn run() -> Result<ExitCode, String> {
             println!("{got}");
             if let Some(want) = verify_receivers {
                 if want != got {
-                    eprintln!("WARNING: Expected receivers did not match resolved receivers.");
+                    println!("WARNING: Expected receivers did not match resolved receivers.");
                     return Ok(ExitCode::from(1));
                 }
             }
