@@ -162,7 +162,7 @@ fn explained(class: &str) -> Option<&'static str> {
             "promtool's importer needs a timestamp on every sample; not a parser rule"
         }
         c if c.contains("storage") => {
-            "promtool's importer refuses out-of-order or conflicting samples; not a parser rule"
+            "promtool's block writer drops or refuses these samples (storage, not parsing)"
         }
         _ => return None,
     })
@@ -635,7 +635,26 @@ impl Generator {
         let samples: Vec<usize> = (0..lines.len())
             .filter(|&k| !lines[k].starts_with('#') && !lines[k].is_empty())
             .collect();
-        match self.rng.below(16) {
+        match self.rng.below(20) {
+            // Character-level damage: insert, delete or replace one character.
+            16..=18 => {
+                let chars: Vec<char> = lines[i].chars().collect();
+                let at = self.rng.below(chars.len() + 1);
+                let c = *self.rng.pick(&[
+                    ' ', '\t', '"', '\\', '{', '}', ',', '=', '#', '\n', '0', 'e', '.', '+', '-',
+                    ':', '_', 'x', 'é', '\r',
+                ]);
+                let mut out: Vec<char> = chars.clone();
+                match self.rng.below(3) {
+                    0 => out.insert(at, c),
+                    1 if at < out.len() => {
+                        out.remove(at);
+                    }
+                    _ if at < out.len() => out[at] = c,
+                    _ => out.push(c),
+                }
+                lines[i] = out.into_iter().collect();
+            }
             // A value form.
             0 | 1 => {
                 if let Some(&k) = samples.get(self.rng.below(samples.len().max(1))) {
@@ -1245,20 +1264,37 @@ fn verdict_lines(keys: &[Key]) -> String {
     out
 }
 
-/// A rough class for a case: the features of the input that can matter.
+/// A rough class for a case: the features of the input that can matter. `quoted-name`:
+/// our text parser read a quoted (Prometheus 3.x) metric or label name, which 2.42 lacks.
 fn features(body: &[u8]) -> String {
-    let s = String::from_utf8_lossy(body);
-    let mut f = Vec::new();
-    let quoted_meta = s.lines().any(|l| {
-        let t = l.trim_start_matches([' ', '\t', '#']);
-        let t = t.trim_start_matches([' ', '\t']);
-        (t.starts_with("HELP") || t.starts_with("TYPE") || t.starts_with("UNIT"))
-            && t[4..].trim_start_matches([' ', '\t']).starts_with('"')
-    });
-    if quoted_meta || s.contains("{\"") || s.contains(",\"") {
-        f.push("quoted-name");
+    let legacy = |n: &str, colon: bool| {
+        let mut cs = n.chars();
+        cs.next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || (colon && c == ':'))
+            && cs.all(|c| c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':'))
+    };
+    let mut quoted = false;
+    for e in TextParser::scrape(body) {
+        match e {
+            Ok(Entry::Sample(s)) => {
+                quoted |= s.series.starts_with('{')
+                    || s.labels.iter().any(|(n, _)| !legacy(&n, false))
+                    || s.labels.as_str().trim_start().starts_with('"')
+                    || s.labels.as_str().contains(",\"")
+                    || s.labels.as_str().contains(", \"");
+            }
+            Ok(Entry::Help { name, .. }) | Ok(Entry::Type { name, .. }) => {
+                quoted |= !legacy(&name, true);
+            }
+            Ok(_) => {}
+            Err(_) => break,
+        }
     }
-    f.join("+")
+    if quoted {
+        "quoted-name".into()
+    } else {
+        String::new()
+    }
 }
 
 #[allow(clippy::too_many_arguments)]
