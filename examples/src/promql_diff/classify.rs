@@ -130,6 +130,19 @@ pub const RULES: &[Rule] = &[
                same series and timestamps (a heuristic).",
     },
     Rule {
+        name: "left-open-range+2.42-range-query-bug",
+        what: "both of those at once: ours agrees with 2.42 asked one instant query per \
+               step with the left-open emulation.",
+    },
+    Rule {
+        name: "ulp-amplified",
+        what: "not a semantic change: Go's and Rust's exp/sinh/cosh/pow differ in the \
+               last bit, and a date function (read as seconds) or sin/cos/tan of a huge \
+               value turns that into any output: applies when the query has exactly one \
+               such call, both engines agree on its argument to 12 digits, and the \
+               answers have the same series and timestamps.",
+    },
+    Rule {
         name: "counter-zero-extrapolation",
         what: "rate/increase extrapolation towards the counter's zero point changed in \
                2.52 (prometheus PR #13725, so in every 3.x): the zero point now only \

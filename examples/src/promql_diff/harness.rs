@@ -550,6 +550,25 @@ pub fn run_case(client: &Client, s: &Servers, case: &Case) -> Outcome {
         if diff(&ours, &per_step, strict).is_none() {
             return done("2.42-range-query-bug");
         }
+        let lo_case = case.with_query(left_open_ranges(q));
+        if let Some(per_step) = instants_of(client, &s.theirs_left_open.base, &lo_case).map(norm) {
+            if diff(&ours, &per_step, loose).is_none() {
+                return done("left-open-range+2.42-range-query-bug");
+            }
+        }
+    }
+    if let Some(arg) = super::rewrite::amplifier_argument(q) {
+        let (o, t) = (
+            ask(&s.ours.base, arg.clone()),
+            ask(&s.theirs.base, arg.clone()),
+        );
+        let tight = Tolerance {
+            rel: 1e-12,
+            abs: 0.0,
+        };
+        if diff(&o, &t, tight).is_none() && same_shape(&ours, &theirs) {
+            return done("ulp-amplified");
+        }
     }
     if matches!(case, Case::Instant { .. }) && (q.contains("@ start()") || q.contains("@ end()")) {
         let plain = q.replace(" @ start()", "").replace(" @ end()", "");

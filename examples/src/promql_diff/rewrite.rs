@@ -231,6 +231,41 @@ pub fn nan_aware_stddev(q: &str) -> Option<String> {
     Some(text)
 }
 
+/// Functions whose output swings with the last bits of a huge input (the date functions
+/// read it as seconds; periodic functions reduce it modulo 2π).
+const AMPLIFIERS: [&str; 11] = [
+    "minute",
+    "hour",
+    "day_of_week",
+    "day_of_month",
+    "day_of_year",
+    "days_in_month",
+    "month",
+    "year",
+    "sin",
+    "cos",
+    "tan",
+];
+
+/// The argument text of the outermost call of a date or periodic function in `q`, when
+/// there is exactly one such call: if both engines agree on the argument to 12 digits,
+/// a difference after the function is floating-point amplification (Go's and Rust's
+/// `exp`/`sinh`/`cosh`/`pow` differ in the last bit, which `minute(sinh(x))` or
+/// `tan(cosh(x))` turns into any value).
+pub fn amplifier_argument(q: &str) -> Option<String> {
+    use promql::ast::Expr;
+    let e = promql::parser::parse(q).ok()?;
+    let mut args = Vec::new();
+    e.walk(&mut |x| {
+        if let Expr::Call(c) = x {
+            if AMPLIFIERS.contains(&c.func.name) && c.args.len() == 1 {
+                args.push(c.args[0].to_string());
+            }
+        }
+    });
+    (args.len() == 1).then(|| args.remove(0))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -244,6 +279,17 @@ mod tests {
         promql::parser::parse(&q).unwrap();
         assert!(nan_aware_stddev("sum(x)").is_none());
         assert!(nan_aware_stddev("stddev(stddev(x))").is_none());
+    }
+
+    #[test]
+    fn amplifier_arguments() {
+        assert_eq!(
+            amplifier_argument("minute(sinh(x)) + 1").as_deref(),
+            Some("sinh(x)")
+        );
+        assert_eq!(amplifier_argument("tan(a) + cos(b)"), None);
+        assert_eq!(amplifier_argument("minute()"), None);
+        assert_eq!(amplifier_argument("sum(x)"), None);
     }
 
     #[test]
