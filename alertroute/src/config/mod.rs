@@ -353,22 +353,23 @@ fn add_node(
     let group_by = match &raw.group_by {
         None => parent.group_by.clone(),
         Some(list) => {
+            // Alertmanager's order: names, then `...` with names, then duplicates. `...`
+            // may repeat.
+            let named: Vec<String> = list.iter().filter(|l| *l != "...").cloned().collect();
+            let all = named.len() < list.len();
+            check_names(&named, "group_by", names)?;
+            if all && !named.is_empty() {
+                return Err(ConfigError::WildcardWithOthers);
+            }
             let mut seen = HashSet::new();
-            let mut all = false;
-            for l in list {
-                if l == "..." {
-                    all = true;
-                } else if !seen.insert(l.as_str()) {
+            for l in &named {
+                if !seen.insert(l.as_str()) {
                     return Err(ConfigError::DuplicateGroupBy(l.clone()));
                 }
-            }
-            if all && list.len() > 1 {
-                return Err(ConfigError::WildcardWithOthers);
             }
             if all {
                 GroupBy::All
             } else {
-                check_names(list, "group_by", names)?;
                 GroupBy::Labels(list.clone())
             }
         }

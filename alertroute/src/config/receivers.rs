@@ -666,6 +666,16 @@ pub(crate) fn check_global(global: Option<&Mapping>) -> Result<Map<String, Json>
             return Err(IntegrationError::Exclusive(a.to_string(), b.to_string()).into());
         }
     }
+    for (k, v) in &g {
+        if k.ends_with("_url") && k != "smtp_smarthost" {
+            if let Some(u) = v.as_str() {
+                check_url(u)?;
+            }
+        }
+    }
+    if let Some(h) = g.get("smtp_smarthost").and_then(Json::as_str) {
+        check_host_port(h)?;
+    }
     let token = is_set(&g, "slack_app_token") || is_set(&g, "slack_app_token_file");
     let url = is_set(&g, "slack_api_url") || is_set(&g, "slack_api_url_file");
     let post_message = g.get("slack_api_url").and_then(Json::as_str)
@@ -807,6 +817,7 @@ fn build_integration(
             return Err(IntegrationError::Required(msg.to_string()).into());
         }
     }
+    check_fields(kind, &m)?;
     if kind.name == "webex"
         && m.get("http_config")
             .and_then(|h| h.get("authorization"))
@@ -842,4 +853,245 @@ fn build_integration(
         send_resolved,
         settings: Json::Object(m),
     })
+}
+
+/// Field-level checks Alertmanager runs when it decodes an integration (URL schemes,
+/// `host:port`, enumerations, reserved names, `http_config` exclusivity).
+fn check_fields(kind: &Kind, m: &Map<String, Json>) -> Result<(), ConfigError> {
+    let invalid =
+        |msg: String| -> Result<(), ConfigError> { Err(IntegrationError::Invalid(msg).into()) };
+    // Pushover's `url` is free text (a link in the message), not an endpoint.
+    if kind.name != "pushover" {
+        for k in ["url", "api_url", "webhook_url"] {
+            if let Some(u) = m.get(k).and_then(Json::as_str) {
+                check_url(u)?;
+            }
+        }
+    }
+    if let Some(h) = m.get("smarthost").and_then(Json::as_str) {
+        check_host_port(h)?;
+    }
+    if let Some(v) = m.get("max_alerts") {
+        if v.as_u64().is_none() && !v.is_null() {
+            return invalid(format!("cannot unmarshal {v} into uint64 (max_alerts)"));
+        }
+    }
+    match kind.name {
+        "telegram" => {
+            if let Some(p) = m.get("parse_mode").and_then(Json::as_str) {
+                if !["", "Markdown", "MarkdownV2", "HTML"].contains(&p) {
+                    return invalid(
+                        "unknown parse_mode on telegram_config, must be Markdown, MarkdownV2, HTML or empty string".into(),
+                    );
+                }
+            }
+        }
+        "victorops" => {
+            if let Some(Json::Object(cf)) = m.get("custom_fields") {
+                for f in [
+                    "routing_key",
+                    "message_type",
+                    "state_message",
+                    "entity_display_name",
+                    "monitoring_tool",
+                    "entity_id",
+                    "entity_state",
+                ] {
+                    if cf.contains_key(f) {
+                        return invalid(format!("victorOps config contains custom field {f} which cannot be used as it conflicts with the fixed/static fields"));
+                    }
+                }
+            }
+        }
+        "wechat" => {
+            if let Some(t) = m.get("message_type").and_then(Json::as_str) {
+                if !t.is_empty() && t != "text" && t != "markdown" {
+                    return invalid(format!(
+                        "weChat message type {t:?} does not match valid options ^(text|markdown)$"
+                    ));
+                }
+            }
+        }
+        "sns" => {
+            // Alertmanager's check is `(a == "") != (b == "") != (c == "")`: an odd number
+            // of the three left empty is an error.
+            let empty = ["target_arn", "topic_arn", "phone_number"]
+                .iter()
+                .filter(|k| !is_set(m, k))
+                .count();
+            if empty % 2 == 1 {
+                return invalid(
+                    "must provide either a Target ARN, Topic ARN, or Phone Number for SNS config"
+                        .into(),
+                );
+            }
+        }
+        "opsgenie" => {
+            for r in m
+                .get("responders")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let has = |k: &str| {
+                    r.get(k)
+                        .and_then(Json::as_str)
+                        .is_some_and(|s| !s.is_empty())
+                };
+                if !has("id") && !has("username") && !has("name") {
+                    return invalid(format!("opsGenieConfig responder {} has to have at least one of id, username or name specified", responder_text(r)));
+                }
+                let t = r.get("type").and_then(Json::as_str).unwrap_or("");
+                if !t.contains("{{")
+                    && !["team", "teams", "user", "escalation", "schedule"]
+                        .contains(&t.to_ascii_lowercase().as_str())
+                {
+                    return invalid(format!("opsGenieConfig responder {} type does not match valid options ^(team|teams|user|escalation|schedule)$", responder_text(r)));
+                }
+            }
+        }
+        "email" => {
+            let mut seen = std::collections::HashSet::new();
+            for h in m
+                .get("headers")
+                .and_then(Json::as_object)
+                .into_iter()
+                .flat_map(|o| o.keys())
+            {
+                let c = canonical_header(h);
+                if !seen.insert(c.clone()) {
+                    return invalid(format!("duplicate header {c:?} in email config"));
+                }
+            }
+        }
+        _ => {}
+    }
+    if let Some(h) = m.get("http_config").and_then(Json::as_object) {
+        let set = |k: &str| {
+            h.get(k)
+                .is_some_and(|v| !v.is_null() && v.as_str() != Some(""))
+        };
+        if set("bearer_token") && set("bearer_token_file") {
+            return invalid(
+                "at most one of bearer_token & bearer_token_file must be configured".into(),
+            );
+        }
+        if (set("basic_auth") || set("oauth2")) && (set("bearer_token") || set("bearer_token_file"))
+        {
+            return invalid("at most one of basic_auth, oauth2, bearer_token & bearer_token_file must be configured".into());
+        }
+        if let Some(b) = h.get("basic_auth").and_then(Json::as_object) {
+            let bset = |k: &str| {
+                b.get(k)
+                    .and_then(Json::as_str)
+                    .is_some_and(|s| !s.is_empty())
+            };
+            if bset("password") && bset("password_file") {
+                return invalid(
+                    "at most one of basic_auth password & password_file must be configured".into(),
+                );
+            }
+        }
+        if set("authorization") {
+            if set("bearer_token") || set("bearer_token_file") {
+                return invalid("at most one of bearer_token, bearer_token_file & authorization must be configured".into());
+            }
+            if set("basic_auth") || set("oauth2") {
+                return invalid(
+                    "at most one of basic_auth, oauth2 & authorization must be configured".into(),
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Go's `%v` of an OpsGenie responder struct: `{id name username type}`.
+fn responder_text(r: &Json) -> String {
+    let f = |k: &str| r.get(k).and_then(Json::as_str).unwrap_or("").to_string();
+    format!(
+        "{{{} {} {} {}}}",
+        f("id"),
+        f("name"),
+        f("username"),
+        f("type")
+    )
+}
+
+/// `textproto.CanonicalMIMEHeaderKey`: `content-type` → `Content-Type`.
+fn canonical_header(h: &str) -> String {
+    if h.contains(|c: char| c == ' ' || !c.is_ascii()) {
+        return h.to_string();
+    }
+    let mut up = true;
+    h.chars()
+        .map(|c| {
+            let o = if up {
+                c.to_ascii_uppercase()
+            } else {
+                c.to_ascii_lowercase()
+            };
+            up = c == '-';
+            o
+        })
+        .collect()
+}
+
+/// Alertmanager's URL fields: an `http` or `https` URL with a host.
+pub(crate) fn check_url(u: &str) -> Result<(), ConfigError> {
+    let bad =
+        |msg: String| -> Result<(), ConfigError> { Err(IntegrationError::Invalid(msg).into()) };
+    // Go's url.Parse: a scheme is a leading [A-Za-z][A-Za-z0-9+.-]* followed by ':'.
+    let scheme = match u.split_once(':') {
+        Some((s, _))
+            if s.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) =>
+        {
+            s.to_ascii_lowercase()
+        }
+        _ => String::new(),
+    };
+    if scheme != "http" && scheme != "https" {
+        return bad(format!("unsupported scheme {scheme:?} for URL"));
+    }
+    let rest = &u[scheme.len() + 1..];
+    let host = rest
+        .strip_prefix("//")
+        .map(|r| r.split(['/', '?', '#']).next().unwrap_or(""))
+        .map(|a| a.rsplit_once('@').map_or(a, |(_, h)| h))
+        .unwrap_or("");
+    if host.is_empty() {
+        return bad("host is missing in URL".into());
+    }
+    Ok(())
+}
+
+/// `host:port` as Go's `net.SplitHostPort` wants it (the email smarthost).
+fn check_host_port(h: &str) -> Result<(), ConfigError> {
+    if h.is_empty() {
+        return Ok(());
+    }
+    let bad = |why: &str| -> Result<(), ConfigError> {
+        Err(IntegrationError::Invalid(format!("address {h}: {why}")).into())
+    };
+    let port = if let Some(r) = h.strip_prefix('[') {
+        match r.split_once(']') {
+            Some((_, p)) => match p.strip_prefix(':') {
+                Some(port) => port,
+                None => return bad("missing port in address"),
+            },
+            None => return bad("missing ']' in address"),
+        }
+    } else {
+        match h.rsplit_once(':') {
+            None => return bad("missing port in address"),
+            Some((host, _)) if host.contains(':') => return bad("too many colons in address"),
+            Some((_, p)) => p,
+        }
+    };
+    if port.is_empty() {
+        return Err(IntegrationError::Invalid(format!("address {h}: port cannot be empty")).into());
+    }
+    Ok(())
 }

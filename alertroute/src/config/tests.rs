@@ -453,3 +453,57 @@ fn integration_requirements_found_by_amtool_diff() {
     )
     .unwrap();
 }
+
+#[test]
+fn url_and_host_port_fields_are_checked_like_alertmanager() {
+    use super::receivers::check_url;
+    assert!(check_url("http://h/x").is_ok() && check_url("HTTPS://u:p@h:1").is_ok());
+    for (u, msg) in [
+        ("not a url", r#"unsupported scheme "" for URL"#),
+        ("ftp://h/", r#"unsupported scheme "ftp" for URL"#),
+        (
+            "localhost:8080",
+            r#"unsupported scheme "localhost" for URL"#,
+        ),
+        ("http:///x", "host is missing in URL"),
+        ("http:x", "host is missing in URL"),
+    ] {
+        assert_eq!(check_url(u).unwrap_err().to_string(), msg, "{u}");
+    }
+    let recv = |body: &str| {
+        err(&format!(
+            "route: {{receiver: a}}\nreceivers: [{{name: a, {body}}}]"
+        ))
+    };
+    assert_eq!(
+        recv("email_configs: [{to: x@y, from: a@b, smarthost: localhost}]"),
+        "address localhost: missing port in address"
+    );
+    assert_eq!(
+        recv("email_configs: [{to: x@y, from: a@b, smarthost: 'h:'}]"),
+        "address h:: port cannot be empty"
+    );
+    assert_eq!(
+        recv("sns_configs: [{topic_arn: t, phone_number: p}]"),
+        "must provide either a Target ARN, Topic ARN, or Phone Number for SNS config"
+    );
+    // All three set passes Alertmanager's chained comparison.
+    Config::load(
+        "route: {receiver: a}\nreceivers: [{name: a, sns_configs: [{topic_arn: t, phone_number: p, target_arn: x}]}]",
+    )
+    .unwrap();
+    // Pushover's `url` is a link shown in the message, not an endpoint.
+    Config::load(
+        "route: {receiver: a}\nreceivers: [{name: a, pushover_configs: [{user_key: u, token: t, url: 'see runbook'}]}]",
+    )
+    .unwrap();
+}
+
+#[test]
+fn wildcard_group_by_may_repeat() {
+    Config::load("route: {receiver: a, group_by: ['...', '...']}\nreceivers: [{name: a}]").unwrap();
+    assert_eq!(
+        err("route: {receiver: a, group_by: ['...', a, a]}\nreceivers: [{name: a}]"),
+        "cannot have wildcard group_by (`...`) and other labels at the same time"
+    );
+}
