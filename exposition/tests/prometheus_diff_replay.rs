@@ -11,9 +11,11 @@
 //!
 //! A case's verdict lines are one per distinct sample: sorted labels with `__name__` (empty
 //! values dropped, as Prometheus stores them, values in Rust's `{:?}` quoting), the value's
-//! bits in hex (every NaN the same) and the timestamp in ms or `-`.
+//! bits in hex (every NaN the same) and the timestamp in ms or `-`. Scraped cases then have
+//! one `meta` line per family with the type, help and unit Prometheus's metadata API showed
+//! (the last of each; `unknown` when no TYPE was given).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use exposition::openmetrics::OpenMetricsParser;
@@ -58,11 +60,21 @@ fn load(path: &Path) -> Vec<Case> {
     cases
 }
 
-fn verdict<'a>(entries: impl Iterator<Item = Result<Entry<'a>, ParseError>>) -> String {
+fn verdict<'a>(entries: impl Iterator<Item = Result<Entry<'a>, ParseError>>, meta: bool) -> String {
     let mut set = BTreeSet::new();
+    let mut fams: BTreeMap<String, (String, String, String)> = BTreeMap::new();
     for e in entries {
         match e {
             Err(_) => return "reject\n".into(),
+            Ok(Entry::Type { name, ty }) => {
+                fams.entry(name.to_string()).or_default().0 = ty.as_openmetrics().to_string();
+            }
+            Ok(Entry::Help { name, help }) => {
+                fams.entry(name.to_string()).or_default().1 = help.to_string();
+            }
+            Ok(Entry::Unit { name, unit }) => {
+                fams.entry(name.to_string()).or_default().2 = unit.to_string();
+            }
             Ok(Entry::Sample(s)) => {
                 let mut labels: Vec<(String, String)> = s
                     .labels
@@ -87,6 +99,16 @@ fn verdict<'a>(entries: impl Iterator<Item = Result<Entry<'a>, ParseError>>) -> 
         let l: Vec<String> = labels.iter().map(|(n, v)| format!("{n}={v:?}")).collect();
         let ts = ts.map_or("-".to_string(), |t| t.to_string());
         out.push_str(&format!("{}\t{bits:016x}\t{ts}\n", l.join(",")));
+    }
+    if meta {
+        for (name, (ty, help, unit)) in fams {
+            let ty = if ty.is_empty() {
+                "unknown".to_string()
+            } else {
+                ty
+            };
+            out.push_str(&format!("meta\t{name:?}\t{ty}\t{help:?}\t{unit:?}\n"));
+        }
     }
     out
 }
@@ -121,19 +143,19 @@ fn replay(file: &str, parse: fn(&[u8]) -> String) -> usize {
 
 #[test]
 fn text_scrapes_match_prometheus() {
-    replay("text.cases", |b| verdict(TextParser::scrape(b)));
+    replay("text.cases", |b| verdict(TextParser::scrape(b), true));
 }
 
 #[test]
 fn openmetrics_scrapes_match_prometheus() {
     replay("om-scrape.cases", |b| {
-        verdict(OpenMetricsParser::lenient(b))
+        verdict(OpenMetricsParser::lenient(b), true)
     });
 }
 
 #[test]
 fn openmetrics_imports_match_promtool() {
     replay("om-import.cases", |b| {
-        verdict(OpenMetricsParser::lenient(b))
+        verdict(OpenMetricsParser::lenient(b), false)
     });
 }

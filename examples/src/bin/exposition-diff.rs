@@ -301,6 +301,8 @@ const EDGE_TEXT: &[&[u8]] = &[
     b"# ok\n# c \xff\na{b=\"\xfe\"} 1\n",
     b"a{b=\"\"} 1\n",
     b"a{job=\"j\",instance=\"i\"} 1\n",
+    b"# HELP a   x y \n# HELP b\tx\n# HELP c \\\\ \\n \\t \\\n# HELP d \t x\n# TYPE e\tgauge\n",
+    b"# HELP a x\n#  HELP b  y\n#\tHELP c z\n# HELP  d w\n",
 ];
 
 /// OpenMetrics inputs on the edges of Prometheus's OpenMetrics parser.
@@ -855,6 +857,41 @@ struct Observed {
     scraped: Option<f64>,
     /// Stored samples: labels (target labels removed) -> (value bits, timestamp).
     samples: BTreeMap<LabelPairs, BTreeSet<(u64, i64)>>,
+    /// The target's metadata (`/api/v1/targets/metadata`): family -> (type, help, unit).
+    meta: Meta,
+}
+
+/// Metadata per family name: (type, help, unit), as Prometheus's metadata API shows it.
+type Meta = BTreeMap<String, (String, String, String)>;
+
+/// The metadata a scrape leaves: the last TYPE, HELP and UNIT per family name.
+fn ours_meta(body: &[u8], om: bool) -> Meta {
+    let mut m = Meta::new();
+    let entries: Vec<Result<Entry<'_>, ParseError>> = if om {
+        OpenMetricsParser::lenient(body).collect()
+    } else {
+        TextParser::scrape(body).collect()
+    };
+    for e in entries.into_iter().flatten() {
+        match e {
+            Entry::Type { name, ty } => {
+                m.entry(name.to_string()).or_default().0 = ty.as_openmetrics().to_string();
+            }
+            Entry::Help { name, help } => {
+                m.entry(name.to_string()).or_default().1 = help.to_string();
+            }
+            Entry::Unit { name, unit } => {
+                m.entry(name.to_string()).or_default().2 = unit.to_string();
+            }
+            _ => {}
+        }
+    }
+    for v in m.values_mut() {
+        if v.0.is_empty() {
+            v.0 = "unknown".into();
+        }
+    }
+    m
 }
 
 fn scrape_oracle(text: &[Vec<u8>], om: &[Vec<u8>], now: i64) -> Result<Vec<Observed>, String> {
@@ -989,6 +1026,21 @@ fn scrape_oracle(text: &[Vec<u8>], om: &[Vec<u8>], now: i64) -> Result<Vec<Obser
                 }
             }
         }
+        let v = query_path(&base, "/api/v1/targets/metadata")?;
+        for row in v["data"].as_array().unwrap_or(&empty) {
+            let Some(case) = row["target"][CASE_LABEL]
+                .as_str()
+                .and_then(|c| c.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            let Some(o) = obs.get_mut(case) else { continue };
+            let field = |k: &str| row[k].as_str().unwrap_or("").to_string();
+            o.meta.insert(
+                field("metric"),
+                (field("type"), field("help"), field("unit")),
+            );
+        }
         let _ = now;
         Ok(obs)
     })();
@@ -996,6 +1048,14 @@ fn scrape_oracle(text: &[Vec<u8>], om: &[Vec<u8>], now: i64) -> Result<Vec<Obser
     let _ = child.wait();
     server.unblock();
     result
+}
+
+fn query_path(base: &str, path: &str) -> Result<serde_json::Value, String> {
+    let resp = ureq::get(&format!("{base}{path}"))
+        .call()
+        .map_err(|e| e.to_string())?;
+    let body = resp.into_string().map_err(|e| e.to_string())?;
+    serde_json::from_str(&body).map_err(|e| e.to_string())
 }
 
 fn query(base: &str, q: &str) -> Result<serde_json::Value, String> {
@@ -1220,10 +1280,16 @@ impl Report {
         if body.len() > 4_000 || kept >= 250 {
             return;
         }
-        let verdict = match ours {
+        let mut verdict = match ours {
             Ok(keys) => verdict_lines(keys),
             Err(_) => "reject\n".to_string(),
         };
+        // Scrapes were also compared on metadata (promtool keeps none).
+        if ours.is_ok() && kind != "om-import" {
+            for (name, (ty, help, unit)) in ours_meta(body, kind != "text") {
+                verdict.push_str(&format!("meta\t{name:?}\t{ty}\t{help:?}\t{unit:?}\n"));
+            }
+        }
         self.keep.push((kind, body.to_vec(), verdict));
     }
 
@@ -1333,7 +1399,17 @@ fn compare_scrape(
             kind_name(e)
         )),
         (Err(_), Some(false)) => None,
-        (Ok(keys), Some(true)) => compare_samples(keys, obs, now).map(|c| format!("{c} {feat}")),
+        (Ok(keys), Some(true)) => compare_samples(keys, obs, now)
+            .or_else(|| {
+                let mine = ours_meta(body, oracle != "text");
+                (mine != obs.meta).then(|| {
+                    format!(
+                        "metadata differs (ours {mine:?}, prometheus {:?})",
+                        obs.meta
+                    )
+                })
+            })
+            .map(|c| format!("{c} {feat}")),
     };
     if let Some(class) = class {
         if verbose {

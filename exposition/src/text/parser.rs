@@ -342,10 +342,9 @@ impl<'a> TextParser<'a> {
         let blank_text = b[name_end..eol].iter().all(|&c| c == b' ' || c == b'\t');
         if is_help && blank_text {
             // `# HELP name` with no text (or blanks only) is an empty help.
-            let text = s.get(name_end + 1..eol).unwrap_or("");
             return Ok(Entry::Help {
                 name,
-                help: Cow::Borrowed(text),
+                help: Cow::Borrowed(""),
             });
         }
         if blank_text {
