@@ -53,6 +53,9 @@ fn main() {
     let corpus = get("--corpus").map(PathBuf::from);
     let save = get("--save").map(PathBuf::from);
     let verbose = args.iter().any(|a| a == "--verbose");
+    if args.iter().any(|a| a == "--default-parsers") {
+        DEFAULT_PARSERS.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
@@ -219,11 +222,25 @@ fn collect<'a>(it: impl Iterator<Item = Result<Entry<'a>, ParseError>>) -> Ours 
     Ok(out)
 }
 
+/// `--default-parsers`: compare `TextParser::new` (expfmt's rules) and the strict
+/// `OpenMetricsParser::new` instead, to measure how far they are from a scrape.
+static DEFAULT_PARSERS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+fn default_parsers() -> bool {
+    DEFAULT_PARSERS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn ours_text(body: &[u8]) -> Ours {
+    if default_parsers() {
+        return collect(TextParser::new(body));
+    }
     collect(TextParser::scrape(body))
 }
 
 fn ours_om(body: &[u8]) -> Ours {
+    if default_parsers() {
+        return collect(OpenMetricsParser::new(body));
+    }
     collect(OpenMetricsParser::lenient(body))
 }
 

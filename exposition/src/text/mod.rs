@@ -4,6 +4,12 @@
 //! bytes ──► TextParser (Iterator<Item = Result<Entry, ParseError>>) ──► family::group ──► MetricFamily
 //! MetricFamily ──► encode ──► bytes
 //! ```
+//!
+//! Two rule sets read the same format: [`TextParser::new`] checks what `expfmt` (client_golang,
+//! pushgateway, `promtool check metrics`) checks, and [`TextParser::scrape`] accepts and
+//! rejects what Prometheus's own scraper does (checked against a real Prometheus by
+//! `examples/src/bin/exposition-diff.rs`). A scraper that wants Prometheus's verdicts uses
+//! the second.
 
 mod encoder;
 mod parser;
