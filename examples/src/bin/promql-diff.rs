@@ -78,6 +78,15 @@ fn main() -> ExitCode {
         seed: args.data_seed,
         minutes: args.minutes.max(10),
     };
+    // Interrupted (Ctrl-C, SIGTERM): end our servers too, since no destructor runs.
+    let _ = ctrlc::set_handler(|| {
+        for id in examples::promql_diff::harness::running_children() {
+            let _ = std::process::Command::new("kill")
+                .arg(id.to_string())
+                .status();
+        }
+        std::process::exit(130);
+    });
     let servers = match Servers::start(&progs, &spec) {
         Ok(s) => s,
         Err(e) => {

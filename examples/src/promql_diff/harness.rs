@@ -51,6 +51,21 @@ fn program(p: &str, m: impl Into<String>) -> DiffError {
     }
 }
 
+/// Process ids of every child started and not yet reaped, so that a program can end
+/// them when it is interrupted (drop handlers do not run then).
+static CHILDREN: std::sync::Mutex<Vec<u32>> = std::sync::Mutex::new(Vec::new());
+
+/// Ids of the children still running (for a signal handler: `kill` each, then exit).
+pub fn running_children() -> Vec<u32> {
+    CHILDREN.lock().map(|c| c.clone()).unwrap_or_default()
+}
+
+fn track(child: &Child) {
+    if let Ok(mut c) = CHILDREN.lock() {
+        c.push(child.id());
+    }
+}
+
 /// A child process killed and reaped on drop.
 #[derive(Debug)]
 pub struct Served {
@@ -63,6 +78,9 @@ impl Drop for Served {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        if let Ok(mut c) = CHILDREN.lock() {
+            c.retain(|&id| id != self.child.id());
+        }
     }
 }
 
@@ -148,6 +166,7 @@ fn start_prometheus(
         .stderr(Stdio::null())
         .spawn()
         .map_err(|e| program(&progs.prometheus.display().to_string(), e.to_string()))?;
+    track(&child);
     let s = Served {
         child,
         base: format!("http://127.0.0.1:{port}"),
@@ -170,6 +189,7 @@ fn start_ours(progs: &Programs, storage: &Path, om: &Path) -> Result<Served, Dif
         .stderr(Stdio::inherit())
         .spawn()
         .map_err(|e| program(&name, e.to_string()))?;
+    track(&child);
     let Some(out) = child.stdout.take() else {
         return Err(program(&name, "no stdout"));
     };
