@@ -55,6 +55,9 @@ pub struct DurationError(pub String);
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[non_exhaustive]
 pub enum TimeIntervalError {
+    /// A `times` entry without `start_time` or `end_time`.
+    #[error("both start and end times must be provided")]
+    MissingTime,
     /// `HH:MM` that does not parse.
     #[error("couldn't parse timestamp {0}, invalid format")]
     BadTimestamp(String),

@@ -608,6 +608,69 @@ impl<'r> Gen<'r> {
         if self.risky("unknown integration key") {
             fields.push(("foo", "1".into()));
         }
+        if self.risky("odd integration value") {
+            let (k, v): (&'static str, &str) = *self.rng.pick(&[
+                (
+                    "http_config",
+                    "{bearer_token: a, basic_auth: {username: u}}",
+                ),
+                ("http_config", "{bearer_token: a, bearer_token_file: f}"),
+                (
+                    "http_config",
+                    "{basic_auth: {username: u, password: p, password_file: f}}",
+                ),
+                ("send_resolved", "yes"),
+                ("send_resolved", "maybe"),
+            ]);
+            fields.retain(|(f, _)| *f != k);
+            fields.push((k, v.to_string()));
+        }
+        if self.risky("odd integration field") {
+            let odd: &[(&str, &str)] = match key {
+                "webhook_configs" => &[
+                    ("url", "'ftp://h/'"),
+                    ("url", "'h:80'"),
+                    ("url", "'http:///x'"),
+                    ("max_alerts", "-1"),
+                ],
+                "email_configs" => &[
+                    ("smarthost", "localhost"),
+                    ("smarthost", "'h:'"),
+                    ("headers", "{subject: a, Subject: b}"),
+                ],
+                "slack_configs" => &[
+                    ("actions", "[{type: button}]"),
+                    ("fields", "[{title: t}]"),
+                    ("api_url", "'x'"),
+                ],
+                "telegram_configs" => &[
+                    ("parse_mode", "Foo"),
+                    ("parse_mode", "HTML"),
+                    ("chat_id", "0"),
+                ],
+                "pushover_configs" => &[
+                    ("retry", "1x"),
+                    ("expire", "30"),
+                    ("expire", "1h"),
+                    ("url", "'free text'"),
+                ],
+                "wechat_configs" => &[("message_type", "html"), ("message_type", "markdown")],
+                "victorops_configs" => &[
+                    ("custom_fields", "{entity_state: x}"),
+                    ("custom_fields", "{a: b}"),
+                ],
+                "opsgenie_configs" => &[
+                    ("responders", "[{type: team}]"),
+                    ("responders", "[{name: n, type: bogus}]"),
+                    ("responders", "[{id: i, type: Team}]"),
+                ],
+                "sns_configs" => &[("phone_number", "'123'"), ("target_arn", "t")],
+                _ => &[("send_resolved", "false")],
+            };
+            let (k, v) = *self.rng.pick(odd);
+            fields.retain(|(f, _)| *f != k);
+            fields.push((k, v.to_string()));
+        }
         let body = if fields.is_empty() {
             "{}".to_string()
         } else {

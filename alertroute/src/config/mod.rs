@@ -24,7 +24,7 @@ use exposition::{MatchOp, Matcher};
 pub use receivers::{Integration, Receiver};
 
 use crate::duration::parse_duration;
-use crate::error::ConfigError;
+use crate::error::{ConfigError, TimeIntervalError};
 use crate::inhibit::InhibitRule;
 use crate::matchers::{new_matcher, parse_matchers, shown_value};
 use crate::route::{GroupBy, Route, RouteId, RouteTree};
@@ -468,7 +468,10 @@ fn build_time_interval(
         if let Some(times) = &s.times {
             let mut ranges = Vec::new();
             for t in times {
-                ranges.push(parse_time_range(&t.start_time, &t.end_time)?);
+                let (Some(a), Some(b)) = (&t.start_time, &t.end_time) else {
+                    return Err(TimeIntervalError::MissingTime);
+                };
+                ranges.push(parse_time_range(a, b)?);
             }
             spec.times = Some(ranges);
         }

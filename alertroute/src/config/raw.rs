@@ -79,8 +79,8 @@ pub struct RawTimeSpec {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawTimeRange {
-    pub start_time: String,
-    pub end_time: String,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
 }
 
 /// A YAML 1.1 boolean as Go's YAML decoder reads one: `true`/`false` and also the plain words

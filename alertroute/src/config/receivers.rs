@@ -876,13 +876,84 @@ fn check_fields(kind: &Kind, m: &Map<String, Json>) -> Result<(), ConfigError> {
             return invalid(format!("cannot unmarshal {v} into uint64 (max_alerts)"));
         }
     }
+    if let Some(Json::String(w)) = m.get("send_resolved") {
+        if super::raw::yaml11_bool_word(w).is_none() {
+            return invalid(format!(
+                "cannot unmarshal !!str `{w}` into bool (send_resolved)"
+            ));
+        }
+    }
     match kind.name {
         "telegram" => {
+            // Go reads chat_id as an integer; 0 is "not set".
+            if m.get("chat_id").and_then(Json::as_i64) == Some(0) && !is_set(m, "chat_id_file") {
+                return invalid("missing chat_id on telegram_config".into());
+            }
             if let Some(p) = m.get("parse_mode").and_then(Json::as_str) {
                 if !["", "Markdown", "MarkdownV2", "HTML"].contains(&p) {
                     return invalid(
                         "unknown parse_mode on telegram_config, must be Markdown, MarkdownV2, HTML or empty string".into(),
                     );
+                }
+            }
+        }
+        "slack" => {
+            for a in m
+                .get("actions")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let has = |k: &str| {
+                    a.get(k)
+                        .and_then(Json::as_str)
+                        .is_some_and(|s| !s.is_empty())
+                };
+                if !has("type") {
+                    return invalid("missing type in Slack action configuration".into());
+                }
+                if !has("text") {
+                    return invalid("missing text in Slack action configuration".into());
+                }
+                if !has("url") && !has("name") {
+                    return invalid("missing name or url in Slack action configuration".into());
+                }
+                if let Some(c) = a.get("confirm").filter(|c| !c.is_null()) {
+                    if c.get("text")
+                        .and_then(Json::as_str)
+                        .is_none_or(str::is_empty)
+                    {
+                        return invalid("missing text in Slack confirmation configuration".into());
+                    }
+                }
+            }
+            for f in m
+                .get("fields")
+                .and_then(Json::as_array)
+                .into_iter()
+                .flatten()
+            {
+                let has = |k: &str| {
+                    f.get(k)
+                        .and_then(Json::as_str)
+                        .is_some_and(|s| !s.is_empty())
+                };
+                if !has("title") {
+                    return invalid("missing title in Slack field configuration".into());
+                }
+                if !has("value") {
+                    return invalid("missing value in Slack field configuration".into());
+                }
+            }
+        }
+        "pushover" => {
+            for k in ["retry", "expire", "ttl"] {
+                match m.get(k) {
+                    None | Some(Json::Null) => {}
+                    Some(v) => {
+                        let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+                        go_duration(&text).map_err(IntegrationError::Invalid)?;
+                    }
                 }
             }
         }
@@ -1094,4 +1165,72 @@ fn check_host_port(h: &str) -> Result<(), ConfigError> {
         return Err(IntegrationError::Invalid(format!("address {h}: port cannot be empty")).into());
     }
     Ok(())
+}
+
+/// Checks Go's `time.ParseDuration` syntax (`1h30m`, `1.5s`, `300ms`), with Go's messages.
+fn go_duration(s: &str) -> Result<(), String> {
+    let invalid = || format!("time: invalid duration {s:?}");
+    let body = s.strip_prefix(['-', '+']).unwrap_or(s);
+    if body == "0" {
+        return Ok(());
+    }
+    if body.is_empty() {
+        return Err(invalid());
+    }
+    let b = body.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        let start = i;
+        let mut digits = 0;
+        while i < b.len() && b[i].is_ascii_digit() {
+            i += 1;
+            digits += 1;
+        }
+        if i < b.len() && b[i] == b'.' {
+            i += 1;
+            while i < b.len() && b[i].is_ascii_digit() {
+                i += 1;
+                digits += 1;
+            }
+        }
+        if digits == 0 || i == start {
+            return Err(invalid());
+        }
+        let u0 = i;
+        while i < b.len() && b[i] != b'.' && !b[i].is_ascii_digit() {
+            i += 1;
+        }
+        let unit = &body[u0..i];
+        if unit.is_empty() {
+            return Err(format!("time: missing unit in duration {s:?}"));
+        }
+        if !["ns", "us", "µs", "μs", "ms", "s", "m", "h"].contains(&unit) {
+            return Err(format!("time: unknown unit {unit:?} in duration {s:?}"));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod duration_tests {
+    #[test]
+    fn go_durations() {
+        use super::go_duration;
+        for ok in ["0", "1m", "1.5h", "300ms", "-2h45m", "1h1m1s"] {
+            assert!(go_duration(ok).is_ok(), "{ok}");
+        }
+        assert_eq!(
+            go_duration("1x").unwrap_err(),
+            r#"time: unknown unit "x" in duration "1x""#
+        );
+        assert_eq!(
+            go_duration("30").unwrap_err(),
+            r#"time: missing unit in duration "30""#
+        );
+        assert_eq!(
+            go_duration("abc").unwrap_err(),
+            r#"time: invalid duration "abc""#
+        );
+        assert_eq!(go_duration("").unwrap_err(), r#"time: invalid duration """#);
+    }
 }
