@@ -80,6 +80,25 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A parser for `format` with the rules Prometheus's scraper applies
+    /// ([`TextParser::scrape`], [`OpenMetricsParser::lenient`]): what a Prometheus server
+    /// accepts from a target, this accepts. [`Parser::new`] keeps the stricter rules of
+    /// client_golang's text parser (used by the Pushgateway) and of the OpenMetrics spec.
+    ///
+    /// ```
+    /// use exposition::{content_type::Format, Parser};
+    /// // No final line feed and a repeated TYPE line: a Prometheus scrape takes it.
+    /// let body = b"# TYPE a gauge\n# TYPE a gauge\na 1";
+    /// assert!(Parser::new(Format::Text, body).any(|e| e.is_err()));
+    /// assert!(Parser::for_scrape(Format::Text, body).all(|e| e.is_ok()));
+    /// ```
+    pub fn for_scrape(format: Format, input: &'a [u8]) -> Parser<'a> {
+        match format {
+            Format::Text => Parser::Text(TextParser::scrape(input)),
+            Format::OpenMetrics => Parser::OpenMetrics(OpenMetricsParser::lenient(input)),
+        }
+    }
+
     /// The parser a scrape response calls for. A missing or unrecognised header falls back
     /// to text 0.0.4, as Prometheus 2.x does.
     ///

@@ -479,7 +479,7 @@ impl ScrapeLoop {
             match format {
                 Body::Text(format) => {
                     res.format = Some(format);
-                    for e in Parser::new(format, &body) {
+                    for e in Parser::for_scrape(format, &body) {
                         let e = e.map_err(|source| ScrapeError::Parse { format, source })?;
                         if let Entry::Sample(s) = e {
                             res.scraped += 1;
