@@ -29,10 +29,12 @@ pub struct RawConfig {
 #[serde(deny_unknown_fields)]
 pub struct RawRoute {
     pub receiver: Option<String>,
+    #[serde(default, deserialize_with = "string_list")]
     pub group_by: Option<Vec<String>>,
     #[serde(rename = "match")]
     pub match_eq: Option<RawMatchMap>,
     pub match_re: Option<RawMatchMap>,
+    #[serde(default, deserialize_with = "string_list")]
     pub matchers: Option<Vec<String>>,
     #[serde(rename = "continue", default, deserialize_with = "yaml11_bool")]
     pub continue_matching: Option<bool>,
@@ -40,7 +42,9 @@ pub struct RawRoute {
     pub group_wait: Option<String>,
     pub group_interval: Option<String>,
     pub repeat_interval: Option<String>,
+    #[serde(default, deserialize_with = "string_list")]
     pub mute_time_intervals: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "string_list")]
     pub active_time_intervals: Option<Vec<String>>,
     pub labels: Option<BTreeMap<String, String>>,
 }
@@ -51,10 +55,13 @@ pub struct RawInhibitRule {
     pub name: Option<String>,
     pub source_match: Option<RawMatchMap>,
     pub source_match_re: Option<RawMatchMap>,
+    #[serde(default, deserialize_with = "string_list")]
     pub source_matchers: Option<Vec<String>>,
     pub target_match: Option<RawMatchMap>,
     pub target_match_re: Option<RawMatchMap>,
+    #[serde(default, deserialize_with = "string_list")]
     pub target_matchers: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "string_list")]
     pub equal: Option<Vec<String>>,
 }
 
@@ -117,4 +124,13 @@ where
             }
         ))),
     }
+}
+
+/// A list of strings where a null entry (`[a, ~]`) is the empty string, as Go decodes it.
+fn string_list<'de, D>(d: D) -> Result<Option<Vec<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Ok(Option::<Vec<Option<String>>>::deserialize(d)?
+        .map(|v| v.into_iter().map(Option::unwrap_or_default).collect()))
 }

@@ -41,8 +41,9 @@ impl Integration {
     pub fn max_alerts(&self) -> usize {
         self.settings
             .get("max_alerts")
-            .and_then(Json::as_u64)
-            .unwrap_or(0) as usize
+            .and_then(Json::as_f64)
+            .filter(|f| *f >= 0.0)
+            .unwrap_or(0.0) as usize
     }
 }
 
@@ -676,6 +677,8 @@ pub(crate) fn check_global(global: Option<&Mapping>) -> Result<Map<String, Json>
     if let Some(h) = g.get("smtp_smarthost").and_then(Json::as_str) {
         check_host_port(h)?;
     }
+    check_bools(&g)?;
+    check_http_config(&g)?;
     let token = is_set(&g, "slack_app_token") || is_set(&g, "slack_app_token_file");
     let url = is_set(&g, "slack_api_url") || is_set(&g, "slack_api_url_file");
     let post_message = g.get("slack_api_url").and_then(Json::as_str)
@@ -872,14 +875,17 @@ fn check_fields(kind: &Kind, m: &Map<String, Json>) -> Result<(), ConfigError> {
         check_host_port(h)?;
     }
     if let Some(v) = m.get("max_alerts") {
-        if v.as_u64().is_none() && !v.is_null() {
+        // go-yaml takes any non-negative number here (1.5 included).
+        if !v.is_null() && v.as_f64().is_none_or(|f| f < 0.0) {
             return invalid(format!("cannot unmarshal {v} into uint64 (max_alerts)"));
         }
     }
-    if let Some(Json::String(w)) = m.get("send_resolved") {
-        if super::raw::yaml11_bool_word(w).is_none() {
+    check_bools(m)?;
+    if let Some(v) = m.get("chat_id") {
+        if !v.is_null() && v.as_i64().is_none() {
+            let shown = v.as_str().map_or_else(|| v.to_string(), str::to_string);
             return invalid(format!(
-                "cannot unmarshal !!str `{w}` into bool (send_resolved)"
+                "cannot unmarshal !!str `{shown}` into int64 (chat_id)"
             ));
         }
     }
@@ -1037,6 +1043,43 @@ fn check_fields(kind: &Kind, m: &Map<String, Json>) -> Result<(), ConfigError> {
         }
         _ => {}
     }
+    check_http_config(m)
+}
+
+/// Keys that Alertmanager decodes as booleans (YAML 1.1 words allowed, other text is not).
+const BOOL_KEYS: &[&str] = &[
+    "send_resolved",
+    "require_tls",
+    "smtp_require_tls",
+    "force_implicit_tls",
+    "smtp_force_implicit_tls",
+    "update_alerts",
+    "short_fields",
+    "link_names",
+    "disable_notifications",
+    "html",
+    "monospace",
+    "update_message",
+];
+
+fn check_bools(m: &Map<String, Json>) -> Result<(), ConfigError> {
+    for k in BOOL_KEYS {
+        if let Some(Json::String(w)) = m.get(*k) {
+            if super::raw::yaml11_bool_word(w).is_none() {
+                return Err(IntegrationError::Invalid(format!(
+                    "cannot unmarshal !!str `{w}` into bool ({k})"
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// prometheus/common's `HTTPClientConfig.Validate` exclusivity rules.
+fn check_http_config(m: &Map<String, Json>) -> Result<(), ConfigError> {
+    let invalid =
+        |msg: String| -> Result<(), ConfigError> { Err(IntegrationError::Invalid(msg).into()) };
     if let Some(h) = m.get("http_config").and_then(Json::as_object) {
         let set = |k: &str| {
             h.get(k)

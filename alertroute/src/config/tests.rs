@@ -507,3 +507,33 @@ fn wildcard_group_by_may_repeat() {
         "cannot have wildcard group_by (`...`) and other labels at the same time"
     );
 }
+
+#[test]
+fn null_list_entries_are_empty_strings_and_bools_are_typed() {
+    // `[~]` decodes to [""] in Go: an empty group_by name is invalid, an empty matcher
+    // string means no matchers.
+    assert_eq!(
+        err("route: {receiver: a, group_by: [~]}\nreceivers: [{name: a}]"),
+        r#"invalid label name "" in group_by list"#
+    );
+    let cfg = Config::load(
+        "route: {receiver: a, routes: [{matchers: ['a=\"1\"', ~, '']}]}\nreceivers: [{name: a}]",
+    )
+    .unwrap();
+    assert_eq!(cfg.route.iter().nth(1).unwrap().matchers.len(), 1);
+    assert!(
+        err("global: {smtp_require_tls: maybe}\nroute: {receiver: a}\nreceivers: [{name: a}]")
+            .contains("cannot unmarshal !!str `maybe` into bool")
+    );
+    assert!(err(
+        "global: {http_config: {bearer_token: a, bearer_token_file: b}}\nroute: {receiver: a}\nreceivers: [{name: a}]"
+    )
+    .contains("at most one of bearer_token & bearer_token_file"));
+    assert!(err("route: {receiver: a}\nreceivers: [{name: a, telegram_configs: [{bot_token: t, chat_id: abc}]}]")
+        .contains("into int64"));
+    let cfg = Config::load(
+        "route: {receiver: a}\nreceivers: [{name: a, webhook_configs: [{url: 'http://x/', max_alerts: 1.5}]}]",
+    )
+    .unwrap();
+    assert_eq!(cfg.receivers[0].integrations[0].max_alerts(), 1);
+}
