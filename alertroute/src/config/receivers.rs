@@ -1076,8 +1076,69 @@ fn check_bools(m: &Map<String, Json>) -> Result<(), ConfigError> {
     Ok(())
 }
 
-/// prometheus/common's `HTTPClientConfig.Validate` exclusivity rules.
+const HTTP_CONFIG_KEYS: &[&str] = &[
+    "basic_auth",
+    "authorization",
+    "oauth2",
+    "bearer_token",
+    "bearer_token_file",
+    "tls_config",
+    "proxy_url",
+    "no_proxy",
+    "proxy_from_environment",
+    "proxy_connect_header",
+    "follow_redirects",
+    "enable_http2",
+    "http_headers",
+];
+const BASIC_AUTH_KEYS: &[&str] = &[
+    "username",
+    "username_file",
+    "username_ref",
+    "password",
+    "password_file",
+    "password_ref",
+];
+const AUTHORIZATION_KEYS: &[&str] = &["type", "credentials", "credentials_file", "credentials_ref"];
+const TLS_CONFIG_KEYS: &[&str] = &[
+    "ca",
+    "ca_file",
+    "ca_ref",
+    "cert",
+    "cert_file",
+    "cert_ref",
+    "key",
+    "key_file",
+    "key_ref",
+    "server_name",
+    "insecure_skip_verify",
+    "min_version",
+    "max_version",
+];
+
+/// Strict keys of a nested settings block (`http_config`, `tls_config`, ...).
+fn check_keys(v: Option<&Json>, section: &str, known: &[&str]) -> Result<(), ConfigError> {
+    if let Some(Json::Object(o)) = v {
+        if let Some(k) = o.keys().find(|k| !known.contains(&k.as_str())) {
+            return Err(ConfigError::UnknownField {
+                field: k.clone(),
+                section: section.to_string(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// prometheus/common's `HTTPClientConfig`: strict keys and `Validate`'s exclusivity rules.
 fn check_http_config(m: &Map<String, Json>) -> Result<(), ConfigError> {
+    check_keys(m.get("tls_config"), "tls_config", TLS_CONFIG_KEYS)?;
+    let h = m.get("http_config");
+    check_keys(h, "http_config", HTTP_CONFIG_KEYS)?;
+    if let Some(h) = h {
+        check_keys(h.get("basic_auth"), "basic_auth", BASIC_AUTH_KEYS)?;
+        check_keys(h.get("authorization"), "authorization", AUTHORIZATION_KEYS)?;
+        check_keys(h.get("tls_config"), "tls_config", TLS_CONFIG_KEYS)?;
+    }
     let invalid =
         |msg: String| -> Result<(), ConfigError> { Err(IntegrationError::Invalid(msg).into()) };
     if let Some(h) = m.get("http_config").and_then(Json::as_object) {

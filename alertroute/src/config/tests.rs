@@ -537,3 +537,26 @@ fn null_list_entries_are_empty_strings_and_bools_are_typed() {
     .unwrap();
     assert_eq!(cfg.receivers[0].integrations[0].max_alerts(), 1);
 }
+
+#[test]
+fn http_and_tls_config_keys_are_strict() {
+    let recv = |body: &str| {
+        err(&format!(
+            "route: {{receiver: a}}\nreceivers: [{{name: a, {body}}}]"
+        ))
+    };
+    assert!(recv("webhook_configs: [{url: 'http://x/', http_config: {foo: 1}}]").contains("foo"));
+    assert!(
+        recv("webhook_configs: [{url: 'http://x/', http_config: {basic_auth: {user: u}}}]")
+            .contains("user")
+    );
+    assert!(
+        recv("email_configs: [{to: x@y, from: a@b, smarthost: 'h:25', tls_config: {foo: 1}}]")
+            .contains("foo")
+    );
+    Config::load(
+        "route: {receiver: a}\nreceivers: [{name: a, webhook_configs: [{url: 'http://x/', http_config: \
+         {basic_auth: {username: u, password_file: /p}, tls_config: {insecure_skip_verify: true}, follow_redirects: false}}]}]",
+    )
+    .unwrap();
+}
