@@ -164,6 +164,17 @@ pub fn to_rust(p: &str) -> Result<Cow<'_, str>, GoSyntaxError> {
                 while k < end {
                     if cs[k] == '\\' && k + 1 < end {
                         if let Some((_, r)) = IN_CLASS.iter().find(|(e, _)| *e == cs[k + 1]) {
+                            // A class cannot end a range (`[a-\d]`): Go calls it a bad escape.
+                            if k >= i + 3
+                                && cs[k - 1] == '-'
+                                && k - 2 > i
+                                && !(k - 2 == i + 1 && cs[k - 2] == '^')
+                            {
+                                return Err(GoSyntaxError {
+                                    code: "invalid escape sequence",
+                                    fragment: cs[k..k + 2].iter().collect(),
+                                });
+                            }
                             out.push_str(r);
                             changed = true;
                         } else {
@@ -432,6 +443,9 @@ mod tests {
         assert!(compile(&to_rust("\\S+").unwrap()).matches("ü\u{b}"));
         assert_eq!(to_rust("\\0\\07\\141").unwrap(), "\\x{0}\\x{7}\\x{61}");
         assert_eq!(to_rust("\\1").unwrap_err().code, "invalid escape sequence");
+        assert_eq!(to_rust("[a-\\d]").unwrap_err().fragment, "\\d");
+        assert!(to_rust("[-\\d]").is_ok() && to_rust("[\\d-]").is_ok());
+        assert!(to_rust("[^-\\d]").is_ok());
         assert_eq!(to_rust("\\u0061").unwrap_err().fragment, "\\u");
     }
 

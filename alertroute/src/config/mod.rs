@@ -82,6 +82,15 @@ impl Config {
             return Err(ConfigError::Empty);
         }
         let raw: RawConfig = serde_yaml_ng::from_str(text).map_err(yaml_err)?;
+        let order: Vec<String> = probe
+            .as_mapping()
+            .map(|m| {
+                m.keys()
+                    .filter_map(|k| k.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        check_in_document_order(&raw, names, &order)?;
         build(raw, names)
     }
 
@@ -120,6 +129,88 @@ fn yaml_err(e: serde_yaml_ng::Error) -> ConfigError {
         line: loc.as_ref().map(|l| l.line()),
         column: loc.as_ref().map(|l| l.column()),
     }
+}
+
+/// Alertmanager reports the problems it finds while decoding in the file's order (a bad
+/// receiver written before a bad route is reported first), and only then the checks that
+/// need the whole file. This pass runs the decode-time checks of each top-level section in
+/// the order the sections appear; [`build`] then does the full work.
+fn check_in_document_order(
+    raw: &RawConfig,
+    names: NameValidation,
+    order: &[String],
+) -> Result<(), ConfigError> {
+    let empty = serde_json::Map::new();
+    let mut unknown = None;
+    for key in order {
+        match key.as_str() {
+            "global" => {
+                receivers::check_global(raw.global.as_ref())?;
+            }
+            "route" => {
+                if let Some(r) = &raw.route {
+                    check_route_decode(r, names)?;
+                }
+            }
+            "receivers" => {
+                for r in raw.receivers.iter().flatten() {
+                    // go-yaml reports unknown keys after the whole decode.
+                    match receivers::build_receiver(r, &empty, true) {
+                        Err(e @ ConfigError::UnknownField { .. }) => {
+                            unknown.get_or_insert(e);
+                        }
+                        other => {
+                            other?;
+                        }
+                    }
+                }
+            }
+            "inhibit_rules" => {
+                for r in raw.inhibit_rules.iter().flatten() {
+                    build_inhibit_rule(r, names)?;
+                }
+            }
+            "time_intervals" | "mute_time_intervals" => {
+                let list = if key == "time_intervals" {
+                    &raw.time_intervals
+                } else {
+                    &raw.mute_time_intervals
+                };
+                for ti in list.iter().flatten() {
+                    let name = ti
+                        .name
+                        .clone()
+                        .filter(|n| !n.is_empty())
+                        .ok_or(ConfigError::MissingTimeIntervalName)?;
+                    build_time_interval(ti)
+                        .map_err(|source| ConfigError::TimeInterval { name, source })?;
+                }
+            }
+            _ => {}
+        }
+    }
+    unknown.map_or(Ok(()), Err)
+}
+
+/// A route's decode-time checks in Go's order: its `matchers` strings, then its children
+/// (decoded as part of it), then its own fields (`match` keys, `match_re`, `group_by`, ...).
+fn check_route_decode(r: &RawRoute, names: NameValidation) -> Result<(), ConfigError> {
+    let only_matchers = RawRoute {
+        matchers: r.matchers.clone(),
+        ..RawRoute::default()
+    };
+    build_tree(&only_matchers, names)?;
+    for c in r.routes.iter().flatten() {
+        check_route_decode(c, names)?;
+    }
+    build_tree(
+        &RawRoute {
+            routes: None,
+            ..r.clone()
+        },
+        names,
+    )?;
+    Ok(())
 }
 
 fn build(raw: RawConfig, names: NameValidation) -> Result<Config, ConfigError> {
@@ -179,7 +270,7 @@ fn build(raw: RawConfig, names: NameValidation) -> Result<Config, ConfigError> {
     let mut receivers_out = Vec::new();
     let mut names_seen = HashSet::new();
     for r in raw.receivers.iter().flatten() {
-        let rc = receivers::build_receiver(r, &global)?;
+        let rc = receivers::build_receiver(r, &global, false)?;
         if !names_seen.insert(rc.name.clone()) {
             return Err(ConfigError::DuplicateReceiver(rc.name));
         }

@@ -25,7 +25,7 @@ pub struct RawConfig {
     pub tracing: Option<serde_yaml_ng::Value>,
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawRoute {
     pub receiver: Option<String>,

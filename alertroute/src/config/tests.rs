@@ -465,8 +465,8 @@ fn url_and_host_port_fields_are_checked_like_alertmanager() {
             "localhost:8080",
             r#"unsupported scheme "localhost" for URL"#,
         ),
-        ("http:///x", "host is missing in URL"),
-        ("http:x", "host is missing in URL"),
+        ("http:///x", "missing host for URL"),
+        ("http:x", "missing host for URL"),
     ] {
         assert_eq!(check_url(u).unwrap_err().to_string(), msg, "{u}");
     }
@@ -481,7 +481,7 @@ fn url_and_host_port_fields_are_checked_like_alertmanager() {
     );
     assert_eq!(
         recv("email_configs: [{to: x@y, from: a@b, smarthost: 'h:'}]"),
-        "address h:: port cannot be empty"
+        r#"address "h:": port cannot be empty"#
     );
     assert_eq!(
         recv("sns_configs: [{topic_arn: t, phone_number: p}]"),
