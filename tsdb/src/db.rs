@@ -163,6 +163,12 @@ pub struct Db {
     opts: DbOptions,
     /// Deletions in the head, keyed by series ref (logged in the WAL).
     head_tombs: Tombstones,
+    /// WAL refs that replay found naming a series already known under another ref (a
+    /// series dropped by a truncation and created again): old ref -> head ref. Segments
+    /// before `aliases_until` may still use the old refs, so checkpoints keep their series
+    /// records until a checkpoint covers all of those segments.
+    wal_aliases: HashMap<u64, u32>,
+    aliases_until: u64,
     hook: HookSlot,
 }
 
@@ -181,6 +187,8 @@ impl Db {
                 ..DbOptions::default()
             },
             head_tombs: Tombstones::new(),
+            wal_aliases: HashMap::new(),
+            aliases_until: 0,
             hook: HookSlot(None),
         }
     }
@@ -214,6 +222,7 @@ impl Db {
         // Series whose samples all fell before the truncation point come back empty.
         head.remove_empty_series();
         head.rebuild_order();
+        let aliases_until = state.next_segment;
         let wal = Wal::create(dir, opts.wal, state)?;
         let block_range = if opts.block_range_ms > 0 {
             opts.block_range_ms
@@ -229,6 +238,8 @@ impl Db {
             block_range,
             opts,
             head_tombs: tombs,
+            wal_aliases: remap,
+            aliases_until,
             hook: HookSlot(None),
         };
         db.prune_head_tombstones();
@@ -661,11 +672,17 @@ impl Db {
         if let Some(prev) = wal.last_checkpoint() {
             let name = wal::checkpoint_name(prev);
             let data = wal.dir().read(&name)?;
-            let head = &self.head;
+            let (head, aliases) = (&self.head, &self.wal_aliases);
             wal::read_records(&name, &data, false, |r| {
                 if let Record::Samples(s) = r {
-                    carried.extend(s.into_iter().filter(|x| {
-                        x.t >= mint && u32::try_from(x.r).is_ok_and(|r| head.series.contains(r))
+                    // Carried samples name the head's ref, so they need no alias later.
+                    carried.extend(s.into_iter().filter_map(|mut x| {
+                        let r = match aliases.get(&x.r) {
+                            Some(&r) => r,
+                            None => u32::try_from(x.r).ok()?,
+                        };
+                        x.r = u64::from(r);
+                        (x.t >= mint && head.series.contains(r)).then_some(x)
                     }));
                 }
                 Ok(())
@@ -681,6 +698,19 @@ impl Db {
                 .filter_map(|&r| Some((u64::from(r), &head.series.get(r)?.labels)))
                 .collect();
             cp.add(|b| record::encode_series(b, list.into_iter()))?;
+        }
+        // Old refs that segments after `upto` may still use: their series again, under
+        // the old ref (a replay maps it onto the live series).
+        let aliases: Vec<(u64, &Labels)> = if upto + 1 < self.aliases_until {
+            self.wal_aliases
+                .iter()
+                .filter_map(|(&old, &r)| Some((old, &head.series.get(r)?.labels)))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        if !aliases.is_empty() {
+            cp.add(|b| record::encode_series(b, aliases.into_iter()))?;
         }
         for batch in carried.chunks(10_000) {
             cp.add(|b| record::encode_samples(b, batch.iter().copied()))?;
@@ -701,6 +731,9 @@ impl Db {
             cp.add(|b| record::encode_tombstones(b, batch))?;
         }
         rep.files_deleted = cp.finish()?;
+        if upto + 1 >= self.aliases_until {
+            self.wal_aliases.clear();
+        }
         for &r in &refs {
             if let Some(s) = head.series_mut(r) {
                 s.logged = true;
@@ -728,6 +761,7 @@ fn replay_record(
                     s.logged = true;
                 }
                 if got != want {
+                    head.series.reserve(want);
                     remap.insert(r, got);
                 } else {
                     remap.remove(&r);

@@ -19,9 +19,15 @@ pub(crate) struct SeriesTable {
 }
 
 impl SeriesTable {
-    /// One more than the highest ref ever inserted.
+    /// One more than the highest ref ever inserted or reserved.
     pub(crate) fn next_ref(&self) -> u32 {
         self.next_ref
+    }
+
+    /// Keeps `r` from being handed out to a new series (a WAL ref that replay mapped onto
+    /// another series may still appear in older segments).
+    pub(crate) fn reserve(&mut self, r: u32) {
+        self.next_ref = self.next_ref.max(r.saturating_add(1));
     }
 
     #[inline]
