@@ -82,61 +82,41 @@ pub trait HistogramAppender: Appender {
     ) -> tsdb::Result<SeriesRef>;
 }
 
-impl HistogramAppender for DbAppender<'_> {
-    fn append_histogram(
-        &mut self,
-        r: Option<SeriesRef>,
-        labels: &Labels,
-        t: i64,
-        h: &Histogram,
-    ) -> tsdb::Result<SeriesRef> {
-        match r {
-            Some(r) => self.append_histogram_ref(r, t, h).map(|()| r),
-            None => DbAppender::append_histogram(self, labels, t, h),
-        }
-    }
+/// The same forwarding for both tsdb appenders (they share the inherent method names).
+macro_rules! histogram_appender {
+    ($appender:ident) => {
+        impl HistogramAppender for $appender<'_> {
+            fn append_histogram(
+                &mut self,
+                r: Option<SeriesRef>,
+                labels: &Labels,
+                t: i64,
+                h: &Histogram,
+            ) -> tsdb::Result<SeriesRef> {
+                match r {
+                    Some(r) => self.append_histogram_ref(r, t, h).map(|()| r),
+                    None => $appender::append_histogram(self, labels, t, h),
+                }
+            }
 
-    fn append_float_histogram(
-        &mut self,
-        r: Option<SeriesRef>,
-        labels: &Labels,
-        t: i64,
-        h: &FloatHistogram,
-    ) -> tsdb::Result<SeriesRef> {
-        match r {
-            Some(r) => self.append_float_histogram_ref(r, t, h).map(|()| r),
-            None => DbAppender::append_float_histogram(self, labels, t, h),
+            fn append_float_histogram(
+                &mut self,
+                r: Option<SeriesRef>,
+                labels: &Labels,
+                t: i64,
+                h: &FloatHistogram,
+            ) -> tsdb::Result<SeriesRef> {
+                match r {
+                    Some(r) => self.append_float_histogram_ref(r, t, h).map(|()| r),
+                    None => $appender::append_float_histogram(self, labels, t, h),
+                }
+            }
         }
-    }
+    };
 }
 
-impl HistogramAppender for HeadAppender<'_> {
-    fn append_histogram(
-        &mut self,
-        r: Option<SeriesRef>,
-        labels: &Labels,
-        t: i64,
-        h: &Histogram,
-    ) -> tsdb::Result<SeriesRef> {
-        match r {
-            Some(r) => self.append_histogram_ref(r, t, h).map(|()| r),
-            None => HeadAppender::append_histogram(self, labels, t, h),
-        }
-    }
-
-    fn append_float_histogram(
-        &mut self,
-        r: Option<SeriesRef>,
-        labels: &Labels,
-        t: i64,
-        h: &FloatHistogram,
-    ) -> tsdb::Result<SeriesRef> {
-        match r {
-            Some(r) => self.append_float_histogram_ref(r, t, h).map(|()| r),
-            None => HeadAppender::append_float_histogram(self, labels, t, h),
-        }
-    }
-}
+histogram_appender!(DbAppender);
+histogram_appender!(HeadAppender);
 
 impl fmt::Display for RejectReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
